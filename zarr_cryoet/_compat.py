@@ -1,0 +1,51 @@
+"""The one place that knows which zarr is installed.
+
+zarr 2.18 and zarr 3.x differ in how arrays are created (``open_array`` with
+``compressor=`` versus ``create_array`` with ``compressors=``), in which zarr
+formats they can write (2.x: format 2 only) and in defaults that change the
+work done (``write_empty_chunks``). Everything version-specific lives here.
+"""
+
+from __future__ import annotations
+
+import zarr
+
+ZARR_VERSION: str = zarr.__version__
+ZARR_MAJOR: int = int(ZARR_VERSION.split(".")[0])
+
+
+def supported_formats() -> tuple[int, ...]:
+    """The zarr formats the installed zarr can write."""
+    return (2,) if ZARR_MAJOR < 3 else (2, 3)
+
+
+def create_array(path, *, shape, chunks, dtype, zarr_format, compressor_v2, codecs_v3,
+                 fill_value, write_empty_chunks):
+    """Create an empty on-disk array with every behaviour that differs between versions pinned."""
+    if ZARR_MAJOR < 3:
+        return zarr.open_array(
+            store=zarr.DirectoryStore(str(path)), mode="w-", shape=shape, chunks=chunks,
+            dtype=dtype, compressor=compressor_v2, filters=None, fill_value=fill_value,
+            order="C", dimension_separator=".", write_empty_chunks=write_empty_chunks,
+        )
+    common = dict(
+        store=str(path), shape=shape, chunks=chunks, dtype=dtype, fill_value=fill_value,
+        zarr_format=zarr_format, filters=None,
+        config={"write_empty_chunks": write_empty_chunks},
+    )
+    if zarr_format == 2:
+        return zarr.create_array(
+            **common, order="C", compressors=compressor_v2,
+            chunk_key_encoding={"name": "v2", "separator": "."},
+        )
+    return zarr.create_array(
+        **common, compressors=codecs_v3,
+        chunk_key_encoding={"name": "default", "separator": "/"},
+    )
+
+
+def open_array(path):
+    """Open an existing on-disk array read-only."""
+    if ZARR_MAJOR < 3:
+        return zarr.open_array(store=zarr.DirectoryStore(str(path)), mode="r")
+    return zarr.open_array(store=str(path), mode="r")

@@ -1,0 +1,34 @@
+"""Exceptions raised for bad input.
+
+Every message is one line that names the problem and says how to fix it, so
+the command-line entry points can print ``str(error)`` and exit non-zero
+without a traceback.
+"""
+
+
+class ZarrCryoetError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class InvalidVolumeError(ZarrCryoetError, ValueError):
+    """The data is not a 3-D numeric array."""
+
+
+class UnknownCodecError(ZarrCryoetError, ValueError):
+    """A codec name that is not in the registry."""
+
+
+class InvalidChunksError(ZarrCryoetError, ValueError):
+    """A chunk shape that is malformed or does not fit the volume."""
+
+
+class StoreExistsError(ZarrCryoetError, FileExistsError):
+    """Refusing to overwrite something that is already on disk."""
+
+
+class FormatUnavailableError(ZarrCryoetError, NotImplementedError):
+    """The installed zarr cannot write the requested zarr format.
+
+    It subclasses ``NotImplementedError`` because that is how asv marks a
+    parameter combination as skipped (stored as NaN, not as a failure).
+    """
