@@ -1,0 +1,72 @@
+"""Which chunk shape? Writes, full reads, orthogonal slice reads and file counts per chunk shape.
+
+Cubic chunks from 16³ to 128³ plus the slice-friendly (16, 128, 128), all with
+Blosc-Zstd, on zarr formats 2 and 3. Slices are the middle planes: XY (what a
+viewer shows), XZ and YZ (side views through the missing wedge).
+"""
+
+from zarr_cryoet.stores import ZARR_FORMATS, Layout
+
+from . import common
+
+CODEC = "blosc-zstd"
+CHUNK_SHAPES = ["16x16x16", "32x32x32", "64x64x64", "128x128x128", "16x128x128"]
+PARAMS = (CHUNK_SHAPES, list(ZARR_FORMATS))
+PARAM_NAMES = ["chunks", "zarr_format"]
+
+
+def layout_for(chunks, zarr_format):
+    return Layout(CODEC, chunks, zarr_format)
+
+
+def setup_cache():
+    return common.build_cache([layout_for(c, f) for c in CHUNK_SHAPES for f in ZARR_FORMATS])
+
+
+setup_cache.timeout = common.SETUP_CACHE_TIMEOUT
+
+
+class Write(common.WriteBenchmark):
+    params, param_names = PARAMS, PARAM_NAMES
+    layout_for = staticmethod(layout_for)
+
+    def time_write(self, cache, chunks, zarr_format):
+        self.write()
+
+
+class Read(common.ReadBenchmark):
+    params, param_names = PARAMS, PARAM_NAMES
+    layout_for = staticmethod(layout_for)
+
+    def setup(self, cache, chunks, zarr_format):
+        super().setup(cache, chunks, zarr_format)
+        self.planes = common.middle_planes(self.volume.shape)
+
+    def time_read_full(self, cache, chunks, zarr_format):
+        self.read(...)
+
+    def time_read_slice_xy(self, cache, chunks, zarr_format):
+        self.read(self.planes["xy"])
+
+    def time_read_slice_xz(self, cache, chunks, zarr_format):
+        self.read(self.planes["xz"])
+
+    def time_read_slice_yz(self, cache, chunks, zarr_format):
+        self.read(self.planes["yz"])
+
+
+class Storage(common.StorageBenchmark):
+    """File count and ratio measured from the files of the reference stores."""
+
+    params, param_names = PARAMS, PARAM_NAMES
+    layout_for = staticmethod(layout_for)
+
+    def track_file_count(self, cache, chunks, zarr_format):
+        return self.stats.file_count
+
+    track_file_count.unit = "files"
+
+    def track_compression_ratio(self, cache, chunks, zarr_format):
+        return self.stats.compression_ratio(self.volume_bytes)
+
+    track_compression_ratio.unit = "ratio"
