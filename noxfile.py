@@ -1,0 +1,42 @@
+"""Test sessions, one per environment of the asv matrix (run them with ``python3 tasks.py test``).
+
+* ``tests``: the pytest suite under each (python, zarr) pair that asv.conf.json
+  benchmarks, so zarr_cryoet is proven on every zarr it is measured with;
+* ``asv``: a real ``asv check`` and ``asv run --quick`` across the whole matrix.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+import nox
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "tools"))
+import matrix  # noqa: E402
+
+nox.options.default_venv_backend = "virtualenv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_missing_interpreters = True
+
+MATRIX = matrix.zarr_matrix()
+# tasks.py lists the Pythons it could neither find nor build; their sessions skip.
+MISSING_PYTHONS = set(filter(None, os.environ.get("ZARR_CRYOET_MISSING_PYTHONS", "").split(",")))
+
+
+@nox.session
+@nox.parametrize(("python", "zarr"), MATRIX, ids=[f"zarr-{z}" for _, z in MATRIX])
+def tests(session: nox.Session, zarr: str) -> None:
+    """pytest (without the slow asv test) under one zarr version."""
+    if session.python in MISSING_PYTHONS:
+        session.skip(f"Python {session.python} is not available here")
+    session.install(f"zarr=={zarr}", "-e", ".[test]")
+    session.run("python", "-c", "import zarr, numcodecs, numpy; print('zarr', zarr.__version__, "
+                "'numcodecs', numcodecs.__version__, 'numpy', numpy.__version__)")
+    session.run("pytest", "-m", "not asv", *session.posargs)
+
+
+@nox.session(python=matrix.pythons()[0])
+def asv(session: nox.Session) -> None:
+    """asv check + asv run --quick + asv publish over the whole matrix, in a temporary results dir."""
+    session.install("-e", ".[dev]")
+    session.run("pytest", "-m", "asv", *session.posargs)

@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""The two entry points of this repository, runnable with nothing but python3 and git.
+
+    python3 tasks.py benchmark    # the asv suite across the zarr matrix, then the dashboard in html/
+    python3 tasks.py test         # pytest under every zarr in the matrix, plus a real asv run (--quick)
+
+Both first make ``.venv`` (asv, virtualenv, nox, pytest and this package) and
+find the newer Python that the newest zarr needs (building it once on Debian if
+it is missing). Extra arguments go to ``asv run`` or to ``nox``, e.g.
+``python3 tasks.py benchmark --quick --bench compression``.
+
+Standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "tools"))
+import interpreters  # noqa: E402  (stdlib-only helpers next to this file)
+import matrix  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+VENV_PYTHON = VENV / "bin" / "python"
+_STAMP = VENV / ".zarr-cryoet-installed"
+
+
+def log(message: str) -> None:
+    print(f"[tasks] {message}", flush=True)
+
+
+def ensure_venv() -> None:
+    """Create ``.venv`` and install the tools, again only when setup.cfg/pyproject.toml change."""
+    digest = hashlib.sha256(b"".join((ROOT / f).read_bytes() for f in ("setup.cfg", "pyproject.toml")))
+    if _STAMP.exists() and _STAMP.read_text() == digest.hexdigest() and VENV_PYTHON.exists():
+        return
+    log(f"setting up {VENV} (asv, virtualenv, nox, pytest, zarr-cryoet) ...")
+    venv.EnvBuilder(with_pip=True, clear=VENV.exists()).create(VENV)
+    pip = [str(VENV_PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*pip, "--upgrade", "pip"], check=True)
+    subprocess.run([*pip, "-e", f"{ROOT}[dev]"], check=True)
+    _STAMP.write_text(digest.hexdigest())
+
+
+def provide_pythons() -> tuple[dict[str, str], list[str]]:
+    """An environment whose PATH has every matrix Python, and the versions that are missing."""
+    env = dict(os.environ)
+    missing = []
+    here = f"{sys.version_info.major}.{sys.version_info.minor}"
+    for version in (v for v in matrix.pythons() if v != here):
+        try:
+            bin_dir = interpreters.provide(version, log=log)
+        except interpreters.InterpreterUnavailable as err:
+            log(f"WARNING: {err}; the Python {version} environments are skipped")
+            missing.append(version)
+            continue
+        env["PATH"] = f"{bin_dir}{os.pathsep}{env['PATH']}"
+    return env, missing
+
+
+def run(cmd: list[str], env: dict[str, str]) -> int:
+    log("$ " + " ".join(cmd))
+    return subprocess.run(cmd, cwd=ROOT, env=env).returncode
+
+
+def benchmark(extra: list[str]) -> int:
+    """asv run across the matrix (this checkout's HEAD), then asv publish."""
+    env, missing = provide_pythons()
+    asv = [str(VENV / "bin" / "asv")]
+    run([*asv, "machine", "--yes"], env)  # records this machine (hostname) without prompting
+    here = f"{sys.version_info.major}.{sys.version_info.minor}"
+    only = ["-E", f"virtualenv:{here}"] if missing else []
+    status = run([*asv, "run", "--show-stderr", *only, *extra], env)
+    publish = run([*asv, "publish"], env)
+    if publish == 0:
+        log(f"dashboard: {ROOT / 'html' / 'index.html'} (view it with: .venv/bin/asv preview)")
+    if missing:
+        log(f"skipped: the environments on Python {', '.join(missing)} (see the warning above)")
+    return status or publish
+
+
+def test(extra: list[str]) -> int:
+    """nox: pytest under each zarr of the matrix, and the real-asv test session."""
+    env, missing = provide_pythons()
+    env["ZARR_CRYOET_MISSING_PYTHONS"] = ",".join(missing)
+    return run([str(VENV / "bin" / "nox"), *extra], env)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("task", choices=["benchmark", "test"])
+    args, extra = parser.parse_known_args(argv)
+    ensure_venv()
+    return {"benchmark": benchmark, "test": test}[args.task](extra)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,17 @@
+import numpy as np
+import pytest
+
+from zarr_cryoet.phantom import phantom_volume
+
+
+@pytest.fixture(scope="session")
+def volume():
+    """The default 128³ phantom (read-only, shared by the whole session)."""
+    vol = phantom_volume()
+    vol.setflags(write=False)
+    return vol
+
+
+@pytest.fixture
+def small_volume():
+    return np.random.default_rng(1).normal(0, 1e-5, (32, 40, 48)).astype(np.float32)

@@ -1,0 +1,125 @@
+"""The real thing: asv check, asv run --quick and asv publish over the whole zarr matrix.
+
+Runs the committed HEAD of this repository (asv benchmarks commits, not the
+working tree) into a temporary results directory, sharing the environments in
+.asv/env with ``python3 tasks.py benchmark``.
+"""
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+import matrix  # noqa: E402
+
+pytestmark = pytest.mark.asv
+MACHINE = "zarr-cryoet-test"
+MISSING = set(filter(None, os.environ.get("ZARR_CRYOET_MISSING_PYTHONS", "").split(",")))
+
+
+@pytest.fixture(scope="module")
+def asv_run(tmp_path_factory):
+    """Run the suite once; give the config, the results directory and each command's output."""
+    tmp = tmp_path_factory.mktemp("asv")
+    conf = matrix.load_asv_conf()
+    conf.update(repo=str(ROOT), benchmark_dir=str(ROOT / "benchmarks"), env_dir=str(ROOT / ".asv" / "env"),
+                results_dir=str(tmp / "results"), html_dir=str(tmp / "html"))
+    conf_path = tmp / "asv.conf.json"
+    conf_path.write_text(json.dumps(conf, indent=2))
+    asv = [sys.executable, "-m", "asv", "--config", str(conf_path)]
+    only = ["-E", "virtualenv:3.11"] if MISSING else []
+    outputs = {}
+    for name, args in [("machine", ["machine", "--yes", "--machine", MACHINE]),
+                       ("check", ["check", *only]),
+                       ("run", ["run", "--quick", "--show-stderr", "--machine", MACHINE, *only]),
+                       ("publish", ["publish"])]:
+        proc = subprocess.run([*asv, *args], cwd=ROOT, capture_output=True, text=True, timeout=1800)
+        outputs[name] = proc
+        print(proc.stdout[-5000:], proc.stderr[-5000:])
+    return conf, tmp, outputs
+
+
+def test_asv_check_is_clean(asv_run):
+    _, _, out = asv_run
+    assert out["check"].returncode == 0, out["check"].stdout + out["check"].stderr
+    assert "No problems found" in out["check"].stdout
+
+
+def test_asv_run_succeeds(asv_run):
+    _, _, out = asv_run
+    assert out["run"].returncode == 0, out["run"].stdout[-3000:] + out["run"].stderr[-3000:]
+    assert "failed" not in out["run"].stdout.lower()
+
+
+def result_files(results_dir):
+    return {json.loads(p.read_text())["params"]["zarr"]: json.loads(p.read_text())
+            for p in (results_dir / MACHINE).glob("*-virtualenv-*.json")}
+
+
+def expected_envs():
+    return {z for py, z in matrix.zarr_matrix() if py not in MISSING}
+
+
+def test_every_zarr_version_has_results_for_every_benchmark(asv_run):
+    _, tmp, _ = asv_run
+    results = result_files(tmp / "results")
+    assert set(results) == expected_envs()
+    benchmarks = json.loads((tmp / "results" / "benchmarks.json").read_text())
+    names = {name for name in benchmarks if name != "version"}
+    assert {"compression.Write.time_write", "compression.Read.time_read",
+            "compression.Storage.track_compression_ratio", "compression.Storage.track_stored_bytes",
+            "chunking.Write.time_write", "chunking.Read.time_read_full", "chunking.Read.time_read_slice_xy",
+            "chunking.Read.time_read_slice_xz", "chunking.Read.time_read_slice_yz",
+            "chunking.Storage.track_file_count", "chunking.Storage.track_compression_ratio"} <= names
+    for zarr_version, result in results.items():
+        assert set(result["results"]) == names, zarr_version
+        for name, row in result["results"].items():
+            values, params = row[0], row[1]
+            formats = [int(f) for f in params[-1]]
+            for i, value in enumerate(values):
+                zarr_format = formats[i % len(formats)]
+                where = f"{name} {zarr_version} format {zarr_format}"
+                assert value is not None, f"{where} failed"
+                if zarr_version.startswith("2.") and zarr_format == 3:
+                    assert math.isnan(value), f"{where} should be skipped"
+                else:
+                    assert not math.isnan(value) and value > 0, where
+
+
+def test_file_counts_follow_the_gallery(asv_run):
+    _, tmp, _ = asv_run
+    for zarr_version, result in result_files(tmp / "results").items():
+        values, (chunks, formats) = result["results"]["chunking.Storage.track_file_count"][:2]
+        counts = dict(zip([(c.strip("'"), int(f)) for c in chunks for f in formats], values))
+        extra = 1 if zarr_version.startswith("2.") else 2  # .zarray (+ .zattrs on zarr 3)
+        assert counts[("16x16x16", 2)] == 512 + extra
+        assert counts[("128x128x128", 2)] == 1 + extra
+        if not zarr_version.startswith("2."):
+            assert counts[("64x64x64", 3)] == 8 + 1  # zarr.json
+
+
+def test_each_environment_has_the_zarr_it_claims(asv_run):
+    conf, _, _ = asv_run
+    seen = set()
+    for info in Path(conf["env_dir"]).glob("*/asv-env-info.json"):
+        wanted = json.loads(info.read_text())["requirements"]["zarr"]
+        python = info.parent / "bin" / "python"
+        installed = subprocess.run([str(python), "-c", "import zarr; print(zarr.__version__)"],
+                                   capture_output=True, text=True).stdout.strip()
+        assert installed == wanted, f"{info.parent.name}: asked for zarr {wanted}, got {installed}"
+        seen.add(wanted)
+    assert expected_envs() <= seen
+
+
+def test_publish_writes_the_dashboard(asv_run):
+    _, tmp, out = asv_run
+    assert out["publish"].returncode == 0, out["publish"].stderr
+    assert (tmp / "html" / "index.html").is_file()
+    graphs = list((tmp / "html" / "graphs").rglob("compression.Read.time_read.json"))
+    assert len(graphs) >= len(expected_envs())

@@ -1,0 +1,113 @@
+"""The benchmark classes, driven the way asv drives them, on a small phantom.
+
+These prove that the benchmarks check what they measure: a store with wrong
+data makes the read benchmark fail, a write that writes the wrong data makes
+the write benchmark fail, and temporary stores never outlive a benchmark.
+"""
+
+import glob
+import itertools
+import os
+import tempfile
+
+import numpy as np
+import pytest
+
+from benchmarks import chunking, common, compression
+from zarr_cryoet import _compat, sources, stores
+
+
+@pytest.fixture
+def cache_of(tmp_path, monkeypatch):
+    """Run a module's setup_cache in a fresh directory, as asv does, on a 64³ phantom."""
+    monkeypatch.setenv(sources.SOURCE_ENV, "phantom:64")
+    common._load_volume.cache_clear()
+
+    def run_setup_cache(module):
+        cache_dir = tmp_path / module.__name__
+        cache_dir.mkdir()
+        monkeypatch.chdir(cache_dir)  # asv gives every setup_cache its own directory
+        return module.setup_cache()
+    return run_setup_cache
+
+
+def drive(cls, method, cache, params):
+    """setup -> timed method -> teardown, like asv; returns the method's result or 'skipped'.
+
+    As in asv, teardown runs even when setup skipped the benchmark.
+    """
+    bench = cls()
+    try:
+        try:
+            bench.setup(cache, *params)
+        except NotImplementedError:
+            return "skipped"
+        return getattr(bench, method)(cache, *params)
+    finally:
+        if hasattr(bench, "teardown"):
+            bench.teardown(cache, *params)
+
+
+def benchmark_methods(cls):
+    return [m for m in dir(cls) if m.startswith(("time_", "track_"))]
+
+
+@pytest.mark.parametrize("module", [compression, chunking])
+def test_every_benchmark_runs_or_skips_for_a_reason(cache_of, module):
+    cache = cache_of(module)
+    for cls in (module.Write, module.Read, module.Storage):
+        for method, params in itertools.product(benchmark_methods(cls), itertools.product(*cls.params)):
+            result = drive(cls, method, cache, params)
+            layout = module.layout_for(*params)
+            expected_skip = (layout.zarr_format not in _compat.supported_formats()
+                             or max(layout.chunks) > 64)
+            assert (result == "skipped") == expected_skip, (method, params)
+            if method.startswith("track_") and not expected_skip:
+                assert result > 0
+
+
+def test_track_values_are_measured_from_the_files(cache_of):
+    cache = cache_of(compression)
+    layout = compression.layout_for("blosc-zstd", 2)
+    path = cache["stores"][layout]
+    on_disk = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(path) for f in fs)
+    assert drive(compression.Storage, "track_stored_bytes", cache, ("blosc-zstd", 2)) == on_disk
+    ratio = drive(compression.Storage, "track_compression_ratio", cache, ("blosc-zstd", 2))
+    assert ratio == pytest.approx(64 ** 3 * 4 / on_disk)
+    files = drive(chunking.Storage, "track_file_count", cache_of(chunking), ("16x16x16", 2))
+    assert files == 64 + (1 if _compat.ZARR_MAJOR < 3 else 2)
+
+
+@pytest.mark.parametrize("method", ["time_read_full", "time_read_slice_xy", "time_read_slice_yz"])
+def test_a_read_of_wrong_data_fails_the_benchmark(cache_of, method):
+    cache = cache_of(chunking)
+    layout = chunking.layout_for("32x32x32", 2)
+    wrong = common.reference_volume(cache).copy()
+    wrong[32, 32, 32] += 1e-3  # one voxel, in the middle planes
+    stores.write_store(cache["stores"][layout], wrong, layout, overwrite=True)
+    with pytest.raises(AssertionError, match="differs from the data written"):
+        drive(chunking.Read, method, cache, ("32x32x32", 2))
+
+
+def test_a_wrong_write_fails_the_benchmark_and_leaves_no_temp_store(cache_of, monkeypatch):
+    cache = cache_of(compression)
+    before = set(glob.glob(os.path.join(tempfile.gettempdir(), "zarr-cryoet-write-*")))
+    real_write = stores.write_store
+    monkeypatch.setattr(stores, "write_store",
+                        lambda path, volume, layout: real_write(path, np.flip(volume, 0), layout))
+    with pytest.raises(AssertionError, match="differs from the data written"):
+        drive(compression.Write, "time_write", cache, ("zstd", 2))
+    after = set(glob.glob(os.path.join(tempfile.gettempdir(), "zarr-cryoet-write-*")))
+    assert after == before
+
+
+def test_a_crashing_write_leaves_no_temp_store(cache_of, monkeypatch):
+    cache = cache_of(compression)
+    before = set(glob.glob(os.path.join(tempfile.gettempdir(), "zarr-cryoet-write-*")))
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+    monkeypatch.setattr(stores, "write_store", crash)
+    with pytest.raises(OSError):
+        drive(compression.Write, "time_write", cache, ("none", 2))
+    assert set(glob.glob(os.path.join(tempfile.gettempdir(), "zarr-cryoet-write-*"))) == before

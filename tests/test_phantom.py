@@ -1,0 +1,72 @@
+import hashlib
+
+import numpy as np
+import numcodecs
+import pytest
+
+from zarr_cryoet.phantom import DEFAULT_SHAPE, make_phantom, phantom_volume
+
+
+def ratio(codec, volume):
+    return volume.nbytes / len(codec.encode(volume))
+
+
+def test_default_shape_dtype_and_layout(volume):
+    assert volume.shape == DEFAULT_SHAPE == (128, 128, 128)
+    assert volume.dtype == np.float32
+    assert volume.flags.c_contiguous
+
+
+def test_deterministic_for_a_seed_and_different_across_seeds():
+    a = phantom_volume((32, 48, 40), seed=3)
+    assert np.array_equal(a, phantom_volume((32, 48, 40), seed=3))
+    assert not np.array_equal(a, phantom_volume((32, 48, 40), seed=4))
+
+
+def test_default_is_pinned_bit_for_bit(volume):
+    # The embedded default data: changing it changes every benchmark's input,
+    # so it must be a deliberate change of this checksum.
+    assert hashlib.sha256(volume.tobytes()).hexdigest() == (
+        "95faab3ea0d8a7a4c80463e799e89190b42179b9a90a22126a216dd00d253447")
+
+
+def test_statistics_look_like_a_normalised_tomogram(volume):
+    assert abs(float(volume.mean())) < 1e-7
+    assert 0.8e-5 < float(volume.std()) < 1.6e-5
+    assert -1e-4 < float(volume.min()) < -3e-5 and 3e-5 < float(volume.max()) < 1e-4
+    assert np.isfinite(volume).all()
+
+
+def test_particles_are_dark(volume):
+    ph = make_phantom()
+    assert len(ph.particle_centres) > 100
+    z, y, x = ph.particle_centres.T
+    assert volume[z, y, x].mean() < -0.5 * volume.std()
+
+
+def test_missing_wedge_elongates_along_z(volume):
+    # Correlation between neighbours is stronger along z (beam axis) than along x.
+    v = volume.astype(np.float64)
+    corr_z = np.corrcoef(v[1:].ravel(), v[:-1].ravel())[0, 1]
+    corr_x = np.corrcoef(v[..., 1:].ravel(), v[..., :-1].ravel())[0, 1]
+    assert corr_z > corr_x
+
+
+@pytest.mark.parametrize("codec, low, high", [
+    (numcodecs.Blosc("zstd", 5, numcodecs.Blosc.SHUFFLE), 1.14, 1.20),   # real crop: 1.17
+    (numcodecs.Blosc("lz4", 5, numcodecs.Blosc.SHUFFLE), 1.06, 1.12),    # real crop: 1.09
+    (numcodecs.Zstd(level=5), 1.05, 1.11),                               # real crop: 1.08
+])
+def test_lossless_ratios_in_the_band_of_real_tomograms(volume, codec, low, high):
+    assert low < ratio(codec, volume) < high
+
+
+def test_any_shape_and_int_shape():
+    assert phantom_volume(16).shape == (16, 16, 16)
+    assert phantom_volume((17, 33, 65)).shape == (17, 33, 65)
+
+
+@pytest.mark.parametrize("shape", [(0, 8, 8), (8, 8), (8, 8, 8, 8), "big", (-1, 4, 4)])
+def test_bad_shapes_are_rejected(shape):
+    with pytest.raises(ValueError):
+        phantom_volume(shape)

@@ -1,0 +1,35 @@
+"""The (python, zarr) pairs of the asv matrix, read from asv.conf.json.
+
+asv.conf.json is the single source of truth for which zarr versions are
+benchmarked; the test runner (noxfile.py) and the launcher (tasks.py) read it
+here so the tests run under exactly the benchmarked versions. Standard library
+only.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+ASV_CONF = Path(__file__).resolve().parent.parent / "asv.conf.json"
+
+
+def load_asv_conf(path: Path = ASV_CONF) -> dict:
+    """asv.conf.json as a dict (asv allows ``//`` comment lines; JSON does not)."""
+    return json.loads(re.sub(r"^\s*//.*$", "", path.read_text(), flags=re.M))
+
+
+def zarr_matrix(path: Path = ASV_CONF) -> list[tuple[str, str]]:
+    """Every (python, zarr version) environment asv builds, in config order."""
+    conf = load_asv_conf(path)
+    pairs = [(py, z) for py in conf.get("pythons", []) for z in conf["matrix"]["req"]["zarr"]]
+    pairs += [(rule["python"], rule["req"]["zarr"]) for rule in conf.get("include", [])]
+    excluded = [(rule.get("python"), rule.get("req", {}).get("zarr")) for rule in conf.get("exclude", [])]
+    return [(py, z) for py, z in pairs
+            if not any(ep in (None, py) and ez in (None, z) for ep, ez in excluded)]
+
+
+def pythons(path: Path = ASV_CONF) -> list[str]:
+    """The distinct Python versions of the matrix."""
+    return sorted({py for py, _ in zarr_matrix(path)})
