@@ -11,16 +11,16 @@ from . import common
 
 CODEC = "blosc-zstd"
 CHUNK_SHAPES = ["16x16x16", "32x32x32", "64x64x64", "128x128x128", "16x128x128"]
-PARAMS = (CHUNK_SHAPES, list(ZARR_FORMATS))
-PARAM_NAMES = ["chunks", "zarr_format"]
+PARAMS = (common.DATA, CHUNK_SHAPES, list(ZARR_FORMATS))
+PARAM_NAMES = ["data", "chunks", "zarr_format"]
 
 
-def layout_for(chunks, zarr_format):
+def layout_for(data, chunks, zarr_format):
     return Layout(CODEC, chunks, zarr_format)
 
 
 def setup_cache():
-    return common.build_cache([layout_for(c, f) for c in CHUNK_SHAPES for f in ZARR_FORMATS])
+    return common.build_cache([layout_for(common.DATA[0], c, f) for c in CHUNK_SHAPES for f in ZARR_FORMATS])
 
 
 setup_cache.timeout = common.SETUP_CACHE_TIMEOUT
@@ -30,7 +30,7 @@ class Write(common.WriteBenchmark):
     params, param_names = PARAMS, PARAM_NAMES
     layout_for = staticmethod(layout_for)
 
-    def time_write(self, cache, chunks, zarr_format):
+    def time_write(self, cache, data, chunks, zarr_format):
         self.write()
 
 
@@ -38,20 +38,20 @@ class Read(common.ReadBenchmark):
     params, param_names = PARAMS, PARAM_NAMES
     layout_for = staticmethod(layout_for)
 
-    def setup(self, cache, chunks, zarr_format):
-        super().setup(cache, chunks, zarr_format)
+    def setup(self, cache, data, chunks, zarr_format):
+        super().setup(cache, data, chunks, zarr_format)
         self.planes = common.middle_planes(self.volume.shape)
 
-    def time_read_full(self, cache, chunks, zarr_format):
+    def time_read_full(self, cache, data, chunks, zarr_format):
         self.read(...)
 
-    def time_read_slice_xy(self, cache, chunks, zarr_format):
+    def time_read_slice_xy(self, cache, data, chunks, zarr_format):
         self.read(self.planes["xy"])
 
-    def time_read_slice_xz(self, cache, chunks, zarr_format):
+    def time_read_slice_xz(self, cache, data, chunks, zarr_format):
         self.read(self.planes["xz"])
 
-    def time_read_slice_yz(self, cache, chunks, zarr_format):
+    def time_read_slice_yz(self, cache, data, chunks, zarr_format):
         self.read(self.planes["yz"])
 
 
@@ -61,12 +61,12 @@ class Storage(common.StorageBenchmark):
     params, param_names = PARAMS, PARAM_NAMES
     layout_for = staticmethod(layout_for)
 
-    def track_file_count(self, cache, chunks, zarr_format):
+    def track_file_count(self, cache, data, chunks, zarr_format):
         return self.stats.file_count
 
     track_file_count.unit = "files"
 
-    def track_compression_ratio(self, cache, chunks, zarr_format):
+    def track_compression_ratio(self, cache, data, chunks, zarr_format):
         return self.stats.compression_ratio(self.volume_bytes)
 
     track_compression_ratio.unit = "ratio"

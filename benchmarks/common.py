@@ -2,15 +2,19 @@
 
 Each module's ``setup_cache`` calls :func:`build_cache` once per environment.
 It loads the volume named by ``$ZARR_CRYOET_SOURCE`` (default: the embedded
-phantom), saves it as ``.npy`` and writes one reference store per layout into
-asv's cache directory; none of that is timed. Benchmarks then only *open*
-those stores (reads) or write fresh ones (writes), and check every result.
+phantom; see :mod:`zarr_cryoet.sources`), saves it as ``.npy`` and writes one
+reference store per layout into asv's cache directory; none of that is timed.
+Benchmarks then only *open* those stores (reads) or write fresh ones
+(writes), and check every result.
+
+Every benchmark's first parameter, ``data``, names the data (source, crop,
+dtype), so results on different data are separate series in asv, never mixed.
 """
 
 from __future__ import annotations
 
 import functools
-import os
+import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -21,13 +25,21 @@ from zarr_cryoet import sources, stores
 from zarr_cryoet.errors import FormatUnavailableError, InvalidChunksError
 
 SETUP_CACHE_TIMEOUT = 1800  # seconds; 512³ volumes with 16³ chunks take minutes to build
+REQUEST = sources.request_from_env()
+DATA = [REQUEST.identity()]  # the ``data`` parameter of every benchmark
 
 
 def build_cache(layouts) -> dict:
     """Load the volume and write a reference store for every layout (cwd = asv's cache dir)."""
-    volume = sources.load_source(sources.source_from_env())
+    request = sources.request_from_env()
+    if request.identity() != DATA[0]:
+        raise RuntimeError(f"the data changed between benchmark discovery ({DATA[0]}) and setup "
+                           f"({request.identity()}); keep ZARR_CRYOET_* unchanged during a run")
+    loaded = sources.load(request)
+    volume = loaded.volume
     volume_path = Path("volume.npy").resolve()
     np.save(volume_path, volume)
+    Path("provenance.json").write_text(json.dumps(loaded.provenance, indent=2, default=str))
     built, skipped = {}, {}
     for layout in layouts:
         try:

@@ -10,16 +10,16 @@ from zarr_cryoet.stores import ZARR_FORMATS, Layout
 from . import common
 
 CHUNKS = (64, 64, 64)
-PARAMS = (list(CODEC_NAMES), list(ZARR_FORMATS))
-PARAM_NAMES = ["codec", "zarr_format"]
+PARAMS = (common.DATA, list(CODEC_NAMES), list(ZARR_FORMATS))
+PARAM_NAMES = ["data", "codec", "zarr_format"]
 
 
-def layout_for(codec, zarr_format):
+def layout_for(data, codec, zarr_format):
     return Layout(codec, CHUNKS, zarr_format)
 
 
 def setup_cache():
-    return common.build_cache([layout_for(c, f) for c in CODEC_NAMES for f in ZARR_FORMATS])
+    return common.build_cache([layout_for(common.DATA[0], c, f) for c in CODEC_NAMES for f in ZARR_FORMATS])
 
 
 setup_cache.timeout = common.SETUP_CACHE_TIMEOUT
@@ -29,7 +29,7 @@ class Write(common.WriteBenchmark):
     params, param_names = PARAMS, PARAM_NAMES
     layout_for = staticmethod(layout_for)
 
-    def time_write(self, cache, codec, zarr_format):
+    def time_write(self, cache, data, codec, zarr_format):
         self.write()
 
 
@@ -37,7 +37,7 @@ class Read(common.ReadBenchmark):
     params, param_names = PARAMS, PARAM_NAMES
     layout_for = staticmethod(layout_for)
 
-    def time_read(self, cache, codec, zarr_format):
+    def time_read(self, cache, data, codec, zarr_format):
         self.read(...)
 
 
@@ -47,12 +47,12 @@ class Storage(common.StorageBenchmark):
     params, param_names = PARAMS, PARAM_NAMES
     layout_for = staticmethod(layout_for)
 
-    def track_compression_ratio(self, cache, codec, zarr_format):
+    def track_compression_ratio(self, cache, data, codec, zarr_format):
         return self.stats.compression_ratio(self.volume_bytes)
 
     track_compression_ratio.unit = "ratio"
 
-    def track_stored_bytes(self, cache, codec, zarr_format):
+    def track_stored_bytes(self, cache, data, codec, zarr_format):
         return self.stats.stored_bytes
 
     track_stored_bytes.unit = "bytes"

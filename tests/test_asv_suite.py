@@ -95,7 +95,8 @@ def test_every_zarr_version_has_results_for_every_benchmark(asv_run):
 def test_file_counts_follow_the_gallery(asv_run):
     _, tmp, _ = asv_run
     for zarr_version, result in result_files(tmp / "results").items():
-        values, (chunks, formats) = result["results"]["chunking.Storage.track_file_count"][:2]
+        values, (data, chunks, formats) = result["results"]["chunking.Storage.track_file_count"][:2]
+        assert data == ["'phantom 128³ float32'"]  # the data identity is a parameter
         counts = dict(zip([(c.strip("'"), int(f)) for c in chunks for f in formats], values))
         extra = 1 if zarr_version.startswith("2.") else 2  # .zarray (+ .zattrs on zarr 3)
         assert counts[("16x16x16", 2)] == 512 + extra

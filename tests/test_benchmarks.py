@@ -6,6 +6,7 @@ the write benchmark fail, and temporary stores never outlive a benchmark.
 """
 
 import glob
+import importlib
 import itertools
 import os
 import tempfile
@@ -21,7 +22,8 @@ from zarr_cryoet import _compat, sources, stores
 def cache_of(tmp_path, monkeypatch):
     """Run a module's setup_cache in a fresh directory, as asv does, on a 64³ phantom."""
     monkeypatch.setenv(sources.SOURCE_ENV, "phantom:64")
-    common._load_volume.cache_clear()
+    for module in (common, compression, chunking):  # the data parameter is read at import, as in asv
+        importlib.reload(module)
 
     def run_setup_cache(module):
         cache_dir = tmp_path / module.__name__
@@ -68,25 +70,25 @@ def test_every_benchmark_runs_or_skips_for_a_reason(cache_of, module):
 
 def test_track_values_are_measured_from_the_files(cache_of):
     cache = cache_of(compression)
-    layout = compression.layout_for("blosc-zstd", 2)
+    layout = compression.layout_for(common.DATA[0], "blosc-zstd", 2)
     path = cache["stores"][layout]
     on_disk = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(path) for f in fs)
-    assert drive(compression.Storage, "track_stored_bytes", cache, ("blosc-zstd", 2)) == on_disk
-    ratio = drive(compression.Storage, "track_compression_ratio", cache, ("blosc-zstd", 2))
+    assert drive(compression.Storage, "track_stored_bytes", cache, (common.DATA[0], "blosc-zstd", 2)) == on_disk
+    ratio = drive(compression.Storage, "track_compression_ratio", cache, (common.DATA[0], "blosc-zstd", 2))
     assert ratio == pytest.approx(64 ** 3 * 4 / on_disk)
-    files = drive(chunking.Storage, "track_file_count", cache_of(chunking), ("16x16x16", 2))
+    files = drive(chunking.Storage, "track_file_count", cache_of(chunking), (common.DATA[0], "16x16x16", 2))
     assert files == 64 + (1 if _compat.ZARR_MAJOR < 3 else 2)
 
 
 @pytest.mark.parametrize("method", ["time_read_full", "time_read_slice_xy", "time_read_slice_yz"])
 def test_a_read_of_wrong_data_fails_the_benchmark(cache_of, method):
     cache = cache_of(chunking)
-    layout = chunking.layout_for("32x32x32", 2)
+    layout = chunking.layout_for(common.DATA[0], "32x32x32", 2)
     wrong = common.reference_volume(cache).copy()
     wrong[32, 32, 32] += 1e-3  # one voxel, in the middle planes
     stores.write_store(cache["stores"][layout], wrong, layout, overwrite=True)
     with pytest.raises(AssertionError, match="differs from the data written"):
-        drive(chunking.Read, method, cache, ("32x32x32", 2))
+        drive(chunking.Read, method, cache, (common.DATA[0], "32x32x32", 2))
 
 
 def test_a_wrong_write_fails_the_benchmark_and_leaves_no_temp_store(cache_of, monkeypatch):
@@ -96,7 +98,7 @@ def test_a_wrong_write_fails_the_benchmark_and_leaves_no_temp_store(cache_of, mo
     monkeypatch.setattr(stores, "write_store",
                         lambda path, volume, layout: real_write(path, np.flip(volume, 0), layout))
     with pytest.raises(AssertionError, match="differs from the data written"):
-        drive(compression.Write, "time_write", cache, ("zstd", 2))
+        drive(compression.Write, "time_write", cache, (common.DATA[0], "zstd", 2))
     after = set(glob.glob(os.path.join(tempfile.gettempdir(), "zarr-cryoet-write-*")))
     assert after == before
 
@@ -109,5 +111,5 @@ def test_a_crashing_write_leaves_no_temp_store(cache_of, monkeypatch):
         raise OSError("disk full")
     monkeypatch.setattr(stores, "write_store", crash)
     with pytest.raises(OSError):
-        drive(compression.Write, "time_write", cache, ("none", 2))
+        drive(compression.Write, "time_write", cache, (common.DATA[0], "none", 2))
     assert set(glob.glob(os.path.join(tempfile.gettempdir(), "zarr-cryoet-write-*"))) == before
