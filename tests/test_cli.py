@@ -222,7 +222,14 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, make_args, phrases):
     one_line_error(capsys, *phrases)
 
 
-@pytest.mark.parametrize("command", [[], ["fetch"], ["info"]])
+def test_viz_writes_the_three_figures(tmp_path, capsys):
+    assert cli.main(["viz", "--source", "phantom:32", "--out", str(tmp_path / "viz")]) == 0
+    written = sorted(p.name for p in (tmp_path / "viz").iterdir())
+    assert written == ["cryoet_data_slices.png", "cryoet_distribution.png", "cryoet_quick_viz.png"]
+    assert capsys.readouterr().out.count(".png") == 3
+
+
+@pytest.mark.parametrize("command", [[], ["fetch"], ["info"], ["viz"]])
 def test_help_on_every_subcommand(command):
     proc = subprocess.run([sys.executable, "-m", "zarr_cryoet.cli", *command, "--help"],
                           capture_output=True, text=True)

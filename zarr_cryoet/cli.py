@@ -2,6 +2,7 @@
 
     zarr-cryoet fetch --source portal:10445 [--run TS_100_3] [--size 128]
     zarr-cryoet info  --source mrc:/data/tomo.mrc
+    zarr-cryoet viz   --source phantom --out data/output/cryoet_viz
 
 Errors print one line (what is wrong and how to fix it) and exit with status 2;
 an interrupted command exits with 130 and leaves nothing half-written.
@@ -95,6 +96,15 @@ def cmd_info(args) -> int:
     return 0
 
 
+def cmd_viz(args) -> int:
+    from .viz import write_all
+
+    data = sources.load(_request(args))
+    for path in write_all(data.volume, args.out, dpi=args.dpi, provenance=data.provenance):
+        print(path)
+    return 0
+
+
 def _voxel_text(voxel) -> str:
     if voxel is None:
         return "unknown"
@@ -119,6 +129,15 @@ def build_parser() -> argparse.ArgumentParser:
                                       "its provenance, statistics and the ratio of every codec.")
     _add_source_options(info, sources.DEFAULT_SOURCE)
     info.set_defaults(func=cmd_info)
+    viz = sub.add_parser("viz", help="draw the data: orthogonal slices, histogram, statistics",
+                         description="Write cryoet_quick_viz.png, cryoet_data_slices.png and "
+                                     "cryoet_distribution.png for a source.")
+    _add_source_options(viz, sources.DEFAULT_SOURCE)
+    viz.add_argument("--out", default=os.path.join("data", "output", "cryoet_viz"),
+                     help="output directory (default: %(default)s)")
+    viz.add_argument("--dpi", type=int, choices=[150, 300], default=150,
+                     help="150 for the web, 300 for print (default: %(default)s)")
+    viz.set_defaults(func=cmd_viz)
     return parser
 
 

@@ -1,0 +1,305 @@
+"""The one plot style of the project: colours, fonts, sizes, and how figures are made and saved.
+
+Every figure (the data views in :mod:`zarr_cryoet.viz`, the benchmark report)
+is built with :func:`new_figure` and written with :func:`save_figure`, so they
+all share:
+
+* sans-serif text, 12 pt body (axis labels), 10 pt tick labels and legends,
+  14 pt titles (axes titles and the figure's suptitle);
+* a light-gray grid at 30 % opacity on a white background;
+* fixed colours per codec (:data:`CODEC_COLOURS`, :func:`codec_colour`) and
+  one qualitative palette for every other categorical series
+  (:func:`series_colour`);
+* PNG output at :data:`DPI_WEB` or :data:`DPI_PRINT` whose pixel size is
+  exactly ``figsize × dpi`` (no ``bbox_inches="tight"``; a constrained layout
+  keeps labels inside the canvas instead).
+
+Figures are plain :class:`matplotlib.figure.Figure` objects on a
+:class:`~matplotlib.backends.backend_agg.FigureCanvasAgg`: nothing here
+imports pyplot, switches the backend or changes global ``rcParams``
+(:func:`figure_style` uses :func:`matplotlib.rc_context`).
+
+Every axis of every figure carries a label with its unit in parentheses, e.g.
+``"Time (ms)"``, ``"Size (MB)"``, ``"Intensity (a.u.)"``, ``"x (voxels)"``;
+:func:`label_axis` sets them and :func:`unlabelled_axes` finds the ones
+that were forgotten.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import zlib
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import matplotlib
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+__all__ = [
+    "CODEC_COLOURS", "DPI_PRINT", "DPI_WEB", "GRID_ALPHA", "GRID_COLOUR", "PALETTE", "STYLE_RC",
+    "apply_style", "close_figure", "codec_colour", "codec_colours", "figure_style", "has_units", "label_axis",
+    "new_figure", "save_figure", "series_colour", "style_axes", "unlabelled_axes",
+]
+
+DPI_WEB = 150
+DPI_PRINT = 300
+
+#: The four codecs of the reference gallery keep their colours in every figure.
+CODEC_COLOURS: dict[str, str] = {
+    "blosc-zstd": "#45B7D1",
+    "blosc-lz4": "#4ECDC4",
+    "zstd": "#95E1D3",
+    "none": "#F38181",
+}
+
+#: The qualitative palette for everything else: matplotlib's "tab10", in order.
+PALETTE: tuple[str, ...] = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+)
+
+# Codecs other than the four above draw from PALETTE without its cyan (#17becf),
+# which is too close to blosc-zstd's #45B7D1 to tell apart. "gzip", the fifth
+# codec of the suite, has a pinned slot; any other name (a sweep such as
+# "zstd-3") gets a slot from a stable hash of its name.
+_CODEC_PALETTE: tuple[str, ...] = PALETTE[:9]
+_PINNED_CODEC_SLOTS: dict[str, int] = {"gzip": 0}
+
+GRID_COLOUR = "#d3d3d3"  # light gray
+GRID_ALPHA = 0.3
+
+#: The rcParams of the style (applied by :func:`figure_style` / :func:`apply_style`).
+STYLE_RC: dict[str, object] = {
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans", "Arial", "Helvetica", "Liberation Sans", "sans-serif"],
+    "font.size": 12,
+    "axes.labelsize": 12,
+    "axes.titlesize": 14,
+    "figure.titlesize": 14,
+    "xtick.labelsize": 10,
+    "ytick.labelsize": 10,
+    "legend.fontsize": 10,
+    "legend.title_fontsize": 10,
+    "axes.grid": True,
+    "axes.axisbelow": True,
+    "grid.color": GRID_COLOUR,
+    "grid.alpha": GRID_ALPHA,
+    "grid.linestyle": "-",
+    "grid.linewidth": 0.8,
+    "axes.facecolor": "white",
+    "axes.edgecolor": "#333333",
+    "figure.facecolor": "white",
+    "figure.edgecolor": "white",
+    "savefig.facecolor": "white",
+    "savefig.edgecolor": "white",
+    "savefig.transparent": False,
+    "savefig.bbox": "standard",  # never "tight": the pixel size must stay figsize × dpi
+    "savefig.pad_inches": 0.1,
+    "image.cmap": "gray",
+    "image.interpolation": "nearest",
+    "axes.prop_cycle": matplotlib.cycler(color=list(PALETTE)),
+}
+
+_UNITS = re.compile(r"\(\s*\S[^()]*\)\s*$")
+
+
+# --- colours ------------------------------------------------------------------------
+
+
+def codec_colour(name: str) -> str:
+    """The colour of codec ``name``: fixed for the four gallery codecs, stable for any other.
+
+    Names are compared case-insensitively (``"Blosc-Zstd"`` is ``"blosc-zstd"``).
+    Other names get a colour from matplotlib's tab10 palette that is never one of
+    :data:`CODEC_COLOURS`; the same name always gets the same colour. Two
+    other names may share one; use :func:`codec_colours` to colour several
+    codecs in one figure with guaranteed distinct colours.
+    """
+    key = _codec_key(name)
+    if key in CODEC_COLOURS:
+        return CODEC_COLOURS[key]
+    return _CODEC_PALETTE[_preferred_slot(key)]
+
+
+def codec_colours(names: Iterable[str]) -> dict[str, str]:
+    """Colours for the codecs of one figure, keyed by the names as given.
+
+    The four gallery codecs and ``gzip`` always get their own colours; every other
+    name gets its :func:`codec_colour` unless that is already taken in this
+    figure, in which case the next free palette colour (so up to nine non-gallery
+    codecs are all distinct; beyond that the palette repeats). Deterministic: the
+    result depends only on the names and their order.
+    """
+    names = list(names)
+    keys = {name: _codec_key(name) for name in names}
+    result: dict[str, str] = {}
+    taken: set[int] = set()
+    # Fixed colours first, so that hashed names never take a pinned name's slot.
+    for name, key in keys.items():
+        if key in CODEC_COLOURS:
+            result[name] = CODEC_COLOURS[key]
+        elif key in _PINNED_CODEC_SLOTS:
+            result[name] = _CODEC_PALETTE[_PINNED_CODEC_SLOTS[key]]
+            taken.add(_PINNED_CODEC_SLOTS[key])
+    slot_of_key: dict[str, int] = {}
+    for name, key in keys.items():
+        if name in result:
+            continue
+        if key not in slot_of_key:
+            slot = _preferred_slot(key)
+            if len(taken) < len(_CODEC_PALETTE):
+                while slot in taken:
+                    slot = (slot + 1) % len(_CODEC_PALETTE)
+            taken.add(slot)
+            slot_of_key[key] = slot
+        result[name] = _CODEC_PALETTE[slot_of_key[key]]
+    return {name: result[name] for name in names}
+
+
+def series_colour(i: int) -> str:
+    """The colour of the ``i``-th categorical series (chunk shapes, zarr versions, slices …).
+
+    Matplotlib's tab10 palette in order, repeating after ten.
+    """
+    return PALETTE[int(i) % len(PALETTE)]
+
+
+def _codec_key(name: str) -> str:
+    return str(name).strip().lower()
+
+
+def _preferred_slot(key: str) -> int:
+    if key in _PINNED_CODEC_SLOTS:
+        return _PINNED_CODEC_SLOTS[key]
+    # crc32 is stable across runs and platforms (unlike hash()).
+    return zlib.crc32(key.encode("utf-8")) % len(_CODEC_PALETTE)
+
+
+# --- style --------------------------------------------------------------------------
+
+
+@contextmanager
+def figure_style() -> Iterator[None]:
+    """Apply the project style inside a ``with`` block, restoring rcParams afterwards."""
+    with matplotlib.rc_context(STYLE_RC):
+        yield
+
+
+def apply_style() -> None:
+    """Apply the project style to the global rcParams (for notebooks and pyplot scripts).
+
+    Library code should use :func:`figure_style`, :func:`new_figure` and
+    :func:`save_figure`, which leave the global state alone.
+    """
+    matplotlib.rcParams.update(STYLE_RC)
+
+
+def new_figure(nrows: int = 1, ncols: int = 1, *, figsize=None, title: str | None = None,
+               squeeze: bool = True, dpi: float = DPI_WEB, layout: str | None = "constrained",
+               **subplots_kw):
+    """A styled figure with an ``nrows × ncols`` grid of axes, like ``pyplot.subplots``.
+
+    ``figsize`` is in inches (default 4 × 3.5 per panel); ``title`` becomes the
+    14 pt suptitle. ``squeeze`` and the other keywords (``sharex``, ``sharey``,
+    ``gridspec_kw``, ``subplot_kw``, …) are those of :meth:`Figure.subplots`.
+    The figure has an Agg canvas and, unless ``layout`` says otherwise, a
+    constrained layout (it keeps every label on the canvas; ``layout=None``
+    with explicit ``gridspec_kw`` margins renders about twice as fast). No
+    pyplot state is touched. Returns ``(fig, axes)``.
+    """
+    if figsize is None:
+        figsize = (4.0 * ncols, 3.5 * nrows)
+    with figure_style():
+        fig = Figure(figsize=figsize, dpi=dpi, layout=layout)
+        FigureCanvasAgg(fig)
+        axes = fig.subplots(nrows, ncols, squeeze=squeeze, **subplots_kw) if nrows and ncols else None
+        if axes is not None:
+            for ax in _flat_axes(axes):
+                style_axes(ax)
+        if title:
+            fig.suptitle(title)
+    return fig, axes
+
+
+def style_axes(ax, *, grid: bool = True) -> None:
+    """Give ``ax`` the style's grid explicitly (robust to ticks created after the style block)."""
+    if grid:
+        ax.grid(True, color=GRID_COLOUR, alpha=GRID_ALPHA, linestyle="-", linewidth=0.8)
+        ax.set_axisbelow(True)
+    else:
+        ax.grid(False)
+    ax.set_facecolor("white")
+
+
+def save_figure(fig: Figure, path, dpi: float = DPI_WEB) -> Path:
+    """Write ``fig`` as a PNG of exactly ``figsize × dpi`` pixels, creating parent directories.
+
+    The figure is closed afterwards (released from pyplot if pyplot manages it);
+    returns the path written.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not isinstance(fig.canvas, FigureCanvasAgg):
+        FigureCanvasAgg(fig)
+    with figure_style():
+        fig.savefig(path, dpi=dpi, format="png", bbox_inches=None)
+    close_figure(fig)
+    return path
+
+
+def close_figure(fig: Figure) -> None:
+    """Release ``fig``: figures made by :func:`new_figure` need nothing; pyplot ones are closed."""
+    pyplot = sys.modules.get("matplotlib.pyplot")  # never import pyplot just for this
+    if pyplot is not None:
+        pyplot.close(fig)
+
+
+# --- labels -------------------------------------------------------------------------
+
+
+def has_units(label: str | None) -> bool:
+    """Whether an axis label ends with its unit in parentheses, e.g. ``"Time (ms)"``."""
+    return bool(label) and bool(_UNITS.search(label.strip()))
+
+
+def label_axis(ax, x: str | None = None, y: str | None = None) -> None:
+    """Set the x and/or y label of ``ax``; each should end with its unit, e.g. ``"Size (MB)"``."""
+    for label in (x, y):
+        if label is not None and not has_units(label):
+            raise ValueError(f"axis label {label!r} has no unit; write it as 'Quantity (unit)', e.g. 'Time (ms)'")
+    if x is not None:
+        ax.set_xlabel(x)
+    if y is not None:
+        ax.set_ylabel(y)
+
+
+def unlabelled_axes(fig: Figure) -> list[str]:
+    """Describe every visible axis of ``fig`` whose label is missing or has no unit.
+
+    Axes that are switched off (text panels) are skipped; for a colour bar only
+    its long axis is checked. An empty list means every axis is labelled.
+    """
+    problems = []
+    for i, ax in enumerate(fig.axes):
+        if not ax.axison or not ax.get_visible():
+            continue
+        colorbar = getattr(ax, "_colorbar", None)
+        if colorbar is not None:
+            which = ("x",) if colorbar.orientation == "horizontal" else ("y",)
+        else:
+            which = ("x", "y")
+        name = ax.get_title() or f"axes {i}"
+        for axis in which:
+            label = ax.get_xlabel() if axis == "x" else ax.get_ylabel()
+            if not has_units(label):
+                problems.append(f"{name}: {axis} label {label!r} lacks 'Quantity (unit)'")
+    return problems
+
+
+def _flat_axes(axes) -> list:
+    if hasattr(axes, "flat"):
+        return list(axes.flat)
+    return [axes]
