@@ -32,3 +32,15 @@ def test_finds_the_running_interpreter_version():
 
 def test_a_version_that_does_not_exist_is_not_found():
     assert interpreters.find("2.1") is None
+
+
+def test_other_data_gets_its_own_machine_name(monkeypatch):
+    import tasks
+    for var in ("ZARR_CRYOET_SOURCE", "ZARR_CRYOET_SIZE", "ZARR_CRYOET_OFFSET", "ZARR_CRYOET_LEVEL"):
+        monkeypatch.delenv(var, raising=False)
+    assert tasks.machine_name() is None
+    monkeypatch.setenv("ZARR_CRYOET_SOURCE", "phantom")
+    assert tasks.machine_name() is None
+    monkeypatch.setenv("ZARR_CRYOET_SOURCE", "portal:10445/TS_100_3")
+    monkeypatch.setenv("ZARR_CRYOET_SIZE", "256")
+    assert tasks.machine_name().endswith("-portal-10445-TS-100-3-256")
