@@ -42,6 +42,8 @@ import graphql
 from graphql import (GraphQLEnumType, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLResolveInfo,
                      GraphQLSchema, get_named_type, is_leaf_type)
 
+from tests.loopback import LoopbackServer
+
 SCHEMA_PATH = pathlib.Path(cryoet_data_portal.__file__).parent / "data" / "schema.graphql"
 
 
@@ -56,7 +58,7 @@ def snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
 
 
-class FakePortal:
+class FakePortal(LoopbackServer):
     """An in-memory CryoET Data Portal, answering GraphQL over loopback HTTP.
 
     Use as a context manager (or call :meth:`start` / :meth:`stop`); ``url``
@@ -79,8 +81,6 @@ class FakePortal:
         self.tables = {name: [dict(row) for row in rows] for name, rows in tables.items()}
         self.queries: list[dict[str, Any]] = []
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # --- server -----------------------------------------------------------
 
@@ -91,7 +91,7 @@ class FakePortal:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}/graphql"
 
-    def start(self) -> "FakePortal":
+    def _make_server(self) -> ThreadingHTTPServer:
         portal = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -125,24 +125,9 @@ class FakePortal:
             def log_message(self, *args):  # keep test output quiet
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-portal", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join()
-            self._server = self._thread = None
-
-    def __enter__(self) -> "FakePortal":
-        return self.start()
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        return server
 
     # --- GraphQL ----------------------------------------------------------
 

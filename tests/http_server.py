@@ -23,6 +23,8 @@ from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from tests.loopback import LoopbackServer
+
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
@@ -112,13 +114,11 @@ class _Server(ThreadingHTTPServer):
         pass  # a client hanging up mid-response is not a test failure; stay quiet
 
 
-class RecordingHTTPServer:
+class RecordingHTTPServer(LoopbackServer):
     """Serve ``directory`` at :attr:`url` (a random free port on 127.0.0.1) in a background thread."""
 
     def __init__(self, directory):
         self.directory = Path(directory)
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
         self._requests: list[Request] = []
         self._lock = threading.Lock()
 
@@ -126,26 +126,8 @@ class RecordingHTTPServer:
         with self._lock:
             self._requests.append(request)
 
-    def start(self) -> RecordingHTTPServer:
-        if self._server is None:
-            self._server = _Server(self.directory, self._record)
-            self._thread = threading.Thread(target=self._server.serve_forever,
-                                            kwargs={"poll_interval": 0.05}, daemon=True)
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join()
-            self._server = self._thread = None
-
-    def __enter__(self) -> RecordingHTTPServer:
-        return self.start()
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
+    def _make_server(self) -> _Server:
+        return _Server(self.directory, self._record)
 
     @property
     def port(self) -> int:
