@@ -3,6 +3,7 @@
     zarr-cryoet fetch --source portal:10445 [--run TS_100_3] [--size 128]
     zarr-cryoet info  --source mrc:/data/tomo.mrc
     zarr-cryoet viz   --source phantom --out data/output/cryoet_viz
+    zarr-cryoet report --results .asv/results --out data/output
 
 Errors print one line (what is wrong and how to fix it) and exit with status 2;
 an interrupted command exits with 130 and leaves nothing half-written.
@@ -105,6 +106,14 @@ def cmd_viz(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from .report import report
+
+    for path in report(args.results, args.out, machine=args.machine, commit=args.commit, dpi=args.dpi):
+        print(path)
+    return 0
+
+
 def _voxel_text(voxel) -> str:
     if voxel is None:
         return "unknown"
@@ -138,6 +147,17 @@ def build_parser() -> argparse.ArgumentParser:
     viz.add_argument("--dpi", type=int, choices=[150, 300], default=150,
                      help="150 for the web, 300 for print (default: %(default)s)")
     viz.set_defaults(func=cmd_viz)
+    rep = sub.add_parser("report", help="tables and figures of the asv results (codecs, chunking, zarr versions)",
+                         description="Read asv's results for one machine and commit and write CSVs and figures "
+                                     "under --out: cryoet_benchmarks/, chunking_benchmarks/, version_comparison/.")
+    rep.add_argument("--results", default=os.path.join(".asv", "results"),
+                     help="asv results directory (default: %(default)s)")
+    rep.add_argument("--machine", help="asv machine name (default: the only one)")
+    rep.add_argument("--commit", help="commit hash or prefix (default: the latest by date)")
+    rep.add_argument("--out", default=os.path.join("data", "output"), help="output directory (default: %(default)s)")
+    rep.add_argument("--dpi", type=int, choices=[150, 300], default=150,
+                     help="150 for the web, 300 for print (default: %(default)s)")
+    rep.set_defaults(func=cmd_report)
     return parser
 
 

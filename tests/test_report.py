@@ -1,0 +1,386 @@
+"""zarr-cryoet report: CSVs and figures from a recorded asv results directory (tests/data/asv-results).
+
+The expected numbers are read here straight from asv's JSON files, independently of
+zarr_cryoet.report's loader (which uses asv's own code).
+"""
+
+import ast
+import csv
+import io
+import itertools
+import json
+import math
+import shutil
+import sys
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+
+import pytest
+from matplotlib.container import BarContainer
+from matplotlib.colors import to_hex
+from matplotlib.image import imread
+
+from zarr_cryoet import cli, report, style
+
+RESULTS = Path(__file__).parent / "data" / "asv-results"
+COMMIT = "9cdc5d2708dc38a9697fa1abf42760bdad74ec22"
+VERSIONS = ["2.18.7", "3.1.6", "3.4.2"]
+CODECS = ["none", "blosc-zstd", "blosc-lz4", "zstd", "gzip"]
+CHUNKS = ["16x16x16", "32x32x32", "64x64x64", "128x128x128", "16x128x128"]
+DATA = "phantom 128³ float32"
+
+
+# --- asv's JSON, read directly ------------------------------------------------------
+
+
+def raw_results(results_dir=RESULTS):
+    """{(zarr version, benchmark, params tuple): value} and {zarr version: python} from the JSON files."""
+    values, pythons = {}, {}
+    for path in sorted((results_dir / "vm").glob("*.json")):
+        if path.name == "machine.json":
+            continue
+        doc = json.loads(path.read_text())
+        version = doc["params"]["zarr"]
+        pythons[version] = doc["params"]["python"]
+        result_col, params_col = doc["result_columns"].index("result"), doc["result_columns"].index("params")
+        for bench, columns in doc["results"].items():
+            params = [[ast.literal_eval(v) for v in vs] for vs in columns[params_col]]
+            for combo, value in zip(itertools.product(*params), columns[result_col]):
+                values[(version, bench, combo)] = value
+    return values, pythons
+
+
+RAW, PYTHONS = raw_results()
+
+
+def missing(value):
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def assert_cell(cell, raw, convert=lambda v: v):
+    if missing(raw):
+        assert cell == ""
+    else:
+        assert float(cell) == convert(raw)
+
+
+def read_csv(path):
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+# --- fixtures -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def results():
+    return report.ReportResults.load(RESULTS)
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    """``zarr-cryoet report`` run once on the fixture: (out dir, exit status, stdout, stderr)."""
+    out = tmp_path_factory.mktemp("report")
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with redirect_stdout(stdout), redirect_stderr(stderr):
+        status = cli.main(["report", "--results", str(RESULTS), "--out", str(out), "--machine", "vm",
+                           "--commit", "9cdc5d27", "--dpi", str(style.DPI_WEB)])
+    return out, status, stdout.getvalue(), stderr.getvalue()
+
+
+def expected_paths(out):
+    return [out / p for p in (report.COMPRESSION_CSV, report.COMPRESSION_PNG, report.CHUNKING_CSV,
+                              report.CHUNKING_PNG, report.VERSION_CSV, report.VERSION_PNG)]
+
+
+@pytest.fixture
+def results_copy(tmp_path):
+    target = tmp_path / "results"
+    shutil.copytree(RESULTS, target)
+    return target
+
+
+# --- loading ------------------------------------------------------------------------
+
+
+def test_loader_picks_the_machine_commit_and_every_environment(results):
+    assert results.machine == "vm"
+    assert results.commit == COMMIT
+    assert [env.zarr_version for env in results.envs] == VERSIONS
+    assert results.newest.zarr_version == "3.4.2"
+    assert [env.python for env in results.envs] == [PYTHONS[v] for v in VERSIONS]
+    assert results.choices("compression", "codec") == CODECS
+    assert results.choices("chunking", "chunks") == CHUNKS
+    assert results.choices("chunking", "zarr_format") == [2, 3]
+    assert results.failed() == []
+
+
+def test_commit_prefix_selects_the_commit(results_copy):
+    assert report.ReportResults.load(results_copy, commit="9cdc").commit == COMMIT
+    assert report.ReportResults.load(results_copy, machine="vm", commit=COMMIT.upper()).commit == COMMIT
+
+
+def test_latest_commit_by_date_is_the_default(results_copy):
+    # A second, later commit with one environment: it becomes the default.
+    src = results_copy / "vm" / "9cdc5d27-virtualenv-py3.13-zarr3.4.2.json"
+    doc = json.loads(src.read_text())
+    doc["commit_hash"], doc["date"] = "abcdef0123456789" * 2 + "abcdef01", doc["date"] + 1000
+    (results_copy / "vm" / "abcdef01-virtualenv-py3.13-zarr3.4.2.json").write_text(json.dumps(doc))
+    latest = report.ReportResults.load(results_copy)
+    assert latest.short_commit == "abcdef01" and [e.zarr_version for e in latest.envs] == ["3.4.2"]
+    assert [e.zarr_version for e in report.ReportResults.load(results_copy, commit="9cd").envs] == VERSIONS
+
+
+# --- CSVs ---------------------------------------------------------------------------
+
+
+def test_cli_report_succeeds_and_prints_the_written_paths(written):
+    out, status, stdout, stderr = written
+    assert status == 0 and stderr == ""
+    assert stdout.splitlines() == [str(p) for p in expected_paths(out)]
+    assert all(p.is_file() for p in expected_paths(out))
+    assert sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file()) == sorted(
+        p.relative_to(out) for p in expected_paths(out))
+
+
+def test_compression_csv_equals_asv_json(written):
+    rows = read_csv(written[0] / report.COMPRESSION_CSV)
+    assert len(rows) == len(VERSIONS) * 2 * len(CODECS)
+    seen = set()
+    for row in rows:
+        version, fmt, codec = row["zarr_version"], int(row["zarr_format"]), row["codec"]
+        seen.add((version, fmt, codec))
+        key = (DATA, codec, fmt)
+        assert row["data"] == DATA and row["python"] == PYTHONS[version]
+        assert row["commit"] == COMMIT and row["machine"] == "vm"
+        assert row["method"] == {"none": "No compression", "blosc-zstd": "Blosc-Zstd", "blosc-lz4": "Blosc-LZ4",
+                                 "zstd": "Zstd", "gzip": "Gzip"}[codec]
+        assert_cell(row["write_s"], RAW[(version, "compression.Write.time_write", key)])
+        assert_cell(row["read_s"], RAW[(version, "compression.Read.time_read", key)])
+        ratio = RAW[(version, "compression.Storage.track_compression_ratio", key)]
+        stored = RAW[(version, "compression.Storage.track_stored_bytes", key)]
+        assert_cell(row["compression_ratio"], ratio)
+        assert_cell(row["stored_bytes"], stored)
+        assert_cell(row["size_mb"], stored, lambda b: b / 1e6)
+        assert_cell(row["savings_pct"], ratio, lambda r: (1 - 1 / r) * 100)
+        if version == "2.18.7" and fmt == 3:  # skipped: format 3 does not exist on zarr 2
+            assert all(row[c] == "" for c in ("write_s", "read_s", "compression_ratio", "size_mb", "savings_pct"))
+        else:
+            assert all(row[c] != "" for c in ("write_s", "read_s", "compression_ratio", "size_mb", "savings_pct"))
+    assert len(seen) == len(rows)
+
+
+def test_compression_csv_gallery_numbers(written):
+    rows = {(r["zarr_version"], r["zarr_format"], r["codec"]): r
+            for r in read_csv(written[0] / report.COMPRESSION_CSV)}
+    zstd = rows[("3.4.2", "2", "blosc-zstd")]
+    assert float(zstd["compression_ratio"]) == pytest.approx(1.167, abs=1e-3)
+    assert float(zstd["savings_pct"]) == pytest.approx(14.3, abs=0.05)
+    assert float(zstd["size_mb"]) == 7.188567
+
+
+def test_chunking_csv_equals_asv_json(written):
+    rows = read_csv(written[0] / report.CHUNKING_CSV)
+    assert len(rows) == len(VERSIONS) * 2 * len(CHUNKS)
+    columns = {"files": ("chunking.Storage.track_file_count", 1), "write_s": ("chunking.Write.time_write", 1),
+               "full_read_s": ("chunking.Read.time_read_full", 1),
+               "slice_xy_ms": ("chunking.Read.time_read_slice_xy", 1000),
+               "slice_xz_ms": ("chunking.Read.time_read_slice_xz", 1000),
+               "slice_yz_ms": ("chunking.Read.time_read_slice_yz", 1000),
+               "compression_ratio": ("chunking.Storage.track_compression_ratio", 1)}
+    for row in rows:
+        version, fmt = row["zarr_version"], int(row["zarr_format"])
+        assert row["data"] == DATA and row["python"] == PYTHONS[version] and row["commit"] == COMMIT
+        for column, (bench, factor) in columns.items():
+            assert_cell(row[column], RAW[(version, bench, (DATA, row["chunks"], fmt))], lambda v: v * factor)
+        skipped = version == "2.18.7" and fmt == 3
+        assert all((row[c] == "") == skipped for c in columns)
+    files = {(r["zarr_version"], r["zarr_format"], r["chunks"]): r["files"] for r in rows}
+    assert files[("2.18.7", "2", "16x16x16")] == "513"  # the gallery's 513 files
+    assert files[("2.18.7", "2", "128x128x128")] == "2"
+
+
+def test_version_csv_is_every_asv_value(written):
+    rows = read_csv(written[0] / report.VERSION_CSV)
+    assert len(rows) == len(RAW)
+    for row in rows:
+        param = row["codec"] or row["chunks"]
+        raw = RAW[(row["zarr_version"], row["benchmark"], (row["data"], param, int(row["zarr_format"])))]
+        assert_cell(row["value"], raw)
+        assert row["status"] == ("skipped" if missing(raw) else "ok")
+        assert row["python"] == PYTHONS[row["zarr_version"]] and row["commit"] == COMMIT
+        assert row["machine"] == "vm" and row["data"] == DATA
+    units = {r["benchmark"]: r["unit"] for r in rows}
+    assert units["compression.Write.time_write"] == "s"
+    assert units["compression.Storage.track_stored_bytes"] == "bytes"
+    assert units["chunking.Storage.track_file_count"] == "files"
+    assert {r["metric"] for r in rows if r["benchmark"].startswith("chunking.Read")} == {
+        "read_full", "read_slice_xy", "read_slice_xz", "read_slice_yz"}
+
+
+def test_failed_benchmark_is_empty_and_warned(results_copy, tmp_path, capsys):
+    path = results_copy / "vm" / "9cdc5d27-virtualenv-py3.13-zarr3.4.2.json"
+    doc = json.loads(path.read_text())
+    doc["results"]["compression.Read.time_read"][0][2] = None  # blosc-zstd, format 2 failed
+    path.write_text(json.dumps(doc))
+    assert cli.main(["report", "--results", str(results_copy), "--out", str(tmp_path / "out")]) == 0
+    captured = capsys.readouterr()
+    warning = [line for line in captured.err.splitlines() if "warning" in line]
+    assert len(warning) == 1 and "compression.Read.time_read(codec=blosc-zstd, zarr_format=2) on zarr 3.4.2" \
+        in warning[0]
+    rows = read_csv(tmp_path / "out" / report.COMPRESSION_CSV)
+    row = next(r for r in rows if (r["zarr_version"], r["zarr_format"], r["codec"]) == ("3.4.2", "2", "blosc-zstd"))
+    assert row["read_s"] == "" and row["write_s"] != ""
+    long = read_csv(tmp_path / "out" / report.VERSION_CSV)
+    assert [r["status"] for r in long if r["value"] == "" and r["zarr_version"] == "3.4.2"] == ["failed"]
+
+
+# --- figures ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dpi", [style.DPI_WEB, style.DPI_PRINT])
+def test_figure_pixel_size_is_figsize_times_dpi(written, tmp_path, dpi):
+    if dpi == style.DPI_WEB:
+        paths = expected_paths(written[0])
+    else:
+        paths = report.report(RESULTS, tmp_path, dpi=dpi)
+        assert paths == expected_paths(tmp_path)
+    pngs = [p for p in paths if p.suffix == ".png"]
+    assert [p.name for p in pngs] == list(report.FIGSIZES)
+    for path in pngs:
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        height, width = imread(path).shape[:2]
+        w_in, h_in = report.FIGSIZES[path.name]
+        assert (width, height) == (round(w_in * dpi), round(h_in * dpi)), path.name
+
+
+def bar_count(ax):
+    return sum(len(c) for c in ax.containers if isinstance(c, BarContainer))
+
+
+def titles(fig):
+    return [ax.get_title() for ax in fig.axes]
+
+
+def test_compression_figure(results):
+    fig = report.build_compression_figure(results)
+    assert titles(fig) == ["Write time", "Read time", "Compression ratio (higher is better)",
+                           "Storage size (lower is better)"]
+    assert "zarr 3.4.2, zarr format 2" in fig.get_suptitle() and DATA in fig.get_suptitle()
+    assert style.unlabelled_axes(fig) == []
+    for ax in fig.axes:
+        assert bar_count(ax) == len(CODECS)
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["No compression", "Blosc-Zstd", "Blosc-LZ4",
+                                                                "Zstd", "Gzip"]
+        bars = next(c for c in ax.containers if isinstance(c, BarContainer))
+        assert [to_hex(p.get_facecolor()) for p in bars] == [
+            style.codec_colour(c).lower() for c in CODECS]
+    write_ax, _, _, size_ax = fig.axes
+    heights = [p.get_height() for p in write_ax.patches]
+    key = lambda c: ("3.4.2", "compression.Write.time_write", (DATA, c, 2))  # noqa: E731
+    assert heights == [RAW[key(c)] * 1000 for c in CODECS]  # ms
+    assert "(ms)" in write_ax.get_ylabel() and size_ax.get_ylabel() == "Size (MB)"
+
+
+def test_compression_figure_skipped_cells_are_not_drawn(results):
+    zarr2 = results.envs[0]
+    fig = report.build_compression_figure(results, env=zarr2, zarr_format=3)
+    assert all(bar_count(ax) == 0 for ax in fig.axes)
+    assert all(sum(t.get_text() == "n/a" for t in ax.texts) == len(CODECS) for ax in fig.axes)
+
+
+def test_chunking_figure(results):
+    fig = report.build_chunking_figure(results)
+    assert titles(fig) == ["Write time", "Read time by operation", "File count (log scale)", "Compression ratio",
+                           "Storage size", "Efficiency: XY slice vs file count"]
+    assert style.unlabelled_axes(fig) == []
+    write_ax, read_ax, files_ax, ratio_ax, size_ax, eff_ax = fig.axes
+    for ax in (write_ax, files_ax, ratio_ax, size_ax):
+        assert bar_count(ax) == len(CHUNKS)
+    assert bar_count(read_ax) == 4 * len(CHUNKS)  # full, XY, XZ, YZ per chunk shape
+    assert files_ax.get_yscale() == "log" and eff_ax.get_xscale() == "log"
+    assert [p.get_height() for p in files_ax.patches] == [
+        RAW[("3.4.2", "chunking.Storage.track_file_count", (DATA, c, 2))] for c in CHUNKS]
+    # storage size = 128³ float32 bytes / ratio
+    ratios = [RAW[("3.4.2", "chunking.Storage.track_compression_ratio", (DATA, c, 2))] for c in CHUNKS]
+    assert [p.get_height() for p in size_ax.patches] == pytest.approx([128 ** 3 * 4 / r / 1e6 for r in ratios])
+    assert len(eff_ax.collections) == len(CHUNKS)
+    for ax in fig.axes:
+        assert style.has_units(ax.get_xlabel()) and style.has_units(ax.get_ylabel())
+
+
+def test_chunking_figure_without_volume_size_skips_the_size_panel(results):
+    fig = report.build_chunking_figure(results, data="zarr:/data/tomo.zarr full@centre float32")
+    size_ax = fig.axes[4]
+    assert not size_ax.axison and "volume's size" in size_ax.texts[0].get_text()
+    assert style.unlabelled_axes(fig) == []
+
+
+def test_version_figure(results):
+    fig = report.build_version_figure(results)
+    assert style.unlabelled_axes(fig) == []
+    axes = [ax for ax in fig.axes if ax.get_title()]
+    assert len(axes) == 10
+    assert [ax.get_title() for ax in axes[:5]] == [
+        "Compression: write (format 2)", "Compression: read (format 2)", "Chunking: write (format 2)",
+        "Chunking: full read (format 2)", "Chunking: XY slice (format 2)"]
+    assert all(ax.get_title().endswith("(format 3)") for ax in axes[5:])
+    for ax in axes:
+        n = len(CODECS) if ax.get_title().startswith("Compression") else len(CHUNKS)
+        versions = len(VERSIONS) if "format 2" in ax.get_title() else len(VERSIONS) - 1  # no format 3 on zarr 2
+        assert bar_count(ax) == n * versions, ax.get_title()
+        assert ax.get_ylabel() == "Time (ms)"
+    colours = {to_hex(c.patches[0].get_facecolor()) for c in axes[0].containers}
+    assert colours == {style.series_colour(i) for i in range(len(VERSIONS))}
+    legend_labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend_labels == [f"zarr {v}" for v in VERSIONS]
+
+
+# --- errors -------------------------------------------------------------------------
+
+
+def one_line(capsys):
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("zarr-cryoet: error: ") and "\n" not in err and "Traceback" not in err, err
+    return err
+
+
+@pytest.mark.parametrize("case, phrases", [
+    ("missing", ["no asv results directory", "python3 tasks.py benchmark"]),
+    ("empty", ["no asv results in", "run python3 tasks.py benchmark first"]),
+    ("machine", ["no results for machine 'laptop'", "known machines: vm"]),
+    ("commit", ["--commit 'deadbeef' matches no commit", "known commits: 9cdc5d27"]),
+    ("several", ["several machines (other, vm)", "--machine"]),
+])
+def test_errors_are_one_line(case, phrases, results_copy, tmp_path, capsys):
+    args = ["--results", str(results_copy), "--out", str(tmp_path / "out")]
+    if case == "missing":
+        args[1] = str(tmp_path / "nowhere")
+    elif case == "empty":
+        shutil.rmtree(results_copy)
+        results_copy.mkdir()
+        (results_copy / "vm").mkdir()  # a machine directory without result files
+    elif case == "machine":
+        args += ["--machine", "laptop"]
+    elif case == "commit":
+        args += ["--commit", "deadbeef"]
+    elif case == "several":
+        shutil.copytree(results_copy / "vm", results_copy / "other")
+        doc = json.loads((results_copy / "other" / "machine.json").read_text())
+        (results_copy / "other" / "machine.json").write_text(json.dumps({**doc, "machine": "other"}))
+    with pytest.raises(report.ReportError) as err:
+        report.report(args[1], tmp_path / "out", machine=args[args.index("--machine") + 1] if "--machine" in args
+                      else None, commit=args[args.index("--commit") + 1] if "--commit" in args else None)
+    assert "\n" not in str(err.value)
+    assert cli.main(["report", *args]) == 2
+    message = one_line(capsys)
+    for phrase in phrases:
+        assert phrase in message
+    assert not (tmp_path / "out").exists()  # nothing written
+
+
+def test_without_asv_the_error_says_how_to_install_it(monkeypatch, capsys, tmp_path):
+    monkeypatch.setitem(sys.modules, "asv", None)
+    monkeypatch.setitem(sys.modules, "asv.results", None)
+    assert cli.main(["report", "--results", str(RESULTS), "--out", str(tmp_path)]) == 2
+    assert "install asv (pip install asv)" in one_line(capsys)
