@@ -3,6 +3,7 @@
 
     python3 tasks.py benchmark    # the asv suite across the zarr matrix, then the dashboard in html/
     python3 tasks.py test         # pytest under every zarr in the matrix, plus a real asv run (--quick)
+    python3 tasks.py nightly      # the cron job: zarr-cryoet nightly (new commits, publish, regressions)
 
 Both first make ``.venv`` (asv, virtualenv, nox, pytest and this package) and
 find the newer Python that the newest zarr needs (building it once on Debian if
@@ -102,6 +103,9 @@ def benchmark(extra: list[str]) -> int:
     status = run([*asv, "run", "--show-stderr", *only, *extra], env)
     publish = run([*asv, "publish"], env)
     if publish == 0:
+        # asv's page loads jQuery/flot/Bootstrap from CDNs; vendor them so it also works offline
+        if run([str(VENV / "bin" / "zarr-cryoet"), "offline-dashboard", "--html", str(ROOT / "html")], env):
+            log("WARNING: the dashboard still loads its JavaScript libraries from the internet")
         log(f"dashboard: {ROOT / 'html' / 'index.html'} (view it with: .venv/bin/asv preview)")
     if missing:
         log(f"skipped: the environments on Python {', '.join(missing)} (see the warning above)")
@@ -115,12 +119,18 @@ def test(extra: list[str]) -> int:
     return run([str(VENV / "bin" / "nox"), *extra], env)
 
 
+def nightly(extra: list[str]) -> int:
+    """zarr-cryoet nightly (arguments passed on), with the matrix Pythons on PATH."""
+    env, _ = provide_pythons()  # zarr-cryoet nightly reports the environments it had to skip
+    return run([str(VENV / "bin" / "zarr-cryoet"), "nightly", *extra], env)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("task", choices=["benchmark", "test"])
+    parser.add_argument("task", choices=["benchmark", "test", "nightly"])
     args, extra = parser.parse_known_args(argv)
     ensure_venv()
-    return {"benchmark": benchmark, "test": test}[args.task](extra)
+    return {"benchmark": benchmark, "test": test, "nightly": nightly}[args.task](extra)
 
 
 if __name__ == "__main__":

@@ -15,3 +15,11 @@ def volume():
 @pytest.fixture
 def small_volume():
     return np.random.default_rng(1).normal(0, 1e-5, (32, 40, 48)).astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def asv_run(tmp_path_factory):
+    """The whole suite run once by real asv (--quick) and published: (config, directory, outputs)."""
+    from tests.asv_helpers import run_suite
+
+    return run_suite(tmp_path_factory.mktemp("asv"))

@@ -7,42 +7,14 @@ working tree) into a temporary results directory, sharing the environments in
 
 import json
 import math
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
-import matrix  # noqa: E402
+from tests.asv_helpers import MACHINE, expected_envs  # the asv_run fixture is in conftest.py
 
 pytestmark = pytest.mark.asv
-MACHINE = "zarr-cryoet-test"
-MISSING = set(filter(None, os.environ.get("ZARR_CRYOET_MISSING_PYTHONS", "").split(",")))
-
-
-@pytest.fixture(scope="module")
-def asv_run(tmp_path_factory):
-    """Run the suite once; give the config, the results directory and each command's output."""
-    tmp = tmp_path_factory.mktemp("asv")
-    conf = matrix.load_asv_conf()
-    conf.update(repo=str(ROOT), benchmark_dir=str(ROOT / "benchmarks"), env_dir=str(ROOT / ".asv" / "env"),
-                results_dir=str(tmp / "results"), html_dir=str(tmp / "html"))
-    conf_path = tmp / "asv.conf.json"
-    conf_path.write_text(json.dumps(conf, indent=2))
-    asv = [sys.executable, "-m", "asv", "--config", str(conf_path)]
-    only = ["-E", "virtualenv:3.11"] if MISSING else []
-    outputs = {}
-    for name, args in [("machine", ["machine", "--yes", "--machine", MACHINE]),
-                       ("check", ["check", *only]),
-                       ("run", ["run", "--quick", "--show-stderr", "--machine", MACHINE, *only]),
-                       ("publish", ["publish"])]:
-        proc = subprocess.run([*asv, *args], cwd=ROOT, capture_output=True, text=True, timeout=1800)
-        outputs[name] = proc
-        print(proc.stdout[-5000:], proc.stderr[-5000:])
-    return conf, tmp, outputs
 
 
 def test_asv_check_is_clean(asv_run):
@@ -60,10 +32,6 @@ def test_asv_run_succeeds(asv_run):
 def result_files(results_dir):
     return {json.loads(p.read_text())["params"]["zarr"]: json.loads(p.read_text())
             for p in (results_dir / MACHINE).glob("*-virtualenv-*.json")}
-
-
-def expected_envs():
-    return {z for py, z in matrix.zarr_matrix() if py not in MISSING}
 
 
 def test_every_zarr_version_has_results_for_every_benchmark(asv_run):

@@ -4,6 +4,9 @@
     zarr-cryoet info  --source mrc:/data/tomo.mrc
     zarr-cryoet viz   --source phantom --out data/output/cryoet_viz
     zarr-cryoet report --results .asv/results --out data/output
+    zarr-cryoet nightly [--config asv.conf.json]     # cron: run new commits, publish, exit 1 on a regression
+    zarr-cryoet screenshot --out dashboard.png        # the published dashboard, rendered by Chromium
+    zarr-cryoet offline-dashboard --html html         # make html/ work without internet (vendored JS/CSS)
 
 Errors print one line (what is wrong and how to fix it) and exit with status 2;
 an interrupted command exits with 130 and leaves nothing half-written.
@@ -15,6 +18,7 @@ import argparse
 import os
 import sys
 import tempfile
+from pathlib import Path
 
 import numpy as np
 
@@ -114,6 +118,35 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_nightly(args) -> int:
+    from .nightly import NightlyOptions, install_sigterm_handler, nightly
+
+    install_sigterm_handler()
+    asv_args = [*(a for b in args.bench for a in ("--bench", b)), *(["--quick"] if args.quick else []),
+                *(a for attr in args.attribute for a in ("--attribute", attr)),
+                *(a for e in args.environment for a in ("--environment", e))]
+    return nightly(NightlyOptions(config=Path(args.config), machine=args.machine, repo=args.repo,
+                                  factor=args.factor, cpu=args.cpu, results_branch=args.results_branch,
+                                  follow_releases=args.follow_releases, max_commits=args.max_commits,
+                                  report=Path(args.report) if args.report else None, publish=args.publish,
+                                  asv_args=asv_args))
+
+
+def cmd_screenshot(args) -> int:
+    from .dashboard import screenshot
+
+    print(screenshot(Path(args.html), Path(args.out), benchmark=args.benchmark, size=args.size))
+    return 0
+
+
+def cmd_offline_dashboard(args) -> int:
+    from .dashboard_assets import make_self_contained
+
+    for line in make_self_contained(Path(args.html)):
+        print(line)
+    return 0
+
+
 def _voxel_text(voxel) -> str:
     if voxel is None:
         return "unknown"
@@ -158,18 +191,69 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--dpi", type=int, choices=[150, 300], default=150,
                      help="150 for the web, 300 for print (default: %(default)s)")
     rep.set_defaults(func=cmd_report)
+    _add_nightly_parser(sub)
+    shot = sub.add_parser("screenshot", help="a PNG of the published asv dashboard, rendered by headless Chromium",
+                          description="Serve the dashboard on 127.0.0.1, open it in headless Chromium and save "
+                                      "a screenshot of the benchmark grid or of one benchmark's graph.")
+    shot.add_argument("--html", default="html", help="asv publish output (default: %(default)s)")
+    shot.add_argument("--benchmark", help="a benchmark's graph, e.g. compression.Read.time_read (default: the grid)")
+    shot.add_argument("--size", default="1400,900", help="window WIDTH,HEIGHT in pixels (default: %(default)s)")
+    shot.add_argument("--out", default="dashboard.png", help="PNG to write (default: %(default)s)")
+    shot.set_defaults(func=cmd_screenshot)
+    offline = sub.add_parser("offline-dashboard", help="make the published dashboard work without internet access",
+                             description="asv's index.html loads jQuery, flot and Bootstrap from CDNs. Copy them "
+                                         "from the npm registry (verified, cached) into HTML/vendor and point the "
+                                         "page at the copies.")
+    offline.add_argument("--html", default="html", help="asv publish output (default: %(default)s)")
+    offline.set_defaults(func=cmd_offline_dashboard)
     return parser
+
+
+def _add_nightly_parser(sub) -> None:
+    from .regressions import DEFAULT_FACTOR
+
+    night = sub.add_parser(
+        "nightly", help="cron job: benchmark new commits and releases, publish, exit 1 on a regression",
+        description="Take a lock, run asv on the new commits (and on the newest zarr release), publish the "
+                    "dashboard, compare every new result with its baseline like asv compare, write a Markdown "
+                    "report and commit the results to a git branch. Exit status: 0 no regression, "
+                    "1 regression, 2 error, 75 another run is in progress.")
+    night.add_argument("--config", default="asv.conf.json",
+                       help="asv config: asv.conf.json (zarr releases) or asv.upstream.conf.json (zarr commits)")
+    night.add_argument("--repo", help="override the config's repo (a path or URL of the benchmarked git repository)")
+    night.add_argument("--machine", help="asv machine name (default: this host's name)")
+    night.add_argument("--factor", type=float, default=DEFAULT_FACTOR,
+                       help="ratio that counts as a change, as in asv compare (default: %(default)s)")
+    night.add_argument("--cpu", default="auto", help="pin benchmarks to this CPU core, like taskset "
+                       "(default: auto = the last core when there are several; none to disable)")
+    night.add_argument("--results-branch", help="git branch that keeps the results history "
+                       "(default: asv-results/PROJECT; '' to disable)")
+    night.add_argument("--no-follow-releases", dest="follow_releases", action="store_false",
+                       help="do not add an environment for a zarr release newer than the matrix")
+    night.add_argument("--max-commits", type=int, default=10, help="benchmark at most this many new commits")
+    night.add_argument("--report", help="also write the Markdown report here")
+    night.add_argument("--no-publish", dest="publish", action="store_false", help="skip asv publish")
+    night.add_argument("--bench", "-b", action="append", default=[], help="passed to asv run (a regex)")
+    night.add_argument("--quick", action="store_true", help="passed to asv run (one sample per benchmark)")
+    night.add_argument("--attribute", "-a", action="append", default=[], help="passed to asv run, e.g. repeat=5")
+    night.add_argument("--environment", "-E", action="append", default=[], help="passed to asv run")
+    night.set_defaults(func=cmd_nightly)
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ZarrCryoetError, OSError) as err:
+    except ZarrCryoetError as err:
+        print(f"zarr-cryoet: error: {err}", file=sys.stderr)
+        return getattr(err, "exit_status", 2)
+    except OSError as err:
         print(f"zarr-cryoet: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("zarr-cryoet: interrupted; nothing was cached", file=sys.stderr)
+        print(f"zarr-cryoet: {args.command} interrupted; "
+              + ("earlier results are kept and the next run resumes" if args.command == "nightly"
+                 else "nothing was cached"), file=sys.stderr)
         return 130
 
 

@@ -1,0 +1,47 @@
+"""What the tests that run real asv share: the machine name, the expected environments, one asv run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+import matrix  # noqa: E402
+
+MACHINE = "zarr-cryoet-test"
+#: Pythons that tasks.py could neither find nor build; their environments are not run
+MISSING = set(filter(None, os.environ.get("ZARR_CRYOET_MISSING_PYTHONS", "").split(",")))
+
+
+def expected_envs() -> set[str]:
+    """The zarr versions asv runs here."""
+    return {z for py, z in matrix.zarr_matrix() if py not in MISSING}
+
+
+def run_suite(tmp: Path):
+    """asv machine, check, run --quick and publish over the whole matrix, into ``tmp``.
+
+    Runs the committed HEAD of this repository (asv benchmarks commits, not the
+    working tree), sharing the environments in .asv/env with ``python3 tasks.py
+    benchmark``. Returns the config, ``tmp`` and each command's CompletedProcess.
+    """
+    conf = matrix.load_asv_conf()
+    conf.update(repo=str(ROOT), benchmark_dir=str(ROOT / "benchmarks"), env_dir=str(ROOT / ".asv" / "env"),
+                results_dir=str(tmp / "results"), html_dir=str(tmp / "html"))
+    conf_path = tmp / "asv.conf.json"
+    conf_path.write_text(json.dumps(conf, indent=2))
+    asv = [sys.executable, "-m", "asv", "--config", str(conf_path)]
+    only = ["-E", "virtualenv:3.11"] if MISSING else []
+    outputs = {}
+    for name, args in [("machine", ["machine", "--yes", "--machine", MACHINE]),
+                       ("check", ["check", *only]),
+                       ("run", ["run", "--quick", "--show-stderr", "--machine", MACHINE, *only]),
+                       ("publish", ["publish"])]:
+        proc = subprocess.run([*asv, *args], cwd=ROOT, capture_output=True, text=True, timeout=1800)
+        outputs[name] = proc
+        print(proc.stdout[-5000:], proc.stderr[-5000:])
+    return conf, tmp, outputs

@@ -1,0 +1,326 @@
+"""The nightly job's parts, without running asv: lock, config, newest release, results history, comparison.
+
+The end-to-end runs (a caught regression, a killed run, the upstream config)
+are in test_nightly_asv.py.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.http_server import RecordingHTTPServer
+from zarr_cryoet import history, nightly, regressions, releases
+from zarr_cryoet.regressions import IMPROVED, NEW, NOT_COMPARABLE, REGRESSED, UNCHANGED, Entry
+
+ROOT = Path(__file__).resolve().parent.parent
+RECORDED = ROOT / "tests" / "data" / "asv-results"
+
+
+# -- lock ---------------------------------------------------------------------------------------
+
+def write_conf(directory: Path, **overrides) -> Path:
+    conf = {"version": 1, "project": "demo", "repo": ".", "branches": ["main"],
+            "environment_type": "virtualenv", "pythons": ["3.11"], "matrix": {"req": {"zarr": ["3.1.6"]}},
+            "results_dir": ".asv/results", "env_dir": ".asv/env", "html_dir": "html", **overrides}
+    path = directory / "asv.conf.json"
+    path.write_text("// a comment line, as asv allows\n" + json.dumps(conf, indent=2))
+    return path
+
+
+def test_a_second_nightly_run_exits_75_naming_the_running_one(tmp_path):
+    conf = write_conf(tmp_path)
+    lock = tmp_path / ".asv" / "nightly" / "nightly.lock"
+    with nightly.exclusive_lock(lock):
+        proc = subprocess.run([sys.executable, "-m", "zarr_cryoet.cli", "nightly", "--config", str(conf)],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == nightly.EXIT_LOCKED
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "another nightly run is in progress" in lines[0] and f"pid {os.getpid()}" in lines[0]
+    assert not (tmp_path / ".asv" / "results").exists()  # it did nothing
+
+
+def test_the_lock_dies_with_a_killed_holder(tmp_path):
+    lock = tmp_path / "nightly.lock"
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import sys, time
+        from pathlib import Path
+        from zarr_cryoet.nightly import exclusive_lock
+        with exclusive_lock(Path({str(lock)!r})):
+            print("locked", flush=True)
+            time.sleep(600)
+        """)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(nightly.NightlyLocked, match=f"pid {holder.pid}"):
+            with nightly.exclusive_lock(lock):
+                pass
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    with nightly.exclusive_lock(lock):  # no stale lock to clean up by hand
+        assert f"pid {os.getpid()}" in lock.read_text()
+
+
+# -- run configuration --------------------------------------------------------------------------
+
+def test_run_config_is_absolute_and_keeps_conf_dir(tmp_path, monkeypatch):
+    conf_path = write_conf(tmp_path, install_command=["in-dir={env_dir} python -m pip install {conf_dir}"],
+                           include=[{"python": "3.99", "req": {"zarr": "9.0"}}])
+    notes = []
+    conf = nightly.run_config(nightly.NightlyOptions(config=conf_path, follow_releases=False), notes)
+    assert conf["repo"] == str(tmp_path)
+    assert conf["results_dir"] == str(tmp_path / ".asv" / "results")
+    assert conf["benchmark_dir"] == str(tmp_path / "benchmarks")
+    assert conf["install_command"] == [f"in-dir={{env_dir}} python -m pip install {tmp_path}"]
+    # no python3.99 here: its environment is left out, and the report says so
+    assert conf["include"] == []
+    assert any("Python 3.99" in n for n in notes)
+
+
+def test_run_config_repo_override_and_errors(tmp_path, monkeypatch):
+    conf_path = write_conf(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    options = nightly.NightlyOptions(config=conf_path, follow_releases=False, repo="https://example.org/zarr.git")
+    assert nightly.run_config(options, [])["repo"] == "https://example.org/zarr.git"
+    with pytest.raises(nightly.NightlyError, match="does not exist; pass --repo"):
+        nightly.run_config(nightly.NightlyOptions(config=conf_path, repo="no/such/clone"), [])
+    with pytest.raises(nightly.NightlyError, match="not found; pass --config"):
+        nightly.run_config(nightly.NightlyOptions(config=tmp_path / "missing.json"), [])
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(nightly.NightlyError, match="is not valid"):
+        nightly.run_config(nightly.NightlyOptions(config=tmp_path / "bad.json"), [])
+
+
+def test_cpu_choice():
+    cores = sorted(os.sched_getaffinity(0))
+    assert nightly.cpu_affinity("none") == []
+    assert nightly.cpu_affinity(str(cores[0])) == ["--cpu-affinity", str(cores[0])]
+    assert nightly.cpu_affinity("auto") == ([] if len(cores) == 1 else ["--cpu-affinity", str(cores[-1])])
+    with pytest.raises(nightly.NightlyError, match="not one of this process's cores"):
+        nightly.cpu_affinity("4096")
+
+
+# -- newest zarr release ------------------------------------------------------------------------
+
+def make_simple_index(root: Path, releases_: dict[str, str]) -> None:
+    """A PEP 503 index with one wheel per zarr version (and its Requires-Python)."""
+    page = root / "simple" / "zarr" / "index.html"
+    page.parent.mkdir(parents=True)
+    links = "".join(f'<a href="zarr-{v}-py3-none-any.whl" data-requires-python="{rp.replace(">", "&gt;")}">'
+                    f"zarr-{v}-py3-none-any.whl</a>\n" for v, rp in releases_.items())
+    page.write_text(f"<!DOCTYPE html><html><body>\n{links}</body></html>\n")
+
+
+@pytest.fixture
+def only_this_index(monkeypatch):
+    """pip sees only the index the test sets: no config files, find-links or extra indexes."""
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    for name in ("PIP_FIND_LINKS", "PIP_EXTRA_INDEX_URL", "PIP_NO_INDEX"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_newest_release_is_read_from_the_package_index(tmp_path, monkeypatch, only_this_index):
+    make_simple_index(tmp_path, {"2.18.7": ">=3.10", "3.1.6": ">=3.11", "3.4.2": ">=3.12", "3.9.0": ">=3.12"})
+    with RecordingHTTPServer(tmp_path) as server:
+        monkeypatch.setenv("PIP_INDEX_URL", f"{server.url}/simple")
+        assert releases.newest_release("zarr", "3.13") == "3.9.0"
+        assert releases.newest_release("zarr", "3.11") == "3.1.6"
+        assert any(r.path.startswith("/simple/zarr") for r in server.requests)
+
+
+def test_newest_release_unreachable_index(monkeypatch, only_this_index):
+    with RecordingHTTPServer(Path(".")) as server:
+        url = f"{server.url}/simple"
+    monkeypatch.setenv("PIP_INDEX_URL", url)  # the server is gone: nothing listens there
+    monkeypatch.setenv("PIP_RETRIES", "0")
+    monkeypatch.setenv("PIP_TIMEOUT", "5")
+    with pytest.raises(releases.ReleaseLookupError, match="could not list zarr releases"):
+        releases.newest_release("zarr", "3.13")
+
+
+def test_a_new_release_gets_an_environment_in_the_run_config(tmp_path, monkeypatch, only_this_index):
+    make_simple_index(tmp_path, {"3.1.6": ">=3.11", "3.9.0": ">=3.11"})
+    conf_path = write_conf(tmp_path)
+    with RecordingHTTPServer(tmp_path) as server:
+        monkeypatch.setenv("PIP_INDEX_URL", f"{server.url}/simple")
+        notes = []
+        conf = nightly.run_config(nightly.NightlyOptions(config=conf_path), notes)
+    assert conf["include"] == [{"python": "3.11", "req": {"zarr": "3.9.0"}}]
+    assert notes == ["zarr 3.9.0 is newer than the matrix in asv.conf.json; benchmarked it in an extra "
+                     "environment (Python 3.11). Pin it in asv.conf.json to keep it."]
+
+
+def test_follow_newest_adds_one_environment_on_the_newest_python():
+    conf = {"pythons": ["3.11"], "matrix": {"req": {"zarr": ["2.18.7", "3.1.6"]}},
+            "include": [{"python": "3.13", "req": {"zarr": "3.4.2"}}]}
+    assert releases.matrix_versions(conf) == {"2.18.7", "3.1.6", "3.4.2"}
+    assert releases.follow_newest(conf, "3.4.2") is None
+    assert releases.follow_newest(conf, "3.4.0") is None
+    assert releases.follow_newest(conf, "3.5.0") == "3.5.0"
+    assert conf["include"][-1] == {"python": "3.13", "req": {"zarr": "3.5.0"}}
+
+
+# -- results history on a git branch ------------------------------------------------------------
+
+def git(repo, *args):
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout.strip()
+
+
+@pytest.fixture
+def repo_with_results(tmp_path):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "README.md").write_text("hello\n")
+    git(repo, "add", "README.md")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qm", "first")
+    results = repo / ".asv" / "results"
+    (results / "vm").mkdir(parents=True)
+    (results / "benchmarks.json").write_text('{"version": 2}')
+    (results / "vm" / "abc-env.json").write_text('{"results": {"a": 1}}')
+    return repo, results
+
+
+def test_snapshots_go_to_their_own_branch_and_leave_main_alone(repo_with_results):
+    repo, results = repo_with_results
+    head, status = git(repo, "rev-parse", "HEAD"), git(repo, "status", "--porcelain")
+    first = history.commit_snapshot(repo, results, "asv-results/demo", "night 1")
+    assert first and history.branch_commit(repo, "asv-results/demo") == first
+    assert history.commit_snapshot(repo, results, "asv-results/demo", "night 2") is None  # nothing new
+    (results / "vm" / "def-env.json").write_text('{"results": {"a": 2}}')
+    second = history.commit_snapshot(repo, results, "asv-results/demo", "night 3")
+    assert git(repo, "rev-parse", f"{second}^") == first
+    assert sorted(git(repo, "ls-tree", "-r", "--name-only", second).split()) == [
+        "benchmarks.json", "vm/abc-env.json", "vm/def-env.json"]
+    assert git(repo, "rev-parse", "HEAD") == head and git(repo, "status", "--porcelain") == status
+    assert git(repo, "rev-parse", "--abbrev-ref", "HEAD") == "main"
+
+
+def test_unreadable_results_are_restored_or_quarantined(repo_with_results, tmp_path):
+    repo, results = repo_with_results
+    history.commit_snapshot(repo, results, "asv-results/demo", "night 1")
+    good = (results / "vm" / "abc-env.json").read_bytes()
+    (results / "vm" / "abc-env.json").write_bytes(good[:7])  # killed mid-write
+    (results / "vm" / "new-env.json").write_text('{"resu')  # never committed
+    done = history.repair(repo, results, "asv-results/demo", tmp_path / "quarantine")
+    assert (results / "vm" / "abc-env.json").read_bytes() == good
+    assert not (results / "vm" / "new-env.json").exists()
+    assert [p.read_text() for p in (tmp_path / "quarantine").rglob("new-env.json")] == ['{"resu']
+    assert len(done) == 2 and "restored from branch" in done[0] and "moved to" in done[1]
+    assert history.repair(repo, results, "asv-results/demo", tmp_path / "quarantine") == []
+
+
+def test_a_fresh_clone_gets_its_results_back_from_the_branch(repo_with_results, tmp_path):
+    repo, results = repo_with_results
+    history.commit_snapshot(repo, results, "asv-results/demo", "night 1")
+    empty = tmp_path / "elsewhere" / "results"
+    assert history.restore(repo, empty, "asv-results/demo") == 2
+    assert json.loads((empty / "vm" / "abc-env.json").read_text()) == {"results": {"a": 1}}
+    assert history.restore(repo, empty, "asv-results/demo") == 0  # not empty: untouched
+
+
+# -- comparing results --------------------------------------------------------------------------
+
+def entry(value, spread=None, version="v1", unit="seconds", n=10):
+    if value is None or spread is None:
+        return Entry(value, None, None, version, unit)
+    stats = {"ci_99_a": value - spread, "ci_99_b": value + spread, "q_25": value, "q_75": value,
+             "repeat": n, "number": 1}
+    return Entry(value, stats, None, version, unit)
+
+
+@pytest.mark.parametrize("before, after, kind", [
+    (entry(1.0, 0.01), entry(2.0, 0.01), REGRESSED),
+    (entry(2.0, 0.01), entry(1.0, 0.01), IMPROVED),
+    (entry(1.0, 0.01), entry(1.1, 0.01), UNCHANGED),  # significant, but within the factor
+    (entry(1.0, 0.8), entry(1.5, 0.8), UNCHANGED),  # past the factor, but the intervals overlap
+    (entry(1.0), entry(1.5), REGRESSED),  # single samples (--quick): the factor alone decides
+    (entry(1.0, 0.01), entry(None), REGRESSED),  # now fails
+    (entry(None), entry(1.0, 0.01), IMPROVED),  # works again
+    (entry(1.0, 0.01), entry(float("nan")), UNCHANGED),  # skipped
+    (entry(1.0, 0.01), entry(5.0, 0.01, version="v2"), NOT_COMPARABLE),  # the benchmark changed
+])
+def test_classify_follows_asv_compare(before, after, kind):
+    assert regressions.classify("compression.Read.time_read('p', 'none', 2)", before, after) == kind
+
+
+def test_a_smaller_compression_ratio_is_the_regression():
+    name = "compression.Storage.track_compression_ratio('p', 'blosc-zstd', 2)"
+    assert regressions.classify(name, entry(1.17, unit="ratio"), entry(0.9, unit="ratio")) == REGRESSED
+    assert regressions.classify(name, entry(1.0, unit="ratio"), entry(1.3, unit="ratio")) == IMPROVED
+
+
+def fake_history() -> regressions.History:
+    e = {("env-a", "c1", "b.time_x(1)"): entry(1.0, 0.01), ("env-a", "c2", "b.time_x(1)"): entry(3.0, 0.01),
+         ("env-a", "c3", "b.time_x(1)"): entry(3.0, 0.01),
+         ("env-old", "c3", "b.time_y"): entry(1.0, 0.01), ("env-new", "c3", "b.time_y"): entry(0.5, 0.01),
+         ("env-new", "c3", "b.time_z"): entry(None)}
+    params = {"env-a": {"python": "3.11", "zarr": "3.1.6"}, "env-old": {"python": "3.13", "zarr": "3.4.2"},
+              "env-new": {"python": "3.13", "zarr": "3.10.0"}}
+    return regressions.History(e, params)
+
+
+def test_new_results_are_compared_with_the_older_commit_or_the_previous_release():
+    h = fake_history()
+    before = h.only({("env-a", "c1", "b.time_x(1)"), ("env-old", "c3", "b.time_y")})
+    changes = {(c.env, c.commit, c.name): c for c in regressions.compare_new(before, h, ["c1", "c2", "c3"])}
+    assert changes[("env-a", "c2", "b.time_x(1)")].kind == REGRESSED
+    assert changes[("env-a", "c2", "b.time_x(1)")].ratio == pytest.approx(3.0)
+    assert changes[("env-a", "c3", "b.time_x(1)")].kind == UNCHANGED  # c3 vs c2, not vs c1
+    # zarr 3.10.0 seen for the first time: compared with 3.4.2 (versions compare as versions)
+    release = changes[("env-new", "c3", "b.time_y")]
+    assert (release.kind, release.baseline_env) == (IMPROVED, "env-old")
+    assert changes[("env-new", "c3", "b.time_z")].kind == REGRESSED  # fails with nothing to compare: reported
+    assert ("env-old", "c3", "b.time_y") not in changes
+
+
+def test_skipped_results_are_neither_new_nor_a_baseline():
+    nan = float("nan")
+    h = regressions.History({("e", "c1", "b.t"): entry(1.0, 0.01), ("e", "c2", "b.t"): entry(nan),
+                             ("e", "c3", "b.t"): entry(3.0, 0.01), ("e", "c3", "b.u"): entry(nan)},
+                            {"e": {"python": "3.11", "zarr": "3.1.6"}})
+    changes = regressions.compare_new(h.only({("e", "c1", "b.t")}), h, ["c1", "c2", "c3"])
+    assert [(c.name, c.commit, c.kind, c.baseline_commit) for c in changes] == [("b.t", "c3", REGRESSED, "c1")]
+
+
+def test_report_names_each_regression_with_before_and_after():
+    h = fake_history()
+    changes = regressions.compare_new(h.only({("env-a", "c1", "b.time_x(1)")}), h, ["c1", "c2", "c3"])
+    text = regressions.render_markdown(changes, h, title="night", factor=1.2, notes=["a note"])
+    assert "**2 regressions**" in text
+    assert "| `b.time_x(1)` | zarr 3.1.6, py3.11 @ c2 | 1.00s | 3.00s | 3.00× | c1 |" in text
+    assert "## Improved (1)" in text and "zarr 3.4.2, py3.13" in text
+    assert "- a note" in text
+
+
+def test_history_of_a_real_asv_results_directory():
+    h = regressions.load_history(RECORDED, "vm")
+    zarrs = {p["zarr"] for p in h.env_params.values()}
+    assert zarrs == {"2.18.7", "3.1.6", "3.4.2"}
+    assert len(h.entries) > 100
+    values = [e.value for (env, _, name), e in h.entries.items() if name.startswith("compression.Read.time_read")]
+    assert values and all(v is None or math.isnan(v) or v > 0 for v in values)
+    assert regressions.compare_new(h, h, []) == []
+    assert regressions.compare_new(h.only(set()), h, []) != []
+
+
+def test_the_nightly_cli_rejects_a_bad_cpu_before_doing_anything(tmp_path):
+    conf = write_conf(tmp_path)
+    proc = subprocess.run([sys.executable, "-m", "zarr_cryoet.cli", "nightly", "--config", str(conf),
+                           "--cpu", "x", "--no-follow-releases"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        "zarr-cryoet: error: --cpu x: not one of this process's cores "
+        f"({min(os.sched_getaffinity(0))}-{max(os.sched_getaffinity(0))}); pass a core number, auto or none"]
+    assert not (tmp_path / ".asv").exists()

@@ -1,0 +1,203 @@
+"""``zarr-cryoet nightly`` end to end, with real asv, git and pip.
+
+* In a temporary repository made from this working tree: a first run, a
+  commit with no change (no regression reported), a commit that makes
+  ``write_store`` write plane by plane (caught: exit 1, the benchmark named),
+  a night with nothing new, and a run killed midway (earlier results intact,
+  the next run completes and repairs a file the kill truncated).
+* Upstream tracking: asv.upstream.conf.json against a local zarr repository
+  made from the released 2.18.7 and 3.1.6 sdists, both commits benchmarked.
+
+Kept small for CI: one zarr environment (shared with the other asv tests),
+a 64³ phantom and two codecs of the compression benchmarks. CI machines are
+shared and their disks noisy (a 1 MB write varies by ±50 % right after pip
+has installed a wheel), so the runs here use ``--factor 2``; the slowdown they
+must catch is about 50×.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.asv_helpers import ROOT, matrix
+from tests.zarr_repo import git, make_zarr_repo
+
+pytestmark = pytest.mark.asv
+
+MACHINE = "zarr-cryoet-nightly-test"
+ZARR = "3.1.6"  # one environment, the one the main asv test builds too
+BENCH = r"compression\.(Write\.time_write|Read\.time_read)\(.*'(none|blosc-lz4)', 2\)"
+SLOW_BENCHMARK = "compression.Write.time_write"
+
+
+def nightly_cmd(*extra: str) -> list[str]:
+    return [sys.executable, "-m", "zarr_cryoet.cli", "nightly", "--machine", MACHINE, "--no-follow-releases",
+            "--bench", BENCH, "--factor", "2", *extra]
+
+
+def run_nightly(repo: Path, *extra: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "ZARR_CRYOET_SOURCE": "phantom:64"}
+    t0 = time.monotonic()
+    proc = subprocess.run(nightly_cmd(*extra), cwd=repo, env=env, capture_output=True, text=True, timeout=1200)
+    print(f"--- nightly in {time.monotonic() - t0:.0f} s, exit {proc.returncode}\n{proc.stdout[-6000:]}\n"
+          f"{proc.stderr[-3000:]}")
+    return proc
+
+
+def report(repo: Path) -> str:
+    return (repo / ".asv" / "nightly" / "latest.md").read_text()
+
+
+def commit_all(repo: Path, message: str) -> None:
+    git(repo, "add", "--all")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "--quiet", "-m", message)
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    """This working tree as a fresh repository whose asv config has one zarr environment."""
+    repo = tmp_path_factory.mktemp("nightly") / "repo"
+    repo.mkdir()
+    files = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                           capture_output=True, check=True).stdout.split(b"\0")
+    for name in filter(None, (f.decode() for f in files)):
+        if (ROOT / name).is_file():
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            (repo / name).write_bytes((ROOT / name).read_bytes())
+    conf = matrix.load_asv_conf(repo / "asv.conf.json")
+    conf["matrix"]["req"]["zarr"], conf["include"] = [ZARR], []
+    conf["env_dir"] = str(ROOT / ".asv" / "env")
+    (repo / "asv.conf.json").write_text(json.dumps(conf, indent=2))
+    git(repo, "init", "--quiet", "--initial-branch", "main")
+    commit_all(repo, "base")
+    return repo
+
+
+def result_files(repo: Path) -> dict[str, str]:
+    results = repo / ".asv" / "results"
+    return {p.relative_to(results).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in results.rglob("*.json")}
+
+
+def test_a_slower_write_is_caught_and_an_unchanged_commit_is_not(repo):
+    first = run_nightly(repo)
+    assert first.returncode == 0, first.stdout[-3000:]
+    assert "**No regressions**" in report(repo) and "## New (4)" in report(repo)
+    assert "## Notes" not in report(repo) or "failed" not in report(repo)
+
+    (repo / "README.md").write_text((repo / "README.md").read_text() + "\nA line of documentation.\n")
+    commit_all(repo, "docs only")
+    same = run_nightly(repo)
+    assert same.returncode == 0, report(repo)
+    assert "**No regressions**" in report(repo) and "## Regressed (0)" in report(repo)
+    assert "## New (0)" in report(repo)  # all four compared with the first commit
+
+    stores = repo / "zarr_cryoet" / "stores.py"
+    code = stores.read_text()
+    assert code.count("        array[...] = volume\n") == 1
+    stores.write_text(code.replace("        array[...] = volume\n",
+                                   "        for z in range(volume.shape[0]):  # plane by plane\n"
+                                   "            array[z] = volume[z]\n"))
+    commit_all(repo, "write_store: write plane by plane")
+    slow = run_nightly(repo)
+    text = report(repo)
+    assert slow.returncode == 1, text
+    assert "**2 regressions**" in text
+    regressed = text.split("## Regressed")[1].split("## Improved")[0]
+    assert regressed.count(f"`{SLOW_BENCHMARK}(") == 2 and "time_read" not in regressed
+    print(text)
+
+    # results history: one commit per night that had something new, on its own branch
+    log = git(repo, "log", "--format=%s", "asv-results/zarr-cryoet").splitlines()
+    assert len(log) == 3 and "2 regressed" in log[0]
+    assert git(repo, "rev-parse", "--abbrev-ref", "HEAD") == "main"
+
+
+def test_a_night_with_nothing_new_is_quick_and_quiet(repo):
+    before = git(repo, "rev-parse", "asv-results/zarr-cryoet")
+    quiet = run_nightly(repo)
+    assert quiet.returncode == 0, report(repo)
+    assert "Benchmarked: none" in report(repo) and "· Running" not in quiet.stdout
+    assert git(repo, "rev-parse", "asv-results/zarr-cryoet") == before
+
+
+def test_a_killed_run_loses_nothing_and_the_next_run_completes(repo):
+    before = result_files(repo)
+    branch = git(repo, "rev-parse", "asv-results/zarr-cryoet")
+    (repo / "README.md").write_text((repo / "README.md").read_text() + "\nAnother line.\n")
+    commit_all(repo, "docs again")
+    log_path = repo.parent / "killed.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(nightly_cmd(), cwd=repo, stdout=log, stderr=subprocess.STDOUT,
+                                env={**os.environ, "ZARR_CRYOET_SOURCE": "phantom:64"}, start_new_session=True)
+    deadline = time.monotonic() + 600
+    while "Benchmarking" not in log_path.read_text() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)  # the whole run, asv and its benchmark processes
+    proc.wait()
+
+    after = result_files(repo)
+    assert {name: after.get(name) for name in before} == before  # every earlier result, byte for byte
+    assert git(repo, "rev-parse", "asv-results/zarr-cryoet") == branch
+
+    # a kill while asv was writing a file leaves it truncated; the next run restores it from the branch
+    victim = sorted(name for name in before if name.startswith(MACHINE + "/") and "machine" not in name)[0]
+    path = repo / ".asv" / "results" / victim
+    path.write_bytes(path.read_bytes()[:100])
+    resumed = run_nightly(repo)
+    text = report(repo)
+    assert resumed.returncode == 0, text
+    assert f"{victim}: unreadable (a run was killed while writing it); restored from branch" in text
+    head = git(repo, "rev-parse", "HEAD")
+    assert (repo / ".asv" / "results" / MACHINE / f"{head[:8]}-virtualenv-py3.11-zarr{ZARR}.json").is_file()
+    assert "## Regressed (0)" in text and "## New (0)" in text
+
+
+def test_upstream_config_benchmarks_zarr_commits(tmp_path):
+    """asv.upstream.conf.json against a local zarr repository: two releases, two commits, both benchmarked."""
+    zarr_repo = tmp_path / "zarr-python"
+    hashes = make_zarr_repo(zarr_repo, ["2.18.7", "3.1.6"], tmp_path / "sdists")
+    conf = matrix.load_asv_conf(ROOT / "asv.upstream.conf.json")
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"  # zarr 2.18.7 and 3.1.6 both run on it
+    conf.update(pythons=[python], repo=str(zarr_repo), benchmark_dir=str(ROOT / "benchmarks"),
+                env_dir=str(tmp_path / "env"), results_dir=str(tmp_path / "results"), html_dir=str(tmp_path / "html"))
+    conf["install_command"] = [c.replace("{conf_dir}", str(ROOT)) for c in conf["install_command"]]
+    conf_path = tmp_path / "asv.upstream.conf.json"
+    conf_path.write_text(json.dumps(conf, indent=2))
+    env = {**os.environ, "ZARR_CRYOET_SOURCE": "phantom:64"}
+    asv = [sys.executable, "-m", "asv", "--config", str(conf_path)]
+    subprocess.run([*asv, "machine", "--yes", "--machine", MACHINE], check=True, capture_output=True)
+    # the backfill command README gives, over the whole (two-commit) history
+    run = subprocess.run([*asv, "run", "--quick", "--show-stderr", "--machine", MACHINE, "--bench",
+                          r"compression\.Read\.time_read\(.*'none'", "main"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=1200)
+    print(run.stdout[-5000:], run.stderr[-3000:])
+    assert run.returncode == 0
+    values = {}
+    for path in (tmp_path / "results" / MACHINE).glob("*-virtualenv-*.json"):
+        result = json.loads(path.read_text())
+        values[result["commit_hash"]] = result["results"]["compression.Read.time_read"][0]
+    assert set(values) == set(hashes)
+    # each commit got its own zarr: 2.18.7 cannot write format 3 (skipped: NaN), 3.1.6 can
+    (old_v2, old_v3), (new_v2, new_v3) = values[hashes[0]][:2], values[hashes[1]][:2]  # codec 'none'
+    assert old_v2 > 0 and math.isnan(old_v3) and new_v2 > 0 and new_v3 > 0, values
+
+    # the nightly job on the upstream config: nothing new to run, published, no regression
+    proc = subprocess.run([sys.executable, "-m", "zarr_cryoet.cli", "nightly", "--config", str(conf_path),
+                           "--machine", MACHINE, "--results-branch", ""], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=600)
+    print(proc.stdout[-3000:], proc.stderr[-2000:])
+    assert proc.returncode == 0
+    assert "Benchmarked: none" in (tmp_path / "nightly" / "latest.md").read_text()
+    assert (tmp_path / "html" / "index.html").is_file()
