@@ -100,7 +100,9 @@ def benchmark(extra: list[str]) -> int:
         extra = ["--machine", machine, *extra]
     here = f"{sys.version_info.major}.{sys.version_info.minor}"
     only = ["-E", f"virtualenv:{here}"] if missing else []
-    status = run([*asv, "run", "--show-stderr", *only, *extra], env)
+    chosen = any(a in ("--bench", "-b") or a.startswith("--bench=") for a in extra)
+    selection = [] if chosen else ["--bench", matrix.DEFAULT_BENCH]
+    status = run([*asv, "run", "--show-stderr", *only, *selection, *extra], env)
     publish = run([*asv, "publish"], env)
     if publish == 0:
         # asv's page loads jQuery/flot/Bootstrap from CDNs; vendor them so it also works offline

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zarr_cryoet import sources, stores
+from zarr_cryoet import access, sources, stores
 from zarr_cryoet.errors import FormatUnavailableError, InvalidChunksError
 
 SETUP_CACHE_TIMEOUT = 1800  # seconds; 512³ volumes with 16³ chunks take minutes to build
@@ -39,6 +39,10 @@ def build_cache(layouts) -> dict:
     volume = loaded.volume
     volume_path = Path("volume.npy").resolve()
     np.save(volume_path, volume)
+    particles_path = None
+    if loaded.particles is not None:  # the phantom's ground truth, for particle-box reads
+        particles_path = str(Path("particles.npy").resolve())
+        np.save(particles_path, loaded.particles)
     Path("provenance.json").write_text(json.dumps(loaded.provenance, indent=2, default=str))
     built, skipped = {}, {}
     for layout in layouts:
@@ -48,7 +52,8 @@ def build_cache(layouts) -> dict:
             skipped[layout] = str(err)
             continue
         built[layout] = str(path)
-    return {"volume_path": str(volume_path), "stores": built, "skipped": skipped}
+    return {"volume_path": str(volume_path), "particles_path": particles_path, "stores": built,
+            "skipped": skipped}
 
 
 @functools.lru_cache(maxsize=1)
@@ -61,6 +66,17 @@ def _load_volume(path: str) -> np.ndarray:
 def reference_volume(cache: dict) -> np.ndarray:
     """The volume the stores were built from (loaded once per benchmark process)."""
     return _load_volume(cache["volume_path"])
+
+
+def reference_particles(cache: dict) -> np.ndarray | None:
+    """Known particle centres (z, y, x) of the volume, or None (real data: boxes go to random places)."""
+    path = cache.get("particles_path")
+    return np.load(path) if path else None
+
+
+def pattern_selections(cache: dict, name: str) -> list:
+    """The selections of access pattern ``name`` on the reference volume (see zarr_cryoet.access)."""
+    return access.pattern(name, reference_volume(cache).shape, reference_particles(cache))
 
 
 def reference_store(cache: dict, layout: stores.Layout) -> str:
@@ -100,8 +116,16 @@ class ReadBenchmark:
         self.expected = selection
         self.result = self.array[selection]
 
+    def read_each(self, selections):
+        """Read every selection in turn (as separate requests); the last call's reads are checked."""
+        self.expected = list(selections)
+        self.result = [self.array[s] for s in self.expected]
+
     def teardown(self, cache, *params):
-        if self.expected is not None:
+        if isinstance(self.expected, list):
+            for selection, result in zip(self.expected, self.result, strict=True):
+                check_read(result, self.volume[selection], f"read {selection}")
+        elif self.expected is not None:
             check_read(self.result, self.volume[self.expected], f"read {self.expected}")
 
 

@@ -39,7 +39,9 @@ def run_suite(tmp: Path):
     outputs = {}
     for name, args in [("machine", ["machine", "--yes", "--machine", MACHINE]),
                        ("check", ["check", *only]),
-                       ("run", ["run", "--quick", "--show-stderr", "--machine", MACHINE, *only]),
+                       ("run", ["run", "--quick", "--show-stderr", "--machine", MACHINE,
+                                "--bench", matrix.DEFAULT_BENCH,
+                                *only]),
                        ("publish", ["publish"])]:
         proc = subprocess.run([*asv, *args], cwd=ROOT, capture_output=True, text=True, timeout=1800)
         outputs[name] = proc

@@ -5,6 +5,7 @@ working tree) into a temporary results directory, sharing the environments in
 .asv/env with ``python3 tasks.py benchmark``.
 """
 
+import itertools
 import json
 import math
 import subprocess
@@ -34,27 +35,39 @@ def result_files(results_dir):
             for p in (results_dir / MACHINE).glob("*-virtualenv-*.json")}
 
 
+def should_skip(zarr_version: str, params: dict) -> bool:
+    """Where a NaN (skipped) is the right result on the 128³ phantom; everywhere else a number."""
+    zarr_format = int(params.get("zarr_format", 2))
+    chunks = str(params.get("chunks", "")).strip("'")
+    sharded = "/" in chunks
+    too_big = sharded and max(int(n) for n in chunks.split("/")[1].split("x")) > 128
+    return (zarr_version.startswith("2.") and zarr_format == 3) or (sharded and zarr_format == 2) or too_big
+
+
 def test_every_zarr_version_has_results_for_every_benchmark(asv_run):
     _, tmp, _ = asv_run
     results = result_files(tmp / "results")
     assert set(results) == expected_envs()
     benchmarks = json.loads((tmp / "results" / "benchmarks.json").read_text())
-    names = {name for name in benchmarks if name != "version"}
+    names = {name for name in benchmarks if name != "version" and not name.startswith("codec_sweep.")}
     assert {"compression.Write.time_write", "compression.Read.time_read",
             "compression.Storage.track_compression_ratio", "compression.Storage.track_stored_bytes",
             "chunking.Write.time_write", "chunking.Read.time_read_full", "chunking.Read.time_read_slice_xy",
             "chunking.Read.time_read_slice_xz", "chunking.Read.time_read_slice_yz",
-            "chunking.Storage.track_file_count", "chunking.Storage.track_compression_ratio"} <= names
+            "chunking.Read.time_read_particle_boxes", "chunking.Storage.track_file_count",
+            "chunking.Storage.track_compression_ratio", "access.Read.time_read", "access.Requests.track_get_requests",
+            "access.Requests.track_bytes_fetched", "limits.RawIO.time_write_file", "limits.RawIO.time_read_file",
+            "limits.RawIO.time_memory_copy"} <= names
+    assert any(name.startswith("codec_sweep.") for name in benchmarks)  # discovered, left out of the default run
     for zarr_version, result in results.items():
         assert set(result["results"]) == names, zarr_version
         for name, row in result["results"].items():
             values, params = row[0], row[1]
-            formats = [int(f) for f in params[-1]]
-            for i, value in enumerate(values):
-                zarr_format = formats[i % len(formats)]
-                where = f"{name} {zarr_version} format {zarr_format}"
+            param_names = benchmarks[name]["param_names"]
+            for value, combo in zip(values, itertools.product(*params)):
+                where = f"{name}{combo} on zarr {zarr_version}"
                 assert value is not None, f"{where} failed"
-                if zarr_version.startswith("2.") and zarr_format == 3:
+                if should_skip(zarr_version, dict(zip(param_names, combo))):
                     assert math.isnan(value), f"{where} should be skipped"
                 else:
                     assert not math.isnan(value) and value > 0, where

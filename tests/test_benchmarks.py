@@ -14,7 +14,7 @@ import tempfile
 import numpy as np
 import pytest
 
-from benchmarks import chunking, common, compression
+from benchmarks import access, chunking, codec_sweep, common, compression, limits
 from zarr_cryoet import _compat, sources, stores
 
 
@@ -22,7 +22,7 @@ from zarr_cryoet import _compat, sources, stores
 def cache_of(tmp_path, monkeypatch):
     """Run a module's setup_cache in a fresh directory, as asv does, on a 64³ phantom."""
     monkeypatch.setenv(sources.SOURCE_ENV, "phantom:64")
-    for module in (common, compression, chunking):  # the data parameter is read at import, as in asv
+    for module in (common, compression, chunking, access, limits, codec_sweep):  # the data parameter is read at import, as in asv
         importlib.reload(module)
 
     def run_setup_cache(module):
@@ -50,19 +50,27 @@ def drive(cls, method, cache, params):
             bench.teardown(cache, *params)
 
 
+def skipped_on_64(module, params) -> bool:
+    """Whether a benchmark must skip on the 64³ phantom: format 3 on zarr 2, sharding on format 2, too big."""
+    try:
+        layout = module.layout_for(*params)
+    except NotImplementedError:
+        return True
+    return (layout.zarr_format not in _compat.supported_formats()
+            or max(layout.chunks) > 64 or max(layout.shards or (0,)) > 64)
+
+
 def benchmark_methods(cls):
     return [m for m in dir(cls) if m.startswith(("time_", "track_"))]
 
 
-@pytest.mark.parametrize("module", [compression, chunking])
+@pytest.mark.parametrize("module", [compression, chunking, codec_sweep])
 def test_every_benchmark_runs_or_skips_for_a_reason(cache_of, module):
     cache = cache_of(module)
     for cls in (module.Write, module.Read, module.Storage):
         for method, params in itertools.product(benchmark_methods(cls), itertools.product(*cls.params)):
             result = drive(cls, method, cache, params)
-            layout = module.layout_for(*params)
-            expected_skip = (layout.zarr_format not in _compat.supported_formats()
-                             or max(layout.chunks) > 64)
+            expected_skip = skipped_on_64(module, params)
             assert (result == "skipped") == expected_skip, (method, params)
             if method.startswith("track_") and not expected_skip:
                 assert result > 0
@@ -113,3 +121,79 @@ def test_a_crashing_write_leaves_no_temp_store(cache_of, monkeypatch):
     with pytest.raises(OSError):
         drive(compression.Write, "time_write", cache, (common.DATA[0], "none", 2))
     assert set(glob.glob(os.path.join(tempfile.gettempdir(), "zarr-cryoet-write-*"))) == before
+
+
+@pytest.fixture
+def cache_128(tmp_path, monkeypatch):
+    """access.setup_cache on the 128³ phantom, where the 128³ shards fit."""
+    monkeypatch.setenv(sources.SOURCE_ENV, "phantom:128")
+    for module in (common, access):
+        importlib.reload(module)
+    monkeypatch.chdir(tmp_path)
+    return access.setup_cache()
+
+
+COUNTED = ("xy", "box32")  # counted over HTTP on every layout; all patterns on 32³ chunks
+
+
+def test_access_patterns_read_and_count_every_layout(cache_128):
+    """Every pattern on every layout read and checked locally; counted over HTTP (a subset, for time)."""
+    volume = common.reference_volume(cache_128)
+    assert common.reference_particles(cache_128) is not None  # boxes sit on the phantom's particles
+    for params in itertools.product(*access.Read.params):
+        data, chunks, zarr_format, pattern = params
+        try:
+            layout = access.layout_for(*params)
+        except NotImplementedError:
+            layout = None
+        expected_skip = layout is None or zarr_format not in _compat.supported_formats()
+        result = drive(access.Read, "time_read", cache_128, params)
+        assert (result == "skipped") == expected_skip, params
+        if pattern not in COUNTED and chunks != "32x32x32":
+            continue
+        gets = drive(access.Requests, "track_get_requests", cache_128, params)
+        assert (gets == "skipped") == expected_skip, params
+        if expected_skip:
+            continue
+        assert gets > 0
+        if layout.shards is None:  # one GET per chunk touched, by a count made here from the geometry
+            ids = chunk_ids(volume.shape, layout.chunks)
+            selections = common.pattern_selections(cache_128, pattern)
+            assert gets == sum(np.unique(ids[s]).size for s in selections), params
+    # 16-plane slabs through 16-plane chunks read every chunk once: every chunk file's bytes once
+    whole = (common.DATA[0], "16x128x128", 2, "zslabs")
+    store = cache_128["stores"][access.layout_for(*whole)]
+    chunk_bytes = sum(os.path.getsize(os.path.join(store, f)) for f in os.listdir(store) if not f.startswith("."))
+    assert drive(access.Requests, "track_bytes_fetched", cache_128, whole) == chunk_bytes
+
+
+def chunk_ids(shape, chunks) -> np.ndarray:
+    """For every voxel, the number of the chunk it lies in."""
+    grid = [np.arange(n) // c for n, c in zip(shape, chunks)]
+    counts = [-(-n // c) for n, c in zip(shape, chunks)]
+    return (grid[0][:, None, None] * counts[1] + grid[1][None, :, None]) * counts[2] + grid[2][None, None, :]
+
+
+def test_a_wrong_particle_box_fails_the_access_benchmark(cache_128):
+    layout = access.layout_for(common.DATA[0], "32x32x32", 2)
+    box = common.pattern_selections(cache_128, "box32")[0]
+    wrong = common.reference_volume(cache_128).copy()
+    wrong[box][5, 5, 5] += 1e-3
+    stores.write_store(cache_128["stores"][layout], wrong, layout, overwrite=True)
+    with pytest.raises(AssertionError, match="differs from the data written"):
+        drive(access.Read, "time_read", cache_128, (common.DATA[0], "32x32x32", 2, "box32"))
+    from zarr_cryoet.remote import ReadMismatchError
+    with pytest.raises(ReadMismatchError, match="over HTTP"):
+        drive(access.Requests, "track_get_requests", cache_128, (common.DATA[0], "32x32x32", 2, "box32"))
+
+
+@pytest.mark.parametrize("method", ["time_write_file", "time_read_file", "time_memory_copy"])
+def test_the_raw_io_limit_is_measured_and_checked(cache_of, method):
+    cache = cache_of(limits)
+    before = set(glob.glob(os.path.join(tempfile.gettempdir(), "zarr-cryoet-raw-*")))
+    assert drive(limits.RawIO, method, cache, (common.DATA[0],)) is None
+    assert set(glob.glob(os.path.join(tempfile.gettempdir(), "zarr-cryoet-raw-*"))) == before
+    if method == "time_read_file":  # a raw file with other bytes fails the benchmark
+        np.flip(common.reference_volume(cache), 0).tofile(cache["raw_path"])
+        with pytest.raises(AssertionError, match="differs"):
+            drive(limits.RawIO, method, cache, (common.DATA[0],))

@@ -324,3 +324,10 @@ def test_the_nightly_cli_rejects_a_bad_cpu_before_doing_anything(tmp_path):
         "zarr-cryoet: error: --cpu x: not one of this process's cores "
         f"({min(os.sched_getaffinity(0))}-{max(os.sched_getaffinity(0))}); pass a core number, auto or none"]
     assert not (tmp_path / ".asv").exists()
+
+
+def test_the_nightly_default_run_is_the_tasks_default_run():
+    sys.path.insert(0, str(ROOT / "tools"))
+    import matrix
+
+    assert nightly.DEFAULT_BENCH == matrix.DEFAULT_BENCH

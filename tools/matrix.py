@@ -13,6 +13,9 @@ import re
 from pathlib import Path
 
 ASV_CONF = Path(__file__).resolve().parent.parent / "asv.conf.json"
+#: asv --bench regex of the default run (tasks.py benchmark, the tests' asv run, and, in
+#: zarr_cryoet/nightly.py, the nightly job): everything but the long codec sweep.
+DEFAULT_BENCH = r"^(?!codec_sweep\.)"
 
 
 def load_asv_conf(path: Path = ASV_CONF) -> dict:

@@ -20,8 +20,11 @@ def supported_formats() -> tuple[int, ...]:
 
 
 def create_array(path, *, shape, chunks, dtype, zarr_format, compressor_v2, codecs_v3,
-                 fill_value, write_empty_chunks):
-    """Create an empty on-disk array with every behaviour that differs between versions pinned."""
+                 fill_value, write_empty_chunks, shards=None):
+    """Create an empty on-disk array with every behaviour that differs between versions pinned.
+
+    ``shards`` (format 3 only) makes ``chunks`` the inner chunks of shards of that shape.
+    """
     if ZARR_MAJOR < 3:
         return zarr.open_array(
             store=zarr.DirectoryStore(str(path)), mode="w-", shape=shape, chunks=chunks,
@@ -39,7 +42,7 @@ def create_array(path, *, shape, chunks, dtype, zarr_format, compressor_v2, code
             chunk_key_encoding={"name": "v2", "separator": "."},
         )
     return zarr.create_array(
-        **common, compressors=codecs_v3,
+        **common, compressors=codecs_v3, shards=shards,
         chunk_key_encoding={"name": "default", "separator": "/"},
     )
 

@@ -83,12 +83,31 @@ CODECS: dict[str, Codec] = {
 
 CODEC_NAMES: tuple[str, ...] = tuple(CODECS)
 
+SWEEP_BLOSC_CNAMES = ("zstd", "lz4", "lz4hc", "zlib", "blosclz")
+SWEEP_LEVELS = (1, 5, 9)
+SWEEP_ZSTD_LEVELS = (1, 3, 5, 9, 19)
+SWEEP_GZIP_LEVELS = (1, 5, 9)
+
+
+def _sweep() -> dict[str, Codec]:
+    codecs = [_blosc(f"blosc-{cname}-{clevel}-{_BLOSC_SHUFFLE_NAMES[shuffle]}",
+                     f"Blosc-{cname} {clevel} {_BLOSC_SHUFFLE_NAMES[shuffle]}", cname, clevel, shuffle)
+              for cname in SWEEP_BLOSC_CNAMES for clevel in SWEEP_LEVELS for shuffle in (0, 1, 2)]
+    codecs += [Codec(f"zstd-{level}", f"Zstd {level}", "zstd", {"level": level}) for level in SWEEP_ZSTD_LEVELS]
+    codecs += [Codec(f"gzip-{level}", f"Gzip {level}", "gzip", {"level": level}) for level in SWEEP_GZIP_LEVELS]
+    return {codec.name: codec for codec in codecs}
+
+
+SWEEP_CODECS: dict[str, Codec] = _sweep()
+"""The codec sweep (benchmarks/codec_sweep.py): Blosc cname × clevel × shuffle, zstd and gzip levels."""
+
 
 def get_codec(name: str) -> Codec:
-    """Look a codec up by name; an unknown name raises an error listing the valid ones."""
+    """Look a codec up by name (the registry, then the sweep); an unknown name lists the valid ones."""
     try:
-        return CODECS[name]
+        return CODECS[name] if name in CODECS else SWEEP_CODECS[name]
     except (KeyError, TypeError):
         raise UnknownCodecError(
-            f"unknown codec {name!r}; choose one of: {', '.join(CODEC_NAMES)}"
+            f"unknown codec {name!r}; choose one of: {', '.join(CODEC_NAMES)} "
+            "(or a sweep setting such as blosc-lz4hc-9-bitshuffle, zstd-19, gzip-1)"
         ) from None

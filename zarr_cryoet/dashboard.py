@@ -11,15 +11,13 @@ taken from the live flot plot on the page (:func:`graph_series`).
 
 from __future__ import annotations
 
-import functools
 import shutil
-import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from .errors import ZarrCryoetError
+from .loopback import RecordingHTTPServer
 
 CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                   "--disable-background-networking", "--disable-extensions", "--disable-sync",
@@ -31,11 +29,6 @@ class DashboardError(ZarrCryoetError):
     """The dashboard could not be served, opened or read."""
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 (the base class's name)
-        pass
-
-
 @contextmanager
 def serve(html_dir: Path):
     """Serve ``html_dir`` on http://127.0.0.1:PORT/ (a free port) for the duration of the block."""
@@ -43,14 +36,8 @@ def serve(html_dir: Path):
     if not (html_dir / "index.html").is_file():
         raise DashboardError(f"no dashboard in {html_dir} (index.html missing); run asv publish first "
                              "(python3 tasks.py benchmark does)")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(html_dir)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with RecordingHTTPServer(html_dir) as server:
+        yield server.url + "/"
 
 
 def find_chromium() -> tuple[str, str]:

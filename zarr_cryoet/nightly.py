@@ -46,6 +46,8 @@ from . import history, regressions, releases
 from .errors import ZarrCryoetError
 
 EXIT_OK, EXIT_REGRESSION, EXIT_ERROR, EXIT_LOCKED = 0, 1, 2, 75
+#: asv --bench regex when none is given: all but the long codec sweep (= tools/matrix.py's DEFAULT_BENCH)
+DEFAULT_BENCH = r"^(?!codec_sweep\.)"
 PATH_KEYS = ("benchmark_dir", "env_dir", "results_dir", "html_dir")
 
 
@@ -349,8 +351,9 @@ def _nightly_locked(options, config: Path, results_dir: Path, state: Path, start
         hashfile = state / "commits.txt"
         hashfile.write_text("\n".join(plan.commits) + "\n")
         t0 = time.monotonic()
+        selection = [] if "--bench" in options.asv_args else ["--bench", DEFAULT_BENCH]
         code = _run(_asv(conf_path, "run", f"HASHFILE:{hashfile}", "--skip-existing", "--show-stderr",
-                         "--machine", machine, *cpu_affinity(options.cpu), *options.asv_args), cwd)
+                         "--machine", machine, *cpu_affinity(options.cpu), *selection, *options.asv_args), cwd)
         run_seconds = time.monotonic() - t0
         if code == 2:
             notes.append("asv run reported failing benchmarks (listed above as regressions or new results).")

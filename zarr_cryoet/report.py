@@ -79,6 +79,8 @@ C_RATIO, C_BYTES = "compression.Storage.track_compression_ratio", "compression.S
 K_WRITE, K_FULL = "chunking.Write.time_write", "chunking.Read.time_read_full"
 K_SLICES = {p: f"chunking.Read.time_read_slice_{p.lower()}" for p in ("XY", "XZ", "YZ")}
 K_FILES, K_RATIO = "chunking.Storage.track_file_count", "chunking.Storage.track_compression_ratio"
+# The physical limit (benchmarks/limits.py): the same bytes as one raw file, and in memory.
+L_WRITE, L_READ, L_COPY = "limits.RawIO.time_write_file", "limits.RawIO.time_read_file", "limits.RawIO.time_memory_copy"
 
 #: Wide CSV columns: (column, benchmark, factor applied to asv's value).
 COMPRESSION_VALUES = [("write_s", C_WRITE, 1), ("read_s", C_READ, 1), ("compression_ratio", C_RATIO, 1),
@@ -301,7 +303,10 @@ def codec_label(codec: str) -> str:
 
 
 def chunk_label(chunks: str) -> str:
-    """``"16x16x16"`` → ``"16³"``, ``"16x128x128"`` → ``"16×128×128"``."""
+    """``"16x16x16"`` → ``"16³"``, ``"16x128x128"`` → ``"16×128×128"``, ``"32x32x32/128x128x128"`` → ``"32³ in 128³"``."""
+    if "/" in str(chunks):
+        inner, _, shards = str(chunks).partition("/")
+        return f"{chunk_label(inner)} in {chunk_label(shards)}"
     parts = str(chunks).split("x")
     return f"{parts[0]}³" if len(parts) == 3 and len(set(parts)) == 1 else "×".join(parts)
 
@@ -320,6 +325,8 @@ def compression_rows(results: ReportResults) -> list[dict]:
                     row.update({col: _cell(raw[col]) for col, _, _ in COMPRESSION_VALUES})
                     row["size_mb"] = _derived(lambda b: b / 1e6, raw["stored_bytes"])
                     row["savings_pct"] = _derived(lambda r: (1 - 1 / r) * 100, raw["compression_ratio"])
+                    row.update(_versus_limit(results, env, data, write_x_raw=raw["write_s"],
+                                             read_x_raw=raw["read_s"]))
                     row.update(results.context(env, data))
                     rows.append(row)
     return rows
@@ -335,9 +342,24 @@ def chunking_rows(results: ReportResults) -> list[dict]:
                     row = {"chunks": chunks, "zarr_version": env.zarr_version, "zarr_format": fmt}
                     row.update({col: _cell(results.value(env, bench, data=data, chunks=chunks, zarr_format=fmt),
                                            factor) for col, bench, factor in CHUNKING_VALUES})
+                    row.update(_versus_limit(
+                        results, env, data,
+                        write_x_raw=results.value(env, K_WRITE, data=data, chunks=chunks, zarr_format=fmt),
+                        full_read_x_raw=results.value(env, K_FULL, data=data, chunks=chunks, zarr_format=fmt)))
                     row.update(results.context(env, data))
                     rows.append(row)
     return rows
+
+
+def _versus_limit(results: ReportResults, env: Env, data, **times) -> dict:
+    """``<op>_x_raw``: a zarr time divided by the raw-file time of the same bytes (1.0 = the limit).
+
+    Keyword names ending in ``write_x_raw`` are divided by the raw write,
+    the others by the raw read. Empty where either time is missing.
+    """
+    limits = {"write": results.value(env, L_WRITE, data=data), "read": results.value(env, L_READ, data=data)}
+    return {name: _derived(lambda t, limit: t / limit, value, limits["write" if "write" in name else "read"])
+            for name, value in times.items()}
 
 
 def version_rows(results: ReportResults) -> list[dict]:
@@ -427,6 +449,16 @@ def _grouped(ax, labels, series: list[tuple[str, str, list]]):
                 fontsize=9, color="#7f7f7f")
 
 
+def _limit_line(ax, seconds, what: str, legend: bool = True) -> None:
+    """A dashed line at the raw-file time of the same bytes (benchmarks/limits.py): the physical limit."""
+    if not _finite(seconds):
+        return
+    ax.axhline(seconds * 1000, color="#333333", linestyle="--", linewidth=1.2,
+               label=f"raw file {what}: {seconds * 1000:.1f} ms (the limit)")
+    if legend:
+        ax.legend(loc="upper left", fontsize=9)
+
+
 def _no_data(ax, text="no results"):
     ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color="#7f7f7f", wrap=True)
 
@@ -468,6 +500,8 @@ def build_compression_figure(results: ReportResults, *, env: Env | None = None, 
             ax.set_title(title)
             _bars(ax, labels, values, colours, fmt=fmt)
             label_axis(ax, "Codec (name)", ylabel)
+        _limit_line(axes[0, 0], results.value(env, L_WRITE, data=data), "write")
+        _limit_line(axes[0, 1], results.value(env, L_READ, data=data), "read")
         ratio_ax = axes[1, 0]
         ratios = [v for v in panels[2][2] if _finite(v)]
         if ratios:  # ratios sit near 1: start the axis below the smallest so differences show
@@ -491,11 +525,17 @@ def build_chunking_figure(results: ReportResults, *, env: Env | None = None, zar
     """2 × 3 per chunk shape: write, reads by operation, file count (log), ratio, storage size, efficiency."""
     env, data = _pick(results, "chunking", env, data)
     shapes = results.choices("chunking", "chunks")
-    labels = [chunk_label(c) for c in shapes]
-    colours = [series_colour(i) for i in range(len(shapes))]
 
     def series(bench):
         return [results.value(env, bench, data=data, chunks=c, zarr_format=zarr_format) for c in shapes]
+
+    # leave out layouts with no result at all here (e.g. sharded ones on zarr format 2)
+    shown = [i for i in range(len(shapes)) if any(_finite(results.value(env, b, data=data, chunks=shapes[i],
+                                                                         zarr_format=zarr_format))
+                                                  for b in (K_WRITE, K_FULL, K_FILES))] or list(range(len(shapes)))
+    shapes = [shapes[i] for i in shown]
+    labels = [chunk_label(c) for c in shapes]
+    colours = [series_colour(i) for i in range(len(shapes))]
 
     files, ratios = series(K_FILES), series(K_RATIO)
     volume_bytes = _volume_bytes(data)
@@ -507,12 +547,14 @@ def build_chunking_figure(results: ReportResults, *, env: Env | None = None, zar
         ax.set_title("Write time")
         _bars(ax, labels, [_ms(v) for v in series(K_WRITE)], colours)
         label_axis(ax, "Chunk shape (voxels)", "Write time (ms)")
+        _limit_line(ax, results.value(env, L_WRITE, data=data), "write")
 
         ax = axes[0, 1]
         ax.set_title("Read time by operation")
         operations = {"full volume": K_FULL, **{f"{p} slice": b for p, b in K_SLICES.items()}}
         _grouped(ax, labels, [(name, series_colour(len(shapes) + j), [_ms(v) for v in series(bench)])
                               for j, (name, bench) in enumerate(operations.items())])
+        _limit_line(ax, results.value(env, L_READ, data=data), "full read", legend=False)
         ax.legend(title="Read", loc="upper right")
         label_axis(ax, "Chunk shape (voxels)", "Read time (ms)")
 

@@ -30,7 +30,7 @@ import numpy as np
 
 from .crop import DEFAULT_CROP_SIZE, Crop, make_crop
 from .errors import ZarrCryoetError
-from .phantom import DEFAULT_SHAPE, phantom_volume
+from .phantom import DEFAULT_SHAPE, make_phantom
 
 SOURCE_ENV = "ZARR_CRYOET_SOURCE"
 SIZE_ENV = "ZARR_CRYOET_SIZE"
@@ -80,6 +80,8 @@ class LoadedData:
 
     volume: np.ndarray
     provenance: dict = field(default_factory=dict)
+    #: known particle centres (z, y, x), int ``(n, 3)``: the phantom's ground truth; None for real data
+    particles: np.ndarray | None = None
 
 
 def parse_source(spec: str | None = None, *, size=DEFAULT_CROP_SIZE, offset=None, level=None,
@@ -125,9 +127,11 @@ def source_from_env() -> str:
 
 def load(request: SourceRequest, *, progress: bool = False) -> LoadedData:
     """Load the requested volume as C-contiguous float32 (z, y, x), with its provenance."""
+    particles = None
     if request.kind == "phantom":
         shape = _phantom_shape(request.target, request.spec)
-        volume = phantom_volume(shape)
+        truth = make_phantom(shape)
+        volume, particles = truth.volume, truth.particle_centres
         # The phantom has no physical pixel size; it is modelled on dataset 10445's 10.012 Å.
         meta = {"model": "zarr_cryoet.phantom", "seed": 0, "voxel_size": 10.012}
     elif request.kind == "portal":
@@ -148,7 +152,7 @@ def load(request: SourceRequest, *, progress: bool = False) -> LoadedData:
     volume = np.ascontiguousarray(volume, dtype=np.float32)
     provenance = {"source": request.spec, "identity": request.identity(), **meta,
                   "shape": list(volume.shape), "dtype": str(volume.dtype)}
-    return LoadedData(volume, provenance)
+    return LoadedData(volume, provenance, particles)
 
 
 def load_source(spec: str = DEFAULT_SOURCE, **options) -> np.ndarray:

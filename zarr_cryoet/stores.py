@@ -29,22 +29,51 @@ _METADATA_FILES = frozenset({".zarray", ".zattrs", ".zgroup", ".zmetadata", "zar
 
 @dataclass(frozen=True)
 class Layout:
-    """How a volume is stored: codec name, chunk shape and zarr format."""
+    """How a volume is stored: codec name, chunk shape, zarr format and (format 3 only) shard shape.
+
+    With ``shards``, ``chunks`` is the inner chunk shape: each file holds one
+    shard of ``shards`` voxels, made of independently compressed inner chunks
+    that a reader can fetch one by one (zarr's sharding codec).
+    """
 
     codec: str
     chunks: tuple[int, int, int]
     zarr_format: int = 2
+    shards: tuple[int, int, int] | None = None
 
     def __post_init__(self):
         get_codec(self.codec)
         object.__setattr__(self, "chunks", parse_chunks(self.chunks))
         if self.zarr_format not in ZARR_FORMATS:
             raise ValueError(f"unknown zarr format {self.zarr_format!r}; use 2 or 3")
+        if self.shards is not None:
+            object.__setattr__(self, "shards", parse_chunks(self.shards))
+            if self.zarr_format != 3:
+                raise InvalidChunksError(f"sharding ({format_chunks(self.shards)} shards) needs zarr format 3, "
+                                         f"not {self.zarr_format}; use zarr_format=3 or no shards")
+            if any(s % c for s, c in zip(self.shards, self.chunks)):
+                raise InvalidChunksError(
+                    f"shard shape {self.shards} is not a multiple of the chunk shape {self.chunks}; "
+                    "choose shards made of whole chunks, e.g. 128x128x128 shards of 32x32x32 chunks")
 
     @property
     def slug(self) -> str:
-        """A file-name-safe identifier, e.g. ``blosc-zstd_64x64x64_v2``."""
-        return f"{self.codec}_{format_chunks(self.chunks)}_v{self.zarr_format}"
+        """A file-name-safe identifier, e.g. ``blosc-zstd_64x64x64_v2`` or ``none_32x32x32_s128x128x128_v3``."""
+        shards = f"_s{format_chunks(self.shards)}" if self.shards else ""
+        return f"{self.codec}_{format_chunks(self.chunks)}{shards}_v{self.zarr_format}"
+
+    @property
+    def spec(self) -> str:
+        """The chunking as written in benchmark parameters: ``64x64x64`` or ``32x32x32/128x128x128`` (chunks/shards)."""
+        return format_chunks(self.chunks) + (f"/{format_chunks(self.shards)}" if self.shards else "")
+
+
+def parse_chunking(spec) -> tuple[tuple[int, int, int], tuple[int, int, int] | None]:
+    """``"64x64x64"`` -> (chunks, None); ``"32x32x32/128x128x128"`` -> (inner chunks, shards)."""
+    if isinstance(spec, str) and "/" in spec:
+        inner, _, shards = spec.partition("/")
+        return parse_chunks(inner), parse_chunks(shards)
+    return parse_chunks(spec), None
 
 
 @dataclass(frozen=True)
@@ -125,14 +154,14 @@ def check_volume(volume) -> np.ndarray:
     return volume
 
 
-def check_chunks_fit(chunks, shape) -> tuple[int, int, int]:
-    """Parse ``chunks`` and make sure no chunk edge is longer than the volume's."""
+def check_chunks_fit(chunks, shape, what: str = "chunk") -> tuple[int, int, int]:
+    """Parse ``chunks`` and make sure no chunk (or shard) edge is longer than the volume's."""
     chunks = parse_chunks(chunks)
     for axis, (c, n) in enumerate(zip(chunks, shape)):
         if c > n:
             raise InvalidChunksError(
-                f"chunk shape {chunks} exceeds volume shape {tuple(shape)} on axis {'zyx'[axis]}; "
-                f"choose chunks no larger than the volume"
+                f"{what} shape {chunks} exceeds volume shape {tuple(shape)} on axis {'zyx'[axis]}; "
+                f"choose {what}s no larger than the volume"
             )
     return chunks
 
@@ -146,6 +175,7 @@ def write_store(path, volume: np.ndarray, layout: Layout, *, overwrite: bool = F
     path = Path(path)
     volume = check_volume(volume)
     chunks = check_chunks_fit(layout.chunks, volume.shape)
+    shards = check_chunks_fit(layout.shards, volume.shape, "shard") if layout.shards else None
     check_format(layout.zarr_format)
     codec = get_codec(layout.codec)
     if path.exists() or path.is_symlink():
@@ -158,7 +188,7 @@ def write_store(path, volume: np.ndarray, layout: Layout, *, overwrite: bool = F
             zarr_format=layout.zarr_format,
             compressor_v2=codec.v2_compressor() if layout.zarr_format == 2 else None,
             codecs_v3=codec.v3_compressors() if layout.zarr_format == 3 else None,
-            fill_value=FILL_VALUE, write_empty_chunks=WRITE_EMPTY_CHUNKS,
+            fill_value=FILL_VALUE, write_empty_chunks=WRITE_EMPTY_CHUNKS, shards=shards,
         )
         array[...] = volume
     except BaseException:
