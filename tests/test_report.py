@@ -384,3 +384,48 @@ def test_without_asv_the_error_says_how_to_install_it(monkeypatch, capsys, tmp_p
     monkeypatch.setitem(sys.modules, "asv.results", None)
     assert cli.main(["report", "--results", str(RESULTS), "--out", str(tmp_path)]) == 2
     assert "install asv (pip install asv)" in one_line(capsys)
+
+
+# --- the raw-I/O limit (a recording with limits.RawIO and sharded layouts) --------------------
+
+LIMITS = Path(__file__).parent / "data" / "asv-results-limits"
+
+
+def test_every_time_is_put_next_to_the_raw_limit(tmp_path):
+    raw, _ = raw_results(LIMITS)
+    out = tmp_path / "out"
+    assert cli.main(["report", "--results", str(LIMITS), "--out", str(out), "--machine", "vm"]) == 0
+
+    def limit(version, bench):
+        return raw[(version, f"limits.RawIO.{bench}", (DATA,))]
+
+    compression = read_csv(out / report.COMPRESSION_CSV)
+    assert {"write_x_raw", "read_x_raw"} <= set(compression[0])
+    for row in compression:
+        for column, time_column, bench in (("write_x_raw", "write_s", "time_write_file"),
+                                           ("read_x_raw", "read_s", "time_read_file")):
+            if row[time_column] == "":
+                assert row[column] == ""
+            else:
+                assert float(row[column]) == pytest.approx(float(row[time_column]) / limit(row["zarr_version"], bench))
+                assert float(row[column]) > 0
+    chunking = read_csv(out / report.CHUNKING_CSV)
+    sharded = [r for r in chunking if "/" in r["chunks"]]
+    assert sharded and all((r["full_read_s"] != "") == (r["zarr_format"] == "3" and r["zarr_version"] != "2.18.7"
+                                                         and "256" not in r["chunks"]) for r in sharded)
+    for row in chunking:
+        if row["full_read_s"]:
+            assert float(row["full_read_x_raw"]) == pytest.approx(
+                float(row["full_read_s"]) / limit(row["zarr_version"], "time_read_file"))
+
+
+def test_the_figures_draw_the_limit(tmp_path):
+    results = report.ReportResults.load(LIMITS, machine="vm")
+    fig = report.build_chunking_figure(results, env=results.newest, zarr_format=3)
+    labels = [line.get_label() for ax in fig.axes for line in ax.get_lines()]
+    assert any(label.startswith("raw file write:") for label in labels)
+    assert any(label.startswith("raw file full read:") for label in labels)
+    ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert "32³ in 128³" in ticks and not any("256" in t for t in ticks)  # too big for 128³: not drawn
+    fig = report.build_compression_figure(results)
+    assert any(line.get_label().startswith("raw file read:") for line in fig.axes[1].get_lines())
