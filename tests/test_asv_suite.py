@@ -105,3 +105,22 @@ def test_publish_writes_the_dashboard(asv_run):
     assert (tmp / "html" / "index.html").is_file()
     graphs = list((tmp / "html" / "graphs").rglob("compression.Read.time_read.json"))
     assert len(graphs) >= len(expected_envs())
+
+
+def test_the_report_of_the_whole_suite_has_access_patterns_and_the_limit(asv_run, tmp_path):
+    import csv
+
+    from zarr_cryoet import cli, report
+
+    _, tmp, _ = asv_run
+    assert cli.main(["report", "--results", str(tmp / "results"), "--machine", MACHINE, "--out", str(tmp_path)]) == 0
+    with open(tmp_path / report.ACCESS_CSV, newline="") as f:
+        rows = list(csv.DictReader(f))
+    by_cell = {(r["zarr_version"], r["zarr_format"], r["chunks"], r["pattern"]): r for r in rows}
+    for version in expected_envs():
+        xy = by_cell[(version, "2", "64x64x64", "xy")]
+        assert int(float(xy["get_requests"])) == 4 * 4  # 4 planes, each crossing 2 x 2 chunks of 64³
+        assert int(xy["bytes_selected"]) == 4 * 128 * 128 * 4
+        assert float(xy["read_x_raw"]) > 0
+    with open(tmp_path / report.COMPRESSION_CSV, newline="") as f:
+        assert all(float(r["read_x_raw"]) > 0 for r in csv.DictReader(f) if r["read_s"])

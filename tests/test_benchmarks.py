@@ -22,7 +22,8 @@ from zarr_cryoet import _compat, sources, stores
 def cache_of(tmp_path, monkeypatch):
     """Run a module's setup_cache in a fresh directory, as asv does, on a 64³ phantom."""
     monkeypatch.setenv(sources.SOURCE_ENV, "phantom:64")
-    for module in (common, compression, chunking, access, limits, codec_sweep):  # the data parameter is read at import, as in asv
+    # the data parameter is read at import, as in asv
+    for module in (common, compression, chunking, access, limits, codec_sweep):
         importlib.reload(module)
 
     def run_setup_cache(module):

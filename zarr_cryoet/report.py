@@ -15,6 +15,10 @@ file (under ``--out``)                            content
                                                   ratio, storage size, slice time vs file count
 ``version_comparison/version_comparison.csv``     every benchmark value of every environment, long format
 ``version_comparison/version_comparison.png``     the zarr releases side by side, one row per zarr format
+``access_patterns/access_results.csv``            per layout × access pattern × zarr version × format: read
+                                                  time, GET requests, bytes fetched, bytes selected and the
+                                                  read time as a multiple of the raw-file limit (when the
+                                                  access benchmarks ran)
 ================================================  ==========================================================
 
 Every number is asv's stored ``result`` (for ``time_*`` benchmarks the median of the
@@ -49,7 +53,7 @@ from .errors import ZarrCryoetError
 from .style import DPI_WEB, codec_colours, figure_style, label_axis, new_figure, save_figure, series_colour
 
 __all__ = [
-    "CHUNKING_CSV", "CHUNKING_PNG", "COMPRESSION_CSV", "COMPRESSION_PNG", "DEFAULT_OUT", "DEFAULT_RESULTS",
+    "ACCESS_CSV", "access_rows", "CHUNKING_CSV", "CHUNKING_PNG", "COMPRESSION_CSV", "COMPRESSION_PNG", "DEFAULT_OUT", "DEFAULT_RESULTS",
     "FIGSIZES", "VERSION_CSV", "VERSION_PNG", "Env", "ReportError", "ReportResults", "build_chunking_figure",
     "build_compression_figure", "build_version_figure", "chunking_rows", "compression_rows", "report",
     "version_rows",
@@ -62,6 +66,7 @@ COMPRESSION_PNG = Path("cryoet_benchmarks", "cryoet_benchmark.png")
 CHUNKING_CSV = Path("chunking_benchmarks", "chunking_results.csv")
 CHUNKING_PNG = Path("chunking_benchmarks", "chunking_comparison.png")
 VERSION_CSV = Path("version_comparison", "version_comparison.csv")
+ACCESS_CSV = Path("access_patterns", "access_results.csv")
 VERSION_PNG = Path("version_comparison", "version_comparison.png")
 #: Figure size in inches per file; the PNG is exactly ``figsize × dpi`` pixels.
 FIGSIZES = {COMPRESSION_PNG.name: (12.0, 9.0), CHUNKING_PNG.name: (18.0, 10.0), VERSION_PNG.name: (22.0, 10.0)}
@@ -303,7 +308,10 @@ def codec_label(codec: str) -> str:
 
 
 def chunk_label(chunks: str) -> str:
-    """``"16x16x16"`` → ``"16³"``, ``"16x128x128"`` → ``"16×128×128"``, ``"32x32x32/128x128x128"`` → ``"32³ in 128³"``."""
+    """``"16x16x16"`` → ``"16³"``, ``"16x128x128"`` → ``"16×128×128"``.
+
+    Sharded layouts: ``"32x32x32/128x128x128"`` → ``"32³ in 128³"``.
+    """
     if "/" in str(chunks):
         inner, _, shards = str(chunks).partition("/")
         return f"{chunk_label(inner)} in {chunk_label(shards)}"
@@ -509,16 +517,62 @@ def build_compression_figure(results: ReportResults, *, env: Env | None = None, 
     return fig
 
 
-def _volume_bytes(data) -> int | None:
-    """Uncompressed bytes from a data label such as ``"phantom 128³ float32"`` or ``"… 64x128x128@centre float32"``."""
+def _data_shape(data) -> tuple[tuple[int, int, int], int] | None:
+    """(shape, bytes per voxel) from a data label such as ``"phantom 128³ float32"`` or ``"… 64x128x128@centre float32"``."""
     text = str(data)
     dtype = re.search(r"\b(u?int\d+|float\d+)\b", text)
     cube = re.search(r"(\d+)³", text)
     box = re.search(r"\b(\d+)x(\d+)x(\d+)\b", text)
     if not dtype or not (cube or box):
         return None
-    voxels = int(cube.group(1)) ** 3 if cube else math.prod(int(n) for n in box.groups())
-    return voxels * np.dtype(dtype.group(1)).itemsize
+    shape = (int(cube.group(1)),) * 3 if cube else tuple(int(n) for n in box.groups())
+    return shape, np.dtype(dtype.group(1)).itemsize
+
+
+def _volume_bytes(data) -> int | None:
+    """Uncompressed bytes of the data a label names, or None when the label does not say."""
+    described = _data_shape(data)
+    return math.prod(described[0]) * described[1] if described else None
+
+
+A_READ, A_GETS, A_BYTES = "access.Read.time_read", "access.Requests.track_get_requests", \
+    "access.Requests.track_bytes_fetched"
+
+
+def access_rows(results: ReportResults) -> list[dict]:
+    """One row per layout × pattern × zarr version × format: time, GETs, bytes fetched, and the limit.
+
+    ``read_x_raw`` divides the pattern's read time by the time the raw-file
+    read (limits.RawIO.time_read_file) takes for the same number of bytes.
+    """
+    from .access import pattern as pattern_selections
+
+    rows = []
+    for data in results.choices("access", "data"):
+        described = _data_shape(data)
+        for env in results.envs:
+            raw_read = results.value(env, L_READ, data=data)
+            for fmt in results.choices("access", "zarr_format"):
+                for chunks in results.choices("access", "chunks"):
+                    for pattern in results.choices("access", "pattern"):
+                        cell = dict(data=data, chunks=chunks, zarr_format=fmt, pattern=pattern)
+                        time_s = results.value(env, A_READ, **cell)
+                        selected = ""
+                        if described:
+                            shape, itemsize = described
+                            volume = np.zeros(shape, dtype=bool)
+                            selected = sum(volume[s].size for s in pattern_selections(pattern, shape)) * itemsize
+                        row = {"chunks": chunks, "pattern": pattern, "zarr_version": env.zarr_version,
+                               "zarr_format": fmt, "read_s": _cell(time_s),
+                               "get_requests": _cell(results.value(env, A_GETS, **cell)),
+                               "bytes_fetched": _cell(results.value(env, A_BYTES, **cell)),
+                               "bytes_selected": selected,
+                               "read_x_raw": _derived(lambda t, r, b: t / (r * b / math.prod(described[0])
+                                                                            / described[1]),
+                                                      time_s, raw_read, selected or math.nan)}
+                        row.update(results.context(env, data))
+                        rows.append(row)
+    return rows
 
 
 def build_chunking_figure(results: ReportResults, *, env: Env | None = None, zarr_format=2, data=None):
@@ -664,6 +718,8 @@ def report(results_dir=DEFAULT_RESULTS, out=DEFAULT_OUT, *, machine: str | None 
                  "the CSV all of them")
         written.append(_write_csv(rows(results), out / csv_path))
         written.append(save_figure(build(results), out / png_path, dpi=dpi))
+    if results.has("access"):
+        written.append(_write_csv(access_rows(results), out / ACCESS_CSV))
     written.append(_write_csv(version_rows(results), out / VERSION_CSV))
     written.append(save_figure(build_version_figure(results), out / VERSION_PNG, dpi=dpi))
     return written
