@@ -74,6 +74,12 @@ def _span(sel, size: int) -> tuple[int, int]:
     return int(sel), int(sel) + 1
 
 
+def selected_voxels(selections, shape) -> int:
+    """How many voxels ``selections`` select in total (from the geometry; nothing is allocated)."""
+    return sum(math.prod(stop - start for start, stop in (_span(sel, n) for sel, n in zip(selection, shape)))
+               for selection in selections)
+
+
 def chunks_touched(selections, shape, chunks) -> int:
     """Distinct chunks (give the shard shape for shards) that ``selections`` overlap, summed per selection.
 

@@ -546,22 +546,22 @@ def access_rows(results: ReportResults) -> list[dict]:
     read (limits.RawIO.time_read_file) takes for the same number of bytes.
     """
     from .access import pattern as pattern_selections
+    from .access import selected_voxels
 
     rows = []
+    patterns = results.choices("access", "pattern")
     for data in results.choices("access", "data"):
         described = _data_shape(data)
+        selected_bytes = {p: selected_voxels(pattern_selections(p, described[0]), described[0]) * described[1]
+                          for p in patterns} if described else {}
         for env in results.envs:
             raw_read = results.value(env, L_READ, data=data)
             for fmt in results.choices("access", "zarr_format"):
                 for chunks in results.choices("access", "chunks"):
-                    for pattern in results.choices("access", "pattern"):
+                    for pattern in patterns:
                         cell = dict(data=data, chunks=chunks, zarr_format=fmt, pattern=pattern)
                         time_s = results.value(env, A_READ, **cell)
-                        selected = ""
-                        if described:
-                            shape, itemsize = described
-                            volume = np.zeros(shape, dtype=bool)
-                            selected = sum(volume[s].size for s in pattern_selections(pattern, shape)) * itemsize
+                        selected = selected_bytes.get(pattern, "")
                         row = {"chunks": chunks, "pattern": pattern, "zarr_version": env.zarr_version,
                                "zarr_format": fmt, "read_s": _cell(time_s),
                                "get_requests": _cell(results.value(env, A_GETS, **cell)),
