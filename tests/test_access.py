@@ -94,8 +94,19 @@ def test_reading_other_data_over_http_fails(tmp_path):
 def test_latency_is_added_per_request(tmp_path):
     volume = np.ones((32, 32, 32), np.float32)
     path = write_store(tmp_path / "tomo.zarr", volume, Layout("none", (16, 16, 16), 2))
-    count = remote.count_requests(path, [(0, slice(None), slice(None))], volume, latency=0.01)
-    assert count.data_gets == 4 and count.seconds > 0
+    count = remote.count_requests(path, [(0, slice(None), slice(None))], volume, latency=0.05)
+    assert count.data_gets == 4 and count.seconds >= 0.05  # at least one delayed round trip
+
+
+def test_concurrent_requests_are_not_held_back_by_the_listen_backlog(tmp_path):
+    """zarr opens many connections at once; the server must accept them all (a backlog of 5 stalled them ~1 s)."""
+    from zarr_cryoet.loopback import RecordingHTTPServer
+
+    server = RecordingHTTPServer(tmp_path)._make_server()
+    try:
+        assert server.request_queue_size >= 128
+    finally:
+        server.server_close()
 
 
 # -- sharding ---------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import importlib
 import itertools
 import os
 import tempfile
+import threading
 
 import numpy as np
 import pytest
@@ -161,6 +162,16 @@ def test_access_patterns_read_and_count_every_layout(cache_128):
             ids = chunk_ids(volume.shape, layout.chunks)
             selections = common.pattern_selections(cache_128, pattern)
             assert gets == sum(np.unique(ids[s]).size for s in selections), params
+    threads = threading.active_count()
+    for params in itertools.product(*access.RemoteRead.params):  # over HTTP with latency, timed and checked
+        layout_params = params[:3]
+        try:
+            access.layout_for(*layout_params)
+            expected_skip = params[2] not in _compat.supported_formats()
+        except NotImplementedError:
+            expected_skip = True
+        assert (drive(access.RemoteRead, "time_read", cache_128, params) == "skipped") == expected_skip, params
+    assert threading.active_count() == threads  # every server stopped in teardown
     # 16-plane slabs through 16-plane chunks read every chunk once: every chunk file's bytes once
     whole = (common.DATA[0], "16x128x128", 2, "zslabs")
     store = cache_128["stores"][access.layout_for(*whole)]
@@ -183,6 +194,8 @@ def test_a_wrong_particle_box_fails_the_access_benchmark(cache_128):
     stores.write_store(cache_128["stores"][layout], wrong, layout, overwrite=True)
     with pytest.raises(AssertionError, match="differs from the data written"):
         drive(access.Read, "time_read", cache_128, (common.DATA[0], "32x32x32", 2, "box32"))
+    with pytest.raises(AssertionError, match="differs from the data written"):
+        drive(access.RemoteRead, "time_read", cache_128, (common.DATA[0], "32x32x32", 2, "box32", 20))
     from zarr_cryoet.remote import ReadMismatchError
     with pytest.raises(ReadMismatchError, match="over HTTP"):
         drive(access.Requests, "track_get_requests", cache_128, (common.DATA[0], "32x32x32", 2, "box32"))

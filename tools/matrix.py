@@ -16,6 +16,17 @@ ASV_CONF = Path(__file__).resolve().parent.parent / "asv.conf.json"
 #: asv --bench regex of the default run (tasks.py benchmark, the tests' asv run, and, in
 #: zarr_cryoet/nightly.py, the nightly job): everything but the long codec sweep.
 DEFAULT_BENCH = r"^(?!codec_sweep\.)"
+#: asv --bench regexes of the tests' whole-matrix ``asv run --quick`` (tests/asv_helpers.py): every
+#: benchmark of the default run on every zarr, with the two large grids (chunking: 10 chunkings x 2
+#: formats; access: 5 x 2 x 6 patterns) cut to a corner that keeps every kind of case - plain and
+#: sharded, format 2 and 3, a shard larger than the volume (skipped), a slice and a particle box.
+#: asv starts a process per parameter combination, ~2 s each here; the full grids took CI from 17 to
+#: 44 min. ``tasks.py benchmark`` and the nightly job run the whole grids.
+CI_BENCH = [
+    r"^(compression|limits)\.",
+    r"^chunking\..*'(16x16x16|64x64x64|128x128x128|32x32x32/128x128x128|32x32x32/32x256x256)', [23]\)$",
+    r"^access\..*'(64x64x64|32x32x32/128x128x128)', [23], '(xy|box32)'",
+]
 
 
 def load_asv_conf(path: Path = ASV_CONF) -> dict:

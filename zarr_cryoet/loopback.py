@@ -153,6 +153,10 @@ def _parse_range(header: str, size: int) -> tuple[int, int] | None:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # zarr fetches chunks concurrently (zarr 3: up to 100+ connections at once); with the
+    # default backlog of 5, connections beyond it wait for a SYN retry (~1 s) and every
+    # timing over loopback would measure the kernel's retry timer instead of the reads.
+    request_queue_size = 1024
 
     def __init__(self, directory: Path, record, latency: float = 0.0):
         super().__init__(("127.0.0.1", 0), functools.partial(_Handler, directory=str(directory)))

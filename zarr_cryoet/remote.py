@@ -13,7 +13,9 @@ counted separately from reading data.
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +54,20 @@ def _is_metadata(path: str) -> bool:
     return path.rsplit("/", 1)[-1].split("?")[0] in METADATA_NAMES
 
 
+@contextlib.contextmanager
+def served_array(store: str | Path, latency: float = 0.0) -> Iterator[tuple[object, RecordingHTTPServer]]:
+    """``store`` served on 127.0.0.1 and opened by URL, as zarr opens a remote store: ``(array, server)``.
+
+    ``latency`` (seconds) delays every answer, like a distant object store.
+    The server stops when the block ends.
+    """
+    store = Path(store)
+    if not store.is_dir():
+        raise FileNotFoundError(f"no Zarr store at {store}; write it first with write_store()")
+    with RecordingHTTPServer(store.parent, latency=latency) as server:
+        yield open_http_array(f"{server.url}/{store.name}"), server
+
+
 def count_requests(store: str | Path, selections, volume: np.ndarray | None = None,
                    latency: float = 0.0) -> RequestCount:
     """Serve ``store`` on 127.0.0.1, read every selection once by URL, and count the GETs.
@@ -59,18 +75,14 @@ def count_requests(store: str | Path, selections, volume: np.ndarray | None = No
     With ``volume``, every read is checked against it (ReadMismatchError if it
     differs). ``latency`` (seconds) delays every answer, like a distant store.
     """
-    store = Path(store)
-    if not store.is_dir():
-        raise FileNotFoundError(f"no Zarr store at {store}; write it first with write_store()")
-    with RecordingHTTPServer(store.parent, latency=latency) as server:
-        array = open_http_array(f"{server.url}/{store.name}")
+    with served_array(store, latency) as (array, server):
         opened = server.requests
         server.reset()
         t0 = time.perf_counter()
         for selection in selections:
             data = array[selection]
             if volume is not None and not np.array_equal(data, volume[selection]):
-                raise ReadMismatchError(f"reading {selection} over HTTP from {store.name} returned other data")
+                raise ReadMismatchError(f"reading {selection} over HTTP from {Path(store).name} returned other data")
         seconds = time.perf_counter() - t0
         requests = server.requests
     data = [r for r in requests if r.method == "GET" and not _is_metadata(r.path)]
