@@ -33,10 +33,10 @@ DATA = "phantom 128³ float32"
 # --- asv's JSON, read directly ------------------------------------------------------
 
 
-def raw_results(results_dir=RESULTS):
+def raw_results(results_dir=RESULTS, machine="vm"):
     """{(zarr version, benchmark, params tuple): value} and {zarr version: python} from the JSON files."""
     values, pythons = {}, {}
-    for path in sorted((results_dir / "vm").glob("*.json")):
+    for path in sorted((results_dir / machine).glob("*.json")):
         if path.name == "machine.json":
             continue
         doc = json.loads(path.read_text())
@@ -246,7 +246,7 @@ def test_figure_pixel_size_is_figsize_times_dpi(written, tmp_path, dpi):
         paths = report.report(RESULTS, tmp_path, dpi=dpi)
         assert paths == expected_paths(tmp_path)
     pngs = [p for p in paths if p.suffix == ".png"]
-    assert [p.name for p in pngs] == list(report.FIGSIZES)
+    assert [p.name for p in pngs] == [name for name in report.FIGSIZES if name != report.ACCESS_PNG.name]  # no access
     for path in pngs:
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         height, width = imread(path).shape[:2]
@@ -429,3 +429,50 @@ def test_the_figures_draw_the_limit(tmp_path):
     assert "32³ in 128³" in ticks and not any("256" in t for t in ticks)  # too big for 128³: not drawn
     fig = report.build_compression_figure(results)
     assert any(line.get_label().startswith("raw file read:") for line in fig.axes[1].get_lines())
+
+
+#: ``asv run --quick`` of the default suite at 0512b9d on zarr 3.1.6, 128³ phantom (README, "Scale")
+ACCESS = Path(__file__).parent / "data" / "asv-results-access"
+PATTERNS = ["xy", "xz", "yz", "box32", "box64", "zslabs"]
+
+
+def test_the_access_csv_is_asv_json(tmp_path):
+    raw, _ = raw_results(ACCESS, machine="scale")
+    out = tmp_path / "out"
+    assert cli.main(["report", "--results", str(ACCESS), "--out", str(out), "--machine", "scale"]) == 0
+    height, width = imread(out / report.ACCESS_PNG).shape[:2]
+    assert (width, height) == tuple(round(inches * style.DPI_WEB) for inches in report.FIGSIZES[report.ACCESS_PNG.name])
+    rows = read_csv(out / report.ACCESS_CSV)
+    assert len(rows) == 5 * 2 * len(PATTERNS)
+    for row in rows:
+        version, key = row["zarr_version"], (DATA, row["chunks"], int(row["zarr_format"]), row["pattern"])
+        assert_cell(row["read_s"], raw[(version, "access.Read.time_read", key)])
+        assert_cell(row["get_requests"], raw[(version, "access.Requests.track_get_requests", key)])
+        assert_cell(row["bytes_fetched"], raw[(version, "access.Requests.track_bytes_fetched", key)])
+        assert_cell(row["remote_20ms_read_s"], raw.get((version, "access.RemoteRead.time_read", (*key, 20)), math.nan))
+    timed_remotely = {(r["chunks"], r["zarr_format"], r["pattern"]) for r in rows if r["remote_20ms_read_s"]}
+    assert {p for _, _, p in timed_remotely} == {"xy", "box32"}
+    assert ("32x32x32/128x128x128", "3", "xy") in timed_remotely and ("32x32x32/128x128x128", "2", "xy") not in \
+        timed_remotely  # sharding is format 3 only
+
+
+def test_the_access_figure_draws_every_layout_the_limit_and_the_remote_reads():
+    results = report.ReportResults.load(ACCESS, machine="scale")
+    raw, _ = raw_results(ACCESS, machine="scale")
+    fig = report.build_access_figure(results)
+    assert "zarr format 3" in fig._suptitle.get_text()  # the format that has the sharded layouts
+    local, gets, remote = fig.axes
+    assert [t.get_text() for t in local.get_xticklabels()] == PATTERNS
+    series = {c.get_label(): c for c in local.containers}
+    assert set(series) == {"64³", "32³", "16×128×128", "32³ in 128³", "16×128×128 in 128³"}
+    heights = [bar.get_height() for bar in series["32³ in 128³"]]
+    expected = [raw[("3.1.6", "access.Read.time_read", (DATA, "32x32x32/128x128x128", 3, p))] * 1000 for p in PATTERNS]
+    assert heights == pytest.approx(expected)
+    limit = [c for c in local.collections if c.get_label() == "raw file, same bytes (the limit)"]
+    assert len(limit) == 1 and len(limit[0].get_segments()) == len(PATTERNS)
+    assert gets.get_yscale() == "log"
+    assert [t.get_text() for t in remote.get_xticklabels()] == ["xy", "box32"]
+    assert remote.get_title() == "Read time over HTTP, +20 ms per request"
+    remote_bars = {c.get_label(): [b.get_height() for b in c] for c in remote.containers}
+    assert remote_bars["64³"] == pytest.approx(
+        [raw[("3.1.6", "access.RemoteRead.time_read", (DATA, "64x64x64", 3, p, 20))] * 1000 for p in ("xy", "box32")])

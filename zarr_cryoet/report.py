@@ -16,9 +16,13 @@ file (under ``--out``)                            content
 ``version_comparison/version_comparison.csv``     every benchmark value of every environment, long format
 ``version_comparison/version_comparison.png``     the zarr releases side by side, one row per zarr format
 ``access_patterns/access_results.csv``            per layout × access pattern × zarr version × format: read
-                                                  time, GET requests, bytes fetched, bytes selected and the
-                                                  read time as a multiple of the raw-file limit (when the
-                                                  access benchmarks ran)
+                                                  time, GET requests, bytes fetched, bytes selected, the
+                                                  read time as a multiple of the raw-file limit, and the
+                                                  read time over HTTP with added latency (when the access
+                                                  benchmarks ran)
+``access_patterns/access_patterns.png``           1 × 3 per pattern and layout: local read time next to the
+                                                  raw-file time of the same bytes, GET requests (log), and
+                                                  the read time over HTTP with added latency
 ================================================  ==========================================================
 
 Every number is asv's stored ``result`` (for ``time_*`` benchmarks the median of the
@@ -53,7 +57,8 @@ from .errors import ZarrCryoetError
 from .style import DPI_WEB, codec_colours, figure_style, label_axis, new_figure, save_figure, series_colour
 
 __all__ = [
-    "ACCESS_CSV", "access_rows", "CHUNKING_CSV", "CHUNKING_PNG", "COMPRESSION_CSV", "COMPRESSION_PNG", "DEFAULT_OUT", "DEFAULT_RESULTS",
+    "ACCESS_CSV", "ACCESS_PNG", "access_rows", "build_access_figure", "CHUNKING_CSV", "CHUNKING_PNG",
+    "COMPRESSION_CSV", "COMPRESSION_PNG", "DEFAULT_OUT", "DEFAULT_RESULTS",
     "FIGSIZES", "VERSION_CSV", "VERSION_PNG", "Env", "ReportError", "ReportResults", "build_chunking_figure",
     "build_compression_figure", "build_version_figure", "chunking_rows", "compression_rows", "report",
     "version_rows",
@@ -67,15 +72,18 @@ CHUNKING_CSV = Path("chunking_benchmarks", "chunking_results.csv")
 CHUNKING_PNG = Path("chunking_benchmarks", "chunking_comparison.png")
 VERSION_CSV = Path("version_comparison", "version_comparison.csv")
 ACCESS_CSV = Path("access_patterns", "access_results.csv")
+ACCESS_PNG = Path("access_patterns", "access_patterns.png")
 VERSION_PNG = Path("version_comparison", "version_comparison.png")
 #: Figure size in inches per file; the PNG is exactly ``figsize × dpi`` pixels.
-FIGSIZES = {COMPRESSION_PNG.name: (12.0, 9.0), CHUNKING_PNG.name: (18.0, 10.0), VERSION_PNG.name: (22.0, 10.0)}
+FIGSIZES = {COMPRESSION_PNG.name: (12.0, 9.0), CHUNKING_PNG.name: (18.0, 10.0), VERSION_PNG.name: (22.0, 10.0),
+            ACCESS_PNG.name: (20.0, 6.5)}
 # Fixed margins (figure fractions) instead of a constrained layout, which would need an
 # extra drawing pass per save: the content of these figures is known.
 _GRIDS = {
     COMPRESSION_PNG.name: {"left": 0.075, "right": 0.985, "bottom": 0.1, "top": 0.875, "wspace": 0.2, "hspace": 0.5},
     CHUNKING_PNG.name: {"left": 0.05, "right": 0.99, "bottom": 0.095, "top": 0.885, "wspace": 0.2, "hspace": 0.45},
     VERSION_PNG.name: {"left": 0.04, "right": 0.995, "bottom": 0.095, "top": 0.865, "wspace": 0.24, "hspace": 0.5},
+    ACCESS_PNG.name: {"left": 0.045, "right": 0.99, "bottom": 0.13, "top": 0.82, "wspace": 0.2},
 }
 
 # The benchmarks of the suite (benchmarks/compression.py, benchmarks/chunking.py).
@@ -537,6 +545,20 @@ def _volume_bytes(data) -> int | None:
 
 A_READ, A_GETS, A_BYTES = "access.Read.time_read", "access.Requests.track_get_requests", \
     "access.Requests.track_bytes_fetched"
+A_REMOTE = "access.RemoteRead.time_read"
+
+
+def _selected_bytes(results: ReportResults, data) -> dict:
+    """Bytes each access pattern selects from the volume ``data`` names ({} when the label does not say)."""
+    from .access import pattern as pattern_selections
+    from .access import selected_voxels
+
+    described = _data_shape(data)
+    if not described:
+        return {}
+    shape, itemsize = described
+    return {p: selected_voxels(pattern_selections(p, shape), shape) * itemsize
+            for p in results.choices("access", "pattern")}
 
 
 def access_rows(results: ReportResults) -> list[dict]:
@@ -544,16 +566,15 @@ def access_rows(results: ReportResults) -> list[dict]:
 
     ``read_x_raw`` divides the pattern's read time by the time the raw-file
     read (limits.RawIO.time_read_file) takes for the same number of bytes.
+    ``remote_<L>ms_read_s`` is the same read over HTTP with L ms added to every
+    request (access.RemoteRead; empty for patterns it does not time).
     """
-    from .access import pattern as pattern_selections
-    from .access import selected_voxels
-
     rows = []
     patterns = results.choices("access", "pattern")
+    latencies = results.choices("access", "latency_ms")
     for data in results.choices("access", "data"):
-        described = _data_shape(data)
-        selected_bytes = {p: selected_voxels(pattern_selections(p, described[0]), described[0]) * described[1]
-                          for p in patterns} if described else {}
+        selected_bytes = _selected_bytes(results, data)
+        volume_bytes = _volume_bytes(data)
         for env in results.envs:
             raw_read = results.value(env, L_READ, data=data)
             for fmt in results.choices("access", "zarr_format"):
@@ -567,12 +588,81 @@ def access_rows(results: ReportResults) -> list[dict]:
                                "get_requests": _cell(results.value(env, A_GETS, **cell)),
                                "bytes_fetched": _cell(results.value(env, A_BYTES, **cell)),
                                "bytes_selected": selected,
-                               "read_x_raw": _derived(lambda t, r, b: t / (r * b / math.prod(described[0])
-                                                                            / described[1]),
-                                                      time_s, raw_read, selected or math.nan)}
+                               "read_x_raw": _derived(lambda t, r, b, v: t / (r * b / v),
+                                                      time_s, raw_read, selected or math.nan,
+                                                      volume_bytes or math.nan)}
+                        for latency in latencies:
+                            row[f"remote_{latency}ms_read_s"] = _cell(results.value(env, A_REMOTE, **cell,
+                                                                                    latency_ms=latency))
                         row.update(results.context(env, data))
                         rows.append(row)
     return rows
+
+
+def _access_format(results: ReportResults, env: Env, data) -> int:
+    """Format 3 where this environment has access results for it (it shows the sharded layouts), else 2."""
+    formats = results.choices("access", "zarr_format")
+    for fmt in sorted(formats, reverse=True):
+        if any(_finite(results.value(env, A_READ, data=data, chunks=c, zarr_format=fmt, pattern=p))
+               for c in results.choices("access", "chunks") for p in results.choices("access", "pattern")):
+            return fmt
+    return min(formats, default=2)
+
+
+def build_access_figure(results: ReportResults, *, env: Env | None = None, zarr_format=None, data=None):
+    """1 × 3 per pattern and layout: local read time with the raw limit, GET requests, reads over slow HTTP."""
+    env, data = _pick(results, "access", env, data)
+    zarr_format = zarr_format if zarr_format is not None else _access_format(results, env, data)
+    patterns = results.choices("access", "pattern")
+    layouts = [c for c in results.choices("access", "chunks")
+               if any(_finite(results.value(env, b, data=data, chunks=c, zarr_format=zarr_format, pattern=p))
+                      for b in (A_READ, A_GETS) for p in patterns)]
+    colours = {c: series_colour(i) for i, c in enumerate(results.choices("access", "chunks"))}
+
+    def series(bench, shown_patterns, factor=1000, **extra):
+        out = []
+        for c in layouts:
+            values = [results.value(env, bench, data=data, chunks=c, zarr_format=zarr_format, pattern=p, **extra)
+                      for p in shown_patterns]
+            out.append((chunk_label(c), colours[c], [v * factor if _finite(v) else math.nan for v in values]))
+        return out
+
+    raw_read, volume_bytes = results.value(env, L_READ, data=data), _volume_bytes(data)
+    selected = _selected_bytes(results, data)
+    with figure_style():
+        fig, axes = new_figure(1, 3, figsize=FIGSIZES[ACCESS_PNG.name], layout=None,
+                               gridspec_kw=_GRIDS[ACCESS_PNG.name],
+                               title=_suptitle("Access patterns (Blosc-Zstd)", results, data, env, zarr_format))
+        ax = axes[0]
+        ax.set_title("Read time, local disk")
+        _grouped(ax, patterns, series(A_READ, patterns))
+        if _finite(raw_read) and volume_bytes and selected:  # the raw-file time of the bytes each pattern selects
+            limits = [raw_read * 1000 * selected[p] / volume_bytes for p in patterns]
+            ax.hlines(limits, np.arange(len(patterns)) - 0.42, np.arange(len(patterns)) + 0.42, colors="#333333",
+                      linestyles="--", linewidth=1.2, label="raw file, same bytes (the limit)")
+        ax.legend(title="Layout", loc="upper left", fontsize=9)
+        label_axis(ax, "Access pattern (name)", _TIME_MS)
+
+        ax = axes[1]
+        ax.set_title("GET requests over HTTP (log scale)")
+        _grouped(ax, patterns, series(A_GETS, patterns, factor=1))
+        ax.set_yscale("log")
+        label_axis(ax, "Access pattern (name)", "Requests (count)")
+
+        ax = axes[2]
+        latencies = results.choices("access", "latency_ms")
+        remote = [p for p in patterns if latencies and any(
+            _finite(results.value(env, A_REMOTE, data=data, chunks=c, zarr_format=zarr_format, pattern=p,
+                                  latency_ms=latencies[0])) for c in layouts)]
+        if remote:
+            ax.set_title(f"Read time over HTTP, +{latencies[0]} ms per request")
+            _grouped(ax, remote, series(A_REMOTE, remote, latency_ms=latencies[0]))
+            label_axis(ax, "Access pattern (name)", _TIME_MS)
+        else:
+            ax.set_title("Read time over HTTP")
+            ax.set_axis_off()
+            _no_data(ax, "no access.RemoteRead results")
+    return fig
 
 
 def build_chunking_figure(results: ReportResults, *, env: Env | None = None, zarr_format=2, data=None):
@@ -720,6 +810,7 @@ def report(results_dir=DEFAULT_RESULTS, out=DEFAULT_OUT, *, machine: str | None 
         written.append(save_figure(build(results), out / png_path, dpi=dpi))
     if results.has("access"):
         written.append(_write_csv(access_rows(results), out / ACCESS_CSV))
+        written.append(save_figure(build_access_figure(results), out / ACCESS_PNG, dpi=dpi))
     written.append(_write_csv(version_rows(results), out / VERSION_CSV))
     written.append(save_figure(build_version_figure(results), out / VERSION_PNG, dpi=dpi))
     return written
