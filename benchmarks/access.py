@@ -63,6 +63,7 @@ class Requests:
     """The same reads over HTTP on 127.0.0.1, counted at the server (each read checked)."""
 
     params, param_names = PARAMS, PARAM_NAMES
+    timeout = common.BENCHMARK_TIMEOUT
     count = None
 
     def setup(self, cache, data, chunks, zarr_format, pattern):

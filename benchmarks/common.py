@@ -25,6 +25,10 @@ from zarr_cryoet import access, sources, stores
 from zarr_cryoet.errors import FormatUnavailableError, InvalidChunksError
 
 SETUP_CACHE_TIMEOUT = 1800  # seconds; 512³ volumes with 16³ chunks take minutes to build
+#: asv's limit for one parameter combination of a benchmark (setup, warm-up, every sample and
+#: teardown), in seconds. asv's default of 60 s fails at 512³: one write of 16³ chunks (32768
+#: files) takes over a minute on zarr 3.1.6, and a checked full read of them about as long.
+BENCHMARK_TIMEOUT = 1800
 REQUEST = sources.request_from_env()
 DATA = [REQUEST.identity()]  # the ``data`` parameter of every benchmark
 
@@ -103,6 +107,7 @@ class ReadBenchmark:
     also calls ``teardown`` after a ``setup`` that skipped, hence the defaults.)
     """
 
+    timeout = BENCHMARK_TIMEOUT
     layout_for = None  # (*params) -> Layout; set by subclasses
     expected = None
 
@@ -132,6 +137,8 @@ class ReadBenchmark:
 class WriteBenchmark:
     """Base for write benchmarks: a fresh target path per timed call, checked and removed after."""
 
+    timeout = BENCHMARK_TIMEOUT
+
     layout_for = None
     workdir = None
     written = False
@@ -159,6 +166,8 @@ class WriteBenchmark:
 
 class StorageBenchmark:
     """Base for ``track_`` benchmarks of a reference store, measured from its files."""
+
+    timeout = BENCHMARK_TIMEOUT
 
     layout_for = None
 

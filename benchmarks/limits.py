@@ -34,6 +34,7 @@ setup_cache.timeout = common.SETUP_CACHE_TIMEOUT
 
 class RawIO:
     params, param_names = PARAMS, PARAM_NAMES
+    timeout = common.BENCHMARK_TIMEOUT
     workdir = None
 
     def setup(self, cache, data):

@@ -78,6 +78,16 @@ def test_every_zarr_version_has_results_for_every_benchmark(asv_run):
                     assert not math.isnan(value) and value > 0, where
 
 
+def test_every_benchmark_has_time_for_512_cubed(asv_run):
+    """asv's 60 s default per parameter combination fails 16³-chunk writes at 512³; asv must see the longer limit."""
+    from benchmarks import common
+
+    _, tmp, _ = asv_run
+    benchmarks = json.loads((tmp / "results" / "benchmarks.json").read_text())
+    timeouts = {name: b["timeout"] for name, b in benchmarks.items() if name != "version"}
+    assert timeouts and all(t == common.BENCHMARK_TIMEOUT for t in timeouts.values()), timeouts
+
+
 def test_file_counts_follow_the_gallery(asv_run):
     _, tmp, _ = asv_run
     for zarr_version, result in result_files(tmp / "results").items():
