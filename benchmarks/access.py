@@ -1,6 +1,6 @@
 """How is the tomogram read? Random orthogonal slices, particle boxes and a z-slab stream, per layout.
 
-Each pattern (see :mod:`zarr_cryoet.access`) is read from local disk
+Each pattern (see :mod:`zarr_cryoet.store.access`) is read from local disk
 (``Read.time_read``) and, served over HTTP on 127.0.0.1, counted as the cloud
 sees it (``Requests``): GET requests for data and the bytes they carry. On an
 object store without caching, GETs are what latency and request charges
@@ -15,9 +15,9 @@ of 32³ or (16, 128, 128) inner chunks.
 
 import contextlib
 
-from zarr_cryoet.access import PATTERNS
-from zarr_cryoet.remote import count_requests, served_array
-from zarr_cryoet.stores import ZARR_FORMATS, Layout, parse_chunking
+from zarr_cryoet.store.access import PATTERNS
+from zarr_cryoet.store.remote import count_requests, served_array
+from zarr_cryoet.store.stores import ZARR_FORMATS, Layout, parse_chunking
 
 from . import common
 

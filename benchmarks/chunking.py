@@ -7,10 +7,10 @@ shards holding those inner chunks, written ``INNER/SHARD`` (e.g.
 Shards larger than the volume are skipped (NaN): (32, 256, 256) shards need
 ``phantom:256`` or more. Slices are the middle planes: XY (what a viewer
 shows), XZ and YZ (side views through the missing wedge); particle boxes are
-the 32³ boxes of :mod:`zarr_cryoet.access`.
+the 32³ boxes of :mod:`zarr_cryoet.store.access`.
 """
 
-from zarr_cryoet.stores import ZARR_FORMATS, Layout, parse_chunking
+from zarr_cryoet.store.stores import ZARR_FORMATS, Layout, parse_chunking
 
 from . import common
 

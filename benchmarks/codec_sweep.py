@@ -1,6 +1,6 @@
 """Which compression settings? Blosc cname × clevel × shuffle, and zstd and gzip levels (a long sweep).
 
-53 settings (:data:`zarr_cryoet.codecs.SWEEP_CODECS`): Blosc with zstd, lz4,
+53 settings (:data:`zarr_cryoet.store.codecs.SWEEP_CODECS`): Blosc with zstd, lz4,
 lz4hc, zlib and blosclz at clevel 1, 5 and 9 without shuffle, with byte
 shuffle and with bit shuffle; zstd at levels 1, 3, 5, 9 and 19; gzip at 1, 5
 and 9. All with 64³ chunks on zarr format 2, which every zarr in the matrix
@@ -11,8 +11,8 @@ job leave it out); select it with ``python3 tasks.py benchmark --bench
 codec_sweep`` or ``asv run --bench codec_sweep``.
 """
 
-from zarr_cryoet.codecs import SWEEP_CODECS
-from zarr_cryoet.stores import Layout
+from zarr_cryoet.store.codecs import SWEEP_CODECS
+from zarr_cryoet.store.stores import Layout
 
 from . import common
 

@@ -2,7 +2,7 @@
 
 Each module's ``setup_cache`` calls :func:`build_cache` once per environment.
 It loads the volume named by ``$ZARR_CRYOET_SOURCE`` (default: the embedded
-phantom; see :mod:`zarr_cryoet.sources`), saves it as ``.npy`` and writes one
+phantom; see :mod:`zarr_cryoet.data.sources`), saves it as ``.npy`` and writes one
 reference store per layout into asv's cache directory; none of that is timed.
 Benchmarks then only *open* those stores (reads) or write fresh ones
 (writes), and check every result.
@@ -21,7 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
-from zarr_cryoet import access, sources, stores
+from zarr_cryoet.store import access
+
+from zarr_cryoet.data import sources
+
+from zarr_cryoet.store import stores
 from zarr_cryoet.errors import FormatUnavailableError, InvalidChunksError
 
 SETUP_CACHE_TIMEOUT = 1800  # seconds; 512³ volumes with 16³ chunks take minutes to build
@@ -79,7 +83,7 @@ def reference_particles(cache: dict) -> np.ndarray | None:
 
 
 def pattern_selections(cache: dict, name: str) -> list:
-    """The selections of access pattern ``name`` on the reference volume (see zarr_cryoet.access)."""
+    """The selections of access pattern ``name`` on the reference volume (see zarr_cryoet.store.access)."""
     return access.pattern(name, reference_volume(cache).shape, reference_particles(cache))
 
 

@@ -4,8 +4,8 @@ Every codec is benchmarked with the same 64³ chunks on zarr formats 2 and 3
 (format 3 is skipped on zarr 2.x, which cannot write it).
 """
 
-from zarr_cryoet.codecs import CODEC_NAMES
-from zarr_cryoet.stores import ZARR_FORMATS, Layout
+from zarr_cryoet.store.codecs import CODEC_NAMES
+from zarr_cryoet.store.stores import ZARR_FORMATS, Layout
 
 from . import common
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from zarr_cryoet.phantom import phantom_volume
+from zarr_cryoet.data.phantom import phantom_volume
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,8 @@
 import pytest
 
-from zarr_cryoet import _compat
+from zarr_cryoet.store import compat
 
-needs_zarr3 = pytest.mark.skipif(_compat.ZARR_MAJOR < 3, reason="zarr format 3 needs zarr >= 3")
+needs_zarr3 = pytest.mark.skipif(compat.ZARR_MAJOR < 3, reason="zarr format 3 needs zarr >= 3")
 
 
 def formats():

@@ -1,5 +1,5 @@
-"""The tests' loopback servers share zarr_cryoet.loopback's base."""
+"""The tests' loopback servers share zarr_cryoet.store.loopback's base."""
 
-from zarr_cryoet.loopback import LoopbackServer
+from zarr_cryoet.store.loopback import LoopbackServer
 
 __all__ = ["LoopbackServer"]

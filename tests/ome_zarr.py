@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 
-from zarr_cryoet.stores import Layout, write_store
+from zarr_cryoet.store.stores import Layout, write_store
 
 # Like a CryoET Data Portal tomogram: three levels, each half the previous, in Å.
 SCALES = (10.012, 20.024, 40.048)

@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 
 from tests.helpers import needs_zarr3
-from zarr_cryoet import access, remote
+from zarr_cryoet.store import access
+from zarr_cryoet.store import remote
 from zarr_cryoet.errors import InvalidChunksError
-from zarr_cryoet.phantom import make_phantom
-from zarr_cryoet.stores import Layout, inspect_store, parse_chunking, read_store, write_store
+from zarr_cryoet.data.phantom import make_phantom
+from zarr_cryoet.store.stores import Layout, inspect_store, parse_chunking, read_store, write_store
 
 SHAPE = (64, 80, 96)
 
@@ -100,7 +101,7 @@ def test_latency_is_added_per_request(tmp_path):
 
 def test_concurrent_requests_are_not_held_back_by_the_listen_backlog(tmp_path):
     """zarr opens many connections at once; the server must accept them all (a backlog of 5 stalled them ~1 s)."""
-    from zarr_cryoet.loopback import RecordingHTTPServer
+    from zarr_cryoet.store.loopback import RecordingHTTPServer
 
     server = RecordingHTTPServer(tmp_path)._make_server()
     try:

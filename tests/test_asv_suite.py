@@ -125,7 +125,9 @@ def test_publish_writes_the_dashboard(asv_run):
 def test_the_report_of_the_whole_suite_has_access_patterns_and_the_limit(asv_run, tmp_path):
     import csv
 
-    from zarr_cryoet import cli, report
+    from zarr_cryoet import cli
+
+    from zarr_cryoet import report
 
     _, tmp, _ = asv_run
     assert cli.main(["report", "--results", str(tmp / "results"), "--machine", MACHINE, "--out", str(tmp_path)]) == 0

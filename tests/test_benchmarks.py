@@ -16,7 +16,9 @@ import numpy as np
 import pytest
 
 from benchmarks import access, chunking, codec_sweep, common, compression, limits
-from zarr_cryoet import _compat, sources, stores
+from zarr_cryoet.store import compat
+from zarr_cryoet.data import sources
+from zarr_cryoet.store import stores
 
 
 @pytest.fixture
@@ -58,7 +60,7 @@ def skipped_on_64(module, params) -> bool:
         layout = module.layout_for(*params)
     except NotImplementedError:
         return True
-    return (layout.zarr_format not in _compat.supported_formats()
+    return (layout.zarr_format not in compat.supported_formats()
             or max(layout.chunks) > 64 or max(layout.shards or (0,)) > 64)
 
 
@@ -87,7 +89,7 @@ def test_track_values_are_measured_from_the_files(cache_of):
     ratio = drive(compression.Storage, "track_compression_ratio", cache, (common.DATA[0], "blosc-zstd", 2))
     assert ratio == pytest.approx(64 ** 3 * 4 / on_disk)
     files = drive(chunking.Storage, "track_file_count", cache_of(chunking), (common.DATA[0], "16x16x16", 2))
-    assert files == 64 + (1 if _compat.ZARR_MAJOR < 3 else 2)
+    assert files == 64 + (1 if compat.ZARR_MAJOR < 3 else 2)
 
 
 @pytest.mark.parametrize("method", ["time_read_full", "time_read_slice_xy", "time_read_slice_yz"])
@@ -148,7 +150,7 @@ def test_access_patterns_read_and_count_every_layout(cache_128):
             layout = access.layout_for(*params)
         except NotImplementedError:
             layout = None
-        expected_skip = layout is None or zarr_format not in _compat.supported_formats()
+        expected_skip = layout is None or zarr_format not in compat.supported_formats()
         result = drive(access.Read, "time_read", cache_128, params)
         assert (result == "skipped") == expected_skip, params
         if pattern not in COUNTED and chunks != "32x32x32":
@@ -167,7 +169,7 @@ def test_access_patterns_read_and_count_every_layout(cache_128):
         layout_params = params[:3]
         try:
             access.layout_for(*layout_params)
-            expected_skip = params[2] not in _compat.supported_formats()
+            expected_skip = params[2] not in compat.supported_formats()
         except NotImplementedError:
             expected_skip = True
         assert (drive(access.RemoteRead, "time_read", cache_128, params) == "skipped") == expected_skip, params
@@ -196,7 +198,7 @@ def test_a_wrong_particle_box_fails_the_access_benchmark(cache_128):
         drive(access.Read, "time_read", cache_128, (common.DATA[0], "32x32x32", 2, "box32"))
     with pytest.raises(AssertionError, match="differs from the data written"):
         drive(access.RemoteRead, "time_read", cache_128, (common.DATA[0], "32x32x32", 2, "box32", 20))
-    from zarr_cryoet.remote import ReadMismatchError
+    from zarr_cryoet.store.remote import ReadMismatchError
     with pytest.raises(ReadMismatchError, match="over HTTP"):
         drive(access.Requests, "track_get_requests", cache_128, (common.DATA[0], "32x32x32", 2, "box32"))
 

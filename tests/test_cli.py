@@ -18,8 +18,10 @@ import pytest
 from tests.fake_portal import FakePortal
 from tests.http_server import RecordingHTTPServer
 from tests.ome_zarr import write_ome_zarr
-from zarr_cryoet import cache, cli, sources
-from zarr_cryoet.phantom import phantom_volume
+from zarr_cryoet.data import crop_cache
+from zarr_cryoet import cli
+from zarr_cryoet.data import sources
+from zarr_cryoet.data.phantom import phantom_volume
 
 EDGE = 96  # level 0 of the served tomogram
 SIZE = 64  # the crop
@@ -57,7 +59,7 @@ def portal(zarr_server):
 
 @pytest.fixture(autouse=True)
 def cache_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(crop_cache.CACHE_ENV, str(tmp_path / "cache"))
     for var in (sources.SOURCE_ENV, sources.SIZE_ENV, sources.OFFSET_ENV, sources.PORTAL_URL_ENV):
         monkeypatch.delenv(var, raising=False)
     return tmp_path / "cache" / "crops"
@@ -92,7 +94,7 @@ def test_fetch_caches_the_crop_with_provenance(portal, zarr_server, tomogram_dat
     prov = json.loads((entry / "provenance.json").read_text())
     assert (prov["dataset_id"], prov["run_name"], prov["tomogram_id"]) == (10445, "TS_100_3", 32)
     assert prov["voxel_spacing"] == 10.012 and prov["crop"] == {"start": [16, 16, 16], "shape": [64] * 3}
-    assert prov["sha256"] == cache.sha256(volume)
+    assert prov["sha256"] == crop_cache.sha256(volume)
     # Only the crop was read: one chunk of level 0 (the volume is a single chunk), no other level.
     chunk_gets = [r.path for r in zarr_server.requests if r.path.rsplit("/", 1)[-1][0].isdigit()]
     assert chunk_gets == ["/TS_100_3.zarr/0/0.0.0"]
@@ -181,7 +183,7 @@ def test_a_corrupt_cache_is_reported_and_refresh_repairs_it(portal, cache_dir, c
     assert cli.main(["info", "--source", "portal:10445/TS_100_3", "--size", str(SIZE)]) == 2
     one_line_error(capsys, "is corrupt", "zarr-cryoet fetch --refresh")
     assert fetch(portal.url, "--refresh") == 0
-    assert cache.read_cached(entry) is not None
+    assert crop_cache.read_cached(entry) is not None
 
 
 def write_mrc(path, data):

@@ -3,7 +3,7 @@ import json
 import numcodecs
 import pytest
 
-from zarr_cryoet.codecs import CODEC_NAMES, get_codec
+from zarr_cryoet.store.codecs import CODEC_NAMES, get_codec
 from zarr_cryoet.errors import UnknownCodecError
 
 from .helpers import needs_zarr3

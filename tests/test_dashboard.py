@@ -16,8 +16,8 @@ import sys
 import pytest
 
 from tests.asv_helpers import expected_envs
-from zarr_cryoet import dashboard
-from zarr_cryoet.dashboard_assets import make_self_contained
+from zarr_cryoet.tracking import dashboard
+from zarr_cryoet.tracking.dashboard_assets import make_self_contained
 
 pytestmark = pytest.mark.asv
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.http_server import RecordingHTTPServer
-from zarr_cryoet import dashboard_assets as assets
+from zarr_cryoet.tracking import dashboard_assets as assets
 
 LIBRARY = b"window.demo = function () { return 42; };\n"
 

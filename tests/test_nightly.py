@@ -18,8 +18,11 @@ from pathlib import Path
 import pytest
 
 from tests.http_server import RecordingHTTPServer
-from zarr_cryoet import history, nightly, regressions, releases
-from zarr_cryoet.regressions import IMPROVED, NEW, NOT_COMPARABLE, REGRESSED, UNCHANGED, Entry
+from zarr_cryoet.tracking import history
+from zarr_cryoet.tracking import nightly
+from zarr_cryoet.tracking import regressions
+from zarr_cryoet.tracking import releases
+from zarr_cryoet.tracking.regressions import IMPROVED, NEW, NOT_COMPARABLE, REGRESSED, UNCHANGED, Entry
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORDED = ROOT / "tests" / "data" / "asv-results"
@@ -54,7 +57,7 @@ def test_the_lock_dies_with_a_killed_holder(tmp_path):
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import sys, time
         from pathlib import Path
-        from zarr_cryoet.nightly import exclusive_lock
+        from zarr_cryoet.tracking.nightly import exclusive_lock
         with exclusive_lock(Path({str(lock)!r})):
             print("locked", flush=True)
             time.sleep(600)

@@ -4,7 +4,7 @@ import numpy as np
 import numcodecs
 import pytest
 
-from zarr_cryoet.phantom import DEFAULT_SHAPE, make_phantom, phantom_volume
+from zarr_cryoet.data.phantom import DEFAULT_SHAPE, make_phantom, phantom_volume
 
 
 def ratio(codec, volume):

@@ -8,7 +8,7 @@ import requests
 
 from tests.fake_portal import FakePortal
 from zarr_cryoet.errors import ZarrCryoetError
-from zarr_cryoet.portal import (DEFAULT_DATASET, PortalNotFoundError, PortalTomogram, PortalUnreachableError,
+from zarr_cryoet.data.portal import (DEFAULT_DATASET, PortalNotFoundError, PortalTomogram, PortalUnreachableError,
                                 find_tomogram)
 
 ZARR_BASE = "http://127.0.0.1:9/data"  # never fetched: find_tomogram reads metadata only

@@ -15,12 +15,12 @@ import pytest
 from tests.helpers import needs_zarr3
 from tests.http_server import RecordingHTTPServer
 from tests.ome_zarr import SCALES, write_ome_zarr
-from zarr_cryoet import _compat
-from zarr_cryoet.crop import InvalidCropError
+from zarr_cryoet.store import compat
+from zarr_cryoet.data.crop import InvalidCropError
 from zarr_cryoet.errors import FormatUnavailableError, InvalidVolumeError, ZarrCryoetError
-from zarr_cryoet.readers import (InvalidLevelError, NotMrcError, NotZarrError, SourceNotFoundError,
+from zarr_cryoet.data.readers import (InvalidLevelError, NotMrcError, NotZarrError, SourceNotFoundError,
                                  SourceUnreachableError, read_mrc, read_zarr)
-from zarr_cryoet.stores import Layout, write_store
+from zarr_cryoet.store.stores import Layout, write_store
 
 EDGE = 256
 METADATA = {".zarray", ".zgroup", ".zattrs", ".zmetadata", "zarr.json"}
@@ -175,7 +175,7 @@ def test_format_3_ome_zarr(tmp_path):
         assert len(chunks) == 8 == len(set(chunks))
 
 
-@pytest.mark.skipif(_compat.ZARR_MAJOR >= 3, reason="zarr >= 3 reads format 3")
+@pytest.mark.skipif(compat.ZARR_MAJOR >= 3, reason="zarr >= 3 reads format 3")
 def test_format_3_on_zarr_2_says_to_upgrade(tmp_path):
     root = tmp_path / "v3.zarr"
     root.mkdir()
@@ -293,7 +293,7 @@ def _free_port():
 def bad_zarrs(tmp_path_factory):
     """A served directory with a 4-D array, a group without multiscales and a non-Zarr folder."""
     root = tmp_path_factory.mktemp("bad")
-    _compat.create_array(root / "4d.zarr", shape=(2, 8, 8, 8), chunks=(1, 8, 8, 8), dtype="f4",
+    compat.create_array(root / "4d.zarr", shape=(2, 8, 8, 8), chunks=(1, 8, 8, 8), dtype="f4",
                          zarr_format=2, compressor_v2=None, codecs_v3=None, fill_value=0.0,
                          write_empty_chunks=True)[...] = 1
     (root / "group.zarr").mkdir()

@@ -20,7 +20,11 @@ from matplotlib.container import BarContainer
 from matplotlib.colors import to_hex
 from matplotlib.image import imread
 
-from zarr_cryoet import cli, report, style
+from zarr_cryoet import cli
+
+from zarr_cryoet import report
+
+from zarr_cryoet.report import style
 
 RESULTS = Path(__file__).parent / "data" / "asv-results"
 COMMIT = "9cdc5d2708dc38a9697fa1abf42760bdad74ec22"

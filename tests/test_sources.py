@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from zarr_cryoet import sources
-from zarr_cryoet.phantom import phantom_volume
+from zarr_cryoet.data import sources
+from zarr_cryoet.data.phantom import phantom_volume
 
 
 def test_default_source_is_the_128_phantom(volume, monkeypatch):

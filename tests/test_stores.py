@@ -4,11 +4,13 @@ import os
 import numpy as np
 import pytest
 
-from zarr_cryoet import _compat, stores
-from zarr_cryoet.codecs import CODEC_NAMES
+from zarr_cryoet.store import compat
+
+from zarr_cryoet.store import stores
+from zarr_cryoet.store.codecs import CODEC_NAMES
 from zarr_cryoet.errors import (FormatUnavailableError, InvalidChunksError, InvalidVolumeError,
                                 StoreExistsError, UnknownCodecError)
-from zarr_cryoet.stores import Layout, inspect_store, read_store, write_store
+from zarr_cryoet.store.stores import Layout, inspect_store, read_store, write_store
 
 from .helpers import formats
 
@@ -46,7 +48,7 @@ def test_file_counts_of_the_128_cube(tmp_path, volume, chunks, chunk_files, zarr
     assert stats.stored_bytes == sum(os.path.getsize(p) for p in on_disk)
     if zarr_format == 2:
         # zarr 2.x writes .zarray only; zarr 3.x writing format 2 adds an (empty) .zattrs.
-        assert metadata == ({".zarray"} if _compat.ZARR_MAJOR < 3 else {".zarray", ".zattrs"})
+        assert metadata == ({".zarray"} if compat.ZARR_MAJOR < 3 else {".zarray", ".zattrs"})
     else:
         assert metadata == {"zarr.json"}
 
@@ -76,7 +78,7 @@ def test_compression_ratio_is_measured_from_files(tmp_path, volume):
     assert stats.compression_ratio(volume.nbytes) == volume.nbytes / stats.stored_bytes < 1.0
 
 
-@pytest.mark.skipif(_compat.ZARR_MAJOR >= 3, reason="zarr 3 writes format 3")
+@pytest.mark.skipif(compat.ZARR_MAJOR >= 3, reason="zarr 3 writes format 3")
 def test_format3_is_unavailable_on_zarr2(tmp_path, small_volume):
     with pytest.raises(FormatUnavailableError, match="install zarr>=3"):
         write_store(tmp_path / "s.zarr", small_volume, Layout("none", 16, 3))
@@ -141,7 +143,7 @@ def test_existing_path_is_not_overwritten(tmp_path, small_volume):
 
 
 def test_a_failed_write_leaves_nothing_behind(tmp_path, small_volume, monkeypatch):
-    real_create = _compat.create_array
+    real_create = compat.create_array
 
     class Boom(Exception):
         pass
@@ -155,7 +157,7 @@ def test_a_failed_write_leaves_nothing_behind(tmp_path, small_volume, monkeypatc
                 raise Boom("disk full")  # ... then the write fails
         return Failing()
 
-    monkeypatch.setattr(_compat, "create_array", create_then_fail)
+    monkeypatch.setattr(compat, "create_array", create_then_fail)
     with pytest.raises(Boom):
         write_store(tmp_path / "s.zarr", small_volume, Layout("none", 16, 2))
     assert list(tmp_path.iterdir()) == []

@@ -1,4 +1,4 @@
-"""The data figures (zarr_cryoet.viz) and the project's plot style (zarr_cryoet.style)."""
+"""The data figures (zarr_cryoet.report.viz) and the project's plot style (zarr_cryoet.report.style)."""
 
 import re
 
@@ -8,9 +8,11 @@ import pytest
 from matplotlib.image import AxesImage, imread
 from matplotlib.patches import PathPatch, StepPatch
 
-from zarr_cryoet import style, viz
+from zarr_cryoet.report import style
+
+from zarr_cryoet.report import viz
 from zarr_cryoet.errors import InvalidVolumeError
-from zarr_cryoet.phantom import phantom_volume
+from zarr_cryoet.data.phantom import phantom_volume
 
 PROVENANCE = {"source": "phantom:48", "identity": "phantom 48³ float32", "voxel_size": 10.012}
 UNITS = re.compile(r"\S.*\(\s*\S[^()]*\)\s*$")  # "Quantity (unit)"

@@ -22,11 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import sources
-from .codecs import CODECS
-from .crop import DEFAULT_CROP_SIZE
-from .errors import ZarrCryoetError
-from .stores import Layout, inspect_store, write_store
+from zarr_cryoet.data import sources
+from zarr_cryoet.store.codecs import CODECS
+from zarr_cryoet.data.crop import DEFAULT_CROP_SIZE
+from zarr_cryoet.errors import ZarrCryoetError
+from zarr_cryoet.store.stores import Layout, inspect_store, write_store
 
 INFO_CHUNKS = (64, 64, 64)
 
@@ -59,7 +59,7 @@ def cmd_fetch(args) -> int:
     if request.kind != "portal":
         raise sources.InvalidSourceError(
             f"fetch downloads portal crops, not {request.spec!r}; use --source portal:DATASET[/RUN]")
-    from .cache import portal_crop
+    from zarr_cryoet.data.crop_cache import portal_crop
 
     dataset, run = sources.portal_ids(request.target, request.spec)
     volume, provenance = portal_crop(dataset, run, size=request.size, offset=request.offset,
@@ -102,7 +102,7 @@ def cmd_info(args) -> int:
 
 
 def cmd_viz(args) -> int:
-    from .viz import write_all
+    from zarr_cryoet.report.viz import write_all
 
     data = sources.load(_request(args))
     for path in write_all(data.volume, args.out, dpi=args.dpi, provenance=data.provenance):
@@ -111,7 +111,7 @@ def cmd_viz(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from .report import report
+    from zarr_cryoet.report import report
 
     for path in report(args.results, args.out, machine=args.machine, commit=args.commit, dpi=args.dpi):
         print(path)
@@ -119,7 +119,7 @@ def cmd_report(args) -> int:
 
 
 def cmd_nightly(args) -> int:
-    from .nightly import NightlyOptions, install_sigterm_handler, nightly
+    from zarr_cryoet.tracking.nightly import NightlyOptions, install_sigterm_handler, nightly
 
     install_sigterm_handler()
     asv_args = [*(a for b in args.bench for a in ("--bench", b)), *(["--quick"] if args.quick else []),
@@ -133,14 +133,14 @@ def cmd_nightly(args) -> int:
 
 
 def cmd_screenshot(args) -> int:
-    from .dashboard import screenshot
+    from zarr_cryoet.tracking.dashboard import screenshot
 
     print(screenshot(Path(args.html), Path(args.out), benchmark=args.benchmark, size=args.size))
     return 0
 
 
 def cmd_offline_dashboard(args) -> int:
-    from .dashboard_assets import make_self_contained
+    from zarr_cryoet.tracking.dashboard_assets import make_self_contained
 
     for line in make_self_contained(Path(args.html)):
         print(line)
@@ -210,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_nightly_parser(sub) -> None:
-    from .regressions import DEFAULT_FACTOR
+    from zarr_cryoet.tracking.regressions import DEFAULT_FACTOR
 
     night = sub.add_parser(
         "nightly", help="cron job: benchmark new commits and releases, publish, exit 1 on a regression",

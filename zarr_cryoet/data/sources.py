@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .crop import DEFAULT_CROP_SIZE, Crop, make_crop
-from .errors import ZarrCryoetError
-from .phantom import DEFAULT_SHAPE, make_phantom
+from zarr_cryoet.data.crop import DEFAULT_CROP_SIZE, Crop, make_crop
+from zarr_cryoet.errors import ZarrCryoetError
+from zarr_cryoet.data.phantom import DEFAULT_SHAPE, make_phantom
 
 SOURCE_ENV = "ZARR_CRYOET_SOURCE"
 SIZE_ENV = "ZARR_CRYOET_SIZE"
@@ -133,19 +133,19 @@ def load(request: SourceRequest, *, progress: bool = False) -> LoadedData:
         truth = make_phantom(shape)
         volume, particles = truth.volume, truth.particle_centres
         # The phantom has no physical pixel size; it is modelled on dataset 10445's 10.012 Å.
-        meta = {"model": "zarr_cryoet.phantom", "seed": 0, "voxel_size": 10.012}
+        meta = {"model": "zarr_cryoet.data.phantom", "seed": 0, "voxel_size": 10.012}
     elif request.kind == "portal":
-        from . import cache  # imports the portal client only when needed
+        from zarr_cryoet.data import crop_cache  # imports the portal client only when needed
 
         dataset, run = portal_ids(request.target, request.spec)
-        volume, meta = cache.portal_crop(dataset, run, size=request.size, offset=request.offset,
+        volume, meta = crop_cache.portal_crop(dataset, run, size=request.size, offset=request.offset,
                                          url=request.portal_url, progress=progress)
     elif request.kind == "mrc":
-        from .readers import read_mrc
+        from zarr_cryoet.data.readers import read_mrc
 
         volume, meta = read_mrc(request.target, size=request.size, offset=request.offset)
     else:
-        from .readers import read_zarr
+        from zarr_cryoet.data.readers import read_zarr
 
         volume, meta = read_zarr(request.target, size=request.size, offset=request.offset,
                                  level=request.level)

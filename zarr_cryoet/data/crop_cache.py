@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ZarrCryoetError
+from zarr_cryoet.errors import ZarrCryoetError
 
 CACHE_ENV = "ZARR_CRYOET_CACHE"
 
@@ -102,8 +102,8 @@ def portal_crop(dataset: int, run: str | None, *, size=128, offset=None, url=Non
         if cached is not None:
             volume, provenance = cached
             return volume, {**provenance, "cache": str(directory)}
-    from .portal import find_tomogram
-    from .readers import read_zarr
+    from zarr_cryoet.data.portal import find_tomogram
+    from zarr_cryoet.data.readers import read_zarr
 
     remove_leftovers(directory.parent)
     tomogram = find_tomogram(dataset, run, url=url)

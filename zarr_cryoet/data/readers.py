@@ -1,7 +1,7 @@
 """Read a crop of a real tomogram from an MRC file or a (OME-)Zarr, local or over HTTP(S).
 
 Both readers return ``(volume, meta)``: ``volume`` is a C-contiguous float32
-(z, y, x) array holding only the crop (see :mod:`zarr_cryoet.crop`; a centred
+(z, y, x) array holding only the crop (see :mod:`zarr_cryoet.data.crop`; a centred
 128³ cube unless told otherwise) and ``meta`` is a JSON-ready dict describing
 where it came from (``voxel_size`` in Å as (z, y, x), ``volume_shape``,
 ``crop``; for Zarr also ``level`` and ``array_path``).
@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _compat
-from .crop import DEFAULT_CROP_SIZE, Crop, make_crop
-from .errors import FormatUnavailableError, InvalidVolumeError, ZarrCryoetError
+from zarr_cryoet.store import compat
+from zarr_cryoet.data.crop import DEFAULT_CROP_SIZE, Crop, make_crop
+from zarr_cryoet.errors import FormatUnavailableError, InvalidVolumeError, ZarrCryoetError
 
 # Length units of OME-Zarr axes, in Å.
 _ANGSTROM_PER_UNIT = {"angstrom": 1.0, "nanometer": 10.0, "micrometer": 1e4}
@@ -207,7 +207,7 @@ def _open_store(location: str):
     """A read-only store for a local directory or an http(s) URL (fsspec)."""
     import zarr
 
-    if _compat.ZARR_MAJOR < 3:
+    if compat.ZARR_MAJOR < 3:
         if _is_url(location):
             # zarr 2 turns every OSError into "missing key" (so a dropped connection would read as
             # fill values); only a real 404 (FileNotFoundError) may mean "no such chunk".
@@ -222,7 +222,7 @@ def _open_node(store, location: str):
     """The group (tried first: OME-Zarr images are groups) or array at the root of ``store``."""
     import zarr
 
-    group_options = {} if _compat.ZARR_MAJOR < 3 else {"use_consolidated": False}
+    group_options = {} if compat.ZARR_MAJOR < 3 else {"use_consolidated": False}
     not_found = (ValueError, KeyError, FileNotFoundError)  # the "nothing of that kind here" errors
     try:
         return zarr.open_group(store=store, mode="r", **group_options)
@@ -240,9 +240,9 @@ def _nothing_found(store, location: str) -> ZarrCryoetError:
         problem = _probe_url(location)
         if problem is not None:
             return problem
-    if _compat.ZARR_MAJOR < 3 and _has_key(store, "zarr.json"):
+    if compat.ZARR_MAJOR < 3 and _has_key(store, "zarr.json"):
         return FormatUnavailableError(
-            f"{location} is zarr format 3, which zarr {_compat.ZARR_VERSION} cannot read; install zarr>=3")
+            f"{location} is zarr format 3, which zarr {compat.ZARR_VERSION} cannot read; install zarr>=3")
     return NotZarrError(
         f"{location} is not a Zarr array or group (no readable .zarray, .zgroup or zarr.json); "
         f"give the path of an OME-Zarr image or a Zarr array")

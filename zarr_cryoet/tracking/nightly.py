@@ -5,10 +5,10 @@ One run, meant for cron (see README.md) or a scheduled CI workflow:
 1. take an exclusive lock (``<state>/nightly.lock``, released by the kernel
    even when the run is killed), so two runs never overlap;
 2. restore the results directory from the results branch if it is empty, and
-   repair files that a killed run left unreadable (:mod:`zarr_cryoet.history`);
+   repair files that a killed run left unreadable (:mod:`zarr_cryoet.tracking.history`);
 3. write a run configuration: the asv config with absolute paths, an optional
    ``--repo`` override, an environment for the newest zarr release when the
-   matrix lacks it (:mod:`zarr_cryoet.releases`), and without the
+   matrix lacks it (:mod:`zarr_cryoet.tracking.releases`), and without the
    environments whose Python is not installed;
 4. ``asv machine --yes`` if the machine is not known yet;
 5. ``asv run --skip-existing`` on the commits that need it (the new commits
@@ -18,7 +18,7 @@ One run, meant for cron (see README.md) or a scheduled CI workflow:
    does) so that timings stay comparable night after night;
 6. ``asv publish``;
 7. compare every result that is not in the last committed snapshot with its
-   baseline (:mod:`zarr_cryoet.regressions`), write a Markdown report, and
+   baseline (:mod:`zarr_cryoet.tracking.regressions`), write a Markdown report, and
    commit the results to the results branch.
 
 Exit status: 0 nothing regressed, 1 something regressed (or now fails),
@@ -42,8 +42,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import history, regressions, releases
-from .errors import ZarrCryoetError
+from zarr_cryoet.tracking import history
+
+from zarr_cryoet.tracking import regressions
+
+from zarr_cryoet.tracking import releases
+from zarr_cryoet.errors import ZarrCryoetError
 
 EXIT_OK, EXIT_REGRESSION, EXIT_ERROR, EXIT_LOCKED = 0, 1, 2, 75
 #: asv --bench regex when none is given: all but the long codec sweep (= tools/matrix.py's DEFAULT_BENCH)
@@ -285,7 +289,7 @@ def _snapshot_history(git_repo: Path | None, branch: str | None, results_dir: Pa
 
 def _self_contained(html_dir: Path) -> list[str]:
     """Vendor the dashboard's CDN libraries (see dashboard_assets); a note if that was not possible."""
-    from .dashboard_assets import AssetError, make_self_contained
+    from zarr_cryoet.tracking.dashboard_assets import AssetError, make_self_contained
 
     try:
         make_self_contained(html_dir)

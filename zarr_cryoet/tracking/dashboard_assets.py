@@ -27,7 +27,7 @@ import re
 import tarfile
 from pathlib import Path
 
-from .errors import ZarrCryoetError
+from zarr_cryoet.errors import ZarrCryoetError
 
 REGISTRY_ENV = "NPM_CONFIG_REGISTRY"
 DEFAULT_REGISTRY = "https://registry.npmjs.org"

@@ -4,7 +4,7 @@ Every chunk (or, with sharding, every shard index and inner chunk) that zarr
 needs is one HTTP request to an object store such as S3 or the CryoET Data
 Portal's HTTPS mirror, and each request costs a round trip and, on commercial
 clouds, money. :func:`count_requests` measures it instead of arguing it:
-the store directory is served by :class:`~zarr_cryoet.loopback.RecordingHTTPServer`,
+the store directory is served by :class:`~zarr_cryoet.store.loopback.RecordingHTTPServer`,
 zarr (2.x or 3.x) opens it by URL through fsspec exactly as it would open a
 remote store, the selections are read (and checked against the volume), and
 what arrived at the server is counted. Opening the array (metadata) is
@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ZarrCryoetError
-from .loopback import RecordingHTTPServer
+from zarr_cryoet.errors import ZarrCryoetError
+from zarr_cryoet.store.loopback import RecordingHTTPServer
 
 METADATA_NAMES = (".zarray", ".zattrs", ".zgroup", ".zmetadata", "zarr.json")
 
@@ -45,7 +45,7 @@ def open_http_array(url: str):
     """A read-only zarr array at an http(s) URL, on zarr 2 (FSStore) or zarr 3 (FsspecStore)."""
     import zarr
 
-    from .readers import _open_store
+    from zarr_cryoet.data.readers import _open_store
 
     return zarr.open_array(store=_open_store(url), mode="r")
 

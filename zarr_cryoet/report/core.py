@@ -52,9 +52,9 @@ from pathlib import Path
 import numpy as np
 from matplotlib.patches import Patch
 
-from .codecs import CODECS
-from .errors import ZarrCryoetError
-from .style import DPI_WEB, codec_colours, figure_style, label_axis, new_figure, save_figure, series_colour
+from zarr_cryoet.store.codecs import CODECS
+from zarr_cryoet.errors import ZarrCryoetError
+from zarr_cryoet.report.style import DPI_WEB, codec_colours, figure_style, label_axis, new_figure, save_figure, series_colour
 
 __all__ = [
     "ACCESS_CSV", "ACCESS_PNG", "access_rows", "build_access_figure", "CHUNKING_CSV", "CHUNKING_PNG",
@@ -550,8 +550,8 @@ A_REMOTE = "access.RemoteRead.time_read"
 
 def _selected_bytes(results: ReportResults, data) -> dict:
     """Bytes each access pattern selects from the volume ``data`` names ({} when the label does not say)."""
-    from .access import pattern as pattern_selections
-    from .access import selected_voxels
+    from zarr_cryoet.store.access import pattern as pattern_selections
+    from zarr_cryoet.store.access import selected_voxels
 
     described = _data_shape(data)
     if not described:

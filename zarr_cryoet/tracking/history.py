@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .errors import ZarrCryoetError
+from zarr_cryoet.errors import ZarrCryoetError
 
 
 class HistoryError(ZarrCryoetError):

@@ -13,7 +13,7 @@ file                           content
 
 Each ``build_*`` function returns the :class:`~matplotlib.figure.Figure` (for
 inspection or further editing); each ``*_viz`` function builds it and saves it
-with :func:`zarr_cryoet.style.save_figure`; :func:`write_all` writes all three.
+with :func:`zarr_cryoet.report.style.save_figure`; :func:`write_all` writes all three.
 All slices of one figure share one grayscale contrast, the 1st–99th percentile
 of the whole volume (:func:`display_range`). The input is never modified.
 
@@ -31,8 +31,8 @@ import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from .stores import check_volume
-from .style import DPI_WEB, figure_style, new_figure, save_figure, series_colour, style_axes
+from zarr_cryoet.store.stores import check_volume
+from zarr_cryoet.report.style import DPI_WEB, figure_style, new_figure, save_figure, series_colour, style_axes
 
 __all__ = [
     "DISTRIBUTION_FILE", "FIGSIZES", "FILENAMES", "QUICK_FILE", "SLICES_FILE", "build_distribution_viz",

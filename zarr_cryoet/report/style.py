@@ -1,6 +1,6 @@
 """The one plot style of the project: colours, fonts, sizes, and how figures are made and saved.
 
-Every figure (the data views in :mod:`zarr_cryoet.viz`, the benchmark report)
+Every figure (the data views in :mod:`zarr_cryoet.report.viz`, the benchmark report)
 is built with :func:`new_figure` and written with :func:`save_figure`, so they
 all share:
 

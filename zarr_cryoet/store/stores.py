@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _compat
-from .codecs import get_codec
-from .errors import FormatUnavailableError, InvalidChunksError, InvalidVolumeError, StoreExistsError
+from zarr_cryoet.store import compat
+from zarr_cryoet.store.codecs import get_codec
+from zarr_cryoet.errors import FormatUnavailableError, InvalidChunksError, InvalidVolumeError, StoreExistsError
 
 ZARR_FORMATS = (2, 3)
 WRITE_EMPTY_CHUNKS = True
@@ -127,9 +127,9 @@ def check_format(zarr_format) -> int:
     """Reject unknown formats, and format 3 where the installed zarr cannot write it."""
     if zarr_format not in ZARR_FORMATS:
         raise ValueError(f"unknown zarr format {zarr_format!r}; use 2 or 3")
-    if zarr_format not in _compat.supported_formats():
+    if zarr_format not in compat.supported_formats():
         raise FormatUnavailableError(
-            f"zarr {_compat.ZARR_VERSION} cannot write zarr format {zarr_format}; install zarr>=3 for format 3"
+            f"zarr {compat.ZARR_VERSION} cannot write zarr format {zarr_format}; install zarr>=3 for format 3"
         )
     return zarr_format
 
@@ -183,7 +183,7 @@ def write_store(path, volume: np.ndarray, layout: Layout, *, overwrite: bool = F
             raise StoreExistsError(f"{path} already exists; choose a new path or pass overwrite=True")
         remove_store(path)
     try:
-        array = _compat.create_array(
+        array = compat.create_array(
             path, shape=volume.shape, chunks=chunks, dtype=volume.dtype,
             zarr_format=layout.zarr_format,
             compressor_v2=codec.v2_compressor() if layout.zarr_format == 2 else None,
@@ -202,7 +202,7 @@ def open_store(path):
     path = Path(path)
     if not path.is_dir():
         raise FileNotFoundError(f"no Zarr store at {path}; write it first with write_store()")
-    return _compat.open_array(path)
+    return compat.open_array(path)
 
 
 def read_store(path) -> np.ndarray:

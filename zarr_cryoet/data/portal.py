@@ -22,7 +22,7 @@ import cryoet_data_portal as cdp
 import requests
 from gql.transport.exceptions import TransportError, TransportQueryError
 
-from .errors import ZarrCryoetError
+from zarr_cryoet.errors import ZarrCryoetError
 
 #: The CZII CryoET Object Identification challenge; e.g. its run "TS_100_3" is
 #: a 630×630×184 float32 tomogram at 10.012 Å.

@@ -16,7 +16,7 @@ import sys
 
 from packaging.version import InvalidVersion, Version
 
-from .errors import ZarrCryoetError
+from zarr_cryoet.errors import ZarrCryoetError
 
 
 class ReleaseLookupError(ZarrCryoetError):

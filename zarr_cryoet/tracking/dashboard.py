@@ -16,8 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ZarrCryoetError
-from .loopback import RecordingHTTPServer
+from zarr_cryoet.errors import ZarrCryoetError
+from zarr_cryoet.store.loopback import RecordingHTTPServer
 
 CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                   "--disable-background-networking", "--disable-extensions", "--disable-sync",

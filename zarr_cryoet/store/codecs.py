@@ -17,7 +17,7 @@ from typing import Any
 
 import numcodecs
 
-from .errors import UnknownCodecError
+from zarr_cryoet.errors import UnknownCodecError
 
 _BLOSC_SHUFFLE_NAMES = {0: "noshuffle", 1: "shuffle", 2: "bitshuffle"}
 
