@@ -10,6 +10,12 @@ find the newer Python that the newest zarr needs (building it once on Debian if
 it is missing). Extra arguments go to ``asv run`` or to ``nox``, e.g.
 ``python3 tasks.py benchmark --quick --bench compression``.
 
+``benchmark`` and ``nightly`` check the data settings (``ZARR_CRYOET_SOURCE``,
+``_SIZE``, ``_OFFSET``, ``_LEVEL``, ``_PORTAL_URL``) before asv runs; a problem is
+one line, ``[tasks] error: ...``, and exit status 2. With
+``ZARR_CRYOET_REQUIRE_ALL_PYTHONS=1`` (CI) a matrix Python that can be neither
+found nor built is such an error too, instead of skipping its environments.
+
 Standard library only.
 """
 
@@ -33,6 +39,14 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 VENV_PYTHON = VENV / "bin" / "python"
 _STAMP = VENV / ".zarr-cryoet-installed"
+FULL_ENV = "ZARR_CRYOET_FULL"  # the full grids (benchmarks/common.py)
+PROVENANCE_ENV = "ZARR_CRYOET_PROVENANCE_DIR"  # zarr_cryoet/data/provenance.py
+REQUIRE_ALL_PYTHONS_ENV = "ZARR_CRYOET_REQUIRE_ALL_PYTHONS"
+CHECK_TIMEOUT = 300  # seconds for zarr-cryoet check-source (it waits at most 10 s per server)
+
+
+class TaskError(Exception):
+    """Bad input or a missing prerequisite: main() prints the one-line message and exits with status 2."""
 
 
 def log(message: str) -> None:
@@ -52,8 +66,30 @@ def ensure_venv() -> None:
     _STAMP.write_text(digest.hexdigest())
 
 
+def check_settings() -> None:
+    """Check the ZARR_CRYOET_* data settings as the benchmarks will read them, before asv runs.
+
+    ``zarr-cryoet check-source`` (in .venv) parses them and checks that the data can be loaded
+    here (a portal crop cached or the portal reachable, a path that exists); TaskError otherwise.
+    """
+    try:
+        proc = subprocess.run([str(VENV / "bin" / "zarr-cryoet"), "check-source"], cwd=ROOT,
+                              capture_output=True, text=True, timeout=CHECK_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise TaskError(f"checking the ZARR_CRYOET_* settings took more than {CHECK_TIMEOUT} s; "
+                        "check the network, or unset ZARR_CRYOET_SOURCE to use the phantom") from None
+    if proc.returncode != 0:
+        lines = (proc.stderr.strip() or proc.stdout.strip()).splitlines()
+        message = lines[-1] if lines else f"zarr-cryoet check-source exited with status {proc.returncode}"
+        raise TaskError(message.removeprefix("zarr-cryoet: error: "))
+    log(proc.stdout.strip())
+
+
 def provide_pythons() -> tuple[dict[str, str], list[str]]:
-    """An environment whose PATH has every matrix Python, and the versions that are missing."""
+    """An environment whose PATH has every matrix Python, and the versions that are missing.
+
+    With ZARR_CRYOET_REQUIRE_ALL_PYTHONS set (not 0), a missing one is a TaskError instead.
+    """
     env = dict(os.environ)
     missing = []
     here = f"{sys.version_info.major}.{sys.version_info.minor}"
@@ -61,6 +97,10 @@ def provide_pythons() -> tuple[dict[str, str], list[str]]:
         try:
             bin_dir = interpreters.provide(version, log=log)
         except interpreters.InterpreterUnavailable as err:
+            if os.environ.get(REQUIRE_ALL_PYTHONS_ENV, "") not in ("", "0"):
+                zarrs = ", ".join(z for py, z in matrix.zarr_matrix() if py == version)
+                raise TaskError(f"{' '.join(str(err).split())} (zarr {zarrs} needs it; "
+                                f"{REQUIRE_ALL_PYTHONS_ENV}=1 does not allow skipping its environments)") from None
             log(f"WARNING: {err}; the Python {version} environments are skipped")
             missing.append(version)
             continue
@@ -89,7 +129,11 @@ def machine_name() -> str | None:
 
 
 def benchmark(extra: list[str]) -> int:
-    """asv run across the matrix (this checkout's HEAD), then asv publish."""
+    """asv run across the matrix (this checkout's HEAD), then asv publish; ``--full``: the full grids."""
+    if "--full" in extra:
+        extra = [a for a in extra if a != "--full"]
+        os.environ[FULL_ENV] = "1"
+    check_settings()
     env, missing = provide_pythons()
     asv = [str(VENV / "bin" / "asv")]
     machine = machine_name()
@@ -102,7 +146,10 @@ def benchmark(extra: list[str]) -> int:
     only = ["-E", f"virtualenv:{here}"] if missing else []
     chosen = any(a in ("--bench", "-b") or a.startswith("--bench=") for a in extra)
     selection = [] if chosen else ["--bench", matrix.DEFAULT_BENCH]
-    status = run([*asv, "run", "--show-stderr", *only, *selection, *extra], env)
+    # one core for the benchmarks, as the nightly job does (asv's own process keeps the other)
+    pinned = [] if any(a.startswith("--cpu-affinity") for a in extra) else matrix.cpu_affinity("auto")
+    env[PROVENANCE_ENV] = str(ROOT / ".asv" / "provenance")  # what the data was, for the report
+    status = run([*asv, "run", "--show-stderr", *only, *selection, *pinned, *extra], env)
     publish = run([*asv, "publish"], env)
     if publish == 0:
         # asv's page loads jQuery/flot/Bootstrap from CDNs; vendor them so it also works offline
@@ -123,6 +170,7 @@ def test(extra: list[str]) -> int:
 
 def nightly(extra: list[str]) -> int:
     """zarr-cryoet nightly (arguments passed on), with the matrix Pythons on PATH."""
+    check_settings()
     env, _ = provide_pythons()  # zarr-cryoet nightly reports the environments it had to skip
     return run([str(VENV / "bin" / "zarr-cryoet"), "nightly", *extra], env)
 
@@ -132,7 +180,11 @@ def main(argv=None) -> int:
     parser.add_argument("task", choices=["benchmark", "test", "nightly"])
     args, extra = parser.parse_known_args(argv)
     ensure_venv()
-    return {"benchmark": benchmark, "test": test, "nightly": nightly}[args.task](extra)
+    try:
+        return {"benchmark": benchmark, "test": test, "nightly": nightly}[args.task](extra)
+    except TaskError as err:
+        print(f"[tasks] error: {err}", file=sys.stderr, flush=True)
+        return 2
 
 
 if __name__ == "__main__":

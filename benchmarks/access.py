@@ -1,109 +1,95 @@
-"""How is the tomogram read? Random orthogonal slices, particle boxes and a z-slab stream, per layout.
+"""How is the tomogram read, and what does the cloud see? Slices, particle boxes and z-slabs, per layout.
 
 Each pattern (see :mod:`zarr_cryoet.store.access`) is read from local disk
-(``Read.time_read``) and, served over HTTP on 127.0.0.1, counted as the cloud
-sees it (``Requests``): GET requests for data and the bytes they carry. On an
-object store without caching, GETs are what latency and request charges
-multiply; the counts do not depend on the machine, only on layout, pattern and
-zarr version. ``RemoteRead`` times the same reads over HTTP with a fixed
-delay added to every answer (``latency_ms``, a distant object store's round
-trip), so what request counts cost in wall time, and how well each zarr
-overlaps requests, shows up as time. Layouts: Blosc-Zstd with 64³, 32³ and
-(16, 128, 128) chunks on formats 2 and 3, and sharded (format 3) 128³ shards
-of 32³ or (16, 128, 128) inner chunks.
+(``Read.time_read``) and, served over HTTP on 127.0.0.1, counted as the cloud sees
+it (``Requests``): GET requests for data and the bytes they carry. On an object store
+without caching, GETs are what latency and request charges multiply; the counts do
+not depend on the machine, only on layout, pattern and zarr version. ``RemoteRead``
+times the same reads over HTTP with a fixed delay added to every answer
+(``latency_ms``, a distant object store's round trip), so what request counts cost in
+wall time, and how well each zarr overlaps requests, shows up as time. Layouts:
+Blosc-Zstd with 64³, 32³ and (16, 128, 128) chunks on formats 2 and 3, and sharded
+(format 3) 128³ shards of 32³ or (16, 128, 128) inner chunks.
+
+Default grid: the patterns xy, xz, box32 and zslabs, and over slow HTTP the plain 64³
+and (16, 128, 128) chunks and the sharded 32³ ones; ``ZARR_CRYOET_FULL=1`` adds yz,
+box64 and the other layouts over HTTP.
 """
 
 import contextlib
+import json
+from pathlib import Path
 
+from zarr_cryoet.files import write_atomically
 from zarr_cryoet.store.access import PATTERNS
 from zarr_cryoet.store.remote import count_requests, served_array
-from zarr_cryoet.store.stores import ZARR_FORMATS, Layout, parse_chunking
 
 from . import common
+from .suite import LayoutSuite, ReadBenchmark, StorageBenchmark, access_pattern
 
-CODEC = "blosc-zstd"
 CHUNKINGS = ["64x64x64", "32x32x32", "16x128x128", "32x32x32/128x128x128", "16x128x128/128x128x128"]
-PARAMS = (common.DATA, CHUNKINGS, list(ZARR_FORMATS), list(PATTERNS))
-PARAM_NAMES = ["data", "chunks", "zarr_format", "pattern"]
+PATTERN_GRID = common.grid(default=["xy", "xz", "box32", "zslabs"], full=list(PATTERNS))
+suite = LayoutSuite({"chunks": CHUNKINGS, "zarr_format": [2, 3], "pattern": PATTERN_GRID}, codec="blosc-zstd")
+LAYOUTS = suite.layouts
+
+Read = suite.read_class(time_read=access_pattern())
+
 #: over HTTP with added latency: the viewer's and the sub-tomogram averager's questions
 REMOTE_PATTERNS = ["xy", "box32"]
+REMOTE_CHUNKINGS = common.grid(default=["64x64x64", "16x128x128", "32x32x32/128x128x128"], full=CHUNKINGS)
 LATENCIES_MS = [20]  # a same-region object store is ~10-30 ms to first byte
+remote_suite = LayoutSuite({"chunks": REMOTE_CHUNKINGS, "zarr_format": [2, 3], "pattern": REMOTE_PATTERNS},
+                           codec="blosc-zstd")
 
 
-def layout_for(data, chunks, zarr_format, pattern=None):
-    inner, shards = parse_chunking(chunks)
-    if shards and zarr_format != 3:
-        raise NotImplementedError("sharding needs zarr format 3")
-    return Layout(CODEC, inner, zarr_format, shards)
+def _counted(cache: dict, layout, pattern: str):
+    """GET requests and bytes of reading ``pattern`` over HTTP, counted once per setup cache (both
+    ``track_`` methods use the same count; each read is checked against the volume)."""
+    memo = Path(cache["dir"], "requests", f"{layout.slug}_{pattern}.json")
+    if memo.is_file():
+        return json.loads(memo.read_text())
+    count = count_requests(common.reference_store(cache, layout), common.pattern_selections(cache, pattern),
+                           volume=common.reference_volume(cache))
+    counted = {"data_gets": count.data_gets, "data_bytes": count.data_bytes}
+    write_atomically(memo, json.dumps(counted))
+    return counted
 
 
-def setup_cache():
-    return common.build_cache([layout_for(common.DATA[0], c, f) for c in CHUNKINGS
-                               for f in ZARR_FORMATS if "/" not in c or f == 3])
+class Requests(StorageBenchmark):
+    """The reads over HTTP on 127.0.0.1, counted at the server (deterministic: computed once)."""
 
-
-setup_cache.timeout = common.SETUP_CACHE_TIMEOUT
-
-
-class Read(common.ReadBenchmark):
-    """Every selection of the pattern read in turn from local disk (each one checked)."""
-
-    params, param_names = PARAMS, PARAM_NAMES
-    layout_for = staticmethod(layout_for)
-
-    def setup(self, cache, data, chunks, zarr_format, pattern):
-        super().setup(cache, data, chunks, zarr_format, pattern)
-        self.selections = common.pattern_selections(cache, pattern)
-
-    def time_read(self, cache, data, chunks, zarr_format, pattern):
-        self.read_each(self.selections)
-
-
-class Requests:
-    """The same reads over HTTP on 127.0.0.1, counted at the server (each read checked)."""
-
-    params, param_names = PARAMS, PARAM_NAMES
-    timeout = common.BENCHMARK_TIMEOUT
-    count = None
+    suite = suite
+    params, param_names = suite.params, suite.param_names
 
     def setup(self, cache, data, chunks, zarr_format, pattern):
-        path = common.reference_store(cache, layout_for(data, chunks, zarr_format))
-        self.count = count_requests(path, common.pattern_selections(cache, pattern),
-                                    volume=common.reference_volume(cache))
+        layout = suite.layout({"chunks": chunks, "zarr_format": zarr_format})
+        self.count = _counted(cache, layout, pattern)
 
     def track_get_requests(self, cache, data, chunks, zarr_format, pattern):
-        return self.count.data_gets
+        return self.count["data_gets"]
 
     track_get_requests.unit = "requests"
 
     def track_bytes_fetched(self, cache, data, chunks, zarr_format, pattern):
-        return self.count.data_bytes
+        return self.count["data_bytes"]
 
     track_bytes_fetched.unit = "bytes"
 
 
-class RemoteRead(common.ReadBenchmark):
-    """The pattern read over HTTP on 127.0.0.1, every answer delayed by ``latency_ms`` (each read checked).
+class _ServedRead(ReadBenchmark):
+    """Reads of the store served on 127.0.0.1, every answer delayed by ``latency_ms``.
 
-    The server and the opened array (metadata requests) are set up outside
-    the timing; the timed reads pay one delay per request, less what zarr
-    overlaps by fetching chunks concurrently.
+    The server and the opened array (metadata requests) are set up outside the timing; the
+    timed reads pay one delay per request, less what zarr overlaps by fetching chunks concurrently.
     """
 
-    params = (common.DATA, CHUNKINGS, list(ZARR_FORMATS), REMOTE_PATTERNS, LATENCIES_MS)
-    param_names = [*PARAM_NAMES, "latency_ms"]
     served = None
 
-    def setup(self, cache, data, chunks, zarr_format, pattern, latency_ms):
-        self.expected = self.result = None
-        path = common.reference_store(cache, layout_for(data, chunks, zarr_format))
-        self.volume = common.reference_volume(cache)
-        self.selections = common.pattern_selections(cache, pattern)
+    def open(self, cache, layout, params):
         self.served = contextlib.ExitStack()
-        self.array, _ = self.served.enter_context(served_array(path, latency=latency_ms / 1000))
-
-    def time_read(self, cache, data, chunks, zarr_format, pattern, latency_ms):
-        self.read_each(self.selections)
+        array, _ = self.served.enter_context(served_array(common.reference_store(cache, layout),
+                                                          latency=params["latency_ms"] / 1000))
+        return array
 
     def teardown(self, cache, *params):
         try:
@@ -112,3 +98,7 @@ class RemoteRead(common.ReadBenchmark):
             if self.served is not None:
                 self.served.close()
                 self.served = None
+
+
+RemoteRead = remote_suite.read_class(common.SLOW, name="RemoteRead", base=_ServedRead,
+                                     params={"latency_ms": LATENCIES_MS}, time_read=access_pattern())

@@ -1,67 +1,137 @@
-"""What every benchmark module shares: the reference volume and its pre-built stores.
+"""What every benchmark module shares: the data, its reference stores, the grids and the sampling.
 
-Each module's ``setup_cache`` calls :func:`build_cache` once per environment.
-It loads the volume named by ``$ZARR_CRYOET_SOURCE`` (default: the embedded
-phantom; see :mod:`zarr_cryoet.data.sources`), saves it as ``.npy`` and writes one
-reference store per layout into asv's cache directory; none of that is timed.
-Benchmarks then only *open* those stores (reads) or write fresh ones
-(writes), and check every result.
-
-Every benchmark's first parameter, ``data``, names the data (source, crop,
-dtype), so results on different data are separate series in asv, never mixed.
+* **Data.** Every benchmark's first parameter, ``data``, names the volume (source, crop,
+  dtype; :mod:`zarr_cryoet.data.sources`), so results on different data never mix.
+* **Reference stores, built once per environment.** :func:`setup_cache` is the
+  ``setup_cache`` of every layout question (``compression``, ``chunking``, ``access``,
+  ``limits``): asv keys a setup cache by the function's module and line, so it runs once
+  per environment and builds every store those modules read, plus the raw file of the
+  limits, none of it timed. Benchmarks only *open* stores (reads) or write fresh ones.
+* **Grids.** :func:`grid` is scikit-image's ``_resolve_param``: each module lists its
+  default grid next to its full one, and ``ZARR_CRYOET_FULL=1`` (``tasks.py benchmark
+  --full``) selects the full grid.
+* **Sampling per kind of benchmark** (:data:`QUICK_READ`, :data:`WRITE`, :data:`SLOW`,
+  :data:`LONG`): asv's ``rounds``/``repeat``/``warmup_time`` sized for what is timed.
+  ``track_`` results are deterministic and computed once.
+* **Factory.** :class:`~benchmarks.suite.LayoutSuite` makes each question's
+  ``Write``/``Read``/``Storage`` classes from its grid.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
 import json
-import shutil
-import tempfile
+import os
 from pathlib import Path
 
 import numpy as np
 
-from zarr_cryoet.store import access
-
-from zarr_cryoet.data import sources
-
-from zarr_cryoet.store import stores
+from zarr_cryoet.data import provenance, sources
 from zarr_cryoet.errors import FormatUnavailableError, InvalidChunksError
+from zarr_cryoet.store import access, stores
 
-SETUP_CACHE_TIMEOUT = 1800  # seconds; 512³ volumes with 16³ chunks take minutes to build
-#: asv's limit for one parameter combination of a benchmark (setup, warm-up, every sample and
-#: teardown), in seconds. asv's default of 60 s fails at 512³: one write of 16³ chunks (32768
-#: files) takes over a minute on zarr 3.1.6, and a checked full read of them about as long.
+#: asv's limit for one parameter combination (setup, warm-up, every sample and teardown), in
+#: seconds. asv's default of 60 s fails at 512³: one write of 16³ chunks (32768 files) takes over a
+#: minute on zarr 3.1.6, and a checked full read of them about as long.
 BENCHMARK_TIMEOUT = 1800
+SETUP_CACHE_TIMEOUT = 1800  # 512³ volumes with 16³ chunks take minutes to build
+#: The version of every benchmark (asv's default is a hash of the code, which a refactor that
+#: measures the same thing would change, hiding the history). Raise it when what a benchmark
+#: measures changes. "2": the allocator is pinned in every measured process.
+VERSION = "2"
 REQUEST = sources.request_from_env()
 DATA = [REQUEST.identity()]  # the ``data`` parameter of every benchmark
 
+FULL_ENV = "ZARR_CRYOET_FULL"
+FULL = os.environ.get(FULL_ENV, "").strip().lower() not in ("", "0", "false", "no")
 
-def build_cache(layouts) -> dict:
-    """Load the volume and write a reference store for every layout (cwd = asv's cache dir)."""
+
+def grid(default, full):
+    """The default grid, or the full one under ``ZARR_CRYOET_FULL=1`` (scikit-image's ``_resolve_param``).
+
+    The default grid is an ordered subset of the full one, so the series it keeps are the
+    same series as in a full run.
+    """
+    default, full = list(default), list(full)
+    if not set(default) <= set(full) or [v for v in full if v in default] != default:
+        raise ValueError(f"the default grid {default} must be an ordered subset of the full grid {full}")
+    return full if FULL else default
+
+
+# Sampling (asv attributes), chosen from the stability of back-to-back runs (README,
+# "Measurement quality"): enough samples that the median of a millisecond read is stable,
+# few for operations of seconds whose samples barely vary. rounds=1: one process per
+# combination (asv's default of 2 doubles the launches; the allocator pin removes the
+# process-to-process difference that extra rounds would average out).
+#: reads of micro- to milliseconds: at least 5 samples, up to 15 within 0.3 s; one warm-up call
+QUICK_READ = {"rounds": 1, "repeat": (5, 15, 0.3), "warmup_time": 0.001}
+#: writes and reads of ~0.1 s: 5 samples, up to 7 within 1 s; one warm-up call
+WRITE = {"rounds": 1, "repeat": (5, 7, 1.0), "warmup_time": 0.001}
+#: reads over slow HTTP and of whole portal-sized volumes (0.1-2 s): 3 samples, up to 5 within 1 s
+SLOW = {"rounds": 1, "repeat": (3, 5, 1.0), "warmup_time": 0.001}
+#: writes of seconds (portal-sized volumes): 2 samples, a third within 4 s; no warm-up
+LONG = {"rounds": 1, "repeat": (2, 3, 4.0), "warmup_time": 0}
+
+
+def sampled(preset: dict):
+    """Class decorator: give a benchmark class one of the sampling presets above."""
+    def apply(cls):
+        for key, value in preset.items():
+            setattr(cls, key, value)
+        return cls
+    return apply
+
+
+#: the modules whose reference stores :func:`setup_cache` builds (each has ``LAYOUTS``)
+LAYOUT_MODULES = ("compression", "chunking", "access")
+
+
+def build_cache(layouts, *, raw_file: bool = False) -> dict:
+    """Load the volume, record its provenance, write a reference store per layout (cwd = asv's cache dir)."""
     request = sources.request_from_env()
     if request.identity() != DATA[0]:
         raise RuntimeError(f"the data changed between benchmark discovery ({DATA[0]}) and setup "
                            f"({request.identity()}); keep ZARR_CRYOET_* unchanged during a run")
-    loaded = sources.load(request)
+    return write_reference(sources.load(request), layouts, raw_file=raw_file)
+
+
+def write_reference(loaded, layouts, *, raw_file: bool = False) -> dict:
+    """The setup-cache dict for a loaded volume: its .npy, particles, provenance, stores and raw file."""
     volume = loaded.volume
-    volume_path = Path("volume.npy").resolve()
-    np.save(volume_path, volume)
+    here = Path.cwd()
+    np.save(here / "volume.npy", volume)
     particles_path = None
     if loaded.particles is not None:  # the phantom's ground truth, for particle-box reads
-        particles_path = str(Path("particles.npy").resolve())
+        particles_path = str(here / "particles.npy")
         np.save(particles_path, loaded.particles)
-    Path("provenance.json").write_text(json.dumps(loaded.provenance, indent=2, default=str))
+    (here / "provenance.json").write_text(json.dumps(loaded.provenance, indent=2, default=str))
+    provenance.record(loaded.provenance)  # next to asv's results, for the report
     built, skipped = {}, {}
-    for layout in layouts:
+    for layout in dict.fromkeys(layouts):
         try:
-            path = stores.write_store(Path("stores", layout.slug).resolve(), volume, layout)
+            path = stores.write_store(here / "stores" / layout.slug, volume, layout)
         except (FormatUnavailableError, InvalidChunksError) as err:
             skipped[layout] = str(err)
             continue
         built[layout] = str(path)
-    return {"volume_path": str(volume_path), "particles_path": particles_path, "stores": built,
-            "skipped": skipped}
+    cache = {"dir": str(here), "volume_path": str(here / "volume.npy"), "particles_path": particles_path,
+             "stores": built, "skipped": skipped, "raw_path": None}
+    if raw_file:  # what limits.RawIO.time_read_file reads
+        volume.tofile(here / "volume.raw")
+        cache["raw_path"] = str(here / "volume.raw")
+    return cache
+
+
+def setup_cache():
+    """The shared setup cache: every reference store of :data:`LAYOUT_MODULES`, and the raw file."""
+    layouts = []
+    for name in LAYOUT_MODULES:
+        layouts += importlib.import_module(f"{__package__}.{name}").LAYOUTS
+    return build_cache(layouts, raw_file=True)
+
+
+setup_cache.timeout = SETUP_CACHE_TIMEOUT
 
 
 @functools.lru_cache(maxsize=1)
@@ -91,6 +161,8 @@ def reference_store(cache: dict, layout: stores.Layout) -> str:
     """Path of the pre-built store for ``layout``; skips (asv: NaN) if it could not be built."""
     if layout in cache["skipped"]:
         raise NotImplementedError(cache["skipped"][layout])
+    if layout not in cache["stores"]:
+        raise NotImplementedError(f"no reference store for {layout.slug} in this grid")
     return cache["stores"][layout]
 
 
@@ -101,83 +173,6 @@ def check_read(actual, expected, what: str) -> None:
     if actual.shape != expected.shape or actual.dtype != expected.dtype \
             or not np.array_equal(actual, expected):
         raise AssertionError(f"{what}: the data read differs from the data written")
-
-
-class ReadBenchmark:
-    """Base for read benchmarks: open the store in ``setup``, check the data in ``teardown``.
-
-    asv re-runs ``setup``/``teardown`` around every timed call, so each timed
-    read is checked against the reference volume, outside the timing. (asv
-    also calls ``teardown`` after a ``setup`` that skipped, hence the defaults.)
-    """
-
-    timeout = BENCHMARK_TIMEOUT
-    layout_for = None  # (*params) -> Layout; set by subclasses
-    expected = None
-
-    def setup(self, cache, *params):
-        self.expected = self.result = None
-        self.volume = reference_volume(cache)
-        self.array = stores.open_store(reference_store(cache, self.layout_for(*params)))
-
-    def read(self, selection):
-        """Read ``selection`` from the store; remember what to compare it with."""
-        self.expected = selection
-        self.result = self.array[selection]
-
-    def read_each(self, selections):
-        """Read every selection in turn (as separate requests); the last call's reads are checked."""
-        self.expected = list(selections)
-        self.result = [self.array[s] for s in self.expected]
-
-    def teardown(self, cache, *params):
-        if isinstance(self.expected, list):
-            for selection, result in zip(self.expected, self.result, strict=True):
-                check_read(result, self.volume[selection], f"read {selection}")
-        elif self.expected is not None:
-            check_read(self.result, self.volume[self.expected], f"read {self.expected}")
-
-
-class WriteBenchmark:
-    """Base for write benchmarks: a fresh target path per timed call, checked and removed after."""
-
-    timeout = BENCHMARK_TIMEOUT
-
-    layout_for = None
-    workdir = None
-    written = False
-
-    def setup(self, cache, *params):
-        self.workdir, self.written = None, False
-        self.layout = self.layout_for(*params)
-        reference_store(cache, self.layout)  # skip what could not be built
-        self.volume = reference_volume(cache)
-        self.workdir = tempfile.mkdtemp(prefix="zarr-cryoet-write-")
-        self.target = Path(self.workdir, "store.zarr")
-
-    def write(self):
-        stores.write_store(self.target, self.volume, self.layout)
-        self.written = True
-
-    def teardown(self, cache, *params):
-        try:
-            if self.written:
-                check_read(stores.read_store(self.target), self.volume, f"write {self.layout.slug}")
-        finally:
-            if self.workdir:
-                shutil.rmtree(self.workdir, ignore_errors=True)
-
-
-class StorageBenchmark:
-    """Base for ``track_`` benchmarks of a reference store, measured from its files."""
-
-    timeout = BENCHMARK_TIMEOUT
-
-    layout_for = None
-
-    def setup(self, cache, *params):
-        self.volume_bytes = reference_volume(cache).nbytes
-        self.stats = stores.inspect_store(reference_store(cache, self.layout_for(*params)))
 
 
 def middle_planes(shape):

@@ -1,47 +1,34 @@
 """How fast could it be? The same bytes as one uncompressed file, and as a memory copy.
 
-The physical limit every zarr time is compared with (``zarr-cryoet report``
-puts the ratio ``zarr time / raw time`` next to each result): writing the
-volume's bytes to one new file (``ndarray.tofile``, no fsync, like zarr's own
-writes), reading them back from one file with a warm page cache
-(``np.fromfile``) and copying them in memory (``np.copyto``). Each result is
-checked like the zarr reads and writes.
+The physical limit every zarr time is compared with (``zarr-cryoet report`` puts the
+ratio ``zarr time / raw time`` next to each result): writing the volume's bytes to one
+new file (``ndarray.tofile``, no fsync, like zarr's own writes), reading them back from
+one file with a warm page cache (``np.fromfile``) and copying them in memory
+(``np.copyto``). Each result is checked like the zarr reads and writes. The raw file is
+written by the shared setup cache (not timed).
 """
 
 import os
 import shutil
 import tempfile
-from pathlib import Path
 
 import numpy as np
 
 from . import common
 
-PARAMS = (common.DATA,)
-PARAM_NAMES = ["data"]
-RAW_FILE = "volume.raw"
 
-
-def setup_cache():
-    cache = common.build_cache([])
-    common.reference_volume(cache).tofile(RAW_FILE)  # what time_read_file reads (not timed)
-    cache["raw_path"] = str(Path(RAW_FILE).resolve())
-    return cache
-
-
-setup_cache.timeout = common.SETUP_CACHE_TIMEOUT
-
-
+@common.sampled(common.WRITE)
 class RawIO:
-    params, param_names = PARAMS, PARAM_NAMES
-    timeout = common.BENCHMARK_TIMEOUT
+    params, param_names = (common.DATA,), ["data"]
+    timeout, version = common.BENCHMARK_TIMEOUT, common.VERSION
+    setup_cache = staticmethod(common.setup_cache)
     workdir = None
 
     def setup(self, cache, data):
         self.volume = common.reference_volume(cache)
         self.result = None
         self.workdir = tempfile.mkdtemp(prefix="zarr-cryoet-raw-")
-        self.target = os.path.join(self.workdir, RAW_FILE)
+        self.target = os.path.join(self.workdir, "volume.raw")
         self.raw_path = cache["raw_path"]
         self.buffer = np.empty_like(self.volume)
 

@@ -14,6 +14,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 import matrix  # noqa: E402
 
 MACHINE = "zarr-cryoet-test"
+REALISTIC_SHAPE = "128x136x136"
 #: Pythons that tasks.py could neither find nor build; their environments are not run
 MISSING = set(filter(None, os.environ.get("ZARR_CRYOET_MISSING_PYTHONS", "").split(",")))
 
@@ -38,15 +39,14 @@ def run_suite(tmp: Path):
     """
     conf = matrix.load_asv_conf()
     conf.update(repo=str(ROOT), benchmark_dir=str(ROOT / "benchmarks"), env_dir=str(ROOT / ".asv" / "env"),
-                results_dir=str(tmp / "results"), html_dir=str(tmp / "html"),
-                # fork each benchmark process from one that has imported the suite: ~0.3 s instead of
-                # ~1.6 s per parameter combination here. This run checks that the suite runs and what it
-                # reports, not timings; measured runs (tasks.py benchmark, nightly) keep asv's default.
-                launch_method="forkserver")
+                results_dir=str(tmp / "results"), html_dir=str(tmp / "html"))
     conf_path = tmp / "asv.conf.json"
     conf_path.write_text(json.dumps(conf, indent=2))
     asv = [sys.executable, "-m", "asv", "--config", str(conf_path)]
     only = ["-E", "virtualenv:3.11"] if MISSING else []
+    env = {**os.environ, "ZARR_CRYOET_PROVENANCE_DIR": str(tmp / "provenance"),
+           # the realistic-size tier on a volume small enough for the tests (its code path is the same)
+           "ZARR_CRYOET_REALISTIC_SHAPE": REALISTIC_SHAPE}
     outputs = {}
     for name, args in [("machine", ["machine", "--yes", "--machine", MACHINE]),
                        ("check", ["check", *only]),
@@ -54,7 +54,7 @@ def run_suite(tmp: Path):
                                 *(arg for regex in matrix.CI_BENCH for arg in ("--bench", regex)),
                                 *only]),
                        ("publish", ["publish"])]:
-        proc = subprocess.run([*asv, *args], cwd=ROOT, capture_output=True, text=True, timeout=1800)
+        proc = subprocess.run([*asv, *args], cwd=ROOT, capture_output=True, text=True, timeout=1800, env=env)
         outputs[name] = proc
         print(proc.stdout[-5000:], proc.stderr[-5000:])
     return conf, tmp, outputs

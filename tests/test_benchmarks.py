@@ -15,7 +15,7 @@ import threading
 import numpy as np
 import pytest
 
-from benchmarks import access, chunking, codec_sweep, common, compression, limits
+from benchmarks import access, chunking, codec_sweep, common, compression, limits, process_state, realistic, suite
 from zarr_cryoet.store import compat
 from zarr_cryoet.data import sources
 from zarr_cryoet.store import stores
@@ -25,16 +25,30 @@ from zarr_cryoet.store import stores
 def cache_of(tmp_path, monkeypatch):
     """Run a module's setup_cache in a fresh directory, as asv does, on a 64³ phantom."""
     monkeypatch.setenv(sources.SOURCE_ENV, "phantom:64")
-    # the data parameter is read at import, as in asv
-    for module in (common, compression, chunking, access, limits, codec_sweep):
-        importlib.reload(module)
+    monkeypatch.setenv("ZARR_CRYOET_PROVENANCE_DIR", str(tmp_path / "provenance"))
+    reload_suite()  # the data parameter is read at import, as in asv
 
     def run_setup_cache(module):
         cache_dir = tmp_path / module.__name__
         cache_dir.mkdir()
         monkeypatch.chdir(cache_dir)  # asv gives every setup_cache its own directory
-        return module.setup_cache()
+        return benchmark_classes(module)[0].setup_cache()
     return run_setup_cache
+
+
+def reload_suite():
+    for module in (common, suite, compression, chunking, access, limits, codec_sweep, process_state, realistic):
+        importlib.reload(module)
+
+
+def benchmark_classes(module):
+    return [v for k, v in vars(module).items() if isinstance(v, type) and not k.startswith("_")
+            and any(m.startswith(("time_", "track_")) for m in dir(v))]
+
+
+def layout_for(cls, params):
+    """The layout of one parameter combination, as the benchmark class builds it (NotImplementedError: a skip)."""
+    return cls.suite.layout(dict(zip(cls.param_names, params)))
 
 
 def drive(cls, method, cache, params):
@@ -54,10 +68,10 @@ def drive(cls, method, cache, params):
             bench.teardown(cache, *params)
 
 
-def skipped_on_64(module, params) -> bool:
+def skipped_on_64(cls, params) -> bool:
     """Whether a benchmark must skip on the 64³ phantom: format 3 on zarr 2, sharding on format 2, too big."""
     try:
-        layout = module.layout_for(*params)
+        layout = layout_for(cls, params)
     except NotImplementedError:
         return True
     return (layout.zarr_format not in compat.supported_formats()
@@ -74,7 +88,7 @@ def test_every_benchmark_runs_or_skips_for_a_reason(cache_of, module):
     for cls in (module.Write, module.Read, module.Storage):
         for method, params in itertools.product(benchmark_methods(cls), itertools.product(*cls.params)):
             result = drive(cls, method, cache, params)
-            expected_skip = skipped_on_64(module, params)
+            expected_skip = skipped_on_64(cls, params)
             assert (result == "skipped") == expected_skip, (method, params)
             if method.startswith("track_") and not expected_skip:
                 assert result > 0
@@ -82,7 +96,7 @@ def test_every_benchmark_runs_or_skips_for_a_reason(cache_of, module):
 
 def test_track_values_are_measured_from_the_files(cache_of):
     cache = cache_of(compression)
-    layout = compression.layout_for(common.DATA[0], "blosc-zstd", 2)
+    layout = layout_for(compression.Storage, (common.DATA[0], "blosc-zstd", 2))
     path = cache["stores"][layout]
     on_disk = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(path) for f in fs)
     assert drive(compression.Storage, "track_stored_bytes", cache, (common.DATA[0], "blosc-zstd", 2)) == on_disk
@@ -95,7 +109,7 @@ def test_track_values_are_measured_from_the_files(cache_of):
 @pytest.mark.parametrize("method", ["time_read_full", "time_read_slice_xy", "time_read_slice_yz"])
 def test_a_read_of_wrong_data_fails_the_benchmark(cache_of, method):
     cache = cache_of(chunking)
-    layout = chunking.layout_for(common.DATA[0], "32x32x32", 2)
+    layout = layout_for(chunking.Read, (common.DATA[0], "32x32x32", 2))
     wrong = common.reference_volume(cache).copy()
     wrong[32, 32, 32] += 1e-3  # one voxel, in the middle planes
     stores.write_store(cache["stores"][layout], wrong, layout, overwrite=True)
@@ -131,10 +145,10 @@ def test_a_crashing_write_leaves_no_temp_store(cache_of, monkeypatch):
 def cache_128(tmp_path, monkeypatch):
     """access.setup_cache on the 128³ phantom, where the 128³ shards fit."""
     monkeypatch.setenv(sources.SOURCE_ENV, "phantom:128")
-    for module in (common, access):
-        importlib.reload(module)
+    monkeypatch.setenv("ZARR_CRYOET_PROVENANCE_DIR", str(tmp_path / "provenance"))
+    reload_suite()
     monkeypatch.chdir(tmp_path)
-    return access.setup_cache()
+    return common.setup_cache()
 
 
 COUNTED = ("xy", "box32")  # counted over HTTP on every layout; all patterns on 32³ chunks
@@ -147,7 +161,7 @@ def test_access_patterns_read_and_count_every_layout(cache_128):
     for params in itertools.product(*access.Read.params):
         data, chunks, zarr_format, pattern = params
         try:
-            layout = access.layout_for(*params)
+            layout = layout_for(access.Read, params)
         except NotImplementedError:
             layout = None
         expected_skip = layout is None or zarr_format not in compat.supported_formats()
@@ -166,9 +180,8 @@ def test_access_patterns_read_and_count_every_layout(cache_128):
             assert gets == sum(np.unique(ids[s]).size for s in selections), params
     threads = threading.active_count()
     for params in itertools.product(*access.RemoteRead.params):  # over HTTP with latency, timed and checked
-        layout_params = params[:3]
         try:
-            access.layout_for(*layout_params)
+            layout_for(access.RemoteRead, params)
             expected_skip = params[2] not in compat.supported_formats()
         except NotImplementedError:
             expected_skip = True
@@ -176,7 +189,7 @@ def test_access_patterns_read_and_count_every_layout(cache_128):
     assert threading.active_count() == threads  # every server stopped in teardown
     # 16-plane slabs through 16-plane chunks read every chunk once: every chunk file's bytes once
     whole = (common.DATA[0], "16x128x128", 2, "zslabs")
-    store = cache_128["stores"][access.layout_for(*whole)]
+    store = cache_128["stores"][layout_for(access.Requests, whole)]
     chunk_bytes = sum(os.path.getsize(os.path.join(store, f)) for f in os.listdir(store) if not f.startswith("."))
     assert drive(access.Requests, "track_bytes_fetched", cache_128, whole) == chunk_bytes
 
@@ -189,7 +202,7 @@ def chunk_ids(shape, chunks) -> np.ndarray:
 
 
 def test_a_wrong_particle_box_fails_the_access_benchmark(cache_128):
-    layout = access.layout_for(common.DATA[0], "32x32x32", 2)
+    layout = layout_for(access.Read, (common.DATA[0], "32x32x32", 2, "box32"))
     box = common.pattern_selections(cache_128, "box32")[0]
     wrong = common.reference_volume(cache_128).copy()
     wrong[box][5, 5, 5] += 1e-3
@@ -213,3 +226,63 @@ def test_the_raw_io_limit_is_measured_and_checked(cache_of, method):
         np.flip(common.reference_volume(cache), 0).tofile(cache["raw_path"])
         with pytest.raises(AssertionError, match="differs"):
             drive(limits.RawIO, method, cache, (common.DATA[0],))
+
+
+def test_the_default_grid_is_an_ordered_subset_of_the_full_grid(monkeypatch):
+    assert common.grid(["a", "c"], ["a", "b", "c"]) == ["a", "c"]
+    with pytest.raises(ValueError, match="ordered subset"):
+        common.grid(["c", "a"], ["a", "b", "c"])
+    monkeypatch.setenv(common.FULL_ENV, "1")
+    reload_suite()
+    try:
+        assert common.grid(["a"], ["a", "b"]) == ["a", "b"]
+        assert chunking.CHUNKINGS == chunking.PLAIN + chunking.SHARDED + chunking.LARGE_SHARDS
+        assert access.Read.params[3] == ["xy", "xz", "yz", "box32", "box64", "zslabs"]
+    finally:
+        monkeypatch.delenv(common.FULL_ENV)
+        reload_suite()
+    # the default grid keeps the worst and best layouts of every read, plain and sharded
+    assert {"16x16x16", "128x128x128", "16x128x128", "32x32x32/128x128x128"} <= set(chunking.CHUNKINGS)
+
+
+def test_every_benchmark_has_an_explicit_version_and_the_long_timeout():
+    for module in (compression, chunking, access, limits, codec_sweep, process_state, realistic):
+        for cls in benchmark_classes(module):
+            assert cls.version == common.VERSION, cls
+            assert cls.timeout == common.BENCHMARK_TIMEOUT, cls
+
+
+def test_importing_the_suite_pins_the_allocator():
+    from zarr_cryoet.measure import allocator
+
+    assert allocator.is_pinned() and allocator.state() == "pinned"
+
+
+def test_page_faults_are_tracked_in_both_allocator_states(cache_of):
+    cache = cache_of(process_state)
+    faults = {}
+    for allocator_state in process_state.ALLOCATORS:
+        params = (common.DATA[0], "64x64x64", 2, "xy", allocator_state)
+        faults[allocator_state] = drive(process_state.PageFaults, "track_minor_faults_per_read", cache, params)
+        assert faults[allocator_state] >= 0
+    # a fresh unpinned process decodes into newly mapped pages; the pinned one reuses its heap
+    assert faults["pinned"] < faults["glibc default"], faults
+
+
+def test_the_realistic_tier_builds_its_own_volume_and_skips_what_it_does_not_measure(tmp_path, monkeypatch):
+    monkeypatch.setenv("ZARR_CRYOET_REALISTIC_SHAPE", "128x136x136")
+    monkeypatch.setenv("ZARR_CRYOET_PROVENANCE_DIR", str(tmp_path / "provenance"))
+    monkeypatch.delenv(sources.SOURCE_ENV, raising=False)
+    reload_suite()
+    monkeypatch.chdir(tmp_path)
+    cache = realistic.setup_cache()
+    assert common.reference_volume(cache).shape == (128, 136, 136)
+    assert (tmp_path / "provenance" / "phantom_128x136x136_float32.json").is_file()
+    for cls in (realistic.Write, realistic.Read):
+        for method, params in itertools.product(benchmark_methods(cls), itertools.product(*cls.params)):
+            try:
+                layout = layout_for(cls, params)
+            except NotImplementedError:  # shards on format 2
+                layout = None
+            measured = layout in realistic.LAYOUTS and params[2] in compat.supported_formats()
+            assert (drive(cls, method, cache, params) != "skipped") == measured, (method, params)

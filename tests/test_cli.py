@@ -60,7 +60,7 @@ def portal(zarr_server):
 @pytest.fixture(autouse=True)
 def cache_dir(tmp_path, monkeypatch):
     monkeypatch.setenv(crop_cache.CACHE_ENV, str(tmp_path / "cache"))
-    for var in (sources.SOURCE_ENV, sources.SIZE_ENV, sources.OFFSET_ENV, sources.PORTAL_URL_ENV):
+    for var in (sources.SOURCE_ENV, sources.SIZE_ENV, sources.OFFSET_ENV, sources.LEVEL_ENV, sources.PORTAL_URL_ENV):
         monkeypatch.delenv(var, raising=False)
     return tmp_path / "cache" / "crops"
 
@@ -236,3 +236,60 @@ def test_help_on_every_subcommand(command):
     proc = subprocess.run([sys.executable, "-m", "zarr_cryoet.cli", *command, "--help"],
                           capture_output=True, text=True)
     assert proc.returncode == 0 and "usage: zarr-cryoet" in proc.stdout
+
+
+# -- check-source: what tasks.py runs before asv ------------------------------------------------
+
+def check_source(monkeypatch, capsys, **settings):
+    for name, value in settings.items():
+        monkeypatch.setenv(f"ZARR_CRYOET_{name.upper()}", value)
+    status = cli.main(["check-source", "--timeout", "5"])
+    return status, capsys.readouterr()
+
+
+def test_check_source_accepts_a_cached_crop_offline(portal, monkeypatch, capsys, cache_dir):
+    assert fetch(portal.url) == 0
+    capsys.readouterr()
+    status, out = check_source(monkeypatch, capsys, source="portal:10445/TS_100_3", size=str(SIZE),
+                               portal_url=closed_port_url())
+    assert status == 0, out.err
+    assert out.out.strip() == (f"data: portal:10445/TS_100_3 64³@centre float32 "
+                               f"(cached in {cache_dir / 'portal-10445-TS_100_3-64-centre'})")
+
+
+def test_check_source_asks_the_portal_when_not_cached(portal, monkeypatch, capsys, cache_dir):
+    status, out = check_source(monkeypatch, capsys, source="portal:10445/TS_100_3", size=str(SIZE),
+                               portal_url=portal.url)
+    assert status == 0, out.err
+    assert "not cached yet: tomogram 32 of run TS_100_3 is read on first use" in out.out
+    assert nothing_cached(cache_dir)  # a check loads nothing
+
+
+@pytest.mark.parametrize("settings, phrases", [
+    ({"source": "portal:10445/TS_nope"}, ["$ZARR_CRYOET_SOURCE=portal:10445/TS_nope", "run 'TS_nope' not found"]),
+    ({"source": "portal:10445/TS_100_3", "size": "128"}, ["larger than the volume"]),
+    ({"source": "portal:10445/TS_100_3", "portal_url": "unreachable"},
+     ["the crop is not cached and cannot reach the CryoET Data Portal", "or use ZARR_CRYOET_SOURCE=phantom"]),
+    ({"source": "portal:10445/TS_100_3", "level": "one"}, ["$ZARR_CRYOET_LEVEL: bad multiscale level 'one'"]),
+])
+def test_check_source_problems_are_one_line(portal, monkeypatch, capsys, cache_dir, settings, phrases):
+    settings = {"portal_url": portal.url, **settings}
+    if settings["portal_url"] == "unreachable":
+        settings["portal_url"] = closed_port_url()
+    status, out = check_source(monkeypatch, capsys, **settings)
+    assert status == 2
+    lines = out.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("zarr-cryoet: error: $ZARR_CRYOET_"), out.err
+    for phrase in phrases:
+        assert phrase in lines[0]
+    assert nothing_cached(cache_dir)
+
+
+def test_check_source_of_local_files_and_servers(tmp_path, zarr_server, monkeypatch, capsys):
+    path = write_mrc(tmp_path / "tomo.mrc", phantom_volume(32, seed=3))
+    assert check_source(monkeypatch, capsys, source=f"mrc:{path}")[0] == 0
+    assert check_source(monkeypatch, capsys, source=f"zarr:{zarr_server.url}/TS_100_3.zarr")[0] == 0
+    status, out = check_source(monkeypatch, capsys, source=f"zarr:{tmp_path / 'missing.zarr'}")
+    assert status == 2 and "missing.zarr does not exist; give the path of an existing Zarr directory" in out.err
+    status, out = check_source(monkeypatch, capsys, source=f"zarr:{closed_port_url()[:-8]}/x.zarr")
+    assert status == 2 and "cannot reach http://127.0.0.1:" in out.err and "Connection refused" in out.err

@@ -79,6 +79,53 @@ def test_cdn_files_are_vendored_and_still_verified_by_the_browser(tmp_path, regi
     assert registry.requests == []
 
 
+def cached_tarball(tmp_path: Path) -> Path:
+    return tmp_path / "cache" / "npm" / "demo-lib-1.0.0.tgz"
+
+
+def test_the_cache_keeps_the_registry_hash_and_checks_it_at_every_use(tmp_path, registry):
+    assets.make_self_contained(dashboard(tmp_path, sri(LIBRARY)))
+    tarball = cached_tarball(tmp_path)
+    record = tarball.with_name(tarball.name + ".integrity")
+    good = tarball.read_bytes()
+    assert record.read_text().strip() == sri(good, "sha512")  # the registry's dist.integrity, as published
+    # a cached tarball that no longer matches its hash is deleted and fetched again, not used
+    tarball.write_bytes(good[:-1] + bytes([good[-1] ^ 1]))
+    registry.reset()
+    html = dashboard(tmp_path / "tampered", sri(LIBRARY))
+    assets.make_self_contained(html)
+    assert [r.path for r in registry.requests] == ["/demo-lib/1.0.0", "/demo-lib-1.0.0.tgz"]
+    assert tarball.read_bytes() == good and record.read_text().strip() == sri(good, "sha512")
+    assert (html / "vendor" / "demo-lib@1.0.0" / "dist" / "demo.min.js").read_bytes() == LIBRARY
+    # a tarball without its hash (e.g. left by a run killed between the two writes) is fetched again too
+    record.unlink()
+    registry.reset()
+    assets.make_self_contained(dashboard(tmp_path / "unrecorded", sri(LIBRARY)))
+    assert len(registry.requests) == 2 and record.is_file()
+
+
+def test_a_changed_cached_tarball_that_the_registry_no_longer_vouches_for_is_refused(tmp_path, registry):
+    assets.make_self_contained(dashboard(tmp_path, sri(LIBRARY)))
+    cached_tarball(tmp_path).write_bytes(npm_tarball({"dist/demo.min.js": b"window.evil = 1;\n"}))
+    registry.publish(integrity=sri(b"something else", "sha512"))
+    with pytest.raises(assets.AssetError, match="does not match the registry's hash; not used"):
+        assets.make_self_contained(dashboard(tmp_path / "again", sri(LIBRARY)))
+    assert not cached_tarball(tmp_path).exists()
+
+
+def test_registry_shasum_is_used_when_there_is_no_integrity(tmp_path, registry):
+    tarball = (tmp_path / "registry" / "demo-lib-1.0.0.tgz").read_bytes()
+    meta_path = tmp_path / "registry" / "demo-lib" / "1.0.0"
+    meta = json.loads(meta_path.read_text())
+    meta["dist"] = {"tarball": meta["dist"]["tarball"], "shasum": hashlib.sha1(tarball).hexdigest()}
+    meta_path.write_text(json.dumps(meta))
+    assert assets.fetch_package("demo-lib", "1.0.0") == tarball
+    record = cached_tarball(tmp_path).with_name("demo-lib-1.0.0.tgz.integrity")
+    assert record.read_text().strip() == sri(tarball, "sha1")
+    registry.reset()
+    assert assets.fetch_package("demo-lib", "1.0.0") == tarball and registry.requests == []
+
+
 def test_a_file_that_differs_from_the_cdn_loses_its_integrity_attribute(tmp_path, registry):
     html = dashboard(tmp_path, sri(b"the CDN's minified build", "sha512"))
     done = assets.make_self_contained(html)

@@ -173,6 +173,32 @@ def test_follow_newest_adds_one_environment_on_the_newest_python():
     assert conf["include"][-1] == {"python": "3.13", "req": {"zarr": "3.5.0"}}
 
 
+def test_releases_honour_exclude_rules():
+    conf = {"pythons": ["3.11", "3.12"], "matrix": {"req": {"zarr": ["2.18.7", "3.9.0"]}},
+            "exclude": [{"python": "3.12"}, {"req": {"zarr": "3.9.*"}}]}
+    assert releases.matrix_versions(conf) == {"2.18.7"}  # 3.9.0 is excluded everywhere: not benchmarked
+    assert releases.newest_python(conf) == "3.11"  # no environment is left on 3.12
+    assert releases.follow_newest(conf, "3.5.0") == "3.5.0"
+    assert conf["include"] == [{"python": "3.11", "req": {"zarr": "3.5.0"}}]
+
+
+def test_a_config_with_a_bad_matrix_is_one_clear_error(tmp_path):
+    conf_path = write_conf(tmp_path, exclude=[{"python": "3.1("}])
+    with pytest.raises(nightly.NightlyError, match=r"is not valid: bad regular expression '3\.1\(' in an exclude"):
+        nightly.load_config(conf_path)
+    (tmp_path / "list.json").write_text("[1, 2]")
+    with pytest.raises(nightly.NightlyError, match="is not valid: the top level is not a JSON object"):
+        nightly.load_config(tmp_path / "list.json")
+
+
+def test_the_run_config_skips_pythons_by_environment_not_by_list(tmp_path):
+    """A Python whose environments are all excluded is not reported as skipped."""
+    conf_path = write_conf(tmp_path, pythons=["3.11", "3.99"], exclude=[{"python": "3.99"}])
+    notes = []
+    nightly.run_config(nightly.NightlyOptions(config=conf_path, follow_releases=False), notes)
+    assert notes == []
+
+
 # -- results history on a git branch ------------------------------------------------------------
 
 def git(repo, *args):
@@ -328,9 +354,3 @@ def test_the_nightly_cli_rejects_a_bad_cpu_before_doing_anything(tmp_path):
         f"({min(os.sched_getaffinity(0))}-{max(os.sched_getaffinity(0))}); pass a core number, auto or none"]
     assert not (tmp_path / ".asv").exists()
 
-
-def test_the_nightly_default_run_is_the_tasks_default_run():
-    sys.path.insert(0, str(ROOT / "tools"))
-    import matrix
-
-    assert nightly.DEFAULT_BENCH == matrix.DEFAULT_BENCH

@@ -6,7 +6,9 @@
   a night with nothing new, and a run killed midway (earlier results intact,
   the next run completes and repairs a file the kill truncated).
 * Upstream tracking: asv.upstream.conf.json against a local zarr repository
-  made from the released 2.18.7 and 3.1.6 sdists, both commits benchmarked.
+  made from the released 2.18.7 and 3.1.6 sdists (cached, and checked against
+  the package index's sha256 at every use: tests/zarr_repo.py), both commits
+  benchmarked.
 
 Kept small for CI: one zarr environment (shared with the other asv tests),
 a 64³ phantom and two codecs of the compression benchmarks. CI machines are
@@ -102,7 +104,7 @@ def test_a_slower_write_is_caught_and_an_unchanged_commit_is_not(repo):
     assert "**No regressions**" in report(repo) and "## Regressed (0)" in report(repo)
     assert "## New (0)" in report(repo)  # all four compared with the first commit
 
-    stores = repo / "zarr_cryoet" / "stores.py"
+    stores = repo / "zarr_cryoet" / "store" / "stores.py"
     code = stores.read_text()
     assert code.count("        array[...] = volume\n") == 1
     stores.write_text(code.replace("        array[...] = volume\n",
@@ -167,7 +169,7 @@ def test_a_killed_run_loses_nothing_and_the_next_run_completes(repo):
 def test_upstream_config_benchmarks_zarr_commits(tmp_path):
     """asv.upstream.conf.json against a local zarr repository: two releases, two commits, both benchmarked."""
     zarr_repo = tmp_path / "zarr-python"
-    hashes = make_zarr_repo(zarr_repo, ["2.18.7", "3.1.6"], tmp_path / "sdists")
+    hashes = make_zarr_repo(zarr_repo, ["2.18.7", "3.1.6"])  # sdists cached, checked against the index's sha256
     conf = matrix.load_asv_conf(ROOT / "asv.upstream.conf.json")
     python = f"{sys.version_info.major}.{sys.version_info.minor}"  # zarr 2.18.7 and 3.1.6 both run on it
     conf.update(pythons=[python], repo=str(zarr_repo), benchmark_dir=str(ROOT / "benchmarks"),

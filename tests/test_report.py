@@ -21,12 +21,15 @@ from matplotlib.colors import to_hex
 from matplotlib.image import imread
 
 from zarr_cryoet import cli
+from zarr_cryoet.data.provenance import provenance_dir, record
 
 from zarr_cryoet import report
 
 from zarr_cryoet.report import style
 
 RESULTS = Path(__file__).parent / "data" / "asv-results"
+#: the recorded shape and dtype of the data of every recording here (the results directories' sibling)
+PROVENANCE = Path(__file__).parent / "data" / "provenance"
 COMMIT = "9cdc5d2708dc38a9697fa1abf42760bdad74ec22"
 VERSIONS = ["2.18.7", "3.1.6", "3.4.2"]
 CODECS = ["none", "blosc-zstd", "blosc-lz4", "zstd", "gzip"]
@@ -101,6 +104,7 @@ def expected_paths(out):
 def results_copy(tmp_path):
     target = tmp_path / "results"
     shutil.copytree(RESULTS, target)
+    shutil.copytree(PROVENANCE, tmp_path / "provenance")
     return target
 
 
@@ -480,3 +484,43 @@ def test_the_access_figure_draws_every_layout_the_limit_and_the_remote_reads():
     remote_bars = {c.get_label(): [b.get_height() for b in c] for c in remote.containers}
     assert remote_bars["64³"] == pytest.approx(
         [raw[("3.1.6", "access.RemoteRead.time_read", (DATA, "64x64x64", 3, p, 20))] * 1000 for p in ("xy", "box32")])
+
+
+# --- shapes and dtypes from the recorded provenance, not from the label -----------------
+
+
+def test_sizes_come_from_the_recorded_provenance(results_copy):
+    # 128³ float32 by its label, but recorded as 64 × 128 × 128 float64: the provenance decides
+    record({"identity": DATA, "source": "phantom", "shape": [64, 128, 128], "dtype": "float64"},
+           directory=provenance_dir(results_copy))
+    results = report.ReportResults.load(results_copy)
+    size_ax = report.build_chunking_figure(results).axes[4]
+    ratios = [RAW[("3.4.2", "chunking.Storage.track_compression_ratio", (DATA, c, 2))] for c in CHUNKS]
+    assert [p.get_height() for p in size_ax.patches] == pytest.approx([64 * 128 ** 2 * 8 / r / 1e6 for r in ratios])
+    assert results.unrecorded() == []
+
+
+def test_the_access_csv_selects_bytes_of_the_recorded_shape(tmp_path):
+    out = tmp_path / "out"
+    assert report.report(ACCESS, out, machine="scale", warn=pytest.fail)
+    rows = read_csv(out / report.ACCESS_CSV)
+    xy = next(r for r in rows if (r["chunks"], r["zarr_format"], r["pattern"]) == ("64x64x64", "2", "xy"))
+    assert int(xy["bytes_selected"]) == 4 * 128 * 128 * 4  # 4 XY planes of 128² float32
+    assert float(xy["read_x_raw"]) > 0
+
+
+def test_without_provenance_sizes_are_empty_and_warned_once(tmp_path):
+    results_dir = tmp_path / "results"  # no provenance/ next to it
+    shutil.copytree(ACCESS, results_dir)
+    warnings = []
+    paths = report.report(results_dir, tmp_path / "out", machine="scale", warn=warnings.append)
+    assert tmp_path / "out" / report.ACCESS_CSV in paths and tmp_path / "out" / report.CHUNKING_PNG in paths
+    assert warnings == [f"no provenance recorded for data {DATA!r} next to {results_dir}; sizes are left empty "
+                        "— rerun the benchmarks"]
+    rows = read_csv(tmp_path / "out" / report.ACCESS_CSV)
+    assert all(r["bytes_selected"] == "" and r["read_x_raw"] == "" for r in rows)
+    assert any(r["read_s"] != "" for r in rows)  # the measured columns are still there
+    chunking = read_csv(tmp_path / "out" / report.CHUNKING_CSV)
+    assert any(r["write_s"] != "" for r in chunking)
+    size_ax = report.build_chunking_figure(report.ReportResults.load(results_dir, machine="scale")).axes[4]
+    assert not size_ax.axison and "no provenance" in size_ax.texts[0].get_text()

@@ -25,3 +25,68 @@ def test_phantom_size(monkeypatch):
 def test_bad_specs(spec, problem):
     with pytest.raises(sources.InvalidSourceError, match=problem):
         sources.load_source(spec)
+
+
+@pytest.fixture
+def no_settings(monkeypatch):
+    for var in (sources.SOURCE_ENV, sources.SIZE_ENV, sources.OFFSET_ENV, sources.LEVEL_ENV, sources.PORTAL_URL_ENV):
+        monkeypatch.delenv(var, raising=False)
+
+
+def test_the_environment_is_read_like_the_command_line(no_settings, monkeypatch):
+    monkeypatch.setenv(sources.SOURCE_ENV, "zarr:/data/tomo.zarr")
+    monkeypatch.setenv(sources.SIZE_ENV, "64,128,128")
+    monkeypatch.setenv(sources.OFFSET_ENV, "0,0,0")
+    monkeypatch.setenv(sources.LEVEL_ENV, "1")
+    monkeypatch.setenv(sources.PORTAL_URL_ENV, "http://127.0.0.1:1/graphql")
+    assert sources.request_from_env() == sources.SourceRequest(
+        "zarr", "/data/tomo.zarr", (64, 128, 128), (0, 0, 0), 1, "http://127.0.0.1:1/graphql")
+    monkeypatch.setenv(sources.SIZE_ENV, "full")
+    assert sources.request_from_env().size is None
+
+
+@pytest.mark.parametrize("var, value, problem", [
+    (sources.SOURCE_ENV, "bogus:1", "$ZARR_CRYOET_SOURCE: unknown data source 'bogus:1'"),
+    (sources.SOURCE_ENV, "portal:abc", "$ZARR_CRYOET_SOURCE: bad portal dataset"),
+    (sources.SIZE_ENV, "0", "$ZARR_CRYOET_SIZE: bad crop size '0'"),
+    (sources.OFFSET_ENV, "-1", "$ZARR_CRYOET_OFFSET: bad crop offset '-1'"),
+    (sources.LEVEL_ENV, "1.5", "$ZARR_CRYOET_LEVEL: bad multiscale level '1.5'"),  # once silently ignored
+    (sources.PORTAL_URL_ENV, "ftp://x", "$ZARR_CRYOET_PORTAL_URL: 'ftp://x' is not an http(s) URL"),
+])
+def test_a_bad_setting_names_its_variable(no_settings, monkeypatch, var, value, problem):
+    monkeypatch.setenv(var, value)
+    with pytest.raises(sources.InvalidSourceError) as info:
+        sources.request_from_env()
+    assert str(info.value).startswith(problem) and "\n" not in str(info.value)
+
+
+def test_the_default_dataset_is_defined_once(no_settings):
+    import ast
+    import pathlib
+
+    from zarr_cryoet import cli
+    from zarr_cryoet.data import portal
+
+    assert portal.DEFAULT_DATASET is sources.DEFAULT_DATASET == 10445
+    assert sources.parse_source("portal:").target == "10445"
+    assert cli.build_parser().parse_args(["fetch"]).source == "portal:10445"
+    root = pathlib.Path(sources.__file__).resolve().parent.parent
+    for module in (root / "cli.py", root / "data" / "portal.py", root / "data" / "sources.py"):
+        code = [n for n in ast.walk(ast.parse(module.read_text())) if isinstance(n, ast.Constant)
+                and n.value in (10445, "10445") and not isinstance(n.value, bool)]
+        assert [n.value for n in code] == ([10445] if module.name == "sources.py" else []), module
+
+
+def test_sources_do_not_import_the_portal_client():
+    import subprocess
+    import sys
+
+    code = "import sys, zarr_cryoet.data.sources; print('cryoet_data_portal' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+def test_check_needs_no_input_for_the_phantom_and_an_existing_path(tmp_path):
+    assert sources.check(sources.parse_source("phantom:24")) == "data: phantom 24³ float32 (generated here)"
+    with pytest.raises(sources.InvalidSourceError, match="does not exist; give the path of an existing MRC file"):
+        sources.check(sources.parse_source(f"mrc:{tmp_path / 'nope.mrc'}"))

@@ -44,3 +44,22 @@ def test_other_data_gets_its_own_machine_name(monkeypatch):
     monkeypatch.setenv("ZARR_CRYOET_SOURCE", "portal:10445/TS_100_3")
     monkeypatch.setenv("ZARR_CRYOET_SIZE", "256")
     assert tasks.machine_name().endswith("-portal-10445-TS-100-3-256")
+
+
+def test_every_cache_follows_one_rule(tmp_path):
+    """Crops, npm packages, sdists and the Python built from source all live under files.cache_root()."""
+    import os
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    code = ("import sys; sys.path.insert(0, 'tools'); import interpreters; "
+            "from zarr_cryoet.data import crop_cache; from zarr_cryoet.tracking import dashboard_assets; "
+            "print(interpreters.CACHE_DIR, interpreters.BIN_DIR, crop_cache.cache_root(), dashboard_assets.cache_dir())")
+    for env, expected in [({"ZARR_CRYOET_CACHE": str(tmp_path / "c"), "XDG_CACHE_HOME": str(tmp_path / "x")},
+                           tmp_path / "c"),
+                          ({"XDG_CACHE_HOME": str(tmp_path / "x")}, tmp_path / "x" / "zarr-cryoet"),
+                          ({"HOME": str(tmp_path / "home")}, tmp_path / "home" / ".cache" / "zarr-cryoet")]:
+        clean = {k: v for k, v in os.environ.items() if k not in ("ZARR_CRYOET_CACHE", "XDG_CACHE_HOME")}
+        out = subprocess.run([sys.executable, "-c", code], cwd=root, env={**clean, **env}, capture_output=True,
+                             text=True, check=True).stdout.split()
+        assert out == [str(expected), str(expected / "bin"), str(expected / "crops"), str(expected / "npm")], env

@@ -4,11 +4,13 @@ asv and nox find ``python3.13`` by looking it up on ``PATH``. On these machines
 newer interpreters are often installed but not on ``PATH`` (pyenv versions whose
 shims refuse to run, ``/usr/bin/python3.13`` on Debian 13). :func:`provide`
 looks in the usual places, and on a Debian machine without one it builds
-CPython from Debian's source package once into a cache directory. It then
+CPython from Debian's source package once into the project's cache directory
+(``zarr_cryoet.files.cache_root()``, by default ``~/.cache/zarr-cryoet``). It then
 puts a ``pythonX.Y`` link into :data:`BIN_DIR`, which the caller prepends to
 ``PATH`` for asv and nox.
 
-Standard library only: this runs before any virtual environment exists.
+Standard library only: this runs before any virtual environment exists (it imports
+zarr_cryoet.files, which is stdlib-only, from this checkout).
 """
 
 from __future__ import annotations
@@ -21,7 +23,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "zarr-cryoet"
+_ROOT = Path(__file__).resolve().parent.parent
+if str(_ROOT) not in sys.path:
+    sys.path.insert(0, str(_ROOT))
+from zarr_cryoet.files import cache_root  # noqa: E402
+
+CACHE_DIR = cache_root()
 BIN_DIR = CACHE_DIR / "bin"
 _APT_SOURCE = Path("/etc/apt/sources.list.d/zarr-cryoet-trixie-src.sources")
 _DEBIAN_SOURCES = Path("/etc/apt/sources.list.d/debian.sources")

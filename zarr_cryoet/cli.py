@@ -7,6 +7,10 @@
     zarr-cryoet nightly [--config asv.conf.json]     # cron: run new commits, publish, exit 1 on a regression
     zarr-cryoet screenshot --out dashboard.png        # the published dashboard, rendered by Chromium
     zarr-cryoet offline-dashboard --html html         # make html/ work without internet (vendored JS/CSS)
+    zarr-cryoet check-source                          # can the benchmarks load $ZARR_CRYOET_SOURCE here?
+    zarr-cryoet overhead  [--results .asv/results]    # asv's wall time against the time inside timed samples
+    zarr-cryoet stability --machine A --machine B     # two runs of one commit: share within ±10 %
+    zarr-cryoet crosscheck                            # the headline results again, by a plain loop outside asv
 
 Errors print one line (what is wrong and how to fix it) and exit with status 2;
 an interrupted command exits with 130 and leaves nothing half-written.
@@ -48,7 +52,7 @@ def _request(args) -> sources.SourceRequest:
     if getattr(args, "run", None):
         if not spec.startswith("portal"):
             raise sources.InvalidSourceError("--run only applies to --source portal:DATASET")
-        dataset = spec.partition(":")[2].partition("/")[0] or "10445"
+        dataset = spec.partition(":")[2].partition("/")[0] or str(sources.DEFAULT_DATASET)
         spec = f"portal:{dataset}/{args.run}"
     return sources.parse_source(spec, size=args.size, offset=args.offset, level=args.level,
                                 portal_url=args.portal_url)
@@ -67,6 +71,11 @@ def cmd_fetch(args) -> int:
     print(f"cached {volume.shape[0]}x{volume.shape[1]}x{volume.shape[2]} float32 crop of tomogram "
           f"{provenance.get('tomogram_id')} (dataset {provenance.get('dataset_id')}, run "
           f"{provenance.get('run_name')}) in {provenance['cache']}")
+    return 0
+
+
+def cmd_check_source(args) -> int:
+    print(sources.check(sources.request_from_env(), timeout=args.timeout))
     return 0
 
 
@@ -162,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     fetch = sub.add_parser("fetch", help="download a crop of a portal tomogram into the local cache",
                            description="Look a tomogram up on the CryoET Data Portal, read only a crop "
                                        "of its OME-Zarr and cache it with its provenance.")
-    _add_source_options(fetch, "portal:10445")
+    _add_source_options(fetch, f"portal:{sources.DEFAULT_DATASET}")
     fetch.add_argument("--run", help="run name, e.g. TS_100_3 (default: the first portal-standard tomogram)")
     fetch.add_argument("--refresh", action="store_true", help="fetch again even if cached")
     fetch.set_defaults(func=cmd_fetch)
@@ -192,6 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="150 for the web, 300 for print (default: %(default)s)")
     rep.set_defaults(func=cmd_report)
     _add_nightly_parser(sub)
+    _add_measure_parsers(sub)
     shot = sub.add_parser("screenshot", help="a PNG of the published asv dashboard, rendered by headless Chromium",
                           description="Serve the dashboard on 127.0.0.1, open it in headless Chromium and save "
                                       "a screenshot of the benchmark grid or of one benchmark's graph.")
@@ -206,6 +216,14 @@ def build_parser() -> argparse.ArgumentParser:
                                          "page at the copies.")
     offline.add_argument("--html", default="html", help="asv publish output (default: %(default)s)")
     offline.set_defaults(func=cmd_offline_dashboard)
+    check = sub.add_parser("check-source", help="check the ZARR_CRYOET_* data settings without loading the data",
+                           description="Read $ZARR_CRYOET_SOURCE, _SIZE, _OFFSET, _LEVEL and _PORTAL_URL as the "
+                                       "benchmarks do and check that the data can be loaded here: a portal crop "
+                                       "is cached or the portal answers, a path exists. One line either way; "
+                                       "exit status 2 on a problem (tasks.py runs this before asv).")
+    check.add_argument("--timeout", type=float, default=10,
+                       help="seconds to wait for the portal or a server (default: %(default)s)")
+    check.set_defaults(func=cmd_check_source)
     return parser
 
 
@@ -238,6 +256,67 @@ def _add_nightly_parser(sub) -> None:
     night.add_argument("--attribute", "-a", action="append", default=[], help="passed to asv run, e.g. repeat=5")
     night.add_argument("--environment", "-E", action="append", default=[], help="passed to asv run")
     night.set_defaults(func=cmd_nightly)
+
+
+def cmd_overhead(args) -> int:
+    from zarr_cryoet.measure.quality import format_overhead, overhead
+
+    print(format_overhead(*overhead(args.results, args.machine, args.commit)))
+    return 0
+
+
+def cmd_stability(args) -> int:
+    from zarr_cryoet.measure.quality import QualityError, format_stability, stability
+
+    if len(args.machine) != 2:
+        raise QualityError("stability compares two runs: give --machine A --machine B (and --results-b DIR "
+                           "if the second run is in another results directory)")
+    first, second = (args.results, args.machine[0]), (args.results_b or args.results, args.machine[1])
+    print(format_stability(stability(first, second, commit=args.commit, bench=args.bench, band=args.band)))
+    return 0
+
+
+def cmd_crosscheck(args) -> int:
+    from zarr_cryoet.measure import crosscheck_report
+    from zarr_cryoet.report.results import ReportResults
+
+    results = ReportResults.load(args.results, machine=args.machine, commit=args.commit) if args.results else None
+    measured = crosscheck_report.run(args.env_dir, reads=args.reads, sizes=args.size or ("128", "184x630x630"))
+    print(crosscheck_report.table(measured, results))
+    return 0
+
+
+def _add_measure_parsers(sub) -> None:
+    results = os.path.join(".asv", "results")
+    over = sub.add_parser("overhead", help="asv's overhead: wall time per environment against the timed samples",
+                          description="For one machine and commit of an asv results directory, print each "
+                                      "environment's benchmark wall time (asv's duration), the time inside the "
+                                      "timed samples (number x repeat x median) and their ratio.")
+    stab = sub.add_parser("stability", help="how well two runs of the same commit agree, median against median",
+                          description="Compare every time_ result of two runs of one commit (two machine names, "
+                                      "e.g. a second run recorded with asv run --machine NAME-2): the share within "
+                                      "the band, twice the band, and the largest differences.")
+    cross = sub.add_parser("crosscheck", help="the headline results timed again by a plain loop outside asv",
+                           description="In every asv environment, time the headline reads and writes in fresh "
+                                       "processes (allocator pinned; glibc default after only loading; after "
+                                       "writing first) and print them next to asv's medians, with the zarr 3 / "
+                                       "zarr 2 ratios.")
+    for parser in (over, stab, cross):
+        parser.add_argument("--results", default=results, help="asv results directory (default: %(default)s)")
+        parser.add_argument("--commit", help="commit hash or prefix (default: the latest with results)")
+    over.add_argument("--machine", help="asv machine name (default: the only one)")
+    over.set_defaults(func=cmd_overhead)
+    stab.add_argument("--machine", action="append", default=[], help="asv machine name, twice: run A, run B")
+    stab.add_argument("--results-b", help="results directory of run B (default: --results)")
+    stab.add_argument("--bench", help="only benchmarks matching this regex, e.g. '^(compression|chunking)\\.'")
+    stab.add_argument("--band", type=float, default=0.10, help="agreement band (default: %(default)s = ±10 %%)")
+    stab.set_defaults(func=cmd_stability)
+    cross.add_argument("--machine", help="asv machine of the results to compare with (default: the only one)")
+    cross.add_argument("--env-dir", default=os.path.join(".asv", "env"), help="asv environments (default: %(default)s)")
+    cross.add_argument("--reads", type=int, default=10, help="timed calls per case at 128³ (default: %(default)s)")
+    cross.add_argument("--size", action="append", choices=["128", "184x630x630"],
+                       help="phantom sizes to check (default: both)")
+    cross.set_defaults(func=cmd_crosscheck)
 
 
 def main(argv=None) -> int:

@@ -32,3 +32,11 @@ class FormatUnavailableError(ZarrCryoetError, NotImplementedError):
     It subclasses ``NotImplementedError`` because that is how asv marks a
     parameter combination as skipped (stored as NaN, not as a failure).
     """
+
+
+class ShardingNeedsFormat3Error(InvalidChunksError, NotImplementedError):
+    """Sharding asked for on zarr format 2, which has no shards.
+
+    A ``NotImplementedError`` too, so a benchmark whose parameters combine shards with
+    format 2 is skipped by asv (NaN), the same rule as for the command line.
+    """

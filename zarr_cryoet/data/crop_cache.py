@@ -2,9 +2,10 @@
 
 A crop is looked up on the portal once, read from the tomogram's OME-Zarr
 (level 0, only the chunks the crop touches) and stored as
-``CACHE/crops/<key>/volume.npy`` next to ``provenance.json`` (dataset, run,
-tomogram id, voxel spacing, crop box, SHA-256 of the voxels). Later uses read
-the cache and need no network.
+``<cache>/crops/<key>/volume.npy`` next to ``provenance.json`` (dataset, run,
+tomogram id, voxel spacing, crop box, SHA-256 of the voxels), where
+``<cache>`` is the project's cache directory (:func:`zarr_cryoet.files.cache_root`).
+Later uses read the cache and need no network.
 
 Writes are atomic: a crop is assembled in a ``.partial-*`` directory and
 renamed into place only when complete, so an interrupted download leaves
@@ -23,9 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
+from zarr_cryoet import files
 from zarr_cryoet.errors import ZarrCryoetError
 
-CACHE_ENV = "ZARR_CRYOET_CACHE"
+CACHE_ENV = files.CACHE_ENV
 
 
 class CorruptCacheError(ZarrCryoetError):
@@ -33,14 +35,19 @@ class CorruptCacheError(ZarrCryoetError):
 
 
 def cache_root() -> Path:
-    base = os.environ.get(CACHE_ENV) or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "zarr-cryoet"
-    return Path(base) / "crops"
+    """The directory of the cached crops: ``crops/`` in the project's cache directory."""
+    return files.cache_root() / "crops"
 
 
 def crop_key(dataset: int, run: str | None, size, offset) -> str:
     size_part = "full" if size is None else ("x".join(map(str, size)) if isinstance(size, tuple) else str(size))
     offset_part = "centre" if offset is None else "-".join(map(str, offset))
     return f"portal-{dataset}-{run or 'auto'}-{size_part}-{offset_part}"
+
+
+def crop_dir(dataset: int, run: str | None, size, offset) -> Path:
+    """Where the crop of these parameters is (or would be) cached."""
+    return cache_root() / crop_key(dataset, run, size, offset)
 
 
 def sha256(volume: np.ndarray) -> str:
@@ -96,7 +103,7 @@ def _alive(pid: int) -> bool:
 def portal_crop(dataset: int, run: str | None, *, size=128, offset=None, url=None, progress=False,
                 refresh=False) -> tuple[np.ndarray, dict]:
     """The crop from the cache, or fetched from the portal (and then cached)."""
-    directory = cache_root() / crop_key(dataset, run, size, offset)
+    directory = crop_dir(dataset, run, size, offset)
     if not refresh:
         cached = read_cached(directory)
         if cached is not None:

@@ -22,11 +22,8 @@ import cryoet_data_portal as cdp
 import requests
 from gql.transport.exceptions import TransportError, TransportQueryError
 
+from zarr_cryoet.data.sources import DEFAULT_DATASET  # noqa: F401  (defined there: sources stays light)
 from zarr_cryoet.errors import ZarrCryoetError
-
-#: The CZII CryoET Object Identification challenge; e.g. its run "TS_100_3" is
-#: a 630×630×184 float32 tomogram at 10.012 Å.
-DEFAULT_DATASET = 10445
 
 #: How many run names a "run not found" message lists.
 RUNS_SHOWN = 5
@@ -39,7 +36,14 @@ class PortalError(ZarrCryoetError):
 
 
 class PortalUnreachableError(PortalError, ConnectionError):
-    """The portal could not be asked, or did not give a usable answer."""
+    """The portal could not be asked, or did not give a usable answer.
+
+    ``reason`` is the first half of the message (what happened, without the advice).
+    """
+
+    def __init__(self, message: str, reason: str = ""):
+        super().__init__(message)
+        self.reason = reason or message
 
 
 class PortalNotFoundError(PortalError, LookupError):
@@ -69,7 +73,7 @@ class PortalTomogram:
 
 
 def find_tomogram(dataset_id: int = DEFAULT_DATASET, run_name: str | None = None, *,
-                  url: str | None = None) -> PortalTomogram:
+                  url: str | None = None, timeout: float | None = None) -> PortalTomogram:
     """The preferred tomogram of ``dataset_id`` (of its run ``run_name``, if given).
 
     Preference, among the matching tomograms: portal-standard ones first
@@ -79,9 +83,10 @@ def find_tomogram(dataset_id: int = DEFAULT_DATASET, run_name: str | None = None
     ``url`` is the portal's GraphQL endpoint (None: the client's default, the
     public portal). Round trips: one ``tomograms`` query; plus one ``runs``
     query to get the run's name when ``run_name`` is None, or to list the
-    dataset's runs when ``run_name`` matches nothing.
+    dataset's runs when ``run_name`` matches nothing. ``timeout`` (seconds) bounds
+    each request and turns the client's retries off: for a quick check.
     """
-    client = cdp.Client(url=url)
+    client = cdp.Client(url=url) if timeout is None else _QuickClient(url, timeout)
     filters = [cdp.Tomogram.run.dataset_id == dataset_id]
     if run_name is not None:
         filters.append(cdp.Tomogram.run.name == run_name)
@@ -104,6 +109,20 @@ def find_tomogram(dataset_id: int = DEFAULT_DATASET, run_name: str | None = None
         processing=best.processing,
         reconstruction_method=best.reconstruction_method,
     )
+
+
+class _QuickClient(cdp.Client):
+    """The portal client with a timeout per request and no retries."""
+
+    def __init__(self, url: str | None, timeout: float):
+        super().__init__(url=url)
+        self.timeout = timeout
+
+    def get_client(self):
+        client = super().get_client()
+        client.transport.default_timeout = self.timeout
+        client.transport.retries = 0
+        return client
 
 
 def _preference(tomogram: cdp.Tomogram) -> tuple:
@@ -140,13 +159,13 @@ def _ask(client: cdp.Client, query: Callable[[], T]) -> T:
     try:
         return query()
     except TransportQueryError as exc:
+        reason = f"the CryoET Data Portal at {client.url} rejected the query ({_one_line(exc)})"
         raise PortalUnreachableError(
-            f"the CryoET Data Portal at {client.url} rejected the query ({_one_line(exc)}); "
-            f"upgrade cryoet-data-portal, or use --source phantom or a cached crop") from exc
+            f"{reason}; upgrade cryoet-data-portal, or use --source phantom or a cached crop", reason) from exc
     except (TransportError, requests.RequestException, OSError) as exc:
+        reason = f"cannot reach the CryoET Data Portal at {client.url} ({_reason(exc)})"
         raise PortalUnreachableError(
-            f"cannot reach the CryoET Data Portal at {client.url} ({_reason(exc)}); "
-            f"check the network, or use --source phantom or a cached crop") from exc
+            f"{reason}; check the network, or use --source phantom or a cached crop", reason) from exc
 
 
 def _reason(exc: BaseException) -> str:

@@ -142,7 +142,7 @@ def _read_with_progress(array, crop, where: str) -> np.ndarray:
 
 def _open_level(location: str, level) -> tuple[object, str, int | None, tuple | None]:
     """The array to read: ``(array, path in the store, level or None, voxel size in Å or None)``."""
-    store = _open_store(location)
+    store = compat.read_only_store(location)
     node = _open_node(store, location)
     if isinstance(node, zarr_array_type()):
         if level not in (None, 0):
@@ -203,29 +203,13 @@ def zarr_array_type() -> type:
     return zarr.Array
 
 
-def _open_store(location: str):
-    """A read-only store for a local directory or an http(s) URL (fsspec)."""
-    import zarr
-
-    if compat.ZARR_MAJOR < 3:
-        if _is_url(location):
-            # zarr 2 turns every OSError into "missing key" (so a dropped connection would read as
-            # fill values); only a real 404 (FileNotFoundError) may mean "no such chunk".
-            return zarr.storage.FSStore(location, mode="r", exceptions=(KeyError, FileNotFoundError))
-        return zarr.storage.DirectoryStore(location)
-    if _is_url(location):
-        return zarr.storage.FsspecStore.from_url(location, read_only=True)
-    return zarr.storage.LocalStore(location, read_only=True)
-
-
 def _open_node(store, location: str):
     """The group (tried first: OME-Zarr images are groups) or array at the root of ``store``."""
     import zarr
 
-    group_options = {} if compat.ZARR_MAJOR < 3 else {"use_consolidated": False}
     not_found = (ValueError, KeyError, FileNotFoundError)  # the "nothing of that kind here" errors
     try:
-        return zarr.open_group(store=store, mode="r", **group_options)
+        return compat.open_group(store)
     except not_found:
         pass
     try:
@@ -240,7 +224,7 @@ def _nothing_found(store, location: str) -> ZarrCryoetError:
         problem = _probe_url(location)
         if problem is not None:
             return problem
-    if compat.ZARR_MAJOR < 3 and _has_key(store, "zarr.json"):
+    if compat.cannot_read_format_3(lambda key: _has_key(store, key)):
         return FormatUnavailableError(
             f"{location} is zarr format 3, which zarr {compat.ZARR_VERSION} cannot read; install zarr>=3")
     return NotZarrError(
@@ -257,8 +241,7 @@ def _has_key(store, key: str) -> bool:
 
 # ----------------------------------------------------------------------------- helpers
 
-def _is_url(location: str) -> bool:
-    return location.lower().startswith(("http://", "https://"))
+_is_url = compat.is_url
 
 
 def _join(location: str, path: str) -> str:

@@ -18,7 +18,9 @@ is given. The benchmarks read the spec from ``$ZARR_CRYOET_SOURCE`` and the
 crop from ``$ZARR_CRYOET_SIZE``, ``$ZARR_CRYOET_OFFSET`` and
 ``$ZARR_CRYOET_LEVEL``; the portal endpoint can be changed with
 ``$ZARR_CRYOET_PORTAL_URL`` and the cache directory with
-``$ZARR_CRYOET_CACHE``.
+``$ZARR_CRYOET_CACHE``. :func:`check` says, without loading anything, whether
+a request can be loaded here (``zarr-cryoet check-source`` for the environment,
+which ``tasks.py`` runs before asv).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from zarr_cryoet.data.crop import DEFAULT_CROP_SIZE, Crop, make_crop
+from zarr_cryoet.data.crop import DEFAULT_CROP_SIZE, Crop, InvalidCropError, make_crop
 from zarr_cryoet.errors import ZarrCryoetError
 from zarr_cryoet.data.phantom import DEFAULT_SHAPE, make_phantom
 
@@ -38,6 +40,9 @@ OFFSET_ENV = "ZARR_CRYOET_OFFSET"
 LEVEL_ENV = "ZARR_CRYOET_LEVEL"
 PORTAL_URL_ENV = "ZARR_CRYOET_PORTAL_URL"
 DEFAULT_SOURCE = "phantom"
+#: The CryoET Data Portal dataset of ``portal:`` without an id: the CZII CryoET Object
+#: Identification challenge (e.g. its run "TS_100_3" is a 630×630×184 float32 tomogram at 10.012 Å).
+DEFAULT_DATASET = 10445
 KINDS = ("phantom", "portal", "mrc", "zarr")
 
 
@@ -67,7 +72,7 @@ class SourceRequest:
         results on different data then never mix in the dashboard.
         """
         if self.kind == "phantom":
-            return f"phantom {_phantom_shape(self.target, self.spec)[0]}³ float32"
+            return f"phantom {_phantom_label(_phantom_shape(self.target, self.spec))} float32"
         size = "full" if self.size is None else _format_size(self.size)
         where = "centre" if self.offset is None else ",".join(map(str, self.offset))
         level = f" level {self.level}" if self.level else ""
@@ -96,28 +101,57 @@ def parse_source(spec: str | None = None, *, size=DEFAULT_CROP_SIZE, offset=None
     if kind == "phantom":
         _phantom_shape(target, spec)
     elif kind == "portal":
-        target = target or "10445"
+        target = target or str(DEFAULT_DATASET)
         portal_ids(target, spec)
     elif not target:
         raise InvalidSourceError(f"{kind}: needs a path, e.g. {kind}:/data/tomogram.{'mrc' if kind == 'mrc' else 'zarr'}")
     if offset is not None and not isinstance(offset, tuple):
         offset = _parse_ints(offset, "offset")
     if isinstance(size, str):
-        size = None if size in ("full", "all") else _parse_ints(size, "size")
+        size = _parse_size(size)
     return SourceRequest(kind, target, size, offset, level, portal_url)
 
 
 def request_from_env() -> SourceRequest:
-    """The request described by the ``ZARR_CRYOET_*`` environment variables."""
-    env = os.environ
-    level = env.get(LEVEL_ENV, "").strip()
-    return parse_source(
-        env.get(SOURCE_ENV, "").strip() or DEFAULT_SOURCE,
-        size=env.get(SIZE_ENV, "").strip() or DEFAULT_CROP_SIZE,
-        offset=env.get(OFFSET_ENV, "").strip() or None,
-        level=int(level) if level.isdigit() else None,
-        portal_url=env.get(PORTAL_URL_ENV, "").strip() or None,
-    )
+    """The request described by the ``ZARR_CRYOET_*`` environment variables.
+
+    A value that cannot be understood is an :class:`InvalidSourceError` naming its variable.
+    """
+    size = _from_env(SIZE_ENV, _parse_size, DEFAULT_CROP_SIZE)
+    offset = _from_env(OFFSET_ENV, lambda text: _parse_ints(text, "offset"))
+    level = _from_env(LEVEL_ENV, _parse_level)
+    portal_url = _from_env(PORTAL_URL_ENV, _parse_url)
+    return _from_env(SOURCE_ENV, lambda spec: parse_source(spec, size=size, offset=offset, level=level,
+                                                           portal_url=portal_url),
+                     parse_source(DEFAULT_SOURCE, size=size, offset=offset, level=level, portal_url=portal_url))
+
+
+def _from_env(name: str, parse, default=None):
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        return parse(text)
+    except InvalidSourceError as err:
+        raise InvalidSourceError(f"${name}: {err}") from None
+
+
+def _parse_size(text: str):
+    return None if text in ("full", "all") else _parse_ints(text, "size", minimum=1)
+
+
+def _parse_level(text: str) -> int:
+    if not text.isdigit():
+        raise InvalidSourceError(f"bad multiscale level {text!r}; give a whole number >= 0 (0 is full "
+                                 "resolution), or leave it unset")
+    return int(text)
+
+
+def _parse_url(text: str) -> str:
+    if not text.startswith(("http://", "https://")):
+        raise InvalidSourceError(f"{text!r} is not an http(s) URL; give the portal's GraphQL endpoint "
+                                 "(https://.../graphql), or leave it unset for the public portal")
+    return text
 
 
 def source_from_env() -> str:
@@ -160,13 +194,14 @@ def load_source(spec: str = DEFAULT_SOURCE, **options) -> np.ndarray:
     return load(parse_source(spec, **options)).volume
 
 
-def _parse_ints(text: str, what: str) -> int | tuple[int, int, int]:
+def _parse_ints(text: str, what: str, minimum: int = 0) -> int | tuple[int, int, int]:
     try:
         values = tuple(int(v) for v in str(text).replace("x", ",").split(","))
     except ValueError:
         values = ()
-    if len(values) not in (1, 3):
-        raise InvalidSourceError(f"bad crop {what} {text!r}; give one or three integers, e.g. 128 or 64,128,128")
+    if len(values) not in (1, 3) or min(values) < minimum:
+        raise InvalidSourceError(f"bad crop {what} {text!r}; give one or three integers >= {minimum}, "
+                                 "e.g. 128 or 64,128,128")
     return values[0] if len(values) == 1 else values
 
 
@@ -175,25 +210,86 @@ def _format_size(size) -> str:
 
 
 def _phantom_shape(arg: str, spec: str) -> tuple[int, int, int]:
+    """``""`` -> the default shape; ``"256"`` -> 256³; ``"184x630x630"`` -> (z, y, x)."""
     if not arg:
         return DEFAULT_SHAPE
+    from zarr_cryoet.errors import InvalidChunksError
+    from zarr_cryoet.store.stores import parse_chunks  # the one parser of Z x Y x X triples
+
     try:
-        size = int(arg)
-    except ValueError:
-        size = 0
-    if size <= 0:
+        return parse_chunks(arg)
+    except InvalidChunksError:
         raise InvalidSourceError(
-            f"bad phantom size in {spec!r}; give a positive integer edge length, e.g. phantom:256"
-        )
-    return (size, size, size)
+            f"bad phantom size in {spec!r}; give a positive edge length or Z x Y x X, e.g. phantom:256 "
+            "or phantom:184x630x630") from None
+
+
+def _phantom_label(shape: tuple[int, int, int]) -> str:
+    return f"{shape[0]}³" if len(set(shape)) == 1 else "x".join(map(str, shape))
 
 
 def portal_ids(target: str, spec: str) -> tuple[int, str | None]:
     dataset, _, run = target.partition("/")
     if not dataset.isdigit():
-        raise InvalidSourceError(f"bad portal dataset in {spec!r}; write portal:DATASET_ID[/RUN], e.g. portal:10445/TS_100_3")
+        raise InvalidSourceError(f"bad portal dataset in {spec!r}; write portal:DATASET_ID[/RUN], "
+                                 f"e.g. portal:{DEFAULT_DATASET}/TS_100_3")
     return int(dataset), run or None
 
 
-__all__ = ["Crop", "LoadedData", "SourceRequest", "load", "load_source", "make_crop", "parse_source",
-           "request_from_env", "source_from_env", "SOURCE_ENV", "DEFAULT_SOURCE", "InvalidSourceError"]
+def check(request: SourceRequest, *, timeout: float = 10) -> str:
+    """Whether ``request`` can be loaded here, without loading it: a line saying why, or an error saying why not.
+
+    ``phantom``: always. ``portal:``: the crop is cached (and intact), or the portal answers the lookup within
+    ``timeout`` seconds and the crop fits the tomogram. ``mrc:``/``zarr:``: the file or directory exists, or
+    an ``http(s)://`` server answers within ``timeout``.
+    """
+    label = request.identity()
+    if request.kind == "phantom":
+        return f"data: {label} (generated here)"
+    if request.kind == "portal":
+        return _check_portal(request, label, timeout)
+    if request.target.startswith(("http://", "https://")):
+        import urllib.error
+        import urllib.request
+
+        try:
+            urllib.request.urlopen(urllib.request.Request(request.target, method="HEAD"), timeout=timeout).close()
+        except urllib.error.HTTPError:
+            pass  # the server answered; whether the array is there shows when it is read
+        except (urllib.error.URLError, OSError, ValueError) as err:
+            raise InvalidSourceError(f"${SOURCE_ENV}={request.spec}: cannot reach {request.target} "
+                                     f"({getattr(err, 'reason', err)}); check the URL and the network") from None
+        return f"data: {label} (server answers)"
+    if not os.path.exists(request.target):
+        raise InvalidSourceError(f"${SOURCE_ENV}={request.spec}: {request.target} does not exist; give the path "
+                                 f"of an existing {'MRC file' if request.kind == 'mrc' else 'Zarr directory'}")
+    return f"data: {label} ({request.target})"
+
+
+def _check_portal(request: SourceRequest, label: str, timeout: float) -> str:
+    from zarr_cryoet.data import crop_cache
+    from zarr_cryoet.data.portal import PortalNotFoundError, PortalUnreachableError, find_tomogram
+
+    dataset, run = portal_ids(request.target, request.spec)
+    directory = crop_cache.crop_dir(dataset, run, request.size, request.offset)
+    if crop_cache.read_cached(directory) is not None:
+        return f"data: {label} (cached in {directory})"
+    try:
+        tomogram = find_tomogram(dataset, run, url=request.portal_url, timeout=timeout)
+        make_crop(tomogram.size_zyx, request.size, request.offset)
+    except PortalUnreachableError as err:
+        raise InvalidSourceError(
+            f"${SOURCE_ENV}={request.spec}: the crop is not cached and {err.reason}; fetch it once where the "
+            f"portal is reachable (zarr-cryoet fetch --source {request.spec}, same size and offset), set "
+            f"${PORTAL_URL_ENV}, or use {SOURCE_ENV}=phantom") from None
+    except PortalNotFoundError as err:
+        raise InvalidSourceError(f"${SOURCE_ENV}={request.spec}: {err}") from None
+    except InvalidCropError as err:
+        raise InvalidSourceError(f"${SOURCE_ENV}={request.spec} (${SIZE_ENV}, ${OFFSET_ENV}): {err}") from None
+    return f"data: {label} (not cached yet: tomogram {tomogram.tomogram_id} of run {tomogram.run_name} " \
+           "is read on first use)"
+
+
+__all__ = ["Crop", "LoadedData", "SourceRequest", "check", "load", "load_source", "make_crop", "parse_source",
+           "request_from_env", "source_from_env", "SOURCE_ENV", "DEFAULT_DATASET", "DEFAULT_SOURCE",
+           "InvalidSourceError"]

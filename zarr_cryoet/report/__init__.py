@@ -1,4 +1,111 @@
-"""Tables and figures from asv results, and figures of the data."""
+"""Tables and figures of asv results: the reference gallery's outputs, made from the benchmarks.
 
-from zarr_cryoet.report.core import *  # noqa: F401,F403
-from zarr_cryoet.report.core import report  # noqa: F401
+``zarr-cryoet report`` reads what ``asv run`` left in ``.asv/results`` (with asv's own
+loader, :meth:`asv.results.Results.load`) for one machine and one commit, and writes:
+
+================================================  ==========================================================
+file (under ``--out``)                            content
+================================================  ==========================================================
+``cryoet_benchmarks/cryoet_benchmark.csv``        per codec × zarr version × format: write / read time,
+                                                  compression ratio, stored bytes, size (MB), savings (%)
+``cryoet_benchmarks/cryoet_benchmark.png``        2 × 2: write time, read time, ratio, size per codec
+``chunking_benchmarks/chunking_results.csv``      per chunk shape × zarr version × format: files, write,
+                                                  full read, XY / XZ / YZ slice reads, compression ratio
+``chunking_benchmarks/chunking_comparison.png``   2 × 3: write, reads by operation, file count (log),
+                                                  ratio, storage size, slice time vs file count
+``version_comparison/version_comparison.csv``     every benchmark value of every environment, long format
+``version_comparison/version_comparison.png``     the zarr releases side by side, one row per zarr format
+``access_patterns/access_results.csv``            per layout × access pattern × zarr version × format: read
+                                                  time, GET requests, bytes fetched, bytes selected, the
+                                                  read time as a multiple of the raw-file limit, and the
+                                                  read time over HTTP with added latency (when the access
+                                                  benchmarks ran)
+``access_patterns/access_patterns.png``           1 × 3 per pattern and layout: local read time next to the
+                                                  raw-file time of the same bytes, GET requests (log), and
+                                                  the read time over HTTP with added latency
+================================================  ==========================================================
+
+Every number is asv's stored ``result`` (for ``time_*`` benchmarks the median of the
+samples), never recomputed; derived columns (``size_mb``, ``savings_pct``, ``*_ms``) are
+plain unit conversions of it. Every row names its data, zarr version, Python, zarr
+format, commit and machine. Skipped cells (asv's NaN, e.g. format 3 on zarr 2) and failed
+ones (asv's null) are empty in the CSVs and not drawn; failed ones are reported through
+``warn``. The single-version figures show the newest zarr release with zarr format 2, the
+reference gallery's setting. Shapes and dtypes of the data come from the provenance the
+benchmarks recorded next to the results (``provenance/`` beside the results directory);
+without it the columns and panels that need the volume's size are left empty, with a
+warning.
+
+The parts: :mod:`~zarr_cryoet.report.results` (loading asv's results),
+:mod:`~zarr_cryoet.report.families` (the benchmarks each table and figure reads),
+:mod:`~zarr_cryoet.report.tables` (CSVs) and :mod:`~zarr_cryoet.report.figures` (PNGs);
+this module holds the command that writes them all.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from zarr_cryoet.report.families import ACCESS, CHUNKING, COMPRESSION
+from zarr_cryoet.report.figures import (ACCESS_PNG, CHUNKING_PNG, COMPRESSION_PNG, FIGSIZES, VERSION_PNG,
+                                        build_access_figure, build_chunking_figure, build_compression_figure,
+                                        build_version_figure)
+from zarr_cryoet.report.results import DEFAULT_RESULTS, Env, ReportError, ReportResults
+from zarr_cryoet.report.style import DPI_WEB, save_figure
+from zarr_cryoet.report.tables import (ACCESS_CSV, CHUNKING_CSV, COMPRESSION_CSV, VERSION_CSV, access_rows,
+                                       chunking_rows, compression_rows, version_rows, write_csv)
+
+__all__ = [
+    "ACCESS_CSV", "ACCESS_PNG", "access_rows", "build_access_figure", "CHUNKING_CSV", "CHUNKING_PNG",
+    "COMPRESSION_CSV", "COMPRESSION_PNG", "DEFAULT_OUT", "DEFAULT_RESULTS",
+    "FIGSIZES", "VERSION_CSV", "VERSION_PNG", "Env", "ReportError", "ReportResults", "build_chunking_figure",
+    "build_compression_figure", "build_version_figure", "chunking_rows", "compression_rows", "report",
+    "version_rows",
+]
+
+DEFAULT_OUT = Path("data", "output")
+
+
+def report(results_dir=DEFAULT_RESULTS, out=DEFAULT_OUT, *, machine: str | None = None, commit: str | None = None,
+           dpi: float = DPI_WEB, warn: Callable[[str], None] | None = None) -> list[Path]:
+    """Load the results, write the CSVs and figures under ``out``; return the paths written.
+
+    ``warn`` receives one line per problem that does not stop the report (failed
+    benchmarks, a module without results, data without recorded provenance); by
+    default it goes to stderr.
+    """
+    if isinstance(dpi, bool) or not isinstance(dpi, (int, float)) or not dpi > 0:
+        raise ReportError(f"dpi must be a positive number, got {dpi!r}; use 150 (web) or 300 (print)")
+    warn = warn or _stderr_warning
+    results = ReportResults.load(results_dir, machine=machine, commit=commit)
+    failed = results.failed()
+    if failed:
+        warn(f"{len(failed)} failed benchmark(s), left empty: {'; '.join(failed)}")
+    out = Path(out)
+    written = []
+    sections = [(COMPRESSION.module, compression_rows, COMPRESSION_CSV, build_compression_figure, COMPRESSION_PNG),
+                (CHUNKING.module, chunking_rows, CHUNKING_CSV, build_chunking_figure, CHUNKING_PNG)]
+    for module, rows, csv_path, build, png_path in sections:
+        if not results.has(module):
+            warn(f"no {module} results for commit {results.short_commit}; skipped {csv_path.parent}/")
+            continue
+        if len(results.choices(module, "data")) > 1:
+            warn(f"{module} results on several data; the figure shows {results.choices(module, 'data')[0]!r}, "
+                 "the CSV all of them")
+        written.append(write_csv(rows(results), out / csv_path))
+        written.append(save_figure(build(results), out / png_path, dpi=dpi))
+    if results.has(ACCESS.module):
+        written.append(write_csv(access_rows(results), out / ACCESS_CSV))
+        written.append(save_figure(build_access_figure(results), out / ACCESS_PNG, dpi=dpi))
+    written.append(write_csv(version_rows(results), out / VERSION_CSV))
+    written.append(save_figure(build_version_figure(results), out / VERSION_PNG, dpi=dpi))
+    for data in results.unrecorded():
+        warn(f"no provenance recorded for data {data!r} next to {results.results_dir}; sizes are left empty "
+             "— rerun the benchmarks")
+    return written
+
+
+def _stderr_warning(message: str) -> None:
+    print(f"zarr-cryoet: warning: {message}", file=sys.stderr)

@@ -48,7 +48,39 @@ def create_array(path, *, shape, chunks, dtype, zarr_format, compressor_v2, code
 
 
 def open_array(path):
-    """Open an existing on-disk array read-only."""
-    if ZARR_MAJOR < 3:
+    """Open an existing array read-only: a local path, or an http(s) URL."""
+    if ZARR_MAJOR < 3 and not is_url(str(path)):
         return zarr.open_array(store=zarr.DirectoryStore(str(path)), mode="r")
+    if is_url(str(path)):
+        return zarr.open_array(store=read_only_store(path), mode="r")
     return zarr.open_array(store=str(path), mode="r")
+
+
+def is_url(location: str) -> bool:
+    """Whether ``location`` is an http(s) URL rather than a local path."""
+    return str(location).lower().startswith(("http://", "https://"))
+
+
+def read_only_store(location: str):
+    """A read-only store for a local directory or an http(s) URL (fsspec), on either zarr."""
+    location = str(location)
+    if ZARR_MAJOR < 3:
+        if is_url(location):
+            # zarr 2 turns every OSError into "missing key" (so a dropped connection would read as
+            # fill values); only a real 404 (FileNotFoundError) may mean "no such chunk".
+            return zarr.storage.FSStore(location, mode="r", exceptions=(KeyError, FileNotFoundError))
+        return zarr.storage.DirectoryStore(location)
+    if is_url(location):
+        return zarr.storage.FsspecStore.from_url(location, read_only=True)
+    return zarr.storage.LocalStore(location, read_only=True)
+
+
+def open_group(store):
+    """Open the group at the root of ``store`` read-only (zarr 3: without looking for consolidated metadata)."""
+    options = {} if ZARR_MAJOR < 3 else {"use_consolidated": False}
+    return zarr.open_group(store=store, mode="r", **options)
+
+
+def cannot_read_format_3(has_key) -> bool:
+    """Whether the installed zarr cannot read a store for which ``has_key("zarr.json")`` holds (zarr 2)."""
+    return ZARR_MAJOR < 3 and has_key("zarr.json")

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from zarr_cryoet.errors import ZarrCryoetError
+from zarr_cryoet.store import compat
 from zarr_cryoet.store.loopback import RecordingHTTPServer
 
 METADATA_NAMES = (".zarray", ".zattrs", ".zgroup", ".zmetadata", "zarr.json")
@@ -43,11 +44,7 @@ class RequestCount:
 
 def open_http_array(url: str):
     """A read-only zarr array at an http(s) URL, on zarr 2 (FSStore) or zarr 3 (FsspecStore)."""
-    import zarr
-
-    from zarr_cryoet.data.readers import _open_store
-
-    return zarr.open_array(store=_open_store(url), mode="r")
+    return compat.open_array(url)
 
 
 def _is_metadata(path: str) -> bool:

@@ -19,7 +19,8 @@ import numpy as np
 
 from zarr_cryoet.store import compat
 from zarr_cryoet.store.codecs import get_codec
-from zarr_cryoet.errors import FormatUnavailableError, InvalidChunksError, InvalidVolumeError, StoreExistsError
+from zarr_cryoet.errors import (FormatUnavailableError, InvalidChunksError, InvalidVolumeError, ShardingNeedsFormat3Error,
+                                StoreExistsError)
 
 ZARR_FORMATS = (2, 3)
 WRITE_EMPTY_CHUNKS = True
@@ -49,7 +50,7 @@ class Layout:
         if self.shards is not None:
             object.__setattr__(self, "shards", parse_chunks(self.shards))
             if self.zarr_format != 3:
-                raise InvalidChunksError(f"sharding ({format_chunks(self.shards)} shards) needs zarr format 3, "
+                raise ShardingNeedsFormat3Error(f"sharding ({format_chunks(self.shards)} shards) needs zarr format 3, "
                                          f"not {self.zarr_format}; use zarr_format=3 or no shards")
             if any(s % c for s, c in zip(self.shards, self.chunks)):
                 raise InvalidChunksError(
@@ -66,6 +67,13 @@ class Layout:
     def spec(self) -> str:
         """The chunking as written in benchmark parameters: ``64x64x64`` or ``32x32x32/128x128x128`` (chunks/shards)."""
         return format_chunks(self.chunks) + (f"/{format_chunks(self.shards)}" if self.shards else "")
+
+
+    @classmethod
+    def from_spec(cls, codec: str, chunking, zarr_format: int = 2) -> "Layout":
+        """A layout from a benchmark parameter: ``"64x64x64"`` or ``"32x32x32/128x128x128"`` (chunks/shards)."""
+        inner, shards = parse_chunking(chunking)
+        return cls(codec, inner, zarr_format, shards)
 
 
 def parse_chunking(spec) -> tuple[tuple[int, int, int], tuple[int, int, int] | None]:

@@ -9,12 +9,15 @@ situation of many HPC clusters that keep tomograms, and of this project's CI.
 (``html/vendor/``) and points ``index.html`` at them. The copies come from the
 npm registry, a package registry (``$NPM_CONFIG_REGISTRY``, default
 https://registry.npmjs.org), as the published package tarballs, checked
-against the registry's ``dist.integrity`` hash and cached in
-``~/.cache/zarr-cryoet/npm``. Where the packaged file is byte-identical to
-the CDN's, the page keeps asv's ``integrity`` attribute, so the browser
-itself verifies it; cdnjs's minified flot and stupidtable builds are not
-published on npm, so the same releases' unminified files are used there
-(stupidtable: 1.1.3, the only release on npm) and that attribute is dropped.
+against the registry's ``dist.integrity`` hash and cached in ``npm/`` of the
+project's cache directory (:func:`zarr_cryoet.files.cache_root`, by default
+``~/.cache/zarr-cryoet``) next to that hash (``<package>-<version>.tgz.integrity``),
+against which a cached tarball is checked again every time it is used. Where
+the packaged file is byte-identical to the CDN's, the page keeps asv's
+``integrity`` attribute, so the browser itself verifies it; cdnjs's minified
+flot and stupidtable builds are not published on npm, so the same releases'
+unminified files are used there (stupidtable: 1.1.3, the only release on npm)
+and that attribute is dropped.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import tarfile
 from pathlib import Path
 
 from zarr_cryoet.errors import ZarrCryoetError
+from zarr_cryoet.files import cache_root, write_atomically
 
 REGISTRY_ENV = "NPM_CONFIG_REGISTRY"
 DEFAULT_REGISTRY = "https://registry.npmjs.org"
@@ -60,8 +64,7 @@ def registry_url() -> str:
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("ZARR_CRYOET_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "zarr-cryoet")
-    return Path(base) / "npm"
+    return cache_root() / "npm"
 
 
 def npm_source(url: str) -> tuple[str, str, str] | None:
@@ -72,24 +75,48 @@ def npm_source(url: str) -> tuple[str, str, str] | None:
     return (match["package"], match["version"], match["path"]) if match else None
 
 
-def sri_matches(data: bytes, integrity: str) -> bool:
-    """Whether ``data`` has one of the hashes of a Subresource Integrity attribute (sha256/384/512-BASE64)."""
+def sri_matches(data: bytes, integrity: str, algorithms=("sha256", "sha384", "sha512")) -> bool:
+    """Whether ``data`` has one of the hashes of a Subresource Integrity attribute (sha256/384/512-BASE64).
+
+    npm's ``dist.integrity`` has the same form; for old packages it may be ``sha1-``, which
+    :func:`fetch_package` accepts (browsers do not).
+    """
     for token in integrity.split():
         algorithm, _, expected = token.partition("-")
-        if algorithm in ("sha256", "sha384", "sha512"):
+        if algorithm in algorithms:
             digest = base64.b64encode(hashlib.new(algorithm, data).digest()).decode()
             if digest == expected:
                 return True
     return False
 
 
+_NPM_ALGORITHMS = ("sha1", "sha256", "sha384", "sha512")
+
+
 def fetch_package(package: str, version: str, timeout: float = 60) -> bytes:
-    """The npm tarball of package@version, verified against the registry's integrity hash, cached."""
+    """The npm tarball of package@version, verified against the registry's integrity hash, cached.
+
+    The cache keeps the registry's hash next to the tarball, and a cached tarball is used only
+    while it still matches it; one that does not (or has no hash) is deleted and fetched again.
+    """
+    cached = cache_dir() / f"{package}-{version}.tgz"
+    record = cached.with_name(cached.name + ".integrity")
+    if cached.is_file() and record.is_file():
+        data = cached.read_bytes()
+        if sri_matches(data, record.read_text().strip(), _NPM_ALGORITHMS):
+            return data
+    record.unlink(missing_ok=True)
+    cached.unlink(missing_ok=True)
+    data, integrity = _download_package(package, version, timeout)
+    write_atomically(cached, data)
+    write_atomically(record, integrity + "\n")  # last: a tarball without its hash is never used
+    return data
+
+
+def _download_package(package: str, version: str, timeout: float) -> tuple[bytes, str]:
+    """The tarball from the registry and its integrity string (SRI form), checked against each other."""
     import requests
 
-    cached = cache_dir() / f"{package}-{version}.tgz"
-    if cached.is_file():
-        return cached.read_bytes()
     registry = registry_url()
     try:
         meta = requests.get(f"{registry}/{package}/{version}", timeout=timeout)
@@ -101,14 +128,11 @@ def fetch_package(package: str, version: str, timeout: float = 60) -> bytes:
         raise AssetError(f"could not fetch {package}@{version} from the npm registry {registry} ({err}); "
                          f"set {REGISTRY_ENV} to a reachable registry or mirror") from None
     integrity = dist.get("integrity") or ""
-    if not sri_matches(tarball.content, integrity) and not (
-            "shasum" in dist and hashlib.sha1(tarball.content).hexdigest() == dist["shasum"]):
+    if not integrity and len(dist.get("shasum") or "") == 40:  # old packages: only a hex SHA-1
+        integrity = "sha1-" + base64.b64encode(bytes.fromhex(dist["shasum"])).decode()
+    if not sri_matches(tarball.content, integrity, _NPM_ALGORITHMS):
         raise AssetError(f"{package}@{version} from {registry} does not match the registry's hash; not used")
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cached.with_name(cached.name + ".partial")
-    tmp.write_bytes(tarball.content)
-    os.replace(tmp, cached)
-    return tarball.content
+    return tarball.content, integrity
 
 
 def package_file(tarball: bytes, path: str) -> bytes:
@@ -144,8 +168,7 @@ def make_self_contained(html_dir: str | Path) -> list[str]:
         data = package_file(tarball, path)
         for relative in [path, *COMPANIONS.get((package, path), [])]:
             target = html_dir / _vendor_path(package, version, relative)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data if relative == path else package_file(tarball, relative))
+            write_atomically(target, data if relative == path else package_file(tarball, relative))
         new_tag = tag.replace(url, _vendor_path(package, version, path))
         integrity = re.search(r'\bintegrity="([^"]*)"', tag)
         if integrity and not sri_matches(data, integrity.group(1)):
@@ -156,8 +179,6 @@ def make_self_contained(html_dir: str | Path) -> list[str]:
         replacements[tag] = new_tag
     for old, new in replacements.items():
         page = page.replace(old, new)
-    tmp = index.with_name("index.html.partial")
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, index)
+    write_atomically(index, page)
     done += [f"{url}: unknown, still loaded from the internet" for url in unknown]
     return done

@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 from zarr_cryoet.errors import ZarrCryoetError
+from zarr_cryoet.files import write_atomically
 
 
 class HistoryError(ZarrCryoetError):
@@ -60,25 +61,13 @@ def _branch_file(repo: Path, branch: str, path: str) -> bytes:
     return _git(repo, "show", f"refs/heads/{branch}:{path}", text=False).stdout
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 def restore(repo: Path, results_dir: Path, branch: str) -> int:
     """Fill an empty or missing results directory from the branch; the number of files written."""
     if results_dir.is_dir() and any(results_dir.iterdir()):
         return 0
     files = sorted(_tracked_files(repo, branch))
     for name in files:
-        _write_atomically(results_dir / name, _branch_file(repo, branch, name))
+        write_atomically(results_dir / name, _branch_file(repo, branch, name))
     return len(files)
 
 
@@ -96,7 +85,7 @@ def repair(repo: Path | None, results_dir: Path, branch: str | None, quarantine:
             pass
         name = path.relative_to(results_dir).as_posix()
         if name in tracked:
-            _write_atomically(path, _branch_file(repo, branch, name))
+            write_atomically(path, _branch_file(repo, branch, name))
             done.append(f"{name}: unreadable (a run was killed while writing it); restored from branch {branch}")
         else:
             target = quarantine / time.strftime("%Y%m%dT%H%M%S") / name

@@ -42,16 +42,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from zarr_cryoet.tracking import history
-
-from zarr_cryoet.tracking import regressions
-
-from zarr_cryoet.tracking import releases
+from zarr_cryoet.data.provenance import PROVENANCE_DIR_ENV, provenance_dir
 from zarr_cryoet.errors import ZarrCryoetError
+from zarr_cryoet.files import write_atomically
+from zarr_cryoet.tracking import asv_config, history, regressions, releases
 
 EXIT_OK, EXIT_REGRESSION, EXIT_ERROR, EXIT_LOCKED = 0, 1, 2, 75
-#: asv --bench regex when none is given: all but the long codec sweep (= tools/matrix.py's DEFAULT_BENCH)
-DEFAULT_BENCH = r"^(?!codec_sweep\.)"
 PATH_KEYS = ("benchmark_dir", "env_dir", "results_dir", "html_dir")
 
 
@@ -113,15 +109,16 @@ def _is_url(value: str) -> bool:
 
 
 def load_config(path: Path) -> dict:
-    from asv.util import load_json
-
     if not path.is_file():
         raise NightlyError(f"asv config {path} not found; pass --config PATH (asv.conf.json or "
                            "asv.upstream.conf.json in this repository)")
     try:
-        return load_json(str(path), js_comments=True)
-    except Exception as err:  # asv raises UserError or ValueError for bad JSON
-        raise NightlyError(f"asv config {path} is not valid: {err}") from None
+        conf = asv_config.load(path)
+        asv_config.environments(conf)  # its matrix must make sense too
+    except (OSError, ValueError) as err:
+        raise NightlyError(f"asv config {path} is not valid: {err}; fix it (asv allows only whole-line "
+                           "// comments)") from None
+    return conf
 
 
 def run_config(options: NightlyOptions, notes: list[str]) -> dict:
@@ -154,7 +151,7 @@ def run_config(options: NightlyOptions, notes: list[str]) -> dict:
             else:
                 notes.append(f"The newest zarr release for Python {python} is {newest}; the matrix has it.")
 
-    missing = sorted({p for p in releases_pythons(conf) if shutil.which(f"python{p}") is None})
+    missing = [p for p in asv_config.pythons(conf) if shutil.which(f"python{p}") is None]
     if missing:
         conf["pythons"] = [p for p in conf.get("pythons", []) if p not in missing]
         conf["include"] = [r for r in conf.get("include", []) if r.get("python") not in missing]
@@ -164,24 +161,6 @@ def run_config(options: NightlyOptions, notes: list[str]) -> dict:
             raise NightlyError(f"none of the config's Pythons ({', '.join(missing)}) is on PATH; install one "
                                "or run through python3 tasks.py nightly")
     return conf
-
-
-def releases_pythons(conf: dict) -> set[str]:
-    return set(conf.get("pythons", [])) | {r["python"] for r in conf.get("include", []) if "python" in r}
-
-
-def _write_json_atomically(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".partial")
-    tmp.write_text(json.dumps(data, indent=2))
-    os.replace(tmp, path)
-
-
-def _write_text_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".partial")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def _asv(conf_path: Path, *args: str) -> list[str]:
@@ -215,16 +194,11 @@ def ensure_machine(conf_path: Path, machine: str, cwd: Path) -> None:
 
 
 def cpu_affinity(choice: str) -> list[str]:
-    """asv's --cpu-affinity arguments: one core, the last one unless told otherwise."""
-    if choice == "none" or not hasattr(os, "sched_getaffinity"):
-        return []
-    cores = sorted(os.sched_getaffinity(0))
-    if choice == "auto":
-        return ["--cpu-affinity", str(cores[-1])] if len(cores) > 1 else []
-    if not choice.isdigit() or int(choice) not in cores:
-        raise NightlyError(f"--cpu {choice}: not one of this process's cores ({cores[0]}-{cores[-1]}); "
-                           "pass a core number, auto or none")
-    return ["--cpu-affinity", choice]
+    """asv's --cpu-affinity arguments (:func:`asv_config.cpu_affinity`), a bad choice as a NightlyError."""
+    try:
+        return asv_config.cpu_affinity(choice)
+    except ValueError as err:
+        raise NightlyError(str(err)) from None
 
 
 @dataclass
@@ -342,7 +316,7 @@ def _nightly_locked(options, config: Path, results_dir: Path, state: Path, start
         log(line)
 
     conf_path = state / "asv.conf.json"
-    _write_json_atomically(conf_path, conf)
+    write_atomically(conf_path, json.dumps(conf, indent=2))
     cwd = config.parent
     ensure_machine(conf_path, machine, cwd)
     plan = plan_commits(conf_path, machine, options.max_commits)
@@ -353,9 +327,10 @@ def _nightly_locked(options, config: Path, results_dir: Path, state: Path, start
     run_seconds = 0.0
     if plan.commits:
         hashfile = state / "commits.txt"
-        hashfile.write_text("\n".join(plan.commits) + "\n")
+        write_atomically(hashfile, "\n".join(plan.commits) + "\n")
         t0 = time.monotonic()
-        selection = [] if "--bench" in options.asv_args else ["--bench", DEFAULT_BENCH]
+        selection = [] if "--bench" in options.asv_args else ["--bench", asv_config.DEFAULT_BENCH]
+        os.environ[PROVENANCE_DIR_ENV] = str(provenance_dir(results_dir))  # for the report
         code = _run(_asv(conf_path, "run", f"HASHFILE:{hashfile}", "--skip-existing", "--show-stderr",
                          "--machine", machine, *cpu_affinity(options.cpu), *selection, *options.asv_args), cwd)
         run_seconds = time.monotonic() - t0
@@ -384,7 +359,7 @@ def _nightly_locked(options, config: Path, results_dir: Path, state: Path, start
                                          notes=notes, commit_names=plan.names)
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     for path in [state / "reports" / f"{stamp}.md", state / "latest.md", *([options.report] if options.report else [])]:
-        _write_text_atomically(Path(path), report)
+        write_atomically(path, report)
     print(report, flush=True)
 
     if branch and results_dir.is_dir():

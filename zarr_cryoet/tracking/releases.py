@@ -17,6 +17,7 @@ import sys
 from packaging.version import InvalidVersion, Version
 
 from zarr_cryoet.errors import ZarrCryoetError
+from zarr_cryoet.tracking import asv_config
 
 
 class ReleaseLookupError(ZarrCryoetError):
@@ -45,16 +46,13 @@ def newest_release(package: str = "zarr", python: str | None = None, timeout: fl
 
 
 def matrix_versions(conf: dict, package: str = "zarr") -> set[str]:
-    """Every version of ``package`` that the asv config's matrix and include rules benchmark."""
-    versions = set(conf.get("matrix", {}).get("req", {}).get(package, []) or [])
-    versions |= {rule["req"][package] for rule in conf.get("include", []) if package in rule.get("req", {})}
-    return {v for v in versions if v}
+    """Every version of ``package`` that the asv config benchmarks (matrix, include and exclude rules)."""
+    return {version for _, version in asv_config.environments(conf, package) if version}
 
 
 def newest_python(conf: dict) -> str:
-    pythons = list(conf.get("pythons", [])) + [rule["python"] for rule in conf.get("include", [])
-                                               if "python" in rule]
-    return max(pythons, key=lambda v: tuple(int(p) for p in v.split(".")))
+    """The newest Python that has an environment in the asv config."""
+    return asv_config.pythons(conf)[-1]
 
 
 def follow_newest(conf: dict, newest: str, package: str = "zarr") -> str | None:

@@ -1,0 +1,228 @@
+"""The factory of the layout questions: one grid in, asv's ``Write``, ``Read`` and ``Storage`` classes out.
+
+Every layout question (``compression``, ``chunking``, ``access``, ``codec_sweep``, ``realistic``)
+asks the same three things of a grid of layouts — how long a write takes, how long given reads
+take, what the store costs on disk — so one :class:`LayoutSuite` makes their classes::
+
+    suite = LayoutSuite({"codec": CODECS, "zarr_format": [2, 3]}, chunks="64x64x64")
+    Write = suite.write_class()
+    Read = suite.read_class(time_read=FULL_VOLUME)
+    Storage = suite.storage_class("compression_ratio", "stored_bytes")
+
+How every timed call is kept honest (the same for all of them):
+
+* **Set-up is never timed.** The reference stores come from the setup cache; a read's
+  store is opened in ``setup``; a write gets a fresh target in ``setup``.
+* **Every call is checked.** asv re-runs ``setup``/``teardown`` around each timed call, and
+  ``teardown`` compares what was read (or reads back what was written) with the reference
+  volume, voxel for voxel; a mismatch fails the benchmark. Temporary stores are removed in
+  ``teardown``, also on failure.
+* **A layout zarr cannot write is a skip**, never a failure: format 3 on zarr 2, shards on
+  format 2 (``Layout`` says so once), chunks larger than the volume (asv: NaN).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from zarr_cryoet.store import stores
+
+from . import common
+
+#: a read's selections: ``(volume shape, setup cache, parameters by name) -> selection or list of them``
+def FULL_VOLUME(shape, cache, params):  # noqa: N802 - a constant of the suite
+    return ...
+
+
+def middle_plane(axis: str):
+    """The middle XY, XZ or YZ plane."""
+    return lambda shape, cache, params: common.middle_planes(shape)[axis]
+
+
+def access_pattern(name: str | None = None):
+    """Every selection of access pattern ``name`` (default: the ``pattern`` parameter), read in turn."""
+    return lambda shape, cache, params: common.pattern_selections(cache, name or params["pattern"])
+
+
+class _Benchmark:
+    """What every generated class shares: the suite's grid, timeout, version and setup cache."""
+
+    suite: LayoutSuite = None
+    timeout = common.BENCHMARK_TIMEOUT
+    version = common.VERSION
+    setup_cache = staticmethod(common.setup_cache)
+
+    def _params(self, params) -> dict:
+        return dict(zip(self.param_names, params))
+
+
+class ReadBenchmark(_Benchmark):
+    """Open the reference store in ``setup``; time the reads; check them in ``teardown``."""
+
+    readers: dict = {}  # timed method name -> selections function
+    expected = None
+
+    def setup(self, cache, *params):
+        self.expected = self.result = None
+        named = self._params(params)
+        layout = self.suite.layout(named)
+        self.volume = common.reference_volume(cache)
+        self.array = self.open(cache, layout, named)
+        self.selections = {name: how(self.volume.shape, cache, named) for name, how in self.readers.items()}
+
+    def open(self, cache, layout, params):
+        """The array to read from (a subclass may serve it over HTTP instead)."""
+        return _open_cached(common.reference_store(cache, layout))
+
+    def read(self, method: str):
+        """The reads of timed method ``method``; remembered for the check."""
+        selection = self.selections[method]
+        self.expected = selection
+        if isinstance(selection, list):  # every selection in turn, as separate requests
+            self.result = [self.array[s] for s in selection]
+        else:
+            self.result = self.array[selection]
+
+    def teardown(self, cache, *params):
+        if isinstance(self.expected, list):
+            for selection, result in zip(self.expected, self.result, strict=True):
+                common.check_read(result, self.volume[selection], f"read {selection}")
+        elif self.expected is not None:
+            common.check_read(self.result, self.volume[self.expected], f"read {self.expected}")
+
+
+class WriteBenchmark(_Benchmark):
+    """A fresh target per timed call, read back and checked in ``teardown``, then removed."""
+
+    workdir = None
+    written = False
+
+    def setup(self, cache, *params):
+        self.workdir, self.written = None, False
+        self.layout = self.suite.layout(self._params(params))
+        common.reference_store(cache, self.layout)  # skip what could not be built
+        self.volume = common.reference_volume(cache)
+        self.workdir = tempfile.mkdtemp(prefix="zarr-cryoet-write-")
+        self.target = Path(self.workdir, "store.zarr")
+
+    def write(self):
+        stores.write_store(self.target, self.volume, self.layout)
+        self.written = True
+
+    def teardown(self, cache, *params):
+        try:
+            if self.written:
+                common.check_read(stores.read_store(self.target), self.volume, f"write {self.layout.slug}")
+        finally:
+            if self.workdir:
+                shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class StorageBenchmark(_Benchmark):
+    """Sizes of a reference store measured from its files (deterministic: computed once)."""
+
+    def setup(self, cache, *params):
+        self.volume_bytes = common.reference_volume(cache).nbytes
+        self.stats = stores.inspect_store(common.reference_store(cache, self.suite.layout(self._params(params))))
+
+
+_STORAGE_METRICS = {
+    "compression_ratio": ("ratio", lambda self: self.stats.compression_ratio(self.volume_bytes)),
+    "stored_bytes": ("bytes", lambda self: self.stats.stored_bytes),
+    "file_count": ("files", lambda self: self.stats.file_count),
+}
+
+_open_arrays: dict = {}
+
+
+def _open_cached(path: str):
+    """Open a reference store once per process: re-opening it before every sample is set-up, not timed,
+    but costs milliseconds on zarr 3; reads of an opened array keep no chunk cache, so reuse is safe."""
+    if path not in _open_arrays:
+        _open_arrays[path] = stores.open_store(path)
+    return _open_arrays[path]
+
+
+class LayoutSuite:
+    """One question's grid: ``params`` (name -> values, in asv's order after ``data``) and fixed settings.
+
+    The layout of a combination is ``Layout.from_spec(codec, chunks, zarr_format)``, each taken
+    from the parameters or from the fixed settings (``codec="blosc-zstd"``, ``chunks="64x64x64"``,
+    ``zarr_format=2``).
+    """
+
+    def __init__(self, params: dict, *, data=None, **fixed):
+        self.grid = {"data": list(data or common.DATA), **{k: list(v) for k, v in params.items()}}
+        self.fixed = {"codec": "blosc-zstd", "chunks": "64x64x64", "zarr_format": 2, **fixed}
+        self.params = tuple(self.grid.values())
+        self.param_names = list(self.grid)
+
+    def layout(self, named: dict) -> stores.Layout:
+        """The layout of one combination (raises a NotImplementedError, i.e. an asv skip, for shards on format 2)."""
+        settings = {**self.fixed, **{k: v for k, v in named.items() if k in self.fixed}}
+        return stores.Layout.from_spec(settings["codec"], settings["chunks"], int(settings["zarr_format"]))
+
+    @property
+    def layouts(self) -> list[stores.Layout]:
+        """Every layout of the grid that zarr format rules allow (what the setup cache builds)."""
+        out = []
+        for combo in _product(self.grid):
+            try:
+                out.append(self.layout(combo))
+            except NotImplementedError:
+                continue
+        return list(dict.fromkeys(out))
+
+    def _class(self, name: str, base: type, methods: dict, sampling: dict | None, **extra) -> type:
+        namespace = {"suite": self, "params": self.params, "param_names": self.param_names,
+                     "__qualname__": name, **(sampling or {}), **extra, **methods}
+        return type(name, (base,), namespace)
+
+    def write_class(self, sampling=common.WRITE, name: str = "Write") -> type:
+        def time_write(self, cache, *params):
+            self.write()
+        return self._class(name, WriteBenchmark, {"time_write": time_write}, sampling)
+
+    def read_class(self, sampling=common.QUICK_READ, name: str = "Read", base: type = ReadBenchmark,
+                   params: dict | None = None, **readers) -> type:
+        """A read class with one ``time_*`` method per selections function in ``readers``.
+
+        ``params`` adds parameters after the suite's own (e.g. a latency) for this class only.
+        """
+        methods = {method: _timed(method) for method in readers}
+        extra = {"readers": dict(readers)}
+        if params:
+            grid = {**self.grid, **{k: list(v) for k, v in params.items()}}
+            extra.update(params=tuple(grid.values()), param_names=list(grid))
+        return self._class(name, base, methods, sampling, **extra)
+
+    def storage_class(self, *metrics: str, name: str = "Storage") -> type:
+        methods = {}
+        for metric in metrics:
+            unit, value = _STORAGE_METRICS[metric]
+            methods[f"track_{metric}"] = _tracked(f"track_{metric}", value, unit)
+        return self._class(name, StorageBenchmark, methods, None)
+
+
+def _timed(name: str):
+    def method(self, cache, *params):
+        self.read(name)
+    method.__name__ = method.__qualname__ = name
+    return method
+
+
+def _tracked(name: str, value, unit: str):
+    def method(self, cache, *params):
+        return value(self)
+    method.__name__ = method.__qualname__ = name
+    method.unit = unit
+    return method
+
+
+def _product(grid: dict) -> list[dict]:
+    import itertools
+
+    return [dict(zip(grid, combo)) for combo in itertools.product(*grid.values())]
+

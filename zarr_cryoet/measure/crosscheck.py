@@ -1,0 +1,145 @@
+"""A plain timing loop outside asv: the same reads and writes, in fresh processes, in both allocator states.
+
+asv's numbers come from a harness (its own processes, samples, set-up and tear-down).
+This module times the headline operations without it: a fresh process of an asv
+environment's Python opens a store and times ``reads`` calls with ``time.perf_counter``,
+counting minor page faults, and checks every result against the volume. The process
+starts in one of three states:
+
+* ``pinned``: ``MALLOC_MMAP_THRESHOLD_``/``MALLOC_TRIM_THRESHOLD_`` set, as the suite pins
+  itself (:mod:`zarr_cryoet.measure.allocator`);
+* ``loaded``: glibc's default, in a process that has only loaded the volume;
+* ``wrote first``: glibc's default, in a process that wrote a scratch copy of the store
+  before reading (what a suite that writes before it reads leaves behind).
+
+``zarr-cryoet crosscheck`` (:mod:`zarr_cryoet.measure.crosscheck_report`) runs it in every
+asv environment and sets the medians next to asv's results. The child side is
+``python -m zarr_cryoet.measure.crosscheck JSON`` and needs only numpy and zarr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+STATES = ("pinned", "loaded", "wrote first")
+OPERATIONS = ("full", "xy", "write")
+_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _selection(operation: str, shape):
+    if operation == "full":
+        return ...
+    if operation == "xy":
+        return (shape[0] // 2, slice(None), slice(None))
+    raise ValueError(f"unknown read {operation!r}; use one of {', '.join(OPERATIONS)}")
+
+
+def measure_here(store, operation: str, volume_path, reads: int = 10, layout=None) -> dict:
+    """Time ``reads`` calls of ``operation`` in this process (after one untimed warm-up call).
+
+    ``operation`` is ``full`` or ``xy`` (reads of ``store``), or ``write`` (a fresh store of
+    ``layout``, a :class:`~zarr_cryoet.store.stores.Layout`, per call). Every result is
+    checked against the volume. Returns ``{"times": [s, ...], "median": s, "faults_per_read": n}``.
+    """
+    import numpy as np
+
+    from zarr_cryoet.measure.allocator import minor_faults
+    from zarr_cryoet.store import stores
+
+    volume = np.load(volume_path)
+    if operation == "write":
+        work = Path(tempfile.mkdtemp(prefix="zarr-cryoet-crosscheck-"))
+        try:
+            def call(i):
+                return stores.write_store(work / f"w{i}.zarr", volume, layout)
+
+            def check(path):
+                if not np.array_equal(stores.read_store(path), volume):
+                    raise AssertionError(f"write of {layout.slug}: the store reads back other data")
+                stores.remove_store(path)
+            return _loop(call, check, reads, minor_faults)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    array = stores.open_store(store)
+    selection = _selection(operation, volume.shape)
+    expected = volume[selection]
+
+    def check(result):
+        if not np.array_equal(result, expected):
+            raise AssertionError(f"{operation} read of {store}: other data than the volume's")
+    return _loop(lambda i: array[selection], check, reads, minor_faults)
+
+
+def _loop(call, check, n: int, faults) -> dict:
+    check(call(-1))  # warm-up: lazy imports, codec initialisation, page cache
+    times, fault_total = [], 0
+    for i in range(n):
+        before_faults = faults()
+        start = time.perf_counter()
+        result = call(i)
+        times.append(time.perf_counter() - start)
+        fault_total += faults() - before_faults
+        check(result)
+    return {"times": times, "median": statistics.median(times), "faults_per_read": fault_total / n}
+
+
+def child_environment(state: str) -> dict:
+    """The environment of a fresh measuring process in ``state``."""
+    from zarr_cryoet.measure.allocator import PINNED_ENVIRONMENT
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    if state == "pinned":
+        env.update(PINNED_ENVIRONMENT)
+    elif state not in STATES:
+        raise ValueError(f"unknown allocator state {state!r}; use one of {', '.join(STATES)}")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+def measure_in_fresh_process(store, operation: str, volume_path, reads: int = 10, *, state: str = "loaded",
+                             python: str | None = None, layout=None, timeout: float = 1800) -> dict:
+    """:func:`measure_here` in a new process of ``python`` (default: this one) started in ``state``."""
+    request = {"store": str(store), "operation": operation, "volume_path": str(volume_path), "reads": reads,
+               "state": state, "layout": None if layout is None else
+               [layout.codec, layout.spec, layout.zarr_format]}
+    proc = subprocess.run([python or sys.executable, "-m", "zarr_cryoet.measure.crosscheck", json.dumps(request)],
+                          capture_output=True, text=True, env=child_environment(state), timeout=timeout)
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"the measuring process ({python or sys.executable}) failed: {last}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _child(request: dict) -> dict:
+    """The measuring process: optionally write a scratch store first, then measure."""
+    layout = None
+    if request.get("layout"):
+        from zarr_cryoet.store.stores import Layout
+
+        codec, spec, zarr_format = request["layout"]
+        layout = Layout.from_spec(codec, spec, zarr_format)
+    if request["state"] == "wrote first":
+        import numpy as np
+
+        from zarr_cryoet.store import stores
+
+        if layout is None:
+            raise ValueError("the 'wrote first' state needs the store's layout")
+        scratch = Path(tempfile.mkdtemp(prefix="zarr-cryoet-scratch-"))
+        try:
+            stores.write_store(scratch / "copy.zarr", np.load(request["volume_path"]), layout)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+    return measure_here(request["store"], request["operation"], request["volume_path"], request["reads"], layout)
+
+
+if __name__ == "__main__":
+    print(json.dumps(_child(json.loads(sys.argv[1]))))

@@ -1,0 +1,96 @@
+"""The benchmark families the report reads, one frozen description each.
+
+Each family names its asv module (``benchmarks/<module>.py``), the benchmarks of it
+the report uses and the CSV columns taken straight from them as
+``(column, benchmark, factor applied to asv's value)``. This is the only place in
+:mod:`zarr_cryoet.report` that spells a benchmark name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+__all__ = ["ACCESS", "CHUNKING", "COMPRESSION", "LIMITS", "Access", "Chunking", "Compression", "Family", "Limits"]
+
+
+@dataclass(frozen=True)
+class Family:
+    """What every family has: its asv module, and CSV columns that are a benchmark's value times a factor."""
+
+    module: str
+    #: (CSV column, name of the field holding the benchmark, factor applied to asv's value)
+    COLUMNS: ClassVar[tuple[tuple[str, str, float], ...]] = ()
+
+    @property
+    def columns(self) -> tuple[tuple[str, str, float], ...]:
+        """``(column, benchmark, factor)`` per CSV column taken straight from a benchmark, in column order."""
+        return tuple((column, getattr(self, name), factor) for column, name, factor in self.COLUMNS)
+
+
+@dataclass(frozen=True)
+class Compression(Family):
+    """benchmarks/compression.py: one store per codec."""
+
+    COLUMNS = (("write_s", "write", 1), ("read_s", "read", 1), ("compression_ratio", "ratio", 1),
+               ("stored_bytes", "stored_bytes", 1))
+    module: str = "compression"
+    write: str = "compression.Write.time_write"
+    read: str = "compression.Read.time_read"
+    ratio: str = "compression.Storage.track_compression_ratio"
+    stored_bytes: str = "compression.Storage.track_stored_bytes"
+
+
+@dataclass(frozen=True)
+class Chunking(Family):
+    """benchmarks/chunking.py: one store per chunk shape (and sharded layout)."""
+
+    COLUMNS = (("files", "files", 1), ("write_s", "write", 1), ("full_read_s", "full_read", 1),
+               ("slice_xy_ms", "slice_xy", 1000), ("slice_xz_ms", "slice_xz", 1000), ("slice_yz_ms", "slice_yz", 1000),
+               ("compression_ratio", "ratio", 1))
+    module: str = "chunking"
+    write: str = "chunking.Write.time_write"
+    full_read: str = "chunking.Read.time_read_full"
+    slice_xy: str = "chunking.Read.time_read_slice_xy"
+    slice_xz: str = "chunking.Read.time_read_slice_xz"
+    slice_yz: str = "chunking.Read.time_read_slice_yz"
+    files: str = "chunking.Storage.track_file_count"
+    ratio: str = "chunking.Storage.track_compression_ratio"
+
+    @property
+    def slices(self) -> dict[str, str]:
+        """The slice reads by plane: ``{"XY": benchmark, "XZ": …, "YZ": …}``."""
+        return {"XY": self.slice_xy, "XZ": self.slice_xz, "YZ": self.slice_yz}
+
+
+@dataclass(frozen=True)
+class Access(Family):
+    """benchmarks/access.py: access patterns per layout, locally, counted over HTTP, and over slow HTTP."""
+
+    COLUMNS = (("read_s", "read", 1), ("get_requests", "gets", 1), ("bytes_fetched", "bytes_fetched", 1))
+    module: str = "access"
+    read: str = "access.Read.time_read"
+    gets: str = "access.Requests.track_get_requests"
+    bytes_fetched: str = "access.Requests.track_bytes_fetched"
+    remote: str = "access.RemoteRead.time_read"
+
+    @staticmethod
+    def remote_column(latency_ms) -> str:
+        """The CSV column of :attr:`remote` at one added latency, e.g. ``remote_20ms_read_s``."""
+        return f"remote_{latency_ms}ms_read_s"
+
+
+@dataclass(frozen=True)
+class Limits(Family):
+    """benchmarks/limits.py: the physical limit, the same bytes as one raw file and in memory (no CSV of its own)."""
+
+    module: str = "limits"
+    write: str = "limits.RawIO.time_write_file"
+    read: str = "limits.RawIO.time_read_file"
+    copy: str = "limits.RawIO.time_memory_copy"
+
+
+COMPRESSION = Compression()
+CHUNKING = Chunking()
+ACCESS = Access()
+LIMITS = Limits()

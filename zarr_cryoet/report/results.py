@@ -1,0 +1,251 @@
+"""The asv results of one machine and one commit, loaded for the report.
+
+``zarr-cryoet report`` reads what ``asv run`` left in ``.asv/results`` with asv's own
+loader (:meth:`asv.results.Results.load`). asv is needed only here, and only in the
+development environment, so it is imported when results are loaded.
+
+The shape and dtype of each benchmark's data come from the provenance the benchmarks
+recorded next to the results (:mod:`zarr_cryoet.data.provenance`), never from the label.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from zarr_cryoet.data import provenance
+from zarr_cryoet.errors import ZarrCryoetError
+
+DEFAULT_RESULTS = Path(".asv", "results")
+_UNITS = {"seconds": "s"}
+
+
+class ReportError(ZarrCryoetError, ValueError):
+    """The asv results cannot be reported: asv missing, no results, or an unknown machine/commit."""
+
+
+@dataclass(frozen=True)
+class Env:
+    """One asv environment of a commit: a zarr release on one Python."""
+
+    name: str
+    zarr_version: str
+    python: str
+    label: str  # "zarr 3.4.2" (with the Python when two environments share a zarr release)
+
+
+@dataclass(frozen=True)
+class Volume:
+    """A benchmark's data as its provenance records it: shape (z, y, x) and bytes per voxel."""
+
+    shape: tuple[int, ...]
+    itemsize: int
+
+    @property
+    def nbytes(self) -> int:
+        return math.prod(self.shape) * self.itemsize
+
+    @classmethod
+    def from_provenance(cls, recorded: dict | None) -> Volume | None:
+        """The volume a provenance record describes (its ``shape`` and ``dtype``), or None without one."""
+        if recorded is None:
+            return None
+        try:
+            shape = tuple(int(n) for n in recorded["shape"])
+            itemsize = np.dtype(recorded["dtype"]).itemsize
+        except (KeyError, TypeError, ValueError):
+            return None
+        return cls(shape, itemsize) if len(shape) == 3 else None
+
+
+@dataclass
+class ReportResults:
+    """The asv results of one machine and one commit, one :class:`Env` per environment.
+
+    ``values`` maps ``(env name, benchmark, params)`` (params as a tuple in the
+    benchmark's parameter order) to asv's stored result: a number, ``nan`` when
+    skipped, ``None`` when failed.
+    """
+
+    results_dir: Path
+    machine: str
+    commit: str
+    date: int | None
+    envs: list[Env]
+    values: dict = field(repr=False)
+    param_names: dict[str, list[str]] = field(repr=False)
+    units: dict[str, str] = field(repr=False)
+    #: data label → its :class:`Volume`, or None where no provenance is recorded (filled by :meth:`volume`)
+    _volumes: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    @classmethod
+    def load(cls, results_dir=DEFAULT_RESULTS, machine: str | None = None,
+             commit: str | None = None) -> ReportResults:
+        """Load one machine's results for one commit (default: the latest commit by date)."""
+        asv_results, asv_util = _import_asv()
+        results_dir = Path(results_dir)
+        if not results_dir.is_dir():
+            raise ReportError(f"no asv results directory at {results_dir}; run python3 tasks.py benchmark "
+                              "first, or pass --results DIR")
+        machines = {d.name: files for d in sorted(results_dir.iterdir())
+                    if (d / "machine.json").is_file() and (files := _result_files(d))}
+        if not machines:
+            raise ReportError(f"no asv results in {results_dir}; run python3 tasks.py benchmark first")
+        if machine is None:
+            if len(machines) > 1:
+                raise ReportError(f"{results_dir} holds results of several machines ({', '.join(machines)}); "
+                                  "choose one with --machine")
+            machine = next(iter(machines))
+        elif machine not in machines:
+            raise ReportError(f"no results for machine {machine!r} in {results_dir}; "
+                              f"known machines: {', '.join(machines)}")
+        benchmarks_json = results_dir / "benchmarks.json"
+        if not benchmarks_json.is_file():
+            raise ReportError(f"{benchmarks_json} is missing; run python3 tasks.py benchmark (asv run writes it)")
+        try:
+            benchmarks = asv_util.load_json(str(benchmarks_json), api_version=2)
+            loaded = [asv_results.Results.load(str(path)) for path in machines[machine]]
+        except asv_util.UserError as err:
+            raise ReportError(f"{' '.join(str(err).split())}; run python3 tasks.py benchmark again") from None
+        benchmarks.pop("version", None)
+
+        chosen = _choose_commit(loaded, commit, machine)
+        chosen_results = [r for r in loaded if r.commit_hash == chosen]
+        envs = _envs(chosen_results)
+        values, param_names, units = {}, {}, {}
+        for env, result in zip(envs, chosen_results):
+            for key in sorted(result.get_result_keys(benchmarks)):
+                raw_params = result.get_result_params(key) or []
+                combos = _product([[_decode(v) for v in values_] for values_ in raw_params])
+                for combo, value in zip(combos, result.get_result_value(key, raw_params)):
+                    values[(env.name, key, combo)] = value
+                param_names[key] = list(benchmarks[key].get("param_names") or [])
+                units[key] = _unit(benchmarks[key])
+        order = sorted(range(len(envs)), key=lambda i: (_version_key(envs[i].zarr_version),
+                                                        _version_key(envs[i].python)))
+        return cls(results_dir, machine, chosen, max((r.date or 0) for r in chosen_results) or None,
+                   [envs[i] for i in order], values, param_names, units)
+
+    # -- queries --
+
+    @property
+    def newest(self) -> Env:
+        """The environment with the newest zarr release."""
+        return self.envs[-1]
+
+    @property
+    def short_commit(self) -> str:
+        return self.commit[:8]
+
+    def has(self, module: str) -> bool:
+        """Whether there are results of any benchmark of ``module`` (``"compression"``, ``"chunking"``)."""
+        return any(key.startswith(module + ".") for key in self.param_names)
+
+    def value(self, env: Env, benchmark: str, **params):
+        """asv's result for one cell: a number, ``nan`` (skipped or absent) or ``None`` (failed)."""
+        combo = tuple(params.get(name) for name in self.param_names.get(benchmark, ()))
+        return self.values.get((env.name, benchmark, combo), math.nan)
+
+    def choices(self, module: str, name: str) -> list:
+        """Every value parameter ``name`` takes in ``module``'s benchmarks, in asv's order."""
+        seen = {}
+        for (_, key, combo) in self.values:
+            names = self.param_names[key]
+            if key.startswith(module + ".") and name in names:
+                seen.setdefault(combo[names.index(name)], None)
+        return list(seen)
+
+    def failed(self) -> list[str]:
+        """One description per failed cell (asv stored null), as ``<benchmark>(<params>) on <zarr release>``."""
+        labels = {env.name: env.label for env in self.envs}
+        return [f"{key}({', '.join(f'{n}={v}' for n, v in zip(self.param_names[key], combo) if n != 'data')}) "
+                f"on {labels[env]}" for (env, key, combo), value in self.values.items() if value is None]
+
+    def volume(self, data) -> Volume | None:
+        """Shape and voxel size of ``data`` from the provenance recorded next to the results, or None."""
+        if data is None:
+            return None
+        if data not in self._volumes:
+            self._volumes[data] = Volume.from_provenance(provenance.lookup(self.results_dir, str(data)))
+        return self._volumes[data]
+
+    def unrecorded(self) -> list:
+        """The data labels :meth:`volume` was asked about that have no (usable) provenance."""
+        return [data for data, volume in self._volumes.items() if volume is None]
+
+    def context(self, env: Env, data) -> dict:
+        """The columns every CSV row carries."""
+        return {"zarr_version": env.zarr_version, "python": env.python, "data": data,
+                "commit": self.commit, "machine": self.machine}
+
+
+def _import_asv():
+    try:
+        import asv.results
+        import asv.util
+    except ImportError:
+        raise ReportError("reading benchmark results needs asv; install asv (pip install asv) into this "
+                          "environment, e.g. with python3 tasks.py benchmark") from None
+    return asv.results, asv.util
+
+
+def _result_files(machine_dir: Path) -> list[Path]:
+    return sorted(p for p in machine_dir.glob("*.json") if p.name not in ("machine.json", "benchmarks.json"))
+
+
+def _choose_commit(loaded, prefix: str | None, machine: str) -> str:
+    dates = {}
+    for result in loaded:
+        dates[result.commit_hash] = max(dates.get(result.commit_hash, 0), result.date or 0)
+    if prefix is None:
+        return max(dates, key=lambda h: (dates[h], h))
+    matches = [h for h in dates if h.lower().startswith(prefix.strip().lower())] if prefix.strip() else []
+    if len(matches) != 1:
+        known = ", ".join(h[:8] for h in sorted(dates, key=dates.get, reverse=True))
+        problem = "matches several commits" if matches else "matches no commit"
+        raise ReportError(f"--commit {prefix!r} {problem} with results on machine {machine!r}; "
+                          f"known commits: {known}")
+    return matches[0]
+
+
+def _envs(results) -> list[Env]:
+    raw = []
+    for result in results:
+        zarr_version = str(result.params.get("zarr") or "unknown")
+        raw.append((result.env_name, zarr_version, str(result.params.get("python") or "")))
+    versions = [v for _, v, _ in raw]
+    return [Env(name, v, py, f"zarr {v}" + (f" (Python {py})" if versions.count(v) > 1 else ""))
+            for name, v, py in raw]
+
+
+def _decode(value):
+    """A parameter value as asv stores it (its ``repr``) back to the value: ``"'none'"`` → ``"none"``."""
+    try:
+        return ast.literal_eval(value)
+    except (ValueError, SyntaxError, TypeError):
+        return value
+
+
+def _product(params):
+    """asv's order of parameter combinations (``itertools.product``)."""
+    return list(itertools.product(*params))
+
+
+def _unit(benchmark: dict) -> str:
+    unit = benchmark.get("unit") or ""
+    return _UNITS.get(unit, unit)
+
+
+def _version_key(version: str):
+    return tuple(int(n) for n in re.findall(r"\d+", version or ""))
+
+
+def finite(value) -> bool:
+    """Whether an asv value is a result: not skipped (``nan``) and not failed (``None``)."""
+    return value is not None and not (isinstance(value, float) and math.isnan(value))

@@ -1,0 +1,197 @@
+"""The report's CSV tables, one row builder per table, and the CSV writer.
+
+Every number is asv's stored ``result`` (for ``time_*`` benchmarks the median of the
+samples), never recomputed; derived columns (``size_mb``, ``savings_pct``, ``*_ms``,
+``*_x_raw``) are plain unit conversions or ratios of it. Every row names its data, zarr
+version, Python, zarr format, commit and machine. Skipped cells (asv's NaN, e.g. format 3
+on zarr 2) and failed ones (asv's null) are empty. Columns that need the size of the
+volume (``bytes_selected``, ``read_x_raw`` of the access table) are empty where no
+provenance is recorded for the data.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import math
+from pathlib import Path
+
+from zarr_cryoet.store.codecs import CODECS
+from zarr_cryoet.report.families import ACCESS, CHUNKING, COMPRESSION, LIMITS
+from zarr_cryoet.report.results import Env, ReportResults, finite
+
+COMPRESSION_CSV = Path("cryoet_benchmarks", "cryoet_benchmark.csv")
+CHUNKING_CSV = Path("chunking_benchmarks", "chunking_results.csv")
+VERSION_CSV = Path("version_comparison", "version_comparison.csv")
+ACCESS_CSV = Path("access_patterns", "access_results.csv")
+
+
+def _cell(value, factor=1):
+    """A CSV cell: asv's value (times ``factor``), or empty when skipped or failed."""
+    if not finite(value):
+        return ""
+    return value * factor if factor != 1 else value
+
+
+def _derived(func, *values):
+    return func(*values) if all(finite(v) for v in values) else ""
+
+
+def codec_label(codec: str) -> str:
+    """The method's name in tables and figures, e.g. ``"Blosc-Zstd"``."""
+    return CODECS[codec].label if codec in CODECS else str(codec)
+
+
+def chunk_label(chunks: str) -> str:
+    """``"16x16x16"`` → ``"16³"``, ``"16x128x128"`` → ``"16×128×128"``.
+
+    Sharded layouts: ``"32x32x32/128x128x128"`` → ``"32³ in 128³"``.
+    """
+    if "/" in str(chunks):
+        inner, _, shards = str(chunks).partition("/")
+        return f"{chunk_label(inner)} in {chunk_label(shards)}"
+    parts = str(chunks).split("x")
+    return f"{parts[0]}³" if len(parts) == 3 and len(set(parts)) == 1 else "×".join(parts)
+
+
+def _grid(results: ReportResults, module: str, *names: str):
+    """``(env, cell)`` per table row of ``module``: data, then environment, format, and ``names`` in order.
+
+    ``cell`` holds the parameters (``data``, ``zarr_format`` and ``names``) that pick
+    the row's value of each benchmark of the module.
+    """
+    for data in results.choices(module, "data"):
+        for env in results.envs:
+            for fmt in results.choices(module, "zarr_format"):
+                for combo in itertools.product(*(results.choices(module, name) for name in names)):
+                    yield env, {"data": data, **dict(zip(names, combo)), "zarr_format": fmt}
+
+
+def _measured(results: ReportResults, env: Env, family, cell: dict) -> dict:
+    """The family's CSV columns taken straight from its benchmarks, for one cell."""
+    return {col: _cell(results.value(env, bench, **cell), factor) for col, bench, factor in family.columns}
+
+
+def compression_rows(results: ReportResults) -> list[dict]:
+    """One row per codec × zarr version × format (× data) of the compression benchmarks."""
+    rows = []
+    for env, cell in _grid(results, COMPRESSION.module, "codec"):
+        raw = {col: results.value(env, bench, **cell) for col, bench, _ in COMPRESSION.columns}
+        row = {"method": codec_label(cell["codec"]), "codec": cell["codec"], "zarr_version": env.zarr_version,
+               "zarr_format": cell["zarr_format"], **_measured(results, env, COMPRESSION, cell)}
+        row["size_mb"] = _derived(lambda b: b / 1e6, raw["stored_bytes"])
+        row["savings_pct"] = _derived(lambda r: (1 - 1 / r) * 100, raw["compression_ratio"])
+        row.update(_versus_limit(results, env, cell["data"], write_x_raw=raw["write_s"], read_x_raw=raw["read_s"]))
+        row.update(results.context(env, cell["data"]))
+        rows.append(row)
+    return rows
+
+
+def chunking_rows(results: ReportResults) -> list[dict]:
+    """One row per chunk shape × zarr version × format (× data) of the chunking benchmarks."""
+    rows = []
+    for env, cell in _grid(results, CHUNKING.module, "chunks"):
+        row = {"chunks": cell["chunks"], "zarr_version": env.zarr_version, "zarr_format": cell["zarr_format"],
+               **_measured(results, env, CHUNKING, cell)}
+        row.update(_versus_limit(results, env, cell["data"], write_x_raw=results.value(env, CHUNKING.write, **cell),
+                                 full_read_x_raw=results.value(env, CHUNKING.full_read, **cell)))
+        row.update(results.context(env, cell["data"]))
+        rows.append(row)
+    return rows
+
+
+def _versus_limit(results: ReportResults, env: Env, data, **times) -> dict:
+    """``<op>_x_raw``: a zarr time divided by the raw-file time of the same bytes (1.0 = the limit).
+
+    Keyword names ending in ``write_x_raw`` are divided by the raw write,
+    the others by the raw read. Empty where either time is missing.
+    """
+    limits = {"write": results.value(env, LIMITS.write, data=data), "read": results.value(env, LIMITS.read, data=data)}
+    return {name: _derived(lambda t, limit: t / limit, value, limits["write" if "write" in name else "read"])
+            for name, value in times.items()}
+
+
+def selected_bytes(results: ReportResults, data) -> dict:
+    """Bytes each access pattern selects from the volume ``data`` names ({} without its provenance)."""
+    from zarr_cryoet.store.access import pattern as pattern_selections
+    from zarr_cryoet.store.access import selected_voxels
+
+    volume = results.volume(data)
+    if volume is None:
+        return {}
+    return {p: selected_voxels(pattern_selections(p, volume.shape), volume.shape) * volume.itemsize
+            for p in results.choices(ACCESS.module, "pattern")}
+
+
+def volume_bytes(results: ReportResults, data) -> int | None:
+    """Uncompressed bytes of the volume ``data`` names, or None without its provenance."""
+    volume = results.volume(data)
+    return volume.nbytes if volume is not None else None
+
+
+def access_rows(results: ReportResults) -> list[dict]:
+    """One row per layout × pattern × zarr version × format: time, GETs, bytes fetched, and the limit.
+
+    ``read_x_raw`` divides the pattern's read time by the time the raw-file
+    read (the limits family's raw read) takes for the same number of bytes.
+    ``remote_<L>ms_read_s`` is the same read over HTTP with L ms added to every
+    request (the access family's remote read; empty for patterns it does not time).
+    """
+    rows = []
+    latencies = results.choices(ACCESS.module, "latency_ms")
+    selected = {data: selected_bytes(results, data) for data in results.choices(ACCESS.module, "data")}
+    for env, cell in _grid(results, ACCESS.module, "chunks", "pattern"):
+        data, pattern = cell["data"], cell["pattern"]
+        row = {"chunks": cell["chunks"], "pattern": pattern, "zarr_version": env.zarr_version,
+               "zarr_format": cell["zarr_format"], **_measured(results, env, ACCESS, cell)}
+        row["bytes_selected"] = selected[data].get(pattern, "")
+        row["read_x_raw"] = _derived(lambda t, r, b, v: t / (r * b / v), results.value(env, ACCESS.read, **cell),
+                                     results.value(env, LIMITS.read, data=data),
+                                     row["bytes_selected"] or math.nan, volume_bytes(results, data) or math.nan)
+        for latency in latencies:
+            row[ACCESS.remote_column(latency)] = _cell(results.value(env, ACCESS.remote, **cell, latency_ms=latency))
+        row.update(results.context(env, data))
+        rows.append(row)
+    return rows
+
+
+def version_rows(results: ReportResults) -> list[dict]:
+    """Every cell of every benchmark and environment, one row each (long format)."""
+    names = sorted({n for ns in results.param_names.values() for n in ns}, key=_param_order)
+    rows = []
+    for env in results.envs:
+        for (env_name, key, combo), value in results.values.items():
+            if env_name != env.name:
+                continue
+            params = dict(zip(results.param_names[key], combo))
+            status = "failed" if value is None else "ok" if finite(value) else "skipped"
+            row = {"metric": key.rsplit(".", 1)[-1].removeprefix("time_").removeprefix("track_"),
+                   "benchmark": key, **{n: params.get(n, "") for n in names},
+                   "zarr_version": env.zarr_version, "python": env.python, "value": _cell(value),
+                   "unit": results.units.get(key, ""), "status": status,
+                   "commit": results.commit, "machine": results.machine}
+            rows.append(row)
+    return rows
+
+
+def _param_order(name: str):
+    return {"data": 0, "codec": 1, "chunks": 2, "zarr_format": 9}.get(name, 5), name
+
+
+def write_csv(rows: list[dict], path: Path) -> Path:
+    """Write ``rows`` (dicts with the same keys, in column order) as a CSV file at ``path``; the path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    columns = list(rows[0]) if rows else []
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: _csv_text(v) for k, v in row.items()})
+    return path
+
+
+def _csv_text(value) -> str:
+    """Numbers in full precision (``repr`` round-trips exactly), so the CSV equals asv's JSON."""
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)

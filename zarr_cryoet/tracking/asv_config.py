@@ -1,0 +1,142 @@
+"""Reading asv.conf.json, in one place for everything that needs its matrix.
+
+The launcher (tasks.py), the test runner (noxfile.py, through tools/matrix.py),
+the tests' asv run and the nightly job all ask the same questions of an asv
+config: which (python, zarr) environments does asv build, on which Pythons,
+and which benchmarks does a default run select. They are answered here, the
+way asv 0.6 answers them (``asv.environment.iter_matrix``): the product of
+``pythons`` and ``matrix``, minus the ``exclude`` rules (regular expressions
+that must match whole values), plus the ``include`` entries, which no
+``exclude`` rule removes.
+
+Standard library only: tools/ and tasks.py import this before any virtual
+environment exists.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+#: asv --bench regex of the default run (tasks.py benchmark, the nightly job): everything but the
+#: long codec sweep.
+DEFAULT_BENCH = r"^(?!codec_sweep\.)"
+#: asv --bench regexes of the tests' whole-matrix ``asv run --quick`` (tests/asv_helpers.py): every
+#: benchmark of the default run on every zarr, with the two large grids (chunking: 10 chunkings x 2
+#: formats; access: 5 x 2 x 6 patterns) cut to a corner that keeps every kind of case - plain and
+#: sharded, format 2 and 3, a shard larger than the volume (skipped), a slice and a particle box.
+#: asv starts a process per parameter combination, ~2 s each here; the full grids took CI from 17 to
+#: 44 min. ``tasks.py benchmark`` and the nightly job run the whole grids.
+CI_BENCH = [
+    r"^(compression|limits)\.",
+    r"^chunking\..*'(16x16x16|64x64x64|128x128x128|32x32x32/128x128x128)', [23]\)$",
+    r"^access\..*'(64x64x64|32x32x32/128x128x128)', [23], '(xy|box32)'",
+    r"^process_state\..*'64x64x64', [23], 'xy'",
+    r"^realistic\.",  # on a small volume in the tests (ZARR_CRYOET_REALISTIC_SHAPE)
+]
+
+_COMMENT_LINE = re.compile(r"^\s*//.*$", re.M)
+_BARE_KEYS = ("python", "environment_type", "sys_platform")
+_MATRIX_TYPES = ("req", "env", "env_nobuild")
+
+
+def load(path) -> dict:
+    """An asv config as a dict (asv allows ``//`` comment lines; JSON does not).
+
+    Raises OSError when the file cannot be read and ValueError when it is not a JSON object.
+    """
+    conf = json.loads(_COMMENT_LINE.sub("", Path(path).read_text(encoding="utf-8")))
+    if not isinstance(conf, dict):
+        raise ValueError("the top level is not a JSON object")
+    return conf
+
+
+def _keyed(entry: dict, bare_keys=_BARE_KEYS) -> dict:
+    """A matrix or rule as ``{(type, name): value}``, like asv's ``_parse_matrix``."""
+    entry = dict(entry)
+    keyed = {(key, None): entry.pop(key) for key in bare_keys if key in entry}
+    if any(t in entry for t in _MATRIX_TYPES):
+        for t in _MATRIX_TYPES:
+            keyed.update({(t, name): value for name, value in (entry.pop(t, None) or {}).items()})
+    else:  # asv's old flat style: every key is a requirement
+        keyed.update({("req", name): value for name, value in entry.items()})
+    return keyed
+
+
+def _matches(target: dict, rule: dict) -> bool:
+    """asv's ``match_rule``: every value of the rule is a regex matching the whole value (None: absent)."""
+    for key, pattern in rule.items():
+        value = target.get(key)
+        if pattern is None:
+            if value is not None:
+                return False
+        elif value is None:
+            return False
+        else:
+            try:
+                match = re.match(str(pattern), str(value))
+            except re.error as err:
+                raise ValueError(f"bad regular expression {pattern!r} in an exclude rule ({err})") from None
+            if match is None or match.end() != len(str(value)):
+                return False
+    return True
+
+
+def environments(conf: dict, package: str = "zarr") -> list[tuple[str, str | None]]:
+    """Every (python, version of ``package``) environment asv builds, in asv's order, without repeats.
+
+    The version is None where the environment does not pin ``package`` (e.g. asv.upstream.conf.json,
+    where zarr is the benchmarked project itself).
+    """
+    platform = {("environment_type", None): conf.get("environment_type"), ("sys_platform", None): sys.platform}
+    matrix = _keyed(conf.get("matrix") or {}, bare_keys=())
+    keys = list(matrix)
+    values = [value if isinstance(value, list) else [value] for value in matrix.values()]
+    values = [[""] if value == [] else value for value in values]
+    excludes = [_keyed(rule) for rule in conf.get("exclude") or []]
+    found = []
+    for python in conf.get("pythons", ["%d.%d" % sys.version_info[:2]]):
+        for combination in itertools.product(*values):
+            target = {("python", None): python, **dict(zip(keys, combination)), **platform}
+            if not any(_matches(target, rule) for rule in excludes):
+                found.append((python, target.get(("req", package))))
+    for rule in conf.get("include") or []:
+        include = _keyed(rule)
+        if "python" not in rule:
+            raise ValueError(f"include rule {rule} has no python; give every include entry a \"python\"")
+        platform_rule = {key: include.pop(key) for key in platform if key in include}
+        if _matches(platform, platform_rule):
+            found.append((rule["python"], include.get(("req", package))))
+    return list(dict.fromkeys(found))
+
+
+def version_key(version: str) -> tuple:
+    """Sort key for versions such as "3.9" < "3.11" (non-numeric parts sort as 0)."""
+    return tuple(int(part) if part.isdigit() else 0 for part in str(version).split("."))
+
+
+def pythons(conf: dict) -> list[str]:
+    """The distinct Python versions that have an environment, oldest first."""
+    return sorted({python for python, _ in environments(conf)}, key=version_key)
+
+
+def cpu_affinity(choice: str = "auto") -> list[str]:
+    """asv's ``--cpu-affinity`` arguments: benchmarks pinned to one core, the last one unless told otherwise.
+
+    ``auto``: the last core where there are several (asv's own process keeps the others), none
+    on a single core; ``none``: no pinning; a number: that core. Used by ``tasks.py benchmark``
+    and the nightly job alike, so their numbers are comparable.
+    """
+    if choice == "none" or not hasattr(os, "sched_getaffinity"):
+        return []
+    cores = sorted(os.sched_getaffinity(0))
+    if choice == "auto":
+        return ["--cpu-affinity", str(cores[-1])] if len(cores) > 1 else []
+    if not choice.isdigit() or int(choice) not in cores:
+        raise ValueError(f"--cpu {choice}: not one of this process's cores ({cores[0]}-{cores[-1]}); "
+                         "pass a core number, auto or none")
+    return ["--cpu-affinity", choice]
