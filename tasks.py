@@ -28,6 +28,7 @@ import re
 import socket
 import subprocess
 import sys
+import time
 import venv
 from pathlib import Path
 
@@ -39,6 +40,7 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 VENV_PYTHON = VENV / "bin" / "python"
 _STAMP = VENV / ".zarr-cryoet-installed"
+STARTED = time.monotonic()
 FULL_ENV = "ZARR_CRYOET_FULL"  # the full grids (benchmarks/common.py)
 PROVENANCE_ENV = "ZARR_CRYOET_PROVENANCE_DIR"  # zarr_cryoet/data/provenance.py
 REQUIRE_ALL_PYTHONS_ENV = "ZARR_CRYOET_REQUIRE_ALL_PYTHONS"
@@ -158,6 +160,8 @@ def benchmark(extra: list[str]) -> int:
         log(f"dashboard: {ROOT / 'html' / 'index.html'} (view it with: .venv/bin/asv preview)")
     if missing:
         log(f"skipped: the environments on Python {', '.join(missing)} (see the warning above)")
+    minutes, seconds = divmod(round(time.monotonic() - STARTED), 60)
+    log(f"finished in {minutes} min {seconds} s (set-up included)")
     return status or publish
 
 

@@ -12,8 +12,8 @@ Blosc-Zstd with 64³, 32³ and (16, 128, 128) chunks on formats 2 and 3, and sha
 (format 3) 128³ shards of 32³ or (16, 128, 128) inner chunks.
 
 Default grid: the patterns xy, xz, box32 and zslabs, and over slow HTTP the plain 64³
-and (16, 128, 128) chunks and the sharded 32³ ones; ``ZARR_CRYOET_FULL=1`` adds yz,
-box64 and the other layouts over HTTP.
+and (16, 128, 128) chunks on format 2 and the sharded 32³ ones (format 3);
+``ZARR_CRYOET_FULL=1`` adds yz, box64, and every layout on both formats over HTTP.
 """
 
 import contextlib
@@ -25,7 +25,7 @@ from zarr_cryoet.store.access import PATTERNS
 from zarr_cryoet.store.remote import count_requests, served_array
 
 from . import common
-from .suite import LayoutSuite, ReadBenchmark, StorageBenchmark, access_pattern
+from .suite import LayoutSuite, ReadBenchmark, StorageBenchmark, access_pattern, plain_v2_sharded_v3
 
 CHUNKINGS = ["64x64x64", "32x32x32", "16x128x128", "32x32x32/128x128x128", "16x128x128/128x128x128"]
 PATTERN_GRID = common.grid(default=["xy", "xz", "box32", "zslabs"], full=list(PATTERNS))
@@ -38,8 +38,9 @@ Read = suite.read_class(time_read=access_pattern())
 REMOTE_PATTERNS = ["xy", "box32"]
 REMOTE_CHUNKINGS = common.grid(default=["64x64x64", "16x128x128", "32x32x32/128x128x128"], full=CHUNKINGS)
 LATENCIES_MS = [20]  # a same-region object store is ~10-30 ms to first byte
+#: default grid: plain chunks over HTTP on format 2 (the portal's), shards on format 3; full grid: both formats
 remote_suite = LayoutSuite({"chunks": REMOTE_CHUNKINGS, "zarr_format": [2, 3], "pattern": REMOTE_PATTERNS},
-                           codec="blosc-zstd")
+                           codec="blosc-zstd", measured=None if common.FULL else plain_v2_sharded_v3)
 
 
 def _counted(cache: dict, layout, pattern: str):

@@ -16,7 +16,7 @@ from .suite import LayoutSuite, StorageBenchmark
 
 READS = ["full", "xy"]
 ALLOCATORS = ["pinned", "glibc default"]
-CHUNKINGS = common.grid(default=["64x64x64", "128x128x128"], full=["16x16x16", "64x64x64", "128x128x128"])
+CHUNKINGS = common.grid(default=["64x64x64"], full=["16x16x16", "64x64x64", "128x128x128"])
 suite = LayoutSuite({"chunks": CHUNKINGS, "zarr_format": [2, 3], "read": READS, "allocator": ALLOCATORS},
                     codec="blosc-zstd")
 

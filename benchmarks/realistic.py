@@ -14,15 +14,15 @@ import os
 from zarr_cryoet.data import sources
 
 from . import common
-from .suite import FULL_VOLUME, LayoutSuite, middle_plane
+from .suite import FULL_VOLUME, LayoutSuite, middle_plane, plain_v2_sharded_v3
 
 #: the tier's volume; ``ZARR_CRYOET_REALISTIC_SHAPE=ZxYxX`` changes it (the tests use a small one)
 SHAPE = os.environ.get("ZARR_CRYOET_REALISTIC_SHAPE", "").strip() or "184x630x630"
 REQUEST = sources.parse_source(f"phantom:{SHAPE}")
 LAYOUTS_RUN = ["64x64x64", "128x128x128", "64x64x64/128x128x128"]
-suite = LayoutSuite({"chunks": LAYOUTS_RUN, "zarr_format": [2, 3]}, data=[REQUEST.identity()], codec="blosc-zstd")
-#: plain chunks on format 2 (the portal's format), shards on format 3
-LAYOUTS = [layout for layout in suite.layouts if (layout.shards is None) == (layout.zarr_format == 2)]
+suite = LayoutSuite({"chunks": LAYOUTS_RUN, "zarr_format": [2, 3]}, data=[REQUEST.identity()], codec="blosc-zstd",
+                    measured=plain_v2_sharded_v3)
+LAYOUTS = suite.layouts
 ENABLED = common.REQUEST.spec == sources.DEFAULT_SOURCE
 
 
@@ -35,15 +35,13 @@ def setup_cache():
 setup_cache.timeout = common.SETUP_CACHE_TIMEOUT
 
 
-def _only_measured_layouts(cls):
-    """Skip (asv: NaN) the combinations this tier does not measure, before any work."""
+def _own_cache(cls):
+    """The tier's own setup cache (its own volume); with other data than the default, a skip."""
     base_setup = cls.setup
 
     def setup(self, cache, *params):
         if cache.get("disabled"):
             raise NotImplementedError("the realistic-size tier runs with the default data only")
-        if suite.layout(self._params(params)) not in LAYOUTS:
-            raise NotImplementedError("this tier measures plain chunks on format 2 and shards on format 3")
         base_setup(self, cache, *params)
 
     cls.setup = setup
@@ -51,6 +49,5 @@ def _only_measured_layouts(cls):
     return cls
 
 
-Write = _only_measured_layouts(suite.write_class(common.LONG))
-Read = _only_measured_layouts(suite.read_class(common.SLOW, time_read_full=FULL_VOLUME,
-                                               time_read_slice_xy=middle_plane("xy")))
+Write = _own_cache(suite.write_class(common.LONG))
+Read = _own_cache(suite.read_class(common.SLOW, time_read_full=FULL_VOLUME, time_read_slice_xy=middle_plane("xy")))

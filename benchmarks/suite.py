@@ -41,6 +41,11 @@ def middle_plane(axis: str):
     return lambda shape, cache, params: common.middle_planes(shape)[axis]
 
 
+def plain_v2_sharded_v3(layout) -> bool:
+    """Plain chunks on format 2 (the portal's), shards on format 3: a grid's cheaper half."""
+    return (layout.shards is None) == (layout.zarr_format == 2)
+
+
 def access_pattern(name: str | None = None):
     """Every selection of access pattern ``name`` (default: the ``pattern`` parameter), read in turn."""
     return lambda shape, cache, params: common.pattern_selections(cache, name or params["pattern"])
@@ -153,16 +158,21 @@ class LayoutSuite:
     ``zarr_format=2``).
     """
 
-    def __init__(self, params: dict, *, data=None, **fixed):
+    def __init__(self, params: dict, *, data=None, measured=None, **fixed):
         self.grid = {"data": list(data or common.DATA), **{k: list(v) for k, v in params.items()}}
         self.fixed = {"codec": "blosc-zstd", "chunks": "64x64x64", "zarr_format": 2, **fixed}
         self.params = tuple(self.grid.values())
         self.param_names = list(self.grid)
+        self.measured = measured  # (Layout) -> bool: the combinations of the grid this suite measures
 
     def layout(self, named: dict) -> stores.Layout:
-        """The layout of one combination (raises a NotImplementedError, i.e. an asv skip, for shards on format 2)."""
+        """The layout of one combination; a NotImplementedError (an asv skip) for shards on format 2 and
+        for layouts the suite does not measure."""
         settings = {**self.fixed, **{k: v for k, v in named.items() if k in self.fixed}}
-        return stores.Layout.from_spec(settings["codec"], settings["chunks"], int(settings["zarr_format"]))
+        layout = stores.Layout.from_spec(settings["codec"], settings["chunks"], int(settings["zarr_format"]))
+        if self.measured is not None and not self.measured(layout):
+            raise NotImplementedError(f"{layout.spec} on format {layout.zarr_format} is not in this grid")
+        return layout
 
     @property
     def layouts(self) -> list[stores.Layout]:

@@ -41,8 +41,9 @@ def should_skip(zarr_version: str, params: dict, name: str = "") -> bool:
     chunks = str(params.get("chunks", "")).strip("'")
     sharded = "/" in chunks
     too_big = sharded and max(int(n) for n in chunks.split("/")[1].split("x")) > 128
-    # the realistic tier measures plain chunks on format 2 and shards on format 3 only
-    not_in_tier = name.startswith("realistic.") and not sharded and zarr_format == 3
+    # the realistic tier, and the default grid over slow HTTP, measure plain chunks on format 2 and shards
+    # on format 3 only
+    not_in_tier = name.startswith(("realistic.", "access.RemoteRead.")) and not sharded and zarr_format == 3
     return ((zarr_version.startswith("2.") and zarr_format == 3) or (sharded and zarr_format == 2) or too_big
             or not_in_tier)
 

@@ -70,3 +70,25 @@ def test_any_shape_and_int_shape():
 def test_bad_shapes_are_rejected(shape):
     with pytest.raises(ValueError):
         phantom_volume(shape)
+
+
+def test_large_phantoms_are_built_once_and_loaded_from_the_cache(tmp_path, monkeypatch):
+    from zarr_cryoet.data import phantom_cache
+    from zarr_cryoet.files import CACHE_ENV
+
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    monkeypatch.setattr(phantom_cache, "MIN_VOXELS", 32 ** 3)
+    built = phantom_cache.load_phantom((32, 40, 48))
+    [entry] = (tmp_path / "phantoms").iterdir()
+    assert entry.name.startswith("32x40x48-seed0-")
+    calls = []
+    monkeypatch.setattr(phantom_cache.phantom, "make_phantom", lambda *a: calls.append(a))
+    loaded = phantom_cache.load_phantom((32, 40, 48))
+    assert calls == []  # from the cache
+    assert np.array_equal(loaded.volume, built.volume) and loaded.volume.flags.c_contiguous
+    assert np.array_equal(loaded.particle_centres, built.particle_centres)
+    (entry / "phantom.npz").write_bytes(b"damaged")
+    monkeypatch.undo()
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    monkeypatch.setattr(phantom_cache, "MIN_VOXELS", 32 ** 3)
+    assert np.array_equal(phantom_cache.load_phantom((32, 40, 48)).volume, built.volume)  # rebuilt

@@ -32,7 +32,7 @@ import numpy as np
 
 from zarr_cryoet.data.crop import DEFAULT_CROP_SIZE, Crop, InvalidCropError, make_crop
 from zarr_cryoet.errors import ZarrCryoetError
-from zarr_cryoet.data.phantom import DEFAULT_SHAPE, make_phantom
+from zarr_cryoet.data.phantom import DEFAULT_SHAPE
 
 SOURCE_ENV = "ZARR_CRYOET_SOURCE"
 SIZE_ENV = "ZARR_CRYOET_SIZE"
@@ -164,7 +164,9 @@ def load(request: SourceRequest, *, progress: bool = False) -> LoadedData:
     particles = None
     if request.kind == "phantom":
         shape = _phantom_shape(request.target, request.spec)
-        truth = make_phantom(shape)
+        from zarr_cryoet.data.phantom_cache import load_phantom
+
+        truth = load_phantom(shape)  # large ones from the cache, built once per machine
         volume, particles = truth.volume, truth.particle_centres
         # The phantom has no physical pixel size; it is modelled on dataset 10445's 10.012 Å.
         meta = {"model": "zarr_cryoet.data.phantom", "seed": 0, "voxel_size": 10.012}

@@ -48,10 +48,12 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from zarr_cryoet.report.families import ACCESS, CHUNKING, COMPRESSION
+from zarr_cryoet.report.families import ACCESS, CHUNKING, COMPRESSION, PROCESS_STATE, REALISTIC
 from zarr_cryoet.report.figures import (ACCESS_PNG, CHUNKING_PNG, COMPRESSION_PNG, FIGSIZES, VERSION_PNG,
                                         build_access_figure, build_chunking_figure, build_compression_figure,
                                         build_version_figure)
+from zarr_cryoet.report.measurement import (PAGE_FAULTS_CSV, PAGE_FAULTS_PNG, REALISTIC_CSV,
+                                            build_page_fault_figure, page_fault_rows, realistic_rows)
 from zarr_cryoet.report.results import DEFAULT_RESULTS, Env, ReportError, ReportResults
 from zarr_cryoet.report.style import DPI_WEB, save_figure
 from zarr_cryoet.report.tables import (ACCESS_CSV, CHUNKING_CSV, COMPRESSION_CSV, VERSION_CSV, access_rows,
@@ -59,7 +61,8 @@ from zarr_cryoet.report.tables import (ACCESS_CSV, CHUNKING_CSV, COMPRESSION_CSV
 
 __all__ = [
     "ACCESS_CSV", "ACCESS_PNG", "access_rows", "build_access_figure", "CHUNKING_CSV", "CHUNKING_PNG",
-    "COMPRESSION_CSV", "COMPRESSION_PNG", "DEFAULT_OUT", "DEFAULT_RESULTS",
+    "COMPRESSION_CSV", "COMPRESSION_PNG", "DEFAULT_OUT", "DEFAULT_RESULTS", "PAGE_FAULTS_CSV", "PAGE_FAULTS_PNG",
+    "REALISTIC_CSV",
     "FIGSIZES", "VERSION_CSV", "VERSION_PNG", "Env", "ReportError", "ReportResults", "build_chunking_figure",
     "build_compression_figure", "build_version_figure", "chunking_rows", "compression_rows", "report",
     "version_rows",
@@ -99,6 +102,11 @@ def report(results_dir=DEFAULT_RESULTS, out=DEFAULT_OUT, *, machine: str | None 
     if results.has(ACCESS.module):
         written.append(write_csv(access_rows(results), out / ACCESS_CSV))
         written.append(save_figure(build_access_figure(results), out / ACCESS_PNG, dpi=dpi))
+    if results.has(PROCESS_STATE.module):
+        written.append(write_csv(page_fault_rows(results), out / PAGE_FAULTS_CSV))
+        written.append(save_figure(build_page_fault_figure(results), out / PAGE_FAULTS_PNG, dpi=dpi))
+    if results.has(REALISTIC.module):
+        written.append(write_csv(realistic_rows(results), out / REALISTIC_CSV))
     written.append(write_csv(version_rows(results), out / VERSION_CSV))
     written.append(save_figure(build_version_figure(results), out / VERSION_PNG, dpi=dpi))
     for data in results.unrecorded():

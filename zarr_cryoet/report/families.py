@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-__all__ = ["ACCESS", "CHUNKING", "COMPRESSION", "LIMITS", "Access", "Chunking", "Compression", "Family", "Limits"]
+__all__ = ["ACCESS", "CHUNKING", "COMPRESSION", "LIMITS", "PROCESS_STATE", "REALISTIC", "Access", "Chunking",
+           "Compression", "Family", "Limits", "ProcessState", "Realistic"]
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,28 @@ class Limits(Family):
     copy: str = "limits.RawIO.time_memory_copy"
 
 
+@dataclass(frozen=True)
+class ProcessState(Family):
+    """benchmarks/process_state.py: minor page faults per read, allocator pinned and in glibc's default state."""
+
+    module: str = "process_state"
+    faults: str = "process_state.PageFaults.track_minor_faults_per_read"
+
+
+@dataclass(frozen=True)
+class Realistic(Family):
+    """benchmarks/realistic.py: the headline benchmarks on a portal-sized phantom."""
+
+    COLUMNS = (("write_s", "write", 1), ("full_read_s", "full_read", 1), ("slice_xy_ms", "slice_xy", 1000))
+    module: str = "realistic"
+    write: str = "realistic.Write.time_write"
+    full_read: str = "realistic.Read.time_read_full"
+    slice_xy: str = "realistic.Read.time_read_slice_xy"
+
+
 COMPRESSION = Compression()
 CHUNKING = Chunking()
 ACCESS = Access()
 LIMITS = Limits()
+PROCESS_STATE = ProcessState()
+REALISTIC = Realistic()

@@ -1,0 +1,94 @@
+"""The report's measurement section: page faults per read, and the headline results at a realistic size.
+
+================================================  ==========================================================
+file (under ``--out``)                            content
+================================================  ==========================================================
+``measurement/page_faults.csv``, ``.png``         minor page faults per read per layout, read and zarr
+                                                  release, with the allocator pinned (as every timing of
+                                                  the suite) and in glibc's default state (a fresh process)
+``measurement/realistic_size.csv``                write, full read and XY plane on the portal-sized
+                                                  phantom per layout and zarr release, each with its ratio
+                                                  to the oldest release (below 1: faster than zarr 2)
+================================================  ==========================================================
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from zarr_cryoet.report.families import PROCESS_STATE, REALISTIC
+from zarr_cryoet.report.results import ReportResults, finite
+from zarr_cryoet.report.style import figure_style, label_axis, new_figure, series_colour
+from zarr_cryoet.report.tables import chunk_label
+
+PAGE_FAULTS_CSV = Path("measurement", "page_faults.csv")
+PAGE_FAULTS_PNG = Path("measurement", "page_faults.png")
+REALISTIC_CSV = Path("measurement", "realistic_size.csv")
+
+
+def page_fault_rows(results: ReportResults) -> list[dict]:
+    rows = []
+    for data in results.choices(PROCESS_STATE.module, "data"):
+        for env in results.envs:
+            for fmt in results.choices(PROCESS_STATE.module, "zarr_format"):
+                for chunks in results.choices(PROCESS_STATE.module, "chunks"):
+                    for read in results.choices(PROCESS_STATE.module, "read"):
+                        cells = {state: results.value(env, PROCESS_STATE.faults, data=data, chunks=chunks,
+                                                      zarr_format=fmt, read=read, allocator=state)
+                                 for state in results.choices(PROCESS_STATE.module, "allocator")}
+                        if not any(finite(v) for v in cells.values()):
+                            continue
+                        rows.append({"chunks": chunks, "zarr_format": fmt, "read": read,
+                                     **{f"faults_{s.replace(' ', '_')}": v if finite(v) else ""
+                                        for s, v in cells.items()},
+                                     **results.context(env, data)})
+    return rows
+
+
+def realistic_rows(results: ReportResults) -> list[dict]:
+    """Per layout and release: the tier's times and each one's ratio to the oldest release with a result."""
+    rows = []
+    for data in results.choices(REALISTIC.module, "data"):
+        for fmt in results.choices(REALISTIC.module, "zarr_format"):
+            for chunks in results.choices(REALISTIC.module, "chunks"):
+                base = {}
+                for env in results.envs:
+                    row = {"chunks": chunks, "zarr_format": fmt}
+                    measured = False
+                    for column, bench, factor in REALISTIC.columns:
+                        value = results.value(env, bench, data=data, chunks=chunks, zarr_format=fmt)
+                        measured |= finite(value)
+                        row[column] = value * factor if finite(value) else ""
+                        base.setdefault(column, (env.zarr_version, value) if finite(value) else None)
+                        reference = base.get(column)
+                        row[f"{column}_vs_oldest"] = (value / reference[1] if finite(value) and reference
+                                                      else "")
+                    if measured:
+                        rows.append({**row, **results.context(env, data)})
+    return rows
+
+
+def build_page_fault_figure(results: ReportResults):
+    """Faults per read, one panel per read (full volume, XY plane): bars per layout and release, both states."""
+    reads = results.choices(PROCESS_STATE.module, "read")
+    states = results.choices(PROCESS_STATE.module, "allocator")
+    rows = page_fault_rows(results)
+    with figure_style():
+        fig, axes = new_figure(1, max(len(reads), 1), figsize=(7.0 * max(len(reads), 1), 5.5), squeeze=False,
+                               title="Minor page faults per read: allocator pinned (as every timing) vs glibc default")
+        for ax, read in zip(axes[0], reads):
+            shown = [r for r in rows if r["read"] == read]
+            labels = [f"{chunk_label(r['chunks'])} v{r['zarr_format']}\n{r['zarr_version']}" for r in shown]
+            width = 0.8 / max(len(states), 1)
+            for j, state in enumerate(states):
+                values = [r[f"faults_{state.replace(' ', '_')}"] for r in shown]
+                ax.bar([i + (j - (len(states) - 1) / 2) * width for i in range(len(shown))],
+                       [v if v != "" else math.nan for v in values], width, color=series_colour(j), label=state,
+                       edgecolor="#333333", linewidth=0.5)
+            ax.set_xticks(range(len(shown)), labels, fontsize=8)
+            ax.set_yscale("symlog", linthresh=10)
+            ax.set_title({"full": "Full volume", "xy": "Middle XY plane"}.get(read, read))
+            ax.legend(title="Allocator", loc="upper right")
+            label_axis(ax, "Layout, zarr format, release (name)", "Page faults per read (count)")
+    return fig
