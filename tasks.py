@@ -55,17 +55,30 @@ def log(message: str) -> None:
     print(f"[tasks] {message}", flush=True)
 
 
-def ensure_venv() -> None:
-    """Create ``.venv`` and install the tools, again only when setup.cfg/pyproject.toml change."""
+#: what each task needs in .venv (setup.cfg's extras): the benchmark run is the smaller set
+EXTRAS = {"benchmark": "bench", "nightly": "bench", "test": "dev"}
+
+
+def ensure_venv(extra: str = "dev") -> None:
+    """Create ``.venv`` with the tools of ``extra``; again only when setup.cfg/pyproject.toml change.
+
+    ``bench`` (asv, virtualenv, the portal client, matplotlib) is what ``benchmark`` and
+    ``nightly`` need; ``dev`` adds the test tools (pytest, nox, selenium, Jupyter) on top.
+    """
     digest = hashlib.sha256(b"".join((ROOT / f).read_bytes() for f in ("setup.cfg", "pyproject.toml")))
-    if _STAMP.exists() and _STAMP.read_text() == digest.hexdigest() and VENV_PYTHON.exists():
+    stamp = _STAMP.read_text().split() if _STAMP.exists() else []
+    if VENV_PYTHON.exists() and stamp[:1] == [digest.hexdigest()] and extra in stamp[1:] + (
+            ["bench"] if "dev" in stamp[1:] else []):
         return
-    log(f"setting up {VENV} (asv, virtualenv, nox, pytest, zarr-cryoet) ...")
-    venv.EnvBuilder(with_pip=True, clear=VENV.exists()).create(VENV)
+    fresh = not VENV_PYTHON.exists() or stamp[:1] != [digest.hexdigest()]
+    tools = "asv, virtualenv, zarr-cryoet" + ("" if extra == "bench" else ", nox, pytest, selenium, Jupyter")
+    log(f"setting up {VENV} ({tools}) ...")
+    if fresh:
+        venv.EnvBuilder(with_pip=True, clear=VENV.exists()).create(VENV)
+        stamp = [digest.hexdigest()]
     pip = [str(VENV_PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    subprocess.run([*pip, "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, "-e", f"{ROOT}[dev]"], check=True)
-    _STAMP.write_text(digest.hexdigest())
+    subprocess.run([*pip, "-e", f"{ROOT}[{extra}]"], check=True)
+    _STAMP.write_text(" ".join([*stamp, extra]))
 
 
 def check_settings() -> None:
@@ -183,7 +196,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("task", choices=["benchmark", "test", "nightly"])
     args, extra = parser.parse_known_args(argv)
-    ensure_venv()
+    ensure_venv(EXTRAS[args.task])
     try:
         return {"benchmark": benchmark, "test": test, "nightly": nightly}[args.task](extra)
     except TaskError as err:

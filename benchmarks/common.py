@@ -59,19 +59,20 @@ def grid(default, full):
     return full if FULL else default
 
 
-# Sampling (asv attributes), chosen from the stability of back-to-back runs (README,
-# "Measurement quality"): enough samples that the median of a millisecond read is stable,
-# few for operations of seconds whose samples barely vary. rounds=1: one process per
-# combination (asv's default of 2 doubles the launches; the allocator pin removes the
-# process-to-process difference that extra rounds would average out).
-#: reads of micro- to milliseconds: at least 5 samples, up to 15 within 0.3 s; one warm-up call
-QUICK_READ = {"rounds": 1, "repeat": (5, 15, 0.3), "warmup_time": 0.001}
-#: writes and reads of ~0.1 s: 5 samples, up to 7 within 1 s; one warm-up call
-WRITE = {"rounds": 1, "repeat": (5, 7, 1.0), "warmup_time": 0.001}
-#: reads over slow HTTP and of whole portal-sized volumes (0.1-2 s): 3 samples, up to 5 within 1 s
-SLOW = {"rounds": 1, "repeat": (3, 5, 1.0), "warmup_time": 0.001}
-#: writes of seconds (portal-sized volumes): 2 samples, a third within 4 s; no warm-up
-LONG = {"rounds": 1, "repeat": (2, 3, 4.0), "warmup_time": 0}
+# Sampling (asv attributes), chosen from the stability of back-to-back runs (docs/measurement.md):
+# two rounds, i.e. every combination measured in two processes, one in each of two passes over the
+# whole suite, so a median spans the run's drift rather than one moment of it (on this project's
+# 2-core machine, one round agreed within ±10 % between two runs on 48 % of the timings, two rounds
+# of the same samples on 82 %), and as many samples per round as the operation's duration allows
+# (halving them brought two rounds back to 41 %). ``track_`` results are deterministic: run once.
+#: reads of micro- to milliseconds: 5 to 15 samples per round, within 0.3 s; one warm-up call
+QUICK_READ = {"rounds": 2, "repeat": (5, 15, 0.3), "warmup_time": 0.001}
+#: writes and reads of ~0.1 s: 5 to 7 samples per round within 1 s; one warm-up call
+WRITE = {"rounds": 2, "repeat": (5, 7, 1.0), "warmup_time": 0.001}
+#: reads over slow HTTP and of whole portal-sized volumes (0.1-2 s): 3 to 5 samples per round
+SLOW = {"rounds": 2, "repeat": (3, 5, 1.0), "warmup_time": 0.001}
+#: writes of seconds (portal-sized volumes): one sample per round, a second within 4 s; no warm-up
+LONG = {"rounds": 2, "repeat": (1, 2, 4.0), "warmup_time": 0}
 
 
 def sampled(preset: dict):
@@ -173,6 +174,13 @@ def check_read(actual, expected, what: str) -> None:
     if actual.shape != expected.shape or actual.dtype != expected.dtype \
             or not np.array_equal(actual, expected):
         raise AssertionError(f"{what}: the data read differs from the data written")
+
+
+def use_every_core() -> None:
+    """Let this benchmark process (and the threads it starts) run on every core asv's process may use,
+    instead of the one ``--cpu-affinity`` pinned it to (Linux; elsewhere nothing to undo)."""
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, os.sched_getaffinity(os.getppid()))
 
 
 def middle_planes(shape):

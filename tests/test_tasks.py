@@ -25,7 +25,7 @@ def clean_env(tmp_path, monkeypatch):
 def commands(monkeypatch, clean_env):
     """Every command tasks.py would run (asv, nox, zarr-cryoet nightly), recorded instead of run."""
     ran = []
-    monkeypatch.setattr(tasks, "ensure_venv", lambda: None)
+    monkeypatch.setattr(tasks, "ensure_venv", lambda *extra: None)
     monkeypatch.setattr(tasks, "run", lambda cmd, env: ran.append(cmd) or 0)
     return ran
 
@@ -84,7 +84,7 @@ def test_the_command_line_with_a_bogus_source_touches_nothing(tmp_path):
     if not stamp.exists() or stamp.read_text() != tasks.hashlib.sha256(b"".join(
             (ROOT / f).read_bytes() for f in ("setup.cfg", "pyproject.toml"))).hexdigest():
         # .venv is out of date and tasks.py would reinstall it first: the same, without that step
-        command = [sys.executable, "-c", "import sys, tasks; tasks.ensure_venv = lambda: None; "
+        command = [sys.executable, "-c", "import sys, tasks; tasks.ensure_venv = lambda *extra: None; "
                    "sys.exit(tasks.main(sys.argv[1:]))"]
     results = ROOT / ".asv" / "results"
     before = set(results.iterdir()) if results.is_dir() else set()

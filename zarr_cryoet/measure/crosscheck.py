@@ -105,10 +105,15 @@ def child_environment(state: str) -> dict:
 
 
 def measure_in_fresh_process(store, operation: str, volume_path, reads: int = 10, *, state: str = "loaded",
-                             python: str | None = None, layout=None, timeout: float = 1800) -> dict:
-    """:func:`measure_here` in a new process of ``python`` (default: this one) started in ``state``."""
+                             python: str | None = None, layout=None, cores: str = "all",
+                             timeout: float = 1800) -> dict:
+    """:func:`measure_here` in a new process of ``python`` (default: this one) started in ``state``.
+
+    ``cores="one"`` pins the process to the last core, as the suite's benchmarks are pinned
+    (``--cpu-affinity``); ``"all"`` leaves it every core (the realistic-size tier).
+    """
     request = {"store": str(store), "operation": operation, "volume_path": str(volume_path), "reads": reads,
-               "state": state, "layout": None if layout is None else
+               "state": state, "cores": cores, "layout": None if layout is None else
                [layout.codec, layout.spec, layout.zarr_format]}
     proc = subprocess.run([python or sys.executable, "-m", "zarr_cryoet.measure.crosscheck", json.dumps(request)],
                           capture_output=True, text=True, env=child_environment(state), timeout=timeout)
@@ -120,6 +125,8 @@ def measure_in_fresh_process(store, operation: str, volume_path, reads: int = 10
 
 def _child(request: dict) -> dict:
     """The measuring process: optionally write a scratch store first, then measure."""
+    if request.get("cores") == "one" and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {max(os.sched_getaffinity(0))})
     layout = None
     if request.get("layout"):
         from zarr_cryoet.store.stores import Layout

@@ -141,7 +141,7 @@ def _time_medians(results, bench: str | None) -> dict:
             if ".time_" not in key or (pattern and not pattern.search(key)):
                 continue
             params = result.get_result_params(key)
-            for name, value, _stats, _samples in unroll_result(key, params, result.get_result_value(key, params)):
+            for name, value in unroll_result(key, params, result.get_result_value(key, params)):
                 if value is not None and not math.isnan(value) and value > 0:
                     out[(name, result.env_name)] = value
     return out
