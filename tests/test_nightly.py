@@ -272,8 +272,8 @@ def entry(value, spread=None, version="v1", unit="seconds", n=10):
     (entry(1.0, 0.01), entry(2.0, 0.01), REGRESSED),
     (entry(2.0, 0.01), entry(1.0, 0.01), IMPROVED),
     (entry(1.0, 0.01), entry(1.1, 0.01), UNCHANGED),  # significant, but within the factor
-    (entry(1.0, 0.8), entry(1.5, 0.8), UNCHANGED),  # past the factor, but the intervals overlap
-    (entry(1.0), entry(1.5), REGRESSED),  # single samples (--quick): the factor alone decides
+    (entry(1.0, 0.8), entry(1.6, 0.8), UNCHANGED),  # past the factor (1.5), but the intervals overlap
+    (entry(1.0), entry(1.6), REGRESSED),  # single samples (--quick): the factor alone decides
     (entry(1.0, 0.01), entry(None), REGRESSED),  # now fails
     (entry(None), entry(1.0, 0.01), IMPROVED),  # works again
     (entry(1.0, 0.01), entry(float("nan")), UNCHANGED),  # skipped
@@ -287,6 +287,12 @@ def test_a_smaller_compression_ratio_is_the_regression():
     name = "compression.Storage.track_compression_ratio('p', 'blosc-zstd', 2)"
     assert regressions.classify(name, entry(1.17, unit="ratio"), entry(0.9, unit="ratio")) == REGRESSED
     assert regressions.classify(name, entry(1.0, unit="ratio"), entry(1.3, unit="ratio")) == IMPROVED
+    # deterministic: a change of a thousandth is real, whatever the factor
+    assert regressions.classify(name, entry(1.167, unit="ratio"), entry(1.166, unit="ratio")) == REGRESSED
+    gets = "access.Requests.track_get_requests('p', '64x64x64', 2, 'xy')"
+    assert regressions.classify(gets, entry(16, unit="requests"), entry(17, unit="requests")) == REGRESSED
+    faults = "process_state.PageFaults.track_minor_faults_per_read('p', '64x64x64', 2, 'xy', 'pinned')"
+    assert regressions.classify(faults, entry(30, unit="faults"), entry(33, unit="faults")) == UNCHANGED
 
 
 def fake_history() -> regressions.History:

@@ -168,7 +168,23 @@ def format_stability(s: Stability, worst: int = 10) -> str:
     lines = [f"{len(ratios)} time_ results in both runs: {s.share_within(s.band):.0%} within ±{s.band:.0%}, "
              f"{s.share_within(2 * s.band):.0%} within ±{2 * s.band:.0%}; run B / run A from {min(ratios):.2f}× "
              f"to {max(ratios):.2f}× (median {statistics.median(ratios):.3f}×)"]
+    spread = sorted(max(r, 1 / r) for r in ratios)
+    p95 = spread[min(len(spread) - 1, math.ceil(0.95 * len(spread)) - 1)]
+    lines.append(f"spread (the larger of B/A and A/B): 90th percentile {_percentile(spread, 0.90):.2f}×, "
+                 f"95th {p95:.2f}×, 99th {_percentile(spread, 0.99):.2f}×; a regression factor above the "
+                 f"95th percentile: {suggested_factor(s):.2f}")
     ranked = sorted(s.pairs, key=lambda p: -abs(math.log(p[3] / p[2])))[:worst]
     lines += ["", f"largest differences (B / A):"]
     lines += [f"  {b / a:5.2f}×  {name} on {env}" for name, env, a, b in ranked]
     return "\n".join(lines)
+
+
+def _percentile(ordered: list[float], q: float) -> float:
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
+
+
+def suggested_factor(s: Stability) -> float:
+    """The smallest factor (in steps of 0.05) above the 95th percentile of the run-to-run spread:
+    two runs of the same commit differ by more than it on fewer than 5 % of the timings."""
+    spread = sorted(max(r, 1 / r) for r in s.ratios)
+    return math.ceil(_percentile(spread, 0.95) * 20 + 1e-9) / 20
