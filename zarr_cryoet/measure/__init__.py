@@ -4,6 +4,7 @@
   what the process allocated before, and count page faults;
 * :mod:`~zarr_cryoet.measure.quality`: asv's overhead (wall time against time inside the timed
   samples) and the stability of two result sets of the same commit;
-* :mod:`~zarr_cryoet.measure.crosscheck`: a plain timing loop outside asv, in fresh processes of
-  each asv environment, in both allocator states, next to asv's own results.
+* :mod:`~zarr_cryoet.measure.crosscheck`: a plain timing loop outside asv, in fresh processes,
+  in three allocator states; :mod:`~zarr_cryoet.measure.crosscheck_report` runs it in every asv
+  environment and sets it next to asv's own results (``zarr-cryoet crosscheck``).
 """
