@@ -61,10 +61,11 @@ def grid(default, full):
 
 # Sampling (asv attributes), chosen from the stability of back-to-back runs (docs/measurement.md):
 # two rounds, i.e. every combination measured in two processes, one in each of two passes over the
-# whole suite, so a median spans the run's drift rather than one moment of it (on this project's
-# 2-core machine, one round agreed within ±10 % between two runs on 48 % of the timings, two rounds
-# of the same samples on 82 %), and as many samples per round as the operation's duration allows
-# (halving them brought two rounds back to 41 %). ``track_`` results are deterministic: run once.
+# suite, so a median spans the run's drift rather than one moment of it, and as many samples per
+# round as the operation's duration allows. In paired runs of compression and chunking on this
+# project's 2-core VM, one round agreed within ±10 % on 48 % of the timings, two rounds on 82 %,
+# two rounds of half the samples on 41 %; between two whole default runs it was 48 %: the VM's
+# drift dominates. ``track_`` results are deterministic: run once.
 #: reads of micro- to milliseconds: 5 to 15 samples per round, within 0.3 s; one warm-up call
 QUICK_READ = {"rounds": 2, "repeat": (5, 15, 0.3), "warmup_time": 0.001}
 #: writes and reads of ~0.1 s: 5 to 7 samples per round within 1 s; one warm-up call

@@ -118,15 +118,23 @@ return plot.getData().map(function (s) {
 """
 
 
-def graph_series(driver, url: str, benchmark: str, timeout: float = 30) -> list[Series]:
-    """The series plotted on ``benchmark``'s graph page, read from the page's live plot."""
+def graph_series(driver, url: str, benchmark: str, timeout: float = 30, until=None) -> list[Series]:
+    """The series plotted on ``benchmark``'s graph page, read from the page's live plot.
+
+    The page adds each environment's series as its data arrives; ``until`` (a predicate on the
+    list of :class:`Series`) waits for a complete plot, e.g. one with every zarr release in it.
+    Without it, the first plot with any point is returned.
+    """
     driver.get(url + "#" + benchmark)
 
     def plotted(d):
-        series = d.execute_script(_SERIES_JS)
-        return series if series and any(s["points"] for s in series) else False
+        raw = d.execute_script(_SERIES_JS)
+        if not raw or not any(s["points"] for s in raw):
+            return False
+        series = [Series(s["label"], s["points"]) for s in raw]
+        return series if until is None or until(series) else False
 
-    return [Series(s["label"], s["points"]) for s in _wait(driver, plotted, f"a graph of {benchmark}", timeout)]
+    return _wait(driver, plotted, f"a graph of {benchmark}", timeout)
 
 
 def screenshot(html_dir: Path, out: Path, benchmark: str | None = None, size: str = "1400,900") -> Path:
