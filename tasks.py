@@ -34,7 +34,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "tools"))
 import interpreters  # noqa: E402  (stdlib-only helpers next to this file)
-import matrix  # noqa: E402
+import matrix  # noqa: E402  (puts the repository root on sys.path)
+from zarr_cryoet.data import provenance  # noqa: E402  (stdlib only)
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
@@ -42,7 +43,7 @@ VENV_PYTHON = VENV / "bin" / "python"
 _STAMP = VENV / ".zarr-cryoet-installed"
 STARTED = time.monotonic()
 FULL_ENV = "ZARR_CRYOET_FULL"  # the full grids (benchmarks/common.py)
-PROVENANCE_ENV = "ZARR_CRYOET_PROVENANCE_DIR"  # zarr_cryoet/data/provenance.py
+PROVENANCE_ENV = provenance.PROVENANCE_DIR_ENV  # where the data's facts are recorded, for the report
 REQUIRE_ALL_PYTHONS_ENV = "ZARR_CRYOET_REQUIRE_ALL_PYTHONS"
 CHECK_TIMEOUT = 300  # seconds for zarr-cryoet check-source (it waits at most 10 s per server)
 

@@ -155,8 +155,18 @@ def reference_particles(cache: dict) -> np.ndarray | None:
 
 
 def pattern_selections(cache: dict, name: str) -> list:
-    """The selections of access pattern ``name`` on the reference volume (see zarr_cryoet.store.access)."""
-    return access.pattern(name, reference_volume(cache).shape, reference_particles(cache))
+    """The selections of access pattern ``name`` on the reference volume (see zarr_cryoet.store.access).
+
+    Computed once per process: asv re-runs ``setup`` before every sample, and the selections
+    (which load the particle positions) do not change between samples. Do not modify the list.
+    """
+    return _pattern_selections(cache["volume_path"], cache.get("particles_path"), name)
+
+
+@functools.lru_cache(maxsize=None)
+def _pattern_selections(volume_path: str, particles_path: str | None, name: str) -> list:
+    particles = np.load(particles_path) if particles_path else None
+    return access.pattern(name, _load_volume(volume_path).shape, particles)
 
 
 def reference_store(cache: dict, layout: stores.Layout) -> str:

@@ -47,17 +47,9 @@ def _load(results_dir, machine: str | None, commit: str | None):
     elif machine not in machines:
         raise QualityError(f"no results for machine {machine!r} in {results_dir}; known: {', '.join(machines)}")
     loaded = list(iter_results_for_machine(str(results_dir), machine))
-    dates = {}
-    for r in loaded:
-        dates[r.commit_hash] = max(dates.get(r.commit_hash, 0), r.date or 0)
-    if commit:
-        matches = [h for h in dates if h.startswith(commit)]
-        if len(matches) != 1:
-            raise QualityError(f"commit {commit!r} matches {len(matches)} commits with results on {machine}; "
-                               f"known: {', '.join(h[:8] for h in dates)}")
-        chosen = matches[0]
-    else:
-        chosen = max(dates, key=dates.get)
+    from zarr_cryoet.report.results import choose_commit  # the report's rule, shared
+
+    chosen = choose_commit(loaded, commit, machine)
     return machine, chosen, [r for r in loaded if r.commit_hash == chosen]
 
 
@@ -169,9 +161,9 @@ def format_stability(s: Stability, worst: int = 10) -> str:
              f"{s.share_within(2 * s.band):.0%} within ±{2 * s.band:.0%}; run B / run A from {min(ratios):.2f}× "
              f"to {max(ratios):.2f}× (median {statistics.median(ratios):.3f}×)"]
     spread = sorted(max(r, 1 / r) for r in ratios)
-    p95 = spread[min(len(spread) - 1, math.ceil(0.95 * len(spread)) - 1)]
     lines.append(f"spread (the larger of B/A and A/B): 90th percentile {_percentile(spread, 0.90):.2f}×, "
-                 f"95th {p95:.2f}×, 99th {_percentile(spread, 0.99):.2f}×; a regression factor above the "
+                 f"95th {_percentile(spread, 0.95):.2f}×, 99th {_percentile(spread, 0.99):.2f}×; "
+                 f"a regression factor above the "
                  f"95th percentile: {suggested_factor(s):.2f}")
     ranked = sorted(s.pairs, key=lambda p: -abs(math.log(p[3] / p[2])))[:worst]
     lines += ["", f"largest differences (B / A):"]

@@ -115,7 +115,7 @@ class ReportResults:
             raise ReportError(f"{' '.join(str(err).split())}; run python3 tasks.py benchmark again") from None
         benchmarks.pop("version", None)
 
-        chosen = _choose_commit(loaded, commit, machine)
+        chosen = choose_commit(loaded, commit, machine)
         chosen_results = [r for r in loaded if r.commit_hash == chosen]
         envs = _envs(chosen_results)
         values, param_names, units = {}, {}, {}
@@ -199,7 +199,8 @@ def _result_files(machine_dir: Path) -> list[Path]:
     return sorted(p for p in machine_dir.glob("*.json") if p.name not in ("machine.json", "benchmarks.json"))
 
 
-def _choose_commit(loaded, prefix: str | None, machine: str) -> str:
+def choose_commit(loaded, prefix: str | None, machine: str) -> str:
+    """The commit of asv ``Results`` ``loaded`` that ``prefix`` names (default: the latest by date)."""
     dates = {}
     for result in loaded:
         dates[result.commit_hash] = max(dates.get(result.commit_hash, 0), result.date or 0)
