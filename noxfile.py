@@ -30,8 +30,12 @@ def tests(session: nox.Session, zarr: str) -> None:
     if session.python in MISSING_PYTHONS:
         session.skip(f"Python {session.python} is not available here")
     session.install(f"zarr=={zarr}", "-e", ".[test]")
+    # the engines asv's environments get (zarrs, tensorstore; none on zarr 2), installed the same way
+    session.run("python", "-m", "zarr_cryoet.engines.install")
     session.run("python", "-c", "import zarr, numcodecs, numpy; print('zarr', zarr.__version__, "
                 "'numcodecs', numcodecs.__version__, 'numpy', numpy.__version__)")
+    session.run("python", "-c", "from zarr_cryoet import engines; "
+                "print({k: v['version'] or v['reason'] for k, v in engines.describe().items()})")
     session.run("pytest", "-m", "not asv", *session.posargs)
 
 

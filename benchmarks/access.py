@@ -16,16 +16,10 @@ and (16, 128, 128) chunks on format 2 and the sharded 32³ ones (format 3);
 ``ZARR_CRYOET_FULL=1`` adds xz, yz, box64, and every layout on both formats over HTTP.
 """
 
-import contextlib
-import json
-from pathlib import Path
-
-from zarr_cryoet.files import write_atomically
 from zarr_cryoet.store.access import PATTERNS
-from zarr_cryoet.store.remote import count_requests, served_array
 
 from . import common
-from .suite import LayoutSuite, ReadBenchmark, StorageBenchmark, access_pattern, plain_v2_sharded_v3
+from .suite import LayoutSuite, ServedRead, StorageBenchmark, access_pattern, plain_v2_sharded_v3
 
 CHUNKINGS = ["64x64x64", "32x32x32", "16x128x128", "32x32x32/128x128x128", "16x128x128/128x128x128"]
 PATTERN_GRID = common.grid(default=["xy", "box32", "zslabs"], full=list(PATTERNS))
@@ -43,19 +37,6 @@ remote_suite = LayoutSuite({"chunks": REMOTE_CHUNKINGS, "zarr_format": [2, 3], "
                            codec="blosc-zstd", measured=None if common.FULL else plain_v2_sharded_v3)
 
 
-def _counted(cache: dict, layout, pattern: str):
-    """GET requests and bytes of reading ``pattern`` over HTTP, counted once per setup cache (both
-    ``track_`` methods use the same count; each read is checked against the volume)."""
-    memo = Path(cache["dir"], "requests", f"{layout.slug}_{pattern}.json")
-    if memo.is_file():
-        return json.loads(memo.read_text())
-    count = count_requests(common.reference_store(cache, layout), common.pattern_selections(cache, pattern),
-                           volume=common.reference_volume(cache))
-    counted = {"data_gets": count.data_gets, "data_bytes": count.data_bytes}
-    write_atomically(memo, json.dumps(counted))
-    return counted
-
-
 class Requests(StorageBenchmark):
     """The reads over HTTP on 127.0.0.1, counted at the server (deterministic: computed once)."""
 
@@ -64,7 +45,7 @@ class Requests(StorageBenchmark):
 
     def setup(self, cache, data, chunks, zarr_format, pattern):
         layout = suite.layout({"chunks": chunks, "zarr_format": zarr_format})
-        self.count = _counted(cache, layout, pattern)
+        self.count = common.counted_requests(cache, layout, pattern)
 
     def track_get_requests(self, cache, data, chunks, zarr_format, pattern):
         return self.count["data_gets"]
@@ -77,29 +58,5 @@ class Requests(StorageBenchmark):
     track_bytes_fetched.unit = "bytes"
 
 
-class _ServedRead(ReadBenchmark):
-    """Reads of the store served on 127.0.0.1, every answer delayed by ``latency_ms``.
-
-    The server and the opened array (metadata requests) are set up outside the timing; the
-    timed reads pay one delay per request, less what zarr overlaps by fetching chunks concurrently.
-    """
-
-    served = None
-
-    def open(self, cache, layout, params):
-        self.served = contextlib.ExitStack()
-        array, _ = self.served.enter_context(served_array(common.reference_store(cache, layout),
-                                                          latency=params["latency_ms"] / 1000))
-        return array
-
-    def teardown(self, cache, *params):
-        try:
-            super().teardown(cache, *params)
-        finally:
-            if self.served is not None:
-                self.served.close()
-                self.served = None
-
-
-RemoteRead = remote_suite.read_class(common.SLOW, name="RemoteRead", base=_ServedRead,
+RemoteRead = remote_suite.read_class(common.SLOW, name="RemoteRead", base=ServedRead,
                                      params={"latency_ms": LATENCIES_MS}, time_read=access_pattern())

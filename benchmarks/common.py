@@ -29,7 +29,8 @@ import numpy as np
 
 from zarr_cryoet.data import provenance, sources
 from zarr_cryoet.errors import FormatUnavailableError, InvalidChunksError
-from zarr_cryoet.store import access, stores
+from zarr_cryoet.files import write_atomically
+from zarr_cryoet.store import access, remote, stores
 
 #: asv's limit for one parameter combination (setup, warm-up, every sample and teardown), in
 #: seconds. asv's default of 60 s fails at 512³: one write of 16³ chunks (32768 files) takes over a
@@ -86,7 +87,7 @@ def sampled(preset: dict):
 
 
 #: the modules whose reference stores :func:`setup_cache` builds (each has ``LAYOUTS``)
-LAYOUT_MODULES = ("compression", "chunking", "access")
+LAYOUT_MODULES = ("compression", "chunking", "access", "engines")
 
 
 def build_cache(layouts, *, raw_file: bool = False) -> dict:
@@ -167,6 +168,22 @@ def pattern_selections(cache: dict, name: str) -> list:
 def _pattern_selections(volume_path: str, particles_path: str | None, name: str) -> list:
     particles = np.load(particles_path) if particles_path else None
     return access.pattern(name, _load_volume(volume_path).shape, particles)
+
+
+def counted_requests(cache: dict, layout: stores.Layout, pattern: str, engine=None) -> dict:
+    """GET requests and bytes of reading ``pattern`` over HTTP from the reference store of ``layout``,
+    counted at the loopback server once per setup cache (every ``track_`` method of a combination uses
+    the same count; each read is checked against the volume). ``engine`` (default: zarr-python as
+    installed) is an engine of :mod:`zarr_cryoet.engines`, inside its session."""
+    suffix = "" if engine is None else f"_{engine.name}"
+    memo = Path(cache["dir"], "requests", f"{layout.slug}_{pattern}{suffix}.json")
+    if memo.is_file():
+        return json.loads(memo.read_text())
+    count = remote.count_requests(reference_store(cache, layout), pattern_selections(cache, pattern),
+                                  volume=reference_volume(cache), opener=engine.open if engine else None)
+    counted = {"data_gets": count.data_gets, "data_bytes": count.data_bytes}
+    write_atomically(memo, json.dumps(counted))
+    return counted
 
 
 def reference_store(cache: dict, layout: stores.Layout) -> str:

@@ -23,11 +23,13 @@ How every timed call is kept honest (the same for all of them):
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 from pathlib import Path
 
 from zarr_cryoet.store import stores
+from zarr_cryoet.store.remote import served_array
 
 from . import common
 
@@ -116,13 +118,46 @@ class WriteBenchmark(_Benchmark):
         stores.write_store(self.target, self.volume, self.layout)
         self.written = True
 
+    def read_back(self):
+        """The written store, read whole (by zarr-python; an engine's write reads back with that engine)."""
+        return stores.read_store(self.target)
+
     def teardown(self, cache, *params):
         try:
             if self.written:
-                common.check_read(stores.read_store(self.target), self.volume, f"write {self.layout.slug}")
+                common.check_read(self.read_back(), self.volume, f"write {self.layout.slug}")
         finally:
             if self.workdir:
                 shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class ServedRead(ReadBenchmark):
+    """Reads of the store served on 127.0.0.1, every answer delayed by the ``latency_ms`` parameter.
+
+    The server and the opened array (metadata requests) are set up outside the timing; the
+    timed reads pay one delay per request, less what the reader overlaps by fetching chunks
+    concurrently. :meth:`opener` says who opens the URL (default: zarr-python).
+    """
+
+    served = None
+
+    def opener(self, params):
+        return None
+
+    def open(self, cache, layout, params):
+        self.served = contextlib.ExitStack()
+        array, _ = self.served.enter_context(served_array(common.reference_store(cache, layout),
+                                                          latency=params["latency_ms"] / 1000,
+                                                          opener=self.opener(params)))
+        return array
+
+    def teardown(self, cache, *params):
+        try:
+            super().teardown(cache, *params)
+        finally:
+            if self.served is not None:
+                self.served.close()
+                self.served = None
 
 
 class StorageBenchmark(_Benchmark):
@@ -190,10 +225,10 @@ class LayoutSuite:
                      "__qualname__": name, **(sampling or {}), **extra, **methods}
         return type(name, (base,), namespace)
 
-    def write_class(self, sampling=common.WRITE, name: str = "Write") -> type:
+    def write_class(self, sampling=common.WRITE, name: str = "Write", base: type = WriteBenchmark) -> type:
         def time_write(self, cache, *params):
             self.write()
-        return self._class(name, WriteBenchmark, {"time_write": time_write}, sampling)
+        return self._class(name, base, {"time_write": time_write}, sampling)
 
     def read_class(self, sampling=common.QUICK_READ, name: str = "Read", base: type = ReadBenchmark,
                    params: dict | None = None, **readers) -> type:

@@ -18,6 +18,10 @@ class UnknownCodecError(ZarrCryoetError, ValueError):
     """A codec name that is not in the registry."""
 
 
+class UnknownEngineError(ZarrCryoetError, ValueError):
+    """An engine name that is not zarr-python, zarrs or tensorstore."""
+
+
 class InvalidChunksError(ZarrCryoetError, ValueError):
     """A chunk shape that is malformed or does not fit the volume."""
 

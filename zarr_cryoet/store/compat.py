@@ -8,6 +8,9 @@ work done (``write_empty_chunks``). Everything version-specific lives here.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import zarr
 
 ZARR_VERSION: str = zarr.__version__
@@ -23,16 +26,18 @@ def create_array(path, *, shape, chunks, dtype, zarr_format, compressor_v2, code
                  fill_value, write_empty_chunks, shards=None):
     """Create an empty on-disk array with every behaviour that differs between versions pinned.
 
-    ``shards`` (format 3 only) makes ``chunks`` the inner chunks of shards of that shape.
+    ``shards`` (format 3 only) makes ``chunks`` the inner chunks of shards of that shape. ``path``
+    is a directory, or a store object (e.g. an in-memory one, :func:`array_metadata`).
     """
+    local = isinstance(path, (str, Path))
     if ZARR_MAJOR < 3:
         return zarr.open_array(
-            store=zarr.DirectoryStore(str(path)), mode="w-", shape=shape, chunks=chunks,
+            store=zarr.DirectoryStore(str(path)) if local else path, mode="w-", shape=shape, chunks=chunks,
             dtype=dtype, compressor=compressor_v2, filters=None, fill_value=fill_value,
             order="C", dimension_separator=".", write_empty_chunks=write_empty_chunks,
         )
     common = dict(
-        store=str(path), shape=shape, chunks=chunks, dtype=dtype, fill_value=fill_value,
+        store=str(path) if local else path, shape=shape, chunks=chunks, dtype=dtype, fill_value=fill_value,
         zarr_format=zarr_format, filters=None,
         config={"write_empty_chunks": write_empty_chunks},
     )
@@ -45,6 +50,21 @@ def create_array(path, *, shape, chunks, dtype, zarr_format, compressor_v2, code
         **common, compressors=codecs_v3, shards=shards,
         chunk_key_encoding={"name": "default", "separator": "/"},
     )
+
+
+def array_metadata(**settings) -> dict:
+    """The metadata document (``.zarray`` or ``zarr.json``) that :func:`create_array` would write with
+    ``settings``, made in memory: what another engine is told to write, so that the stores of
+    different engines differ only in how each one encodes and stores the chunks."""
+    if ZARR_MAJOR < 3:
+        store = zarr.storage.MemoryStore()
+        create_array(store, **settings)
+        return json.loads(store[".zarray"])
+    metadata = create_array(zarr.storage.MemoryStore(), **settings).metadata.to_dict()
+    for key, empty in (("attributes", {}), ("storage_transformers", [])):
+        if metadata.get(key) == empty:  # zarr-python's in-memory defaults, not part of the on-disk document
+            metadata.pop(key)
+    return metadata
 
 
 def open_array(path):

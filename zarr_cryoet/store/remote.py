@@ -52,27 +52,29 @@ def _is_metadata(path: str) -> bool:
 
 
 @contextlib.contextmanager
-def served_array(store: str | Path, latency: float = 0.0) -> Iterator[tuple[object, RecordingHTTPServer]]:
+def served_array(store: str | Path, latency: float = 0.0, opener=None) -> Iterator[tuple[object, RecordingHTTPServer]]:
     """``store`` served on 127.0.0.1 and opened by URL, as zarr opens a remote store: ``(array, server)``.
 
-    ``latency`` (seconds) delays every answer, like a distant object store.
-    The server stops when the block ends.
+    ``latency`` (seconds) delays every answer, like a distant object store. ``opener`` (URL ->
+    array) opens it with another reader (an engine of :mod:`zarr_cryoet.engines`); by default
+    zarr-python. The server stops when the block ends.
     """
     store = Path(store)
     if not store.is_dir():
         raise FileNotFoundError(f"no Zarr store at {store}; write it first with write_store()")
     with RecordingHTTPServer(store.parent, latency=latency) as server:
-        yield open_http_array(f"{server.url}/{store.name}"), server
+        yield (opener or open_http_array)(f"{server.url}/{store.name}"), server
 
 
 def count_requests(store: str | Path, selections, volume: np.ndarray | None = None,
-                   latency: float = 0.0) -> RequestCount:
+                   latency: float = 0.0, opener=None) -> RequestCount:
     """Serve ``store`` on 127.0.0.1, read every selection once by URL, and count the GETs.
 
     With ``volume``, every read is checked against it (ReadMismatchError if it
     differs). ``latency`` (seconds) delays every answer, like a distant store.
+    ``opener`` as in :func:`served_array`.
     """
-    with served_array(store, latency) as (array, server):
+    with served_array(store, latency, opener) as (array, server):
         opened = server.requests
         server.reset()
         t0 = time.perf_counter()

@@ -10,6 +10,7 @@ files on disk, never from zarr's own bookkeeping.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from dataclasses import dataclass
@@ -181,28 +182,43 @@ def write_store(path, volume: np.ndarray, layout: Layout, *, overwrite: bool = F
     part-way, the partial store is removed, so nothing half-written is left.
     """
     path = Path(path)
+    settings = prepare_write(path, volume, layout, overwrite=overwrite)
+    with removed_on_failure(path):
+        array = compat.create_array(path, **settings)
+        array[...] = volume
+    return path
+
+
+def prepare_write(path, volume: np.ndarray, layout: Layout, *, overwrite: bool = False) -> dict:
+    """Check a write of ``volume`` with ``layout`` to ``path`` before anything touches the disk; make room
+    for it (``overwrite``); return the array settings, with every version-dependent behaviour pinned.
+
+    Every engine's write starts here, so all of them write the same array.
+    """
     volume = check_volume(volume)
     chunks = check_chunks_fit(layout.chunks, volume.shape)
     shards = check_chunks_fit(layout.shards, volume.shape, "shard") if layout.shards else None
     check_format(layout.zarr_format)
     codec = get_codec(layout.codec)
+    path = Path(path)
     if path.exists() or path.is_symlink():
         if not overwrite:
             raise StoreExistsError(f"{path} already exists; choose a new path or pass overwrite=True")
         remove_store(path)
+    return dict(shape=volume.shape, chunks=chunks, dtype=volume.dtype, zarr_format=layout.zarr_format,
+                compressor_v2=codec.v2_compressor() if layout.zarr_format == 2 else None,
+                codecs_v3=codec.v3_compressors() if layout.zarr_format == 3 else None,
+                fill_value=FILL_VALUE, write_empty_chunks=WRITE_EMPTY_CHUNKS, shards=shards)
+
+
+@contextlib.contextmanager
+def removed_on_failure(path):
+    """Remove the store at ``path`` if the block fails (or is interrupted): nothing half-written is left."""
     try:
-        array = compat.create_array(
-            path, shape=volume.shape, chunks=chunks, dtype=volume.dtype,
-            zarr_format=layout.zarr_format,
-            compressor_v2=codec.v2_compressor() if layout.zarr_format == 2 else None,
-            codecs_v3=codec.v3_compressors() if layout.zarr_format == 3 else None,
-            fill_value=FILL_VALUE, write_empty_chunks=WRITE_EMPTY_CHUNKS, shards=shards,
-        )
-        array[...] = volume
+        yield
     except BaseException:
         remove_store(path)
         raise
-    return path
 
 
 def open_store(path):

@@ -37,6 +37,9 @@ CI_BENCH = [
     r"^access\..*'(64x64x64|32x32x32/128x128x128)', [23], '(xy|box32)'",
     r"^process_state\..*'64x64x64', [23], 'xy'",
     r"^realistic\.",  # on a small volume in the tests (ZARR_CRYOET_REALISTIC_SHAPE)
+    # every engine on a plain format-2 and a sharded format-3 layout; interop on every default layout
+    r"^engines\.(Write|Read|Memory|Requests|RemoteRead)\..*'(64x64x64|32x32x32/128x128x128)', [23]",
+    r"^engines\.Interop\.",
 ]
 
 _COMMENT_LINE = re.compile(r"^\s*//.*$", re.M)
