@@ -281,6 +281,12 @@ def cmd_crosscheck(args) -> int:
     from zarr_cryoet.report.results import ReportResults
 
     results = ReportResults.load(args.results, machine=args.machine, commit=args.commit) if args.results else None
+    if args.engines:
+        from zarr_cryoet.measure import engine_crosscheck
+
+        measured = engine_crosscheck.run(args.env_dir, reads=args.reads, sizes=args.size or engine_crosscheck.SIZES)
+        print(engine_crosscheck.table(measured, results))
+        return 0
     measured = crosscheck_report.run(args.env_dir, reads=args.reads, sizes=args.size or ("128", "184x630x630"))
     print(crosscheck_report.table(measured, results))
     return 0
@@ -314,8 +320,10 @@ def _add_measure_parsers(sub) -> None:
     cross.add_argument("--machine", help="asv machine of the results to compare with (default: the only one)")
     cross.add_argument("--env-dir", default=os.path.join(".asv", "env"), help="asv environments (default: %(default)s)")
     cross.add_argument("--reads", type=int, default=10, help="timed calls per case at 128³ (default: %(default)s)")
-    cross.add_argument("--size", action="append", choices=["128", "184x630x630"],
-                       help="phantom sizes to check (default: both)")
+    cross.add_argument("--size", action="append", choices=["128", "184x630x630", "512"],
+                       help="phantom sizes to check (default: 128 and 184x630x630; with --engines 128 and 512)")
+    cross.add_argument("--engines", action="store_true",
+                       help="compare zarr-python, the zarrs pipeline and tensorstore instead of the zarr releases")
     cross.set_defaults(func=cmd_crosscheck)
 
 

@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 STATES = ("pinned", "loaded", "wrote first")
-OPERATIONS = ("full", "xy", "write")
+OPERATIONS = ("full", "xy", "yz", "write")
 _ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -39,16 +39,31 @@ def _selection(operation: str, shape):
         return ...
     if operation == "xy":
         return (shape[0] // 2, slice(None), slice(None))
+    if operation == "yz":
+        return (slice(None), slice(None), shape[2] // 2)
     raise ValueError(f"unknown read {operation!r}; use one of {', '.join(OPERATIONS)}")
 
 
-def measure_here(store, operation: str, volume_path, reads: int = 10, layout=None) -> dict:
+def measure_here(store, operation: str, volume_path, reads: int = 10, layout=None,
+                 engine: str = "zarr-python") -> dict:
     """Time ``reads`` calls of ``operation`` in this process (after one untimed warm-up call).
 
-    ``operation`` is ``full`` or ``xy`` (reads of ``store``), or ``write`` (a fresh store of
-    ``layout``, a :class:`~zarr_cryoet.store.stores.Layout`, per call). Every result is
-    checked against the volume. Returns ``{"times": [s, ...], "median": s, "faults_per_read": n}``.
+    ``operation`` is ``full``, ``xy`` or ``yz`` (reads of ``store``), or ``write`` (a fresh store
+    of ``layout``, a :class:`~zarr_cryoet.store.stores.Layout`, per call), through ``engine``
+    (:mod:`zarr_cryoet.engines`, its settings pinned). Every result is checked against the
+    volume. Returns ``{"times": [s, ...], "median": s, "faults_per_read": n}``.
     """
+    from zarr_cryoet import engines
+
+    chosen = engines.get(engine)
+    reason = chosen.unavailable()
+    if reason:
+        raise RuntimeError(reason)
+    with chosen.session():
+        return _measure(chosen, store, operation, volume_path, reads, layout)
+
+
+def _measure(engine, store, operation, volume_path, reads, layout) -> dict:
     import numpy as np
 
     from zarr_cryoet.measure.allocator import minor_faults
@@ -59,16 +74,16 @@ def measure_here(store, operation: str, volume_path, reads: int = 10, layout=Non
         work = Path(tempfile.mkdtemp(prefix="zarr-cryoet-crosscheck-"))
         try:
             def call(i):
-                return stores.write_store(work / f"w{i}.zarr", volume, layout)
+                return engine.write(work / f"w{i}.zarr", volume, layout)
 
             def check(path):
-                if not np.array_equal(stores.read_store(path), volume):
+                if not np.array_equal(engine.open(path)[...], volume):
                     raise AssertionError(f"write of {layout.slug}: the store reads back other data")
                 stores.remove_store(path)
             return _loop(call, check, reads, minor_faults)
         finally:
             shutil.rmtree(work, ignore_errors=True)
-    array = stores.open_store(store)
+    array = engine.open(store)
     selection = _selection(operation, volume.shape)
     expected = volume[selection]
 
@@ -106,14 +121,14 @@ def child_environment(state: str) -> dict:
 
 def measure_in_fresh_process(store, operation: str, volume_path, reads: int = 10, *, state: str = "loaded",
                              python: str | None = None, layout=None, cores: str = "all",
-                             timeout: float = 1800) -> dict:
+                             timeout: float = 1800, engine: str = "zarr-python") -> dict:
     """:func:`measure_here` in a new process of ``python`` (default: this one) started in ``state``.
 
     ``cores="one"`` pins the process to the last core, as the suite's benchmarks are pinned
     (``--cpu-affinity``); ``"all"`` leaves it every core (the realistic-size tier).
     """
     request = {"store": str(store), "operation": operation, "volume_path": str(volume_path), "reads": reads,
-               "state": state, "cores": cores, "layout": None if layout is None else
+               "state": state, "cores": cores, "engine": engine, "layout": None if layout is None else
                [layout.codec, layout.spec, layout.zarr_format]}
     proc = subprocess.run([python or sys.executable, "-m", "zarr_cryoet.measure.crosscheck", json.dumps(request)],
                           capture_output=True, text=True, env=child_environment(state), timeout=timeout)
@@ -145,7 +160,8 @@ def _child(request: dict) -> dict:
             stores.write_store(scratch / "copy.zarr", np.load(request["volume_path"]), layout)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
-    return measure_here(request["store"], request["operation"], request["volume_path"], request["reads"], layout)
+    return measure_here(request["store"], request["operation"], request["volume_path"], request["reads"], layout,
+                        engine=request.get("engine", "zarr-python"))
 
 
 if __name__ == "__main__":

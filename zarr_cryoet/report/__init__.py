@@ -23,6 +23,11 @@ file (under ``--out``)                            content
 ``access_patterns/access_patterns.png``           1 × 3 per pattern and layout: local read time next to the
                                                   raw-file time of the same bytes, GET requests (log), and
                                                   the read time over HTTP with added latency
+``engines/engine_comparison.csv`` and ``.png``    per layout × operation × engine: time, ratio to the
+                                                  fastest engine and to the raw-I/O limit, peak memory,
+                                                  GETs and the read over slow HTTP (:mod:`.engines`)
+``engines/interop.csv``                           every engine reading every engine's stores: bit-exact?
+``engines/engine_settings.csv``                   engine versions and the concurrency they ran with
 ================================================  ==========================================================
 
 Every number is asv's stored ``result`` (for ``time_*`` benchmarks the median of the
@@ -48,7 +53,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from zarr_cryoet.report.families import ACCESS, CHUNKING, COMPRESSION, PROCESS_STATE, REALISTIC
+from zarr_cryoet.report.engines import (COMPARISON_CSV, COMPARISON_PNG, INTEROP_CSV, SETTINGS_CSV, build_engine_figure,
+                                       comparison_rows, interop_rows, settings_rows)
+from zarr_cryoet.report.families import ACCESS, CHUNKING, COMPRESSION, ENGINES, PROCESS_STATE, REALISTIC
 from zarr_cryoet.report.figures import (ACCESS_PNG, CHUNKING_PNG, COMPRESSION_PNG, FIGSIZES, VERSION_PNG,
                                         build_access_figure, build_chunking_figure, build_compression_figure,
                                         build_version_figure)
@@ -102,6 +109,15 @@ def report(results_dir=DEFAULT_RESULTS, out=DEFAULT_OUT, *, machine: str | None 
     if results.has(ACCESS.module):
         written.append(write_csv(access_rows(results), out / ACCESS_CSV))
         written.append(save_figure(build_access_figure(results), out / ACCESS_PNG, dpi=dpi))
+    if results.has(ENGINES.module):
+        written.append(write_csv(comparison_rows(results), out / COMPARISON_CSV))
+        written.append(save_figure(build_engine_figure(results), out / COMPARISON_PNG, dpi=dpi))
+        written.append(write_csv(interop_rows(results), out / INTEROP_CSV))
+        settings = settings_rows(results)
+        if settings:
+            written.append(write_csv(settings, out / SETTINGS_CSV))
+        else:
+            warn(f"no engine record next to {results.results_dir}; engines/engine_settings.csv not written")
     if results.has(PROCESS_STATE.module):
         written.append(write_csv(page_fault_rows(results), out / PAGE_FAULTS_CSV))
         written.append(save_figure(build_page_fault_figure(results), out / PAGE_FAULTS_PNG, dpi=dpi))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-__all__ = ["ACCESS", "CHUNKING", "COMPRESSION", "LIMITS", "PROCESS_STATE", "REALISTIC", "Access", "Chunking",
+__all__ = ["ACCESS", "CHUNKING", "COMPRESSION", "ENGINES", "Engines", "LIMITS", "PROCESS_STATE", "REALISTIC", "Access", "Chunking",
            "Compression", "Family", "Limits", "ProcessState", "Realistic"]
 
 
@@ -110,9 +110,36 @@ class Realistic(Family):
     slice_xy: str = "realistic.Read.time_read_slice_xy"
 
 
+@dataclass(frozen=True)
+class Engines(Family):
+    """benchmarks/engines.py: the same stores through zarr-python, the zarrs pipeline and tensorstore."""
+
+    module: str = "engines"
+    write: str = "engines.Write.time_write"
+    full_read: str = "engines.Read.time_read_full"
+    slice_xy: str = "engines.Read.time_read_slice_xy"
+    slice_xz: str = "engines.Read.time_read_slice_xz"
+    slice_yz: str = "engines.Read.time_read_slice_yz"
+    boxes: str = "engines.Read.time_read_particle_boxes"
+    peak_open: str = "engines.Memory.peakmem_open"
+    peak_read: str = "engines.Memory.peakmem_read_full"
+    peak_write: str = "engines.Memory.peakmem_write"
+    gets: str = "engines.Requests.track_get_requests"
+    bytes_fetched: str = "engines.Requests.track_bytes_fetched"
+    remote: str = "engines.RemoteRead.time_read"
+    interop: str = "engines.Interop.track_mismatched_voxels"
+
+    @property
+    def operations(self) -> dict[str, str]:
+        """The timed operations by name, in table order: ``{"write": benchmark, "full": …, …}``."""
+        return {"write": self.write, "full": self.full_read, "xy": self.slice_xy, "xz": self.slice_xz,
+                "yz": self.slice_yz, "box32": self.boxes}
+
+
 COMPRESSION = Compression()
 CHUNKING = Chunking()
 ACCESS = Access()
 LIMITS = Limits()
 PROCESS_STATE = ProcessState()
 REALISTIC = Realistic()
+ENGINES = Engines()

@@ -159,6 +159,10 @@ def codec_colours(names: Iterable[str]) -> dict[str, str]:
     return {name: result[name] for name in names}
 
 
+#: one colour per engine, in every figure
+ENGINE_COLOURS = {"zarr-python": "#1f77b4", "zarrs": "#d62728", "tensorstore": "#2ca02c"}
+
+
 def series_colour(i: int) -> str:
     """The colour of the ``i``-th categorical series (chunk shapes, zarr versions, slices …).
 

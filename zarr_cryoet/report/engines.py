@@ -1,0 +1,197 @@
+"""The engines' tables and figure: which library reads and writes each layout fastest, and can they share stores.
+
+* ``engines/engine_comparison.csv``: per zarr release × data × layout × operation × engine,
+  the time (ms), its ratio to the fastest engine of that cell, and its ratio to the raw-I/O
+  limit of the same bytes (``limits.RawIO``: one raw file write or read, scaled to the bytes
+  the operation selects), plus peak memory and, for ``xy``/``box32``, GET requests and the
+  read over HTTP with 20 ms latency;
+* ``engines/engine_comparison.png``: one panel per operation, layouts along x, one bar per
+  engine (log scale), for the newest zarr release;
+* ``engines/interop.csv``: per zarr release × layout × writer × reader, ``bit-exact``,
+  ``differs`` (with the count of differing voxels), ``failed`` (asv stored no value; the
+  recorded error says why) or ``skipped`` (with the reason);
+* ``engines/engine_settings.csv``: each environment's engine versions and the concurrency
+  they ran with, next to the libraries' defaults.
+
+The interop details and the settings come from the record the benchmarks wrote next to
+asv's results (:func:`benchmarks.engines.interop_cache`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from zarr_cryoet.data import provenance
+from zarr_cryoet.report.families import ENGINES, LIMITS
+from zarr_cryoet.report.results import ReportResults, finite
+from zarr_cryoet.report.style import ENGINE_COLOURS, label_axis, new_figure
+from zarr_cryoet.report.tables import _cell, chunk_label
+from zarr_cryoet.store.access import pattern as pattern_selections
+from zarr_cryoet.store.access import selected_voxels
+
+COMPARISON_CSV = Path("engines", "engine_comparison.csv")
+COMPARISON_PNG = Path("engines", "engine_comparison.png")
+INTEROP_CSV = Path("engines", "interop.csv")
+SETTINGS_CSV = Path("engines", "engine_settings.csv")
+
+
+def _layout_cells(results: ReportResults):
+    for data in results.choices(ENGINES.module, "data"):
+        for env in results.envs:
+            for chunks in results.choices(ENGINES.module, "chunks"):
+                for fmt in results.choices(ENGINES.module, "zarr_format"):
+                    yield env, {"data": data, "chunks": chunks, "zarr_format": fmt}
+
+
+def _fraction(results: ReportResults, data, operation: str) -> float | None:
+    """The share of the volume's bytes an operation selects (1 for writes and full reads)."""
+    if operation in ("write", "full"):
+        return 1.0
+    volume = results.volume(data)
+    if volume is None:
+        return None
+    shape = volume.shape
+    total = math.prod(shape)
+    if operation in ("xy", "xz", "yz"):
+        return 1 / shape["zyx".index({"xy": "z", "xz": "y", "yz": "x"}[operation])]
+    return selected_voxels(pattern_selections(operation, shape), shape) / total
+
+
+def comparison_rows(results: ReportResults) -> list[dict]:
+    """One row per zarr release × data × layout × operation × engine that has a time."""
+    rows = []
+    engines = results.choices(ENGINES.module, "engine")
+    for env, cell in _layout_cells(results):
+        limits = {"write": results.value(env, LIMITS.write, data=cell["data"]),
+                  "read": results.value(env, LIMITS.read, data=cell["data"])}
+        for operation, benchmark in ENGINES.operations.items():
+            times = {e: results.value(env, benchmark, **cell, engine=e) for e in engines}
+            measured = {e: t for e, t in times.items() if finite(t)}
+            if not measured:
+                continue
+            fastest = min(measured.values())
+            fraction = _fraction(results, cell["data"], operation)
+            limit = limits["write" if operation == "write" else "read"]
+            for engine in engines:
+                time = times[engine]
+                if not finite(time):
+                    continue
+                row = {"chunks": cell["chunks"], "layout": chunk_label(cell["chunks"]), "zarr_format": cell["zarr_format"],
+                       "operation": operation, "engine": engine, "time_ms": time * 1000,
+                       "x_fastest": time / fastest,
+                       "x_raw": time / (limit * fraction) if finite(limit) and fraction else "",
+                       "fastest": engine == min(measured, key=measured.get),
+                       "zarr_version": env.zarr_version, "data": cell["data"]}
+                if operation == "full":
+                    row.update(_memory(results, env, cell, engine))
+                if operation in ("xy", "box32"):
+                    row.update(_remote(results, env, cell, engine, operation))
+                rows.append(row)
+    columns = list(dict.fromkeys(key for row in rows for key in row))  # memory and HTTP columns on some rows only
+    return [{**{key: row.get(key, "") for key in columns},
+             **results.context(next(e for e in results.envs if e.zarr_version == row["zarr_version"]), row["data"])}
+            for row in rows]
+
+
+def _memory(results, env, cell, engine) -> dict:
+    peaks = {name: results.value(env, bench, **cell, engine=engine)
+             for name, bench in (("open", ENGINES.peak_open), ("read", ENGINES.peak_read), ("write", ENGINES.peak_write))}
+    mb = {name: _cell(value, 1e-6) for name, value in peaks.items()}
+    extra = {f"{name}_extra_mb": (peaks[name] - peaks["open"]) / 1e6 if finite(peaks[name]) and finite(peaks["open"]) else ""
+             for name in ("read", "write")}
+    return {"peak_open_mb": mb["open"], "peak_full_read_mb": mb["read"], "peak_write_mb": mb["write"], **extra}
+
+
+def _remote(results, env, cell, engine, pattern) -> dict:
+    params = {**cell, "pattern": pattern, "engine": engine}
+    latencies = results.choices(ENGINES.module, "latency_ms") or [20]
+    out = {"get_requests": _cell(results.value(env, ENGINES.gets, **params)),
+           "bytes_fetched": _cell(results.value(env, ENGINES.bytes_fetched, **params))}
+    for latency in latencies:
+        out[f"remote_{latency}ms_ms"] = _cell(results.value(env, ENGINES.remote, **params, latency_ms=latency), 1000)
+    return out
+
+
+def _records(results: ReportResults) -> dict:
+    """(zarr version, data) -> the engines record the benchmarks wrote next to the results."""
+    out = {}
+    for path in sorted(provenance.provenance_dir(results.results_dir).glob("engines_zarr_*.json")):
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        out[(record.get("zarr"), record.get("data"))] = record
+    return out
+
+
+def interop_rows(results: ReportResults) -> list[dict]:
+    """One row per zarr release × data × layout × writer × reader of ``engines.Interop``."""
+    records = _records(results)
+    rows = []
+    engines = results.choices(ENGINES.module, "writer")
+    for env, cell in _layout_cells(results):
+        details = {(r["chunks"], r["zarr_format"], r["writer"], r["reader"]): r
+                   for r in records.get((env.zarr_version, cell["data"]), {}).get("interop", [])}
+        for writer in engines:
+            for reader in engines:
+                value = results.value(env, ENGINES.interop, **cell, writer=writer, reader=reader)
+                recorded = details.get((cell["chunks"], int(cell["zarr_format"]), writer, reader), {})
+                if value is None:
+                    status = "failed"
+                elif not finite(value):
+                    if not recorded:
+                        continue  # not in this grid
+                    status = "skipped"
+                else:
+                    status = "bit-exact" if value == 0 else "differs"
+                rows.append({"chunks": cell["chunks"], "layout": chunk_label(cell["chunks"]),
+                             "zarr_format": cell["zarr_format"], "writer": writer, "reader": reader, "status": status,
+                             "mismatched_voxels": _cell(value), "detail": recorded.get("detail", ""),
+                             **results.context(env, cell["data"])})
+    return rows
+
+
+def settings_rows(results: ReportResults) -> list[dict]:
+    """Per environment and engine: version, or why it did not run, and the pinned and default settings."""
+    rows = []
+    for (zarr_version, data), record in sorted(_records(results).items(), key=lambda kv: str(kv[0])):
+        for engine, entry in record.get("engines", {}).items():
+            rows.append({"zarr_version": zarr_version, "data": data, "engine": engine,
+                         "version": entry.get("version") or "", "reason": entry.get("reason") or "",
+                         "thread_budget": record.get("thread_budget", ""),
+                         "settings": json.dumps(entry.get("settings") or {}, sort_keys=True),
+                         "library_defaults": json.dumps(entry.get("library_defaults") or {}, sort_keys=True)})
+    return rows
+
+
+def build_engine_figure(results: ReportResults):
+    """One panel per operation: layouts along x, a bar per engine, log time; the newest zarr release."""
+    rows = [r for r in comparison_rows(results) if r["zarr_version"] == results.newest.zarr_version]
+    operations = [op for op in ENGINES.operations if any(r["operation"] == op for r in rows)]
+    data = rows[0]["data"] if rows else ""
+    fig, axes = new_figure(1, max(len(operations), 1), figsize=(3.6 * max(len(operations), 1), 4.2), squeeze=False,
+                           title=f"Engines on zarr {results.newest.zarr_version}: time per operation ({data}; "
+                                 "log scale, lower is faster)")
+    engines = list(ENGINE_COLOURS)
+    for ax, operation in zip(axes[0], operations):
+        here = [r for r in rows if r["operation"] == operation and r["data"] == data]
+        layouts = list(dict.fromkeys((r["layout"], r["zarr_format"]) for r in here))
+        width = 0.8 / len(engines)
+        for i, engine in enumerate(engines):
+            xs, ys = [], []
+            for j, key in enumerate(layouts):
+                match = [r for r in here if (r["layout"], r["zarr_format"]) == key and r["engine"] == engine]
+                if match:
+                    xs.append(j + (i - (len(engines) - 1) / 2) * width)
+                    ys.append(match[0]["time_ms"])
+            ax.bar(xs, ys, width=width, color=ENGINE_COLOURS[engine], label=engine)
+        ax.set_yscale("log")
+        ax.set_xticks(range(len(layouts)), [f"{layout}\nv{fmt}" for layout, fmt in layouts], fontsize=8)
+        ax.set_title({"write": "write", "full": "full read", "xy": "XY plane", "xz": "XZ plane", "yz": "YZ plane",
+                      "box32": "16 particle boxes (32³)"}[operation])
+        label_axis(ax, y="time (ms)")
+    if operations:
+        axes[0][0].legend(title="engine", fontsize=8)
+    return fig
