@@ -20,9 +20,9 @@ zarrs and tensorstore are installed in the zarr >= 3.1 environments only
 (``zarr_cryoet/engines/install.py``); elsewhere their cases are skipped with the reason
 (asv: NaN). The zarrs pipeline is skipped over HTTP: it deadlocks there (``Zarrs.unavailable``).
 
-Default grid: 16³, 64³ and 128³ chunks on format 2, 64³ on format 3 and 32³ chunks in 128³
-shards (format 3); ``ZARR_CRYOET_FULL=1`` adds 32³ and (16, 128, 128) chunks and more shards, on
-both formats.
+Default grid: 16³, 64³ and 128³ chunks on format 2 and 32³ chunks in 128³ shards (format 3);
+over HTTP 64³ chunks and the shards. ``ZARR_CRYOET_FULL=1`` adds 32³ and (16, 128, 128) chunks
+and more shards, every layout on both formats.
 """
 
 import contextlib
@@ -38,7 +38,7 @@ from zarr_cryoet.store import compat
 
 from . import common
 from .suite import (FULL_VOLUME, LayoutSuite, _Benchmark, ReadBenchmark, ServedRead, StorageBenchmark, WriteBenchmark,
-                    access_pattern, middle_plane)
+                    access_pattern, middle_plane, plain_v2_sharded_v3)
 
 ENGINES = list(engines.ENGINE_NAMES)
 DEFAULT_CHUNKINGS = ["16x16x16", "64x64x64", "128x128x128", "32x32x32/128x128x128"]
@@ -47,13 +47,8 @@ CHUNKINGS = common.grid(default=DEFAULT_CHUNKINGS,
                               "32x32x32/128x128x128", "64x64x64/128x128x128", "16x128x128/128x128x128"])
 
 
-def _default_layouts(layout) -> bool:
-    """Plain chunks on format 2 (the portal's), 64³ also on format 3, shards on format 3."""
-    return layout.zarr_format == 2 and layout.shards is None or layout.zarr_format == 3 and (
-        layout.shards is not None or layout.spec == "64x64x64")
-
-
-MEASURED = None if common.FULL else _default_layouts
+#: the default grid: plain chunks on format 2 (the portal's), shards on format 3; the full grid: both formats
+MEASURED = None if common.FULL else plain_v2_sharded_v3
 suite = LayoutSuite({"chunks": CHUNKINGS, "zarr_format": [2, 3], "engine": ENGINES}, codec="blosc-zstd",
                     measured=MEASURED)
 LAYOUTS = suite.layouts  # built by the shared setup cache (common.LAYOUT_MODULES)
@@ -143,7 +138,8 @@ class _EngineServedRead(_Engine, ServedRead):
             self.leave_engine()
 
 
-Write = suite.write_class(base=_EngineWrite)
+#: writes of 16³ chunks take ~0.5 s on zarr 3: sampled as the suite's slow operations
+Write = suite.write_class(common.SLOW, base=_EngineWrite)
 Read = suite.read_class(base=_EngineRead, time_read_full=FULL_VOLUME, time_read_slice_xy=middle_plane("xy"),
                         time_read_slice_xz=middle_plane("xz"), time_read_slice_yz=middle_plane("yz"),
                         time_read_particle_boxes=access_pattern("box32"))

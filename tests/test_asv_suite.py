@@ -50,11 +50,11 @@ def should_skip(zarr_version: str, params: dict, name: str = "") -> bool:
 
 def engine_skipped(zarr_version: str, params: dict, name: str) -> bool:
     """zarrs and tensorstore are only in the zarr 3 environments; zarrs is not run over HTTP; the engines'
-    default grid has plain chunks on format 2, 64³ also on format 3, and shards on format 3."""
+    default grid has plain chunks on format 2 and shards on format 3."""
     engines = {str(params.get(key, "")).strip("'") for key in ("engine", "writer", "reader")} - {""}
     chunks = str(params.get("chunks", "")).strip("'")
     remote = name.startswith(("engines.Requests.", "engines.RemoteRead."))
-    plain_v3 = int(params.get("zarr_format", 2)) == 3 and "/" not in chunks and chunks != "64x64x64"
+    plain_v3 = int(params.get("zarr_format", 2)) == 3 and "/" not in chunks
     return ((zarr_version.startswith("2.") and bool(engines - {"zarr-python"}))
             or (remote and "zarrs" in engines) or plain_v3)
 

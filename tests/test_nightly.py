@@ -291,6 +291,8 @@ def test_a_smaller_compression_ratio_is_the_regression():
     assert regressions.classify(name, entry(1.167, unit="ratio"), entry(1.166, unit="ratio")) == REGRESSED
     gets = "access.Requests.track_get_requests('p', '64x64x64', 2, 'xy')"
     assert regressions.classify(gets, entry(16, unit="requests"), entry(17, unit="requests")) == REGRESSED
+    interop = "engines.Interop.track_mismatched_voxels('p', '64x64x64', 2, 'tensorstore', 'zarr-python')"
+    assert regressions.classify(interop, entry(0, unit="voxels"), entry(1, unit="voxels")) == REGRESSED
     faults = "process_state.PageFaults.track_minor_faults_per_read('p', '64x64x64', 2, 'xy', 'pinned')"
     assert regressions.classify(faults, entry(30, unit="faults"), entry(33, unit="faults")) == UNCHANGED
 

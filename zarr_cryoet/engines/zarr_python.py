@@ -19,6 +19,12 @@ class ZarrPython(Engine):
     distribution = "zarr"
     LIBRARY_DEFAULTS = {"async.concurrency": 10, "threading.max_workers": "None (Python's default: cores + 4)"}
 
+    def unavailable(self, zarr_format=None, remote=False):
+        reason = super().unavailable(zarr_format, remote)
+        if reason is None and zarr_format is not None and zarr_format not in compat.supported_formats():
+            return f"zarr {compat.ZARR_VERSION} cannot read or write zarr format {zarr_format}; it needs zarr >= 3"
+        return reason
+
     def config(self) -> dict:
         return {"async.concurrency": io_concurrency(), "threading.max_workers": thread_budget()}
 

@@ -33,7 +33,7 @@ DEFAULT_FACTOR = 1.5
 HIGHER_IS_BETTER = ("track_compression_ratio",)
 #: deterministic results (sizes, counts): any change is a real one, whatever the factor
 DETERMINISTIC = ("track_compression_ratio", "track_stored_bytes", "track_file_count", "track_get_requests",
-                 "track_bytes_fetched")
+                 "track_bytes_fetched", "track_mismatched_voxels")
 
 REGRESSED, IMPROVED, UNCHANGED, NEW, NOT_COMPARABLE = "regressed", "improved", "unchanged", "new", "not comparable"
 

@@ -1,0 +1,108 @@
+"""zarr-cryoet report's engine tables and figure, from a recorded run of the engine benchmarks.
+
+tests/data/asv-results-engines holds asv's results of ``python3 tasks.py benchmark --bench
+'^(engines|limits)\\.'`` (machine ``vm``), tests/data/provenance the engine records that run
+wrote. The expected values are read here straight from asv's JSON files.
+"""
+
+import math
+from pathlib import Path
+
+import pytest
+from matplotlib.colors import to_hex
+
+from tests.test_report import RAW as _unused  # noqa: F401 - the shared reader below
+from tests.test_report import missing, raw_results, read_csv
+from zarr_cryoet import report
+from zarr_cryoet.report import engines as engine_report
+from zarr_cryoet.report import style
+from zarr_cryoet.report.results import ReportResults
+
+RESULTS = Path(__file__).parent / "data" / "asv-results-engines"
+RAW, _ = raw_results(RESULTS)
+ENGINES = ["zarr-python", "zarrs", "tensorstore"]
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    warnings = []
+    report.report(RESULTS, out, machine="vm", warn=warnings.append)
+    return out, warnings
+
+
+def test_the_comparison_csv_is_asv_json_with_ratios_to_the_fastest_and_the_limit(written):
+    out, _ = written
+    rows = read_csv(out / engine_report.COMPARISON_CSV)
+    assert rows and {r["engine"] for r in rows} == set(ENGINES)
+    benchmark = {"write": "engines.Write.time_write", "full": "engines.Read.time_read_full",
+                 "xy": "engines.Read.time_read_slice_xy", "xz": "engines.Read.time_read_slice_xz",
+                 "yz": "engines.Read.time_read_slice_yz", "box32": "engines.Read.time_read_particle_boxes"}
+    cells = {}
+    for row in rows:
+        raw = RAW[(row["zarr_version"], benchmark[row["operation"]],
+                   (row["data"], row["chunks"], int(row["zarr_format"]), row["engine"]))]
+        assert float(row["time_ms"]) == pytest.approx(raw * 1000)
+        assert row["x_raw"] and float(row["x_raw"]) > 0
+        cells.setdefault((row["zarr_version"], row["chunks"], row["zarr_format"], row["operation"]), []).append(row)
+    for cell in cells.values():
+        assert min(float(r["x_fastest"]) for r in cell) == 1.0
+        assert sum(r["fastest"] == "True" for r in cell) == 1
+    # zarr 2.18.7 has zarr-python only; the zarr 3 environments have all three engines
+    assert {r["engine"] for r in rows if r["zarr_version"] == "2.18.7"} == {"zarr-python"}
+    assert {r["engine"] for r in rows if r["zarr_version"] != "2.18.7"} == set(ENGINES)
+
+
+def test_peak_memory_and_requests_are_in_the_comparison(written):
+    out, _ = written
+    rows = read_csv(out / engine_report.COMPARISON_CSV)
+    full = [r for r in rows if r["operation"] == "full"]
+    assert all(float(r["peak_full_read_mb"]) >= float(r["peak_open_mb"]) > 0 for r in full)
+    remote = [r for r in rows if r["operation"] == "xy" and r["get_requests"]]
+    assert remote and all(int(float(r["get_requests"])) > 0 for r in remote)
+    assert not any(r["get_requests"] for r in rows if r["engine"] == "zarrs")  # skipped over HTTP (deadlock)
+
+
+def test_the_interop_table_says_bit_exact_or_why_not(written):
+    out, _ = written
+    rows = read_csv(out / engine_report.INTEROP_CSV)
+    zarr3 = [r for r in rows if r["zarr_version"] != "2.18.7"]
+    assert zarr3 and all(r["status"] == "bit-exact" and r["mismatched_voxels"] == "0" for r in zarr3)
+    assert {(r["writer"], r["reader"]) for r in zarr3} == {(w, r) for w in ENGINES for r in ENGINES}
+    zarr2 = [r for r in rows if r["zarr_version"] == "2.18.7"]
+    for row in zarr2:
+        if row["writer"] == row["reader"] == "zarr-python" and row["zarr_format"] == "2":
+            assert row["status"] == "bit-exact"
+        else:  # format 3, or an engine that is not installed with zarr 2: skipped, saying why
+            assert row["status"] == "skipped"
+            assert "format 3" in row["detail"] or "not installed" in row["detail"], row
+    for row in rows:  # every value is asv's
+        raw = RAW[(row["zarr_version"], "engines.Interop.track_mismatched_voxels",
+                   (row["data"], row["chunks"], int(row["zarr_format"]), row["writer"], row["reader"]))]
+        assert (row["mismatched_voxels"] == "") == missing(raw)
+
+
+def test_the_settings_table_shows_the_pinned_concurrency(written):
+    out, _ = written
+    rows = read_csv(out / engine_report.SETTINGS_CSV)
+    zarr3 = {r["engine"]: r for r in rows if r["zarr_version"] == "3.4.2"}
+    assert zarr3["zarrs"]["version"] == "0.2.3" and zarr3["tensorstore"]["version"] == "0.1.86"
+    assert all(r["thread_budget"] == "1" for r in rows)  # the suite runs on one core
+    assert '"data_copy_concurrency": 1' in zarr3["tensorstore"]["settings"]
+
+
+def test_the_figure_has_one_colour_per_engine_log_axes_and_no_empty_slot():
+    fig = engine_report.build_engine_figure(ReportResults.load(RESULTS, machine="vm"))
+    axes = [ax for ax in fig.axes if ax.get_title()]
+    assert len(axes) == 6
+    for ax in axes:
+        assert ax.get_yscale() == "log"
+        colours = {}
+        for container in ax.containers:
+            label = container.get_label()
+            colours.setdefault(label, set()).update(to_hex(p.get_facecolor()) for p in container.patches)
+        assert {k: v for k, v in colours.items() if v} == {e: {style.ENGINE_COLOURS[e]} for e in ENGINES}
+        positions = [p.get_x() + p.get_width() / 2 for c in ax.containers for p in c.patches]
+        for tick in ax.get_xticks():  # every layout on the axis has bars
+            assert any(abs(x - tick) < 0.5 for x in positions)
+        assert all(math.isfinite(p.get_height()) and p.get_height() > 0 for c in ax.containers for p in c.patches)
