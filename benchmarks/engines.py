@@ -41,6 +41,8 @@ from .suite import (FULL_VOLUME, LayoutSuite, _Benchmark, ReadBenchmark, ServedR
                     access_pattern, middle_plane, plain_v2_sharded_v3)
 
 ENGINES = list(engines.ENGINE_NAMES)
+#: every installed engine's library, imported once in asv's forkserver (zarr_cryoet.engines.preload)
+PRELOADED = engines.preload()
 DEFAULT_CHUNKINGS = ["16x16x16", "64x64x64", "128x128x128", "32x32x32/128x128x128"]
 CHUNKINGS = common.grid(default=DEFAULT_CHUNKINGS,
                         full=["16x16x16", "32x32x32", "64x64x64", "128x128x128", "16x128x128",
@@ -177,7 +179,8 @@ class Requests(_Engine, StorageBenchmark):
 
 class Memory(_Engine, _Benchmark):
     """Peak resident memory of the benchmark process (asv ``peakmem_``): after set-up alone, after a
-    full read, after a write. Set-up loads the volume and opens the store in every case, so the
+    full read, after a write. Every process starts with every engine's library loaded
+    (:data:`PRELOADED`), and set-up loads the volume and opens the store in every case, so the
     differences to ``peakmem_open`` are what the read or the write costs. The read and the write
     are checked in ``teardown``, after the measurement."""
 

@@ -58,8 +58,9 @@ class Engine:
     """A library that reads and writes Zarr stores. Subclasses fill in the four operations."""
 
     name: str = ""
-    #: the distribution whose version identifies the engine
+    #: the distribution whose version identifies the engine, and the module it is imported as
     distribution: str = ""
+    module: str = ""
     #: what the library would use if nothing were pinned (documentation, shown in the report)
     LIBRARY_DEFAULTS: dict = {}
 

@@ -33,7 +33,7 @@ class _Reader:
 
 class TensorStore(Engine):
     name = "tensorstore"
-    distribution = "tensorstore"
+    distribution = module = "tensorstore"
     LIBRARY_DEFAULTS = {"data_copy_concurrency": "shared (all cores)", "file_io_concurrency": "shared",
                         "http_request_concurrency": "32", "cache_pool": "0 bytes"}
 

@@ -16,7 +16,7 @@ class ZarrPython(Engine):
     """zarr-python as installed (2.18 or 3.x), default codec pipeline: the suite's reference reader."""
 
     name = "zarr-python"
-    distribution = "zarr"
+    distribution = module = "zarr"
     LIBRARY_DEFAULTS = {"async.concurrency": 10, "threading.max_workers": "None (Python's default: cores + 4)"}
 
     def unavailable(self, zarr_format=None, remote=False):
@@ -73,7 +73,7 @@ class Zarrs(ZarrPython):
     """zarr-python 3 with ``zarrs.ZarrsCodecPipeline``: chunks are read, decoded and written in Rust."""
 
     name = "zarrs"
-    distribution = "zarrs"
+    distribution = module = "zarrs"
     LIBRARY_DEFAULTS = {"threading.max_workers": "None (all cores)", "codec_pipeline.chunk_concurrent_minimum": 4,
                         "codec_pipeline.chunk_concurrent_maximum": "None (the thread count)",
                         "codec_pipeline.strict": False}
