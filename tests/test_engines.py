@@ -180,11 +180,11 @@ def test_every_engine_benchmark_runs_or_skips_for_a_reason(engine_cache, tmp_pat
     cases = [(engine_benchmarks.Write, "time_write"), (engine_benchmarks.Read, "time_read_full"),
              (engine_benchmarks.Read, "time_read_slice_yz"), (engine_benchmarks.Read, "time_read_particle_boxes"),
              (engine_benchmarks.Memory, "peakmem_read_full"), (engine_benchmarks.Memory, "peakmem_write"),
-             (engine_benchmarks.Requests, "track_get_requests")]
+             (engine_benchmarks.Requests, "track_get_requests"), (engine_benchmarks.RemoteRead, "time_read")]
     for cls, method in cases:
         for params in itertools.product(*cls.params):
             result = drive(cls, method, engine_cache, params)
-            skip = _expected_skip(cls, params, remote=cls is engine_benchmarks.Requests)
+            skip = _expected_skip(cls, params, remote=cls in (engine_benchmarks.Requests, engine_benchmarks.RemoteRead))
             assert (result == "skipped") == skip, (cls.__name__, method, params)
             if method.startswith("track_") and not skip:
                 assert result > 0

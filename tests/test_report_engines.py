@@ -106,3 +106,23 @@ def test_the_figure_has_one_colour_per_engine_log_axes_and_no_empty_slot():
         for tick in ax.get_xticks():  # every layout on the axis has bars
             assert any(abs(x - tick) < 0.5 for x in positions)
         assert all(math.isfinite(p.get_height()) and p.get_height() > 0 for c in ax.containers for p in c.patches)
+
+
+def test_zarr_pythons_slow_http_reads_come_from_access_where_the_default_grid_leaves_them_out(tmp_path):
+    from zarr_cryoet.report.results import Env
+
+    env = Env("env", "3.4.2", "3.13", "zarr 3.4.2")
+    data, cell = "phantom 128³ float32", ("64x64x64", 2)
+    values = {("env", "engines.Read.time_read_slice_xy", (data, *cell, engine)): t
+              for engine, t in (("zarr-python", 0.005), ("tensorstore", 0.004))}
+    values[("env", "engines.RemoteRead.time_read", (data, *cell, "xy", "tensorstore", 20))] = 0.12
+    values[("env", "access.RemoteRead.time_read", (data, *cell, "xy", 20))] = 0.13
+    names = {"engines.Read.time_read_slice_xy": ["data", "chunks", "zarr_format", "engine"],
+             "engines.RemoteRead.time_read": ["data", "chunks", "zarr_format", "pattern", "engine", "latency_ms"],
+             "access.RemoteRead.time_read": ["data", "chunks", "zarr_format", "pattern", "latency_ms"]}
+    results = ReportResults(tmp_path, "m", "c" * 40, None, [env], values, names, {k: "seconds" for k in names})
+    rows = {r["engine"]: r for r in engine_report.comparison_rows(results)}
+    assert rows["tensorstore"]["remote_20ms_ms"] == pytest.approx(120)
+    assert rows["tensorstore"]["remote_20ms_from"] == "engines"
+    assert rows["zarr-python"]["remote_20ms_ms"] == pytest.approx(130)
+    assert rows["zarr-python"]["remote_20ms_from"] == "access"
