@@ -4,7 +4,7 @@
   dtype; :mod:`zarr_cryoet.data.sources`), so results on different data never mix.
 * **Reference stores, built once per environment.** :func:`setup_cache` is the
   ``setup_cache`` of every layout question (``compression``, ``chunking``, ``access``,
-  ``limits``): asv keys a setup cache by the function's module and line, so it runs once
+  ``engines``, ``limits``): asv keys a setup cache by the function's module and line, so it runs once
   per environment and builds every store those modules read, plus the raw file of the
   limits, none of it timed. Benchmarks only *open* stores (reads) or write fresh ones.
 * **Grids.** :func:`grid` is scikit-image's ``_resolve_param``: each module lists its
