@@ -88,3 +88,34 @@ def test_crosscheck_times_the_headline_reads_in_fresh_processes(tmp_path, capsys
         assert zarr == compat.ZARR_VERSION and len(result["times"]) == 2 and result["median"] > 0
     table = crosscheck_report.table(measured)
     assert f"| {compat.ZARR_VERSION} | – |" in table  # no asv results given: the asv column is empty
+
+
+def test_crosscheck_engines_times_every_engine_this_environment_has(tmp_path, monkeypatch):
+    """A fake asv environment (this Python): each engine that is installed is timed and checked, the others skip."""
+    from zarr_cryoet import engines
+    from zarr_cryoet.measure import engine_crosscheck
+
+    env = tmp_path / "env" / "abc"
+    (env / "bin").mkdir(parents=True)
+    (env / "bin" / "python").write_text(f"#!/bin/sh\nexec {sys.executable} \"$@\"\n")
+    (env / "bin" / "python").chmod(0o755)
+    (env / "asv-env-info.json").write_text(json.dumps({"requirements": {"zarr": compat.ZARR_VERSION}}))
+    monkeypatch.setattr(engine_crosscheck, "LAYOUTS", [("64x64x64", 2)])
+    monkeypatch.setattr(engine_crosscheck, "OPERATIONS", ("full", "write"))
+    skipped = []
+    measured = engine_crosscheck.run(tmp_path / "env", reads=2, sizes=("128",),
+                                     log=lambda line: skipped.append(line) if "skipped" in line else None)
+    installed = {name for name in engines.ENGINE_NAMES if engines.get(name).unavailable() is None}
+    assert {key[5] for key in measured} == installed
+    assert all(value > 0 for value in measured.values())
+    assert len(skipped) == 2 * (len(engines.ENGINE_NAMES) - len(installed))
+    table = engine_crosscheck.table(measured)
+    assert "| 64x64x64 v2 | full |" in table and "×1.00" in table
+
+
+@pytest.mark.parametrize("args, phrase", [(["--size", "512"], "add --engines"),
+                                          (["--engines", "--size", "184x630x630"], "drop --size 184x630x630")])
+def test_crosscheck_sizes_that_do_not_go_together_fail_in_one_line(args, phrase, capsys):
+    assert cli.main(["crosscheck", *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and phrase in err[0]

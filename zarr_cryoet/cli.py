@@ -278,8 +278,14 @@ def cmd_stability(args) -> int:
 
 def cmd_crosscheck(args) -> int:
     from zarr_cryoet.measure import crosscheck_report
+    from zarr_cryoet.measure.quality import QualityError
     from zarr_cryoet.report.results import ReportResults
 
+    if not args.engines and "512" in (args.size or []):
+        raise QualityError("--size 512 is a size of the engine comparison; add --engines, or use --size 128 "
+                           "or --size 184x630x630")
+    if args.engines and "184x630x630" in (args.size or []):
+        raise QualityError("the engine comparison runs at --size 128 and --size 512; drop --size 184x630x630")
     results = ReportResults.load(args.results, machine=args.machine, commit=args.commit) if args.results else None
     if args.engines:
         from zarr_cryoet.measure import engine_crosscheck
