@@ -96,17 +96,20 @@ class _Engine:
             self._session.close()
             self._session = None
 
+    def teardown(self, cache, *params):
+        """The base class's teardown (the checks, removing temporary stores), then leave the session."""
+        try:
+            base = getattr(super(), "teardown", None)
+            if base is not None:
+                base(cache, *params)
+        finally:
+            self.leave_engine()
+
 
 class _EngineRead(_Engine, ReadBenchmark):
     def open(self, cache, layout, params):
         self.enter_engine(params, layout)
         return self.open_engine_array(common.reference_store(cache, layout))
-
-    def teardown(self, cache, *params):
-        try:
-            super().teardown(cache, *params)
-        finally:
-            self.leave_engine()
 
 
 class _EngineWrite(_Engine, WriteBenchmark):
@@ -122,12 +125,6 @@ class _EngineWrite(_Engine, WriteBenchmark):
     def read_back(self):
         return self.engine.open(self.target)[...]
 
-    def teardown(self, cache, *params):
-        try:
-            super().teardown(cache, *params)
-        finally:
-            self.leave_engine()
-
 
 class _EngineServedRead(_Engine, ServedRead):
     remote = True
@@ -138,12 +135,6 @@ class _EngineServedRead(_Engine, ServedRead):
     def open(self, cache, layout, params):
         self.enter_engine(params, layout)
         return super().open(cache, layout, params)
-
-    def teardown(self, cache, *params):
-        try:
-            super().teardown(cache, *params)
-        finally:
-            self.leave_engine()
 
 
 #: writes of 16³ chunks take ~0.5 s on zarr 3: sampled as the suite's slow operations
@@ -165,12 +156,11 @@ class Requests(_Engine, StorageBenchmark):
     def setup(self, cache, data, chunks, zarr_format, pattern, engine):
         named = {"chunks": chunks, "zarr_format": zarr_format, "engine": engine}
         layout = remote_suite.layout(named)
-        with contextlib.closing(self):
+        try:
             self.enter_engine(named, layout)
             self.count = common.counted_requests(cache, layout, pattern, engine=self.engine)
-
-    def close(self):
-        self.leave_engine()
+        finally:
+            self.leave_engine()
 
     def track_get_requests(self, cache, data, chunks, zarr_format, pattern, engine):
         return self.count["data_gets"]

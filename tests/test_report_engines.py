@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from matplotlib.colors import to_hex
 
-from tests.test_report import RAW as _unused  # noqa: F401 - the shared reader below
 from tests.test_report import missing, raw_results, read_csv
 from zarr_cryoet import report
 from zarr_cryoet.report import engines as engine_report
