@@ -31,6 +31,8 @@ from zarr_cryoet.data import provenance, sources
 from zarr_cryoet.errors import FormatUnavailableError, InvalidChunksError
 from zarr_cryoet.files import write_atomically
 from zarr_cryoet.store import access, remote, stores
+from zarr_cryoet.store.codecs import get_codec
+from zarr_cryoet.store.lossy_codecs import roundtrip
 
 #: asv's limit for one parameter combination (setup, warm-up, every sample and teardown), in
 #: seconds. asv's default of 60 s fails at 512³: one write of 16³ chunks (32768 files) takes over a
@@ -90,17 +92,22 @@ def sampled(preset: dict):
 LAYOUT_MODULES = ("compression", "chunking", "access", "engines")
 
 
-def build_cache(layouts, *, raw_file: bool = False) -> dict:
-    """Load the volume, record its provenance, write a reference store per layout (cwd = asv's cache dir)."""
+def build_cache(layouts, *, raw_file: bool = False, truth: bool = False) -> dict:
+    """Load the volume, record its provenance, write a reference store per layout (cwd = asv's cache dir).
+
+    ``truth``: keep the phantom's noise-free volume too (the lossy question's fidelity benchmarks)."""
     request = sources.request_from_env()
     if request.identity() != DATA[0]:
         raise RuntimeError(f"the data changed between benchmark discovery ({DATA[0]}) and setup "
                            f"({request.identity()}); keep ZARR_CRYOET_* unchanged during a run")
-    return write_reference(sources.load(request), layouts, raw_file=raw_file)
+    return write_reference(sources.load(request, truth=truth), layouts, raw_file=raw_file)
 
 
 def write_reference(loaded, layouts, *, raw_file: bool = False) -> dict:
-    """The setup-cache dict for a loaded volume: its .npy, particles, provenance, stores and raw file."""
+    """The setup-cache dict for a loaded volume: its .npy, particles, provenance, stores and raw file.
+
+    A lossy layout also gets the volume its reads must return (:func:`expected_volume`), and the
+    phantom's noise-free truth is kept when it was loaded."""
     volume = loaded.volume
     here = Path.cwd()
     np.save(here / "volume.npy", volume)
@@ -110,7 +117,11 @@ def write_reference(loaded, layouts, *, raw_file: bool = False) -> dict:
         np.save(particles_path, loaded.particles)
     (here / "provenance.json").write_text(json.dumps(loaded.provenance, indent=2, default=str))
     provenance.record(loaded.provenance)  # next to asv's results, for the report
-    built, skipped = {}, {}
+    truth_path = None
+    if loaded.truth is not None:
+        truth_path = str(here / "truth.npy")
+        np.save(truth_path, loaded.truth)
+    built, skipped, expected = {}, {}, {}
     for layout in dict.fromkeys(layouts):
         try:
             path = stores.write_store(here / "stores" / layout.slug, volume, layout)
@@ -118,8 +129,14 @@ def write_reference(loaded, layouts, *, raw_file: bool = False) -> dict:
             skipped[layout] = str(err)
             continue
         built[layout] = str(path)
+        codec = get_codec(layout.codec)
+        if codec.lossy:  # decoded by numcodecs alone, chunk by chunk: independent of the zarr that wrote it
+            expected[layout] = str(here / "expected" / f"{layout.slug}.npy")
+            Path(expected[layout]).parent.mkdir(exist_ok=True)
+            np.save(expected[layout], roundtrip(volume, codec, layout.chunks, stores.FILL_VALUE))
     cache = {"dir": str(here), "volume_path": str(here / "volume.npy"), "particles_path": particles_path,
-             "stores": built, "skipped": skipped, "raw_path": None}
+             "truth_path": truth_path, "stores": built, "skipped": skipped, "expected": expected,
+             "raw_path": None}
     if raw_file:  # what limits.RawIO.time_read_file reads
         volume.tofile(here / "volume.raw")
         cache["raw_path"] = str(here / "volume.raw")
@@ -137,7 +154,7 @@ def setup_cache():
 setup_cache.timeout = SETUP_CACHE_TIMEOUT
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=4)  # the volume, a decoded volume, the truth
 def _load_volume(path: str) -> np.ndarray:
     volume = np.load(path)
     volume.setflags(write=False)
@@ -147,6 +164,19 @@ def _load_volume(path: str) -> np.ndarray:
 def reference_volume(cache: dict) -> np.ndarray:
     """The volume the stores were built from (loaded once per benchmark process)."""
     return _load_volume(cache["volume_path"])
+
+
+def expected_volume(cache: dict, layout: stores.Layout) -> np.ndarray:
+    """What a read of ``layout``'s reference store must return: the volume, or for a lossy codec the
+    volume as numcodecs alone encodes and decodes it, chunk by chunk."""
+    path = cache.get("expected", {}).get(layout)
+    return _load_volume(path) if path else reference_volume(cache)
+
+
+def reference_truth(cache: dict) -> np.ndarray | None:
+    """The phantom's noise-free volume, if this setup cache kept it (real data: None)."""
+    path = cache.get("truth_path")
+    return _load_volume(path) if path else None
 
 
 def reference_particles(cache: dict) -> np.ndarray | None:
@@ -184,6 +214,24 @@ def counted_requests(cache: dict, layout: stores.Layout, pattern: str, engine=No
     counted = {"data_gets": count.data_gets, "data_bytes": count.data_bytes}
     write_atomically(memo, json.dumps(counted))
     return counted
+
+
+def measured_fidelity(cache: dict, layout: stores.Layout) -> dict:
+    """The fidelity figures (:func:`zarr_cryoet.fidelity.metrics.measure`) of ``layout``'s reference store,
+    read back by the installed zarr and checked against numcodecs' own decoding, against the volume
+    (and the phantom's truth); computed once per setup cache, every ``track_`` method reads the memo."""
+    from zarr_cryoet.fidelity.metrics import measure
+
+    memo = Path(cache["dir"], "fidelity", f"{layout.slug}.json")
+    if memo.is_file():
+        return json.loads(memo.read_text())
+    decoded = stores.read_store(reference_store(cache, layout))
+    check_read(decoded, expected_volume(cache, layout), f"read {layout.slug}")
+    voxel_size = json.loads(Path(cache["dir"], "provenance.json").read_text()).get("voxel_size")
+    figures = measure(reference_volume(cache), decoded, truth=reference_truth(cache),
+                      boxes=pattern_selections(cache, "box32"), voxel_size=voxel_size).to_dict()
+    write_atomically(memo, json.dumps(figures))
+    return figures
 
 
 def reference_store(cache: dict, layout: stores.Layout) -> str:

@@ -15,7 +15,8 @@ How every timed call is kept honest (the same for all of them):
   store is opened in ``setup``; a write gets a fresh target in ``setup``.
 * **Every call is checked.** asv re-runs ``setup``/``teardown`` around each timed call, and
   ``teardown`` compares what was read (or reads back what was written) with the reference
-  volume, voxel for voxel; a mismatch fails the benchmark. Temporary stores are removed in
+  volume, voxel for voxel; a mismatch fails the benchmark. For a lossy codec the reference is
+  the volume as numcodecs alone encodes and decodes it (:func:`common.expected_volume`). Temporary stores are removed in
   ``teardown``, also on failure.
 * **A layout zarr cannot write is a skip**, never a failure: format 3 on zarr 2, shards on
   format 2 (``Layout`` says so once), chunks larger than the volume (asv: NaN).
@@ -29,6 +30,7 @@ import tempfile
 from pathlib import Path
 
 from zarr_cryoet.store import stores
+from zarr_cryoet.store.codecs import get_codec
 from zarr_cryoet.store.remote import served_array
 
 from . import common
@@ -75,7 +77,7 @@ class ReadBenchmark(_Benchmark):
         self.expected = self.result = None
         named = self._params(params)
         layout = self.suite.layout(named)
-        self.volume = common.reference_volume(cache)
+        self.volume = common.expected_volume(cache, layout)  # what a read must return (lossy: decoded)
         self.array = self.open(cache, layout, named)
         self.selections = {name: how(self.volume.shape, cache, named) for name, how in self.readers.items()}
 
@@ -111,6 +113,7 @@ class WriteBenchmark(_Benchmark):
         self.layout = self.suite.layout(self._params(params))
         common.reference_store(cache, self.layout)  # skip what could not be built
         self.volume = common.reference_volume(cache)
+        self.decoded = common.expected_volume(cache, self.layout)  # what the store must read back as
         self.workdir = tempfile.mkdtemp(prefix="zarr-cryoet-write-")
         self.target = Path(self.workdir, "store.zarr")
 
@@ -125,7 +128,7 @@ class WriteBenchmark(_Benchmark):
     def teardown(self, cache, *params):
         try:
             if self.written:
-                common.check_read(self.read_back(), self.volume, f"write {self.layout.slug}")
+                common.check_read(self.read_back(), self.decoded, f"write {self.layout.slug}")
         finally:
             if self.workdir:
                 shutil.rmtree(self.workdir, ignore_errors=True)
@@ -166,6 +169,39 @@ class StorageBenchmark(_Benchmark):
     def setup(self, cache, *params):
         self.volume_bytes = common.reference_volume(cache).nbytes
         self.stats = stores.inspect_store(common.reference_store(cache, self.suite.layout(self._params(params))))
+
+
+class FidelityBenchmark(_Benchmark):
+    """Fidelity figures of a reference store's decoded volume (deterministic: computed once per setup cache)."""
+
+    def setup(self, cache, *params):
+        layout = self.suite.layout(self._params(params))
+        self.lossless = not get_codec(layout.codec).lossy
+        self.figures = common.measured_fidelity(cache, layout)
+
+    def figure(self, key: str, missing: str):
+        value = self.figures[key]
+        if value is None:
+            raise NotImplementedError(missing)
+        return value
+
+
+_NO_TRUTH = "no noise-free truth: only the phantom has one"
+_FIDELITY_METRICS = {
+    "rmse_over_sigma": ("sigma", lambda self: self.figures["rmse_over_sigma"]),
+    "max_abs_error_over_sigma": ("sigma", lambda self: self.figures["max_abs_error_over_sigma"]),
+    "psnr": ("dB", lambda self: _skip("lossless: the PSNR is infinite") if self.lossless
+             else self.figures["psnr_db"]),
+    "fsc_05_nyquist": ("fraction of Nyquist", lambda self: self.figures["fsc_05"]),
+    "fsc_0143_nyquist": ("fraction of Nyquist", lambda self: self.figures["fsc_0143"]),
+    "truth_fsc_0143_nyquist": ("fraction of Nyquist", lambda self: self.figure("truth_fsc_0143", _NO_TRUTH)),
+    "truth_fsc_max_drop": ("FSC", lambda self: self.figure("truth_fsc_max_drop", _NO_TRUTH)),
+    "particle_ncc_min": ("NCC", lambda self: self.figure("particle_ncc_min", "no particle boxes")),
+}
+
+
+def _skip(reason: str):
+    raise NotImplementedError(reason)
 
 
 _STORAGE_METRICS = {
@@ -242,6 +278,12 @@ class LayoutSuite:
             grid = {**self.grid, **{k: list(v) for k, v in params.items()}}
             extra.update(params=tuple(grid.values()), param_names=list(grid))
         return self._class(name, base, methods, sampling, **extra)
+
+    def fidelity_class(self, name: str = "Fidelity") -> type:
+        """``track_`` methods of every fidelity figure (:data:`_FIDELITY_METRICS`)."""
+        methods = {f"track_{metric}": _tracked(f"track_{metric}", value, unit)
+                   for metric, (unit, value) in _FIDELITY_METRICS.items()}
+        return self._class(name, FidelityBenchmark, methods, None)
 
     def storage_class(self, *metrics: str, name: str = "Storage") -> type:
         methods = {}

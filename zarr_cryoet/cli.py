@@ -122,7 +122,8 @@ def cmd_viz(args) -> int:
 def cmd_report(args) -> int:
     from zarr_cryoet.report import report
 
-    for path in report(args.results, args.out, machine=args.machine, commit=args.commit, dpi=args.dpi):
+    for path in report(args.results, args.out, machine=args.machine, commit=args.commit, dpi=args.dpi,
+                       slice_codec=args.slice_codec):
         print(path)
     return 0
 
@@ -191,7 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
     viz.set_defaults(func=cmd_viz)
     rep = sub.add_parser("report", help="tables and figures of the asv results (codecs, chunking, zarr versions)",
                          description="Read asv's results for one machine and commit and write CSVs and figures "
-                                     "under --out: cryoet_benchmarks/, chunking_benchmarks/, version_comparison/.")
+                                     "under --out: cryoet_benchmarks/, chunking_benchmarks/, version_comparison/, "
+                                     "access_patterns/, engines/, lossy/, measurement/.")
     rep.add_argument("--results", default=os.path.join(".asv", "results"),
                      help="asv results directory (default: %(default)s)")
     rep.add_argument("--machine", help="asv machine name (default: the only one)")
@@ -199,6 +201,8 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", default=os.path.join("data", "output"), help="output directory (default: %(default)s)")
     rep.add_argument("--dpi", type=int, choices=[150, 300], default=150,
                      help="150 for the web, 300 for print (default: %(default)s)")
+    rep.add_argument("--slice-codec", help="the lossy codec of lossy/lossy_slices.png (default: the highest-ratio "
+                                           "codec that keeps the FSC against the truth)")
     rep.set_defaults(func=cmd_report)
     _add_nightly_parser(sub)
     _add_measure_parsers(sub)

@@ -104,17 +104,22 @@ class Phantom:
         particle_centres: int64 ``(n, 3)`` voxel centres ``(z, y, x)``.
         particle_radii: float64 ``(n,)`` bounding radii in voxels (the largest
             semi-axis; the particle lies inside this sphere).
+        truth: the noise-free density through the same imaging filter and the same
+            normalisation (offset and scale) as ``volume``, so ``volume - truth`` is the
+            filtered noise alone; None unless asked for (``make_phantom(..., truth=True)``).
     """
 
     volume: np.ndarray
     particle_centres: np.ndarray
     particle_radii: np.ndarray
+    truth: np.ndarray | None = None
 
 
-def make_phantom(shape: ShapeLike = DEFAULT_SHAPE, seed: int = DEFAULT_SEED) -> Phantom:
+def make_phantom(shape: ShapeLike = DEFAULT_SHAPE, seed: int = DEFAULT_SEED, *, truth: bool = False) -> Phantom:
     """Build the synthetic tomogram for ``shape`` (``(z, y, x)`` or ``N``) and ``seed``.
 
-    The same ``(shape, seed)`` always gives a bit-identical result.
+    The same ``(shape, seed)`` always gives a bit-identical result, with or without ``truth``
+    (the noise-free volume: what a lossy codec should keep; it costs one more FFT pair).
     """
     zyx = _validate_shape(shape)
     rng_particles, rng_membranes, rng_ice, rng_noise = (
@@ -130,11 +135,18 @@ def make_phantom(shape: ShapeLike = DEFAULT_SHAPE, seed: int = DEFAULT_SEED) -> 
     volume = rng_noise.standard_normal(zyx, dtype=np.float32)
     volume *= np.float32(_NOISE_SIGMA)
     volume -= density
+    noise_free = None
+    if truth:
+        noise_free = np.negative(density)
+        _imaging_filter(noise_free)
     del density
 
     _imaging_filter(volume)
-    _normalise(volume)
-    return Phantom(volume=volume, particle_centres=centres, particle_radii=radii)
+    mean, scale = _normalise(volume)
+    if noise_free is not None:
+        noise_free -= np.float32(mean)
+        noise_free *= np.float32(scale)
+    return Phantom(volume=volume, particle_centres=centres, particle_radii=radii, truth=noise_free)
 
 
 def phantom_volume(shape: ShapeLike = DEFAULT_SHAPE, seed: int = DEFAULT_SEED) -> np.ndarray:
@@ -356,8 +368,9 @@ def _imaging_filter(volume: np.ndarray) -> None:
         volume[z : z + _FFT_SLAB] = np.fft.irfft2(spectrum[z : z + _FFT_SLAB], s=(ny, nx))
 
 
-def _normalise(volume: np.ndarray) -> None:
-    """In place: zero mean, std ``_TARGET_STD``; statistics rounded for order-independence."""
+def _normalise(volume: np.ndarray) -> tuple[float, float]:
+    """In place: zero mean, std ``_TARGET_STD``; statistics rounded for order-independence.
+    Returns the (mean, scale) applied."""
     n = volume.size
     total = 0.0
     total_sq = 0.0
@@ -371,3 +384,4 @@ def _normalise(volume: np.ndarray) -> None:
     scale = float(f"{_TARGET_STD / std:.9g}") if std > 0 else 0.0
     volume -= np.float32(mean)
     volume *= np.float32(scale)
+    return mean, scale

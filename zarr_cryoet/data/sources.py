@@ -87,6 +87,8 @@ class LoadedData:
     provenance: dict = field(default_factory=dict)
     #: known particle centres (z, y, x), int ``(n, 3)``: the phantom's ground truth; None for real data
     particles: np.ndarray | None = None
+    #: the phantom's noise-free volume (``load(..., truth=True)``); None for real data
+    truth: np.ndarray | None = None
 
 
 def parse_source(spec: str | None = None, *, size=DEFAULT_CROP_SIZE, offset=None, level=None,
@@ -159,15 +161,23 @@ def source_from_env() -> str:
     return request_from_env().spec
 
 
-def load(request: SourceRequest, *, progress: bool = False) -> LoadedData:
-    """Load the requested volume as C-contiguous float32 (z, y, x), with its provenance."""
-    particles = None
+def load(request: SourceRequest, *, progress: bool = False, truth: bool = False) -> LoadedData:
+    """Load the requested volume as C-contiguous float32 (z, y, x), with its provenance.
+
+    ``truth``: also build the phantom's noise-free volume (real data has none: ``truth`` stays None).
+    """
+    particles = noise_free = None
     if request.kind == "phantom":
         shape = _phantom_shape(request.target, request.spec)
-        from zarr_cryoet.data.phantom_cache import load_phantom
+        if truth:
+            from zarr_cryoet.data.phantom import make_phantom
 
-        truth = load_phantom(shape)  # large ones from the cache, built once per machine
-        volume, particles = truth.volume, truth.particle_centres
+            built = make_phantom(shape, truth=True)
+        else:
+            from zarr_cryoet.data.phantom_cache import load_phantom
+
+            built = load_phantom(shape)  # large ones from the cache, built once per machine
+        volume, particles, noise_free = built.volume, built.particle_centres, built.truth
         # The phantom has no physical pixel size; it is modelled on dataset 10445's 10.012 Å.
         meta = {"model": "zarr_cryoet.data.phantom", "seed": 0, "voxel_size": 10.012}
     elif request.kind == "portal":
@@ -188,7 +198,7 @@ def load(request: SourceRequest, *, progress: bool = False) -> LoadedData:
     volume = np.ascontiguousarray(volume, dtype=np.float32)
     provenance = {"source": request.spec, "identity": request.identity(), **meta,
                   "shape": list(volume.shape), "dtype": str(volume.dtype)}
-    return LoadedData(volume, provenance, particles)
+    return LoadedData(volume, provenance, particles, noise_free)
 
 
 def load_source(spec: str = DEFAULT_SOURCE, **options) -> np.ndarray:

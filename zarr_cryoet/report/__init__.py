@@ -28,6 +28,11 @@ file (under ``--out``)                            content
                                                   GETs and the read over slow HTTP (:mod:`.engines`)
 ``engines/interop.csv``                           every engine reading every engine's stores: bit-exact?
 ``engines/engine_settings.csv``                   engine versions and the concurrency they ran with
+``lossy/lossy_results.csv``                       per codec × zarr version × format: ratio, stored MB, write
+                                                  and read time, RMSE/σ, PSNR, FSC crossings, FSC against
+                                                  the truth, particle-box NCC, harmless? (:mod:`.lossy`)
+``lossy/lossy_pareto.png``                        ratio against FSC-0.143, FSC loss against the truth, PSNR
+``lossy/lossy_slices.png``                        original / decoded / difference slice of one codec
 ================================================  ==========================================================
 
 Every number is asv's stored ``result`` (for ``time_*`` benchmarks the median of the
@@ -55,7 +60,8 @@ from pathlib import Path
 
 from zarr_cryoet.report.engines import (COMPARISON_CSV, COMPARISON_PNG, INTEROP_CSV, SETTINGS_CSV, build_engine_figure,
                                        comparison_rows, interop_rows, settings_rows)
-from zarr_cryoet.report.families import ACCESS, CHUNKING, COMPRESSION, ENGINES, PROCESS_STATE, REALISTIC
+from zarr_cryoet.report.families import ACCESS, CHUNKING, COMPRESSION, ENGINES, LOSSY, PROCESS_STATE, REALISTIC
+from zarr_cryoet.report.lossy import LOSSY_CSV, PARETO_PNG, SLICES_PNG, build_pareto_figure, build_slice_figure, lossy_rows
 from zarr_cryoet.report.figures import (ACCESS_PNG, CHUNKING_PNG, COMPRESSION_PNG, FIGSIZES, VERSION_PNG,
                                         build_access_figure, build_chunking_figure, build_compression_figure,
                                         build_version_figure)
@@ -79,8 +85,11 @@ DEFAULT_OUT = Path("data", "output")
 
 
 def report(results_dir=DEFAULT_RESULTS, out=DEFAULT_OUT, *, machine: str | None = None, commit: str | None = None,
-           dpi: float = DPI_WEB, warn: Callable[[str], None] | None = None) -> list[Path]:
+           dpi: float = DPI_WEB, warn: Callable[[str], None] | None = None,
+           slice_codec: str | None = None) -> list[Path]:
     """Load the results, write the CSVs and figures under ``out``; return the paths written.
+
+    ``slice_codec`` chooses the codec of ``lossy/lossy_slices.png`` (default: the highest-ratio harmless one).
 
     ``warn`` receives one line per problem that does not stop the report (failed
     benchmarks, a module without results, data without recorded provenance); by
@@ -121,6 +130,15 @@ def report(results_dir=DEFAULT_RESULTS, out=DEFAULT_OUT, *, machine: str | None 
     if results.has(PROCESS_STATE.module):
         written.append(write_csv(page_fault_rows(results), out / PAGE_FAULTS_CSV))
         written.append(save_figure(build_page_fault_figure(results), out / PAGE_FAULTS_PNG, dpi=dpi))
+    if results.has(LOSSY.module):
+        written.append(write_csv(lossy_rows(results), out / LOSSY_CSV))
+        written.append(save_figure(build_pareto_figure(results), out / PARETO_PNG, dpi=dpi))
+        slices = build_slice_figure(results, slice_codec)
+        if slices is None:
+            warn("lossy/lossy_slices.png not written: the data of the lossy results cannot be loaded here "
+                 "(set ZARR_CRYOET_SOURCE to it)")
+        else:
+            written.append(save_figure(slices, out / SLICES_PNG, dpi=dpi))
     if results.has(REALISTIC.module):
         written.append(write_csv(realistic_rows(results), out / REALISTIC_CSV))
     written.append(write_csv(version_rows(results), out / VERSION_CSV))

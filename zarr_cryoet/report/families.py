@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-__all__ = ["ACCESS", "CHUNKING", "COMPRESSION", "ENGINES", "Engines", "LIMITS", "PROCESS_STATE", "REALISTIC", "Access", "Chunking",
+__all__ = ["ACCESS", "CHUNKING", "COMPRESSION", "ENGINES", "Engines", "LIMITS", "LOSSY", "Lossy", "PROCESS_STATE", "REALISTIC", "Access", "Chunking",
            "Compression", "Family", "Limits", "ProcessState", "Realistic"]
 
 
@@ -136,6 +136,24 @@ class Engines(Family):
                 "yz": self.slice_yz, "box32": self.boxes}
 
 
+@dataclass(frozen=True)
+class Lossy(Family):
+    """benchmarks/lossy.py: ratio, speed and fidelity of lossy codecs (and lossless float codecs)."""
+
+    module: str = "lossy"
+    write: str = "lossy.Write.time_write"
+    full_read: str = "lossy.Read.time_read"
+    ratio: str = "lossy.Storage.track_compression_ratio"
+    stored_bytes: str = "lossy.Storage.track_stored_bytes"
+
+    @property
+    def fidelity(self) -> dict[str, str]:
+        """CSV column -> benchmark, for every fidelity figure."""
+        return {name: f"lossy.Fidelity.track_{name}" for name in (
+            "rmse_over_sigma", "max_abs_error_over_sigma", "psnr", "fsc_05_nyquist", "fsc_0143_nyquist",
+            "truth_fsc_0143_nyquist", "truth_fsc_max_drop", "particle_ncc_min")}
+
+
 COMPRESSION = Compression()
 CHUNKING = Chunking()
 ACCESS = Access()
@@ -143,3 +161,4 @@ LIMITS = Limits()
 PROCESS_STATE = ProcessState()
 REALISTIC = Realistic()
 ENGINES = Engines()
+LOSSY = Lossy()

@@ -175,6 +175,10 @@ class ReportResults:
             self._volumes[data] = Volume.from_provenance(provenance.lookup(self.results_dir, str(data)))
         return self._volumes[data]
 
+    def provenance(self, data) -> dict | None:
+        """Everything the benchmarks recorded about ``data`` (source, shape, voxel size …), or None."""
+        return provenance.lookup(self.results_dir, str(data)) if data is not None else None
+
     def unrecorded(self) -> list:
         """The data labels :meth:`volume` was asked about that have no (usable) provenance."""
         return [data for data, volume in self._volumes.items() if volume is None]

@@ -199,7 +199,7 @@ def prepare_write(path, volume: np.ndarray, layout: Layout, *, overwrite: bool =
     chunks = check_chunks_fit(layout.chunks, volume.shape)
     shards = check_chunks_fit(layout.shards, volume.shape, "shard") if layout.shards else None
     check_format(layout.zarr_format)
-    codec = get_codec(layout.codec)
+    codec = get_codec(layout.codec).for_volume(volume)  # a data-scaled codec takes its settings from the volume
     path = Path(path)
     if path.exists() or path.is_symlink():
         if not overwrite:
@@ -208,6 +208,9 @@ def prepare_write(path, volume: np.ndarray, layout: Layout, *, overwrite: bool =
     return dict(shape=volume.shape, chunks=chunks, dtype=volume.dtype, zarr_format=layout.zarr_format,
                 compressor_v2=codec.v2_compressor() if layout.zarr_format == 2 else None,
                 codecs_v3=codec.v3_compressors() if layout.zarr_format == 3 else None,
+                filters_v2=codec.v2_filters() if layout.zarr_format == 2 else None,
+                filters_v3=codec.v3_filters() if layout.zarr_format == 3 else None,
+                serializer_v3=codec.v3_serializer() if layout.zarr_format == 3 else "auto",
                 fill_value=FILL_VALUE, write_empty_chunks=WRITE_EMPTY_CHUNKS, shards=shards)
 
 
