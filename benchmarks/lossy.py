@@ -4,7 +4,8 @@ Every codec of :data:`zarr_cryoet.store.lossy_codecs.LOSSY_QUESTION` (BitRound, 
 scale-offset to int8/int16, float16 and ZFP, with the lossless Blosc-Zstd, Blosc-Zstd with
 bit shuffle and pcodec as reference points) on the default layout, 64³ chunks, on zarr formats
 2 and 3. ``Storage`` and ``Fidelity`` cover every codec (deterministic, computed once; ``Fidelity``
-on format 2, both formats in the full grid);
+on format 2, both formats in the full grid; ``AgainstTruth`` on the phantom only, ``PSNR`` for lossy
+codecs only);
 ``Write`` and ``Read`` time one setting per family on format 2 (:data:`SPEED_DEFAULT`), every
 setting on both formats in the full grid. ``Fidelity`` tracks what each keeps of the data
 (:mod:`zarr_cryoet.fidelity.metrics`): RMSE and maximum error in units of σ, PSNR, where the
@@ -36,6 +37,8 @@ setup_cache.timeout = common.SETUP_CACHE_TIMEOUT
 Write = speed.write_class()
 Read = speed.read_class(time_read=FULL_VOLUME)
 Storage = storage.storage_class("compression_ratio", "stored_bytes")
-Fidelity = fidelity.fidelity_class()
-for _cls in (Write, Read, Storage, Fidelity):
+Fidelity = fidelity.fidelity_class("Fidelity")
+AgainstTruth = fidelity.fidelity_class("AgainstTruth")
+PSNR = fidelity.fidelity_class("PSNR")
+for _cls in (Write, Read, Storage, Fidelity, AgainstTruth, PSNR):
     _cls.setup_cache = staticmethod(setup_cache)

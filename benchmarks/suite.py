@@ -172,36 +172,34 @@ class StorageBenchmark(_Benchmark):
 
 
 class FidelityBenchmark(_Benchmark):
-    """Fidelity figures of a reference store's decoded volume (deterministic: computed once per setup cache)."""
+    """Fidelity figures of a reference store's decoded volume (deterministic: computed once per setup cache).
+
+    ``needs`` skips (in ``setup``, where asv takes a NotImplementedError as a skip) the combinations
+    where the class's figures do not exist: ``"truth"`` (only the phantom has a noise-free truth),
+    ``"loss"`` (a lossless codec's PSNR is infinite)."""
+
+    needs: tuple = ()
 
     def setup(self, cache, *params):
         layout = self.suite.layout(self._params(params))
-        self.lossless = not get_codec(layout.codec).lossy
+        if "loss" in self.needs and not get_codec(layout.codec).lossy:
+            raise NotImplementedError(f"{layout.codec} is lossless: its PSNR is infinite")
+        if "truth" in self.needs and common.reference_truth(cache) is None:
+            raise NotImplementedError("no noise-free truth: only the phantom has one")
         self.figures = common.measured_fidelity(cache, layout)
 
-    def figure(self, key: str, missing: str):
-        value = self.figures[key]
-        if value is None:
-            raise NotImplementedError(missing)
-        return value
 
-
-_NO_TRUTH = "no noise-free truth: only the phantom has one"
-_FIDELITY_METRICS = {
-    "rmse_over_sigma": ("sigma", lambda self: self.figures["rmse_over_sigma"]),
-    "max_abs_error_over_sigma": ("sigma", lambda self: self.figures["max_abs_error_over_sigma"]),
-    "psnr": ("dB", lambda self: _skip("lossless: the PSNR is infinite") if self.lossless
-             else self.figures["psnr_db"]),
-    "fsc_05_nyquist": ("fraction of Nyquist", lambda self: self.figures["fsc_05"]),
-    "fsc_0143_nyquist": ("fraction of Nyquist", lambda self: self.figures["fsc_0143"]),
-    "truth_fsc_0143_nyquist": ("fraction of Nyquist", lambda self: self.figure("truth_fsc_0143", _NO_TRUTH)),
-    "truth_fsc_max_drop": ("FSC", lambda self: self.figure("truth_fsc_max_drop", _NO_TRUTH)),
-    "particle_ncc_min": ("NCC", lambda self: self.figure("particle_ncc_min", "no particle boxes")),
+#: the fidelity figures by class: (figures it needs, {track_ method suffix: (unit, key in the figures)})
+FIDELITY_CLASSES = {
+    "Fidelity": ((), {"rmse_over_sigma": ("sigma", "rmse_over_sigma"),
+                      "max_abs_error_over_sigma": ("sigma", "max_abs_error_over_sigma"),
+                      "fsc_05_nyquist": ("fraction of Nyquist", "fsc_05"),
+                      "fsc_0143_nyquist": ("fraction of Nyquist", "fsc_0143"),
+                      "particle_ncc_min": ("NCC", "particle_ncc_min")}),
+    "AgainstTruth": (("truth",), {"fsc_0143_nyquist": ("fraction of Nyquist", "truth_fsc_0143"),
+                                  "max_fsc_drop": ("FSC", "truth_fsc_max_drop")}),
+    "PSNR": (("loss",), {"psnr": ("dB", "psnr_db")}),
 }
-
-
-def _skip(reason: str):
-    raise NotImplementedError(reason)
 
 
 _STORAGE_METRICS = {
@@ -279,11 +277,12 @@ class LayoutSuite:
             extra.update(params=tuple(grid.values()), param_names=list(grid))
         return self._class(name, base, methods, sampling, **extra)
 
-    def fidelity_class(self, name: str = "Fidelity") -> type:
-        """``track_`` methods of every fidelity figure (:data:`_FIDELITY_METRICS`)."""
-        methods = {f"track_{metric}": _tracked(f"track_{metric}", value, unit)
-                   for metric, (unit, value) in _FIDELITY_METRICS.items()}
-        return self._class(name, FidelityBenchmark, methods, None)
+    def fidelity_class(self, name: str) -> type:
+        """A class of ``track_`` methods, one per fidelity figure of :data:`FIDELITY_CLASSES` ``[name]``."""
+        needs, metrics = FIDELITY_CLASSES[name]
+        methods = {f"track_{metric}": _tracked(f"track_{metric}", _figure(key), unit)
+                   for metric, (unit, key) in metrics.items()}
+        return self._class(name, FidelityBenchmark, methods, None, needs=needs)
 
     def storage_class(self, *metrics: str, name: str = "Storage") -> type:
         methods = {}
@@ -291,6 +290,10 @@ class LayoutSuite:
             unit, value = _STORAGE_METRICS[metric]
             methods[f"track_{metric}"] = _tracked(f"track_{metric}", value, unit)
         return self._class(name, StorageBenchmark, methods, None)
+
+
+def _figure(key: str):
+    return lambda self: self.figures[key]
 
 
 def _timed(name: str):

@@ -46,7 +46,7 @@ def should_skip(zarr_version: str, params: dict, name: str = "") -> bool:
     not_in_tier = name.startswith(("realistic.", "access.RemoteRead.")) and not sharded and zarr_format == 3
     return ((zarr_version.startswith("2.") and zarr_format == 3) or (sharded and zarr_format == 2) or too_big
             or not_in_tier or (name.startswith("engines.") and engine_skipped(zarr_version, params, name))
-            or (name == "lossy.Fidelity.track_psnr" and str(params.get("codec")).strip("'") in LOSSLESS))
+            or (name == "lossy.PSNR.track_psnr" and str(params.get("codec")).strip("'") in LOSSLESS))
 
 
 LOSSLESS = ("blosc-zstd", "blosc-zstd-5-bitshuffle", "pcodec")  # the PSNR of an exact copy is infinite: skipped
@@ -84,7 +84,8 @@ def test_every_zarr_version_has_results_for_every_benchmark(asv_run):
             "engines.Memory.peakmem_open", "engines.Requests.track_get_requests", "engines.RemoteRead.time_read",
             "engines.Interop.track_mismatched_voxels", "lossy.Write.time_write", "lossy.Read.time_read",
             "lossy.Storage.track_compression_ratio", "lossy.Fidelity.track_fsc_0143_nyquist",
-            "lossy.Fidelity.track_truth_fsc_max_drop", "lossy.Fidelity.track_particle_ncc_min"} <= names
+            "lossy.AgainstTruth.track_max_fsc_drop", "lossy.Fidelity.track_particle_ncc_min",
+            "lossy.PSNR.track_psnr"} <= names
     assert any(name.startswith("codec_sweep.") for name in benchmarks)  # discovered, left out of the default run
     for zarr_version, result in results.items():
         assert set(result["results"]) == names, zarr_version
@@ -103,7 +104,7 @@ def test_every_zarr_version_has_results_for_every_benchmark(asv_run):
                     assert math.isnan(value), f"{where} should be skipped"
                 elif name.startswith("engines.Interop."):
                     assert value == 0, f"{where}: {value} voxels differ"  # every engine reads every other's store
-                elif name.startswith("lossy.Fidelity."):
+                elif name.startswith(("lossy.Fidelity.", "lossy.AgainstTruth.")):
                     assert not math.isnan(value), where  # an error or an FSC loss may be 0 (lossless)
                 elif name.startswith("process_state."):
                     assert not math.isnan(value) and value >= 0, where  # a pinned read may fault no page

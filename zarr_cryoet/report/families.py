@@ -149,9 +149,11 @@ class Lossy(Family):
     @property
     def fidelity(self) -> dict[str, str]:
         """CSV column -> benchmark, for every fidelity figure."""
-        return {name: f"lossy.Fidelity.track_{name}" for name in (
-            "rmse_over_sigma", "max_abs_error_over_sigma", "psnr", "fsc_05_nyquist", "fsc_0143_nyquist",
-            "truth_fsc_0143_nyquist", "truth_fsc_max_drop", "particle_ncc_min")}
+        return {**{name: f"lossy.Fidelity.track_{name}" for name in (
+                    "rmse_over_sigma", "max_abs_error_over_sigma", "fsc_05_nyquist", "fsc_0143_nyquist",
+                    "particle_ncc_min")},
+                "psnr": "lossy.PSNR.track_psnr", "truth_fsc_0143_nyquist": "lossy.AgainstTruth.track_fsc_0143_nyquist",
+                "truth_fsc_max_drop": "lossy.AgainstTruth.track_max_fsc_drop"}
 
 
 COMPRESSION = Compression()

@@ -31,12 +31,11 @@ from pathlib import Path
 DEFAULT_FACTOR = 1.5
 #: benchmark methods where a larger value is the better one
 HIGHER_IS_BETTER = ("track_compression_ratio", "track_psnr", "track_fsc_05_nyquist", "track_fsc_0143_nyquist",
-                    "track_truth_fsc_0143_nyquist", "track_particle_ncc_min")
+                    "track_particle_ncc_min")
 #: the lossy question's fidelity figures (benchmarks/lossy.py): deterministic for one numpy, but floating-point
 #: sums and FFTs, so a change below 1 % is round-off, not a codec that keeps less
 FIDELITY = ("track_rmse_over_sigma", "track_max_abs_error_over_sigma", "track_psnr", "track_fsc_05_nyquist",
-            "track_fsc_0143_nyquist", "track_truth_fsc_0143_nyquist", "track_truth_fsc_max_drop",
-            "track_particle_ncc_min")
+            "track_fsc_0143_nyquist", "track_max_fsc_drop", "track_particle_ncc_min")
 FIDELITY_FACTOR = 1.01
 #: deterministic results (sizes, counts): any change is a real one, whatever the factor
 DETERMINISTIC = ("track_compression_ratio", "track_stored_bytes", "track_file_count", "track_get_requests",

@@ -1,0 +1,126 @@
+"""Lossy codecs and the fidelity figures: real stores on disk under the installed zarr, known answers."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from zarr_cryoet.data.phantom import make_phantom
+from zarr_cryoet.errors import UnknownCodecError
+from zarr_cryoet.fidelity.metrics import HARMLESS_DROP, measure, normalised_cross_correlation
+from zarr_cryoet.store import access, compat, stores
+from zarr_cryoet.store.codecs import VolumeStats, get_codec
+from zarr_cryoet.store.lossy_codecs import LOSSY_CODECS, LOSSY_QUESTION, SPEED_DEFAULT, roundtrip
+
+SHAPE = (40, 48, 56)  # partial edge chunks on every axis
+CHUNKS = (32, 32, 32)
+
+
+@pytest.fixture(scope="module")
+def phantom():
+    return make_phantom(SHAPE, truth=True)
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])
+@pytest.mark.parametrize("name", LOSSY_QUESTION)
+def test_every_codec_writes_and_reads_back_what_numcodecs_alone_decodes(tmp_path, phantom, name, zarr_format):
+    if zarr_format not in compat.supported_formats():
+        pytest.skip(f"zarr {compat.ZARR_VERSION} cannot write format 3")
+    layout = stores.Layout(name, CHUNKS, zarr_format)
+    path = stores.write_store(tmp_path / layout.slug, phantom.volume, layout)
+    read = stores.read_store(path)
+    expected = roundtrip(phantom.volume, get_codec(name), CHUNKS)
+    assert read.dtype == np.float32 and read.shape == SHAPE
+    assert np.array_equal(read, expected)
+    if get_codec(name).lossy:
+        assert not np.array_equal(read, phantom.volume)
+    else:
+        assert np.array_equal(read, phantom.volume)
+
+
+def test_data_scaled_settings_are_stored_in_the_metadata(tmp_path, phantom):
+    path = stores.write_store(tmp_path / "s.zarr", phantom.volume, stores.Layout("scaleoffset-int8", CHUNKS, 2))
+    (config,) = json.loads((path / ".zarray").read_text())["filters"]
+    stats = VolumeStats.of(phantom.volume)
+    assert config["id"] == "fixedscaleoffset" and config["astype"] in ("|i1", "<i1", "i1")
+    assert config["offset"] == pytest.approx((stats.maximum + stats.minimum) / 2)
+
+
+def test_scale_offset_never_overflows_and_errs_at_most_half_a_step(phantom):
+    volume = phantom.volume.copy()
+    volume[0, 0, 0], volume[-1, -1, -1] = volume.min() * 1.5, volume.max() * 1.5  # extremes in the corners
+    stats = VolumeStats.of(volume)
+    for bits in (8, 16):
+        decoded = roundtrip(volume, get_codec(f"scaleoffset-int{bits}"), CHUNKS)
+        step = (stats.maximum - stats.minimum) / 2 / (2 ** (bits - 1) - 1)
+        assert np.abs(decoded.astype(np.float64) - volume).max() <= step / 2 * 1.01
+
+
+def test_zfp_accuracy_keeps_its_tolerance_and_rounding_keeps_its_bits(phantom):
+    volume = phantom.volume
+    sigma = VolumeStats.of(volume).sigma
+    for tolerance in (1 / 16, 1 / 4, 1):
+        decoded = roundtrip(volume, get_codec(f"zfp-accuracy-{tolerance:g}"), CHUNKS)
+        assert np.abs(decoded.astype(np.float64) - volume).max() <= tolerance * sigma
+    decoded = roundtrip(volume, get_codec("bitround-7"), CHUNKS)
+    assert np.all(np.abs(decoded.astype(np.float64) - volume) <= np.abs(volume.astype(np.float64)) * 2.0 ** -8)
+
+
+def test_a_data_scaled_codec_needs_the_volume_and_names_fail_in_one_line():
+    with pytest.raises(ValueError, match="for_volume"):
+        get_codec("zfp-accuracy-0.25").v2_compressor()
+    with pytest.raises(UnknownCodecError, match="zfp-rate-4"):
+        get_codec("zfp-rate-3")
+    assert set(SPEED_DEFAULT) <= set(LOSSY_QUESTION)
+    assert all(codec.lossy for codec in LOSSY_CODECS.values())
+
+
+def test_the_phantoms_truth_is_its_volume_without_noise():
+    with_truth = make_phantom(SHAPE, truth=True)
+    assert np.array_equal(with_truth.volume, make_phantom(SHAPE).volume)  # the volume does not change
+    assert make_phantom(SHAPE).truth is None
+    noise = with_truth.volume.astype(np.float64) - with_truth.truth
+    snr = with_truth.truth.astype(np.float64).var() / noise.var()
+    assert 0.3 < snr < 0.6  # the model's signal/noise variance, ~0.45
+    assert abs(np.corrcoef(noise.ravel(), with_truth.truth.ravel())[0, 1]) < 0.1
+
+
+def test_fidelity_of_an_exact_copy(phantom):
+    boxes = access.particle_boxes(SHAPE, 16, centres=phantom.particle_centres)
+    figures = measure(phantom.volume, phantom.volume.copy(), truth=phantom.truth, boxes=boxes, voxel_size=10.0)
+    assert figures.rmse_over_sigma == 0 and figures.max_abs_error == 0 and math.isinf(figures.psnr_db)
+    assert figures.fsc_05 == figures.fsc_0143 == 1.0 and figures.fsc_0143_angstrom == 20.0  # 2 voxels
+    assert figures.truth_fsc_max_drop == 0 and figures.harmless
+    assert figures.truth_fsc_0143 == figures.original_truth_fsc_0143 < 1
+    assert figures.particle_ncc_min == figures.particle_ncc_mean == pytest.approx(1.0)
+
+
+def test_fidelity_of_known_noise(phantom):
+    """Independent noise of σ/2 gives RMSE/σ = 0.5 and PSNR from the range, and already costs FSC against the
+    truth; noise of 2σ also drowns the finest shells of the original (the FSC against it crosses 0.143)."""
+    rng = np.random.default_rng(1)
+    volume = phantom.volume
+    sigma = float(volume.std(dtype=np.float64))
+    noisy = (volume + rng.standard_normal(SHAPE) * sigma / 2).astype(np.float32)
+    figures = measure(volume, noisy, truth=phantom.truth)
+    assert figures.rmse_over_sigma == pytest.approx(0.5, rel=0.03)
+    assert figures.psnr_db == pytest.approx(20 * math.log10(float(volume.max() - volume.min()) / (sigma / 2)), abs=0.3)
+    assert figures.particle_ncc_min is None and not figures.harmless
+    coarse = measure(volume, (volume + rng.standard_normal(SHAPE) * sigma * 2).astype(np.float32), truth=phantom.truth)
+    assert coarse.truth_fsc_max_drop > figures.truth_fsc_max_drop > HARMLESS_DROP
+    assert coarse.truth_fsc_0143 < coarse.original_truth_fsc_0143 and coarse.fsc_0143 < 1
+
+
+def test_gentle_and_coarse_codecs_on_either_side_of_the_harmless_line(phantom):
+    gentle = measure(phantom.volume, roundtrip(phantom.volume, get_codec("bitround-10"), CHUNKS), truth=phantom.truth)
+    coarse = measure(phantom.volume, roundtrip(phantom.volume, get_codec("zfp-rate-1"), CHUNKS), truth=phantom.truth)
+    assert gentle.harmless and gentle.rmse_over_sigma < 1e-3
+    assert coarse.rmse_over_sigma > 0.3 and coarse.truth_fsc_max_drop > gentle.truth_fsc_max_drop
+
+
+def test_normalised_cross_correlation():
+    a = np.arange(27.0).reshape(3, 3, 3)
+    assert normalised_cross_correlation(a, 2 * a + 1) == pytest.approx(1.0)
+    assert normalised_cross_correlation(a, -a) == pytest.approx(-1.0)
+    assert normalised_cross_correlation(np.zeros(8), np.zeros(8)) == 1.0
