@@ -15,7 +15,8 @@ import threading
 import numpy as np
 import pytest
 
-from benchmarks import access, chunking, codec_sweep, common, compression, limits, process_state, realistic, suite
+from benchmarks import (access, chunking, codec_sweep, common, compression, limits, lossy, process_state, realistic,
+                        suite)
 from zarr_cryoet.store import compat
 from zarr_cryoet.data import sources
 from zarr_cryoet.store import stores
@@ -37,7 +38,7 @@ def cache_of(tmp_path, monkeypatch):
 
 
 def reload_suite():
-    for module in (common, suite, compression, chunking, access, limits, codec_sweep, process_state, realistic):
+    for module in (common, suite, compression, chunking, access, limits, codec_sweep, process_state, realistic, lossy):
         importlib.reload(module)
 
 
@@ -246,7 +247,7 @@ def test_the_default_grid_is_an_ordered_subset_of_the_full_grid(monkeypatch):
 
 
 def test_every_benchmark_has_an_explicit_version_and_the_long_timeout():
-    for module in (compression, chunking, access, limits, codec_sweep, process_state, realistic):
+    for module in (compression, chunking, access, limits, codec_sweep, process_state, realistic, lossy):
         for cls in benchmark_classes(module):
             assert cls.version == common.VERSION, cls
             assert cls.timeout == common.BENCHMARK_TIMEOUT, cls
@@ -286,3 +287,46 @@ def test_the_realistic_tier_builds_its_own_volume_and_skips_what_it_does_not_mea
                 layout = None
             measured = layout in realistic.LAYOUTS and params[2] in compat.supported_formats()
             assert (drive(cls, method, cache, params) != "skipped") == measured, (method, params)
+
+
+def test_the_lossy_benchmarks_check_against_numcodecs_and_track_fidelity(cache_of):
+    """Reads and writes of lossy stores are checked against numcodecs' own decoding; the fidelity figures
+    of the phantom (it has a truth) are measured, lossless codecs skip the PSNR, and every figure is sane."""
+    cache = cache_of(lossy)
+    data = common.DATA[0]
+    assert cache["truth_path"] and set(cache["expected"]) == {l for l in cache["stores"] if l.codec not in
+                                                              ("blosc-zstd", "blosc-zstd-5-bitshuffle", "pcodec")}
+    for codec in lossy.SPEED_DEFAULT:
+        assert drive(lossy.Read, "time_read", cache, (data, codec, 2)) is None
+        assert drive(lossy.Write, "time_write", cache, (data, codec, 2)) is None
+    assert drive(lossy.PSNR, "track_psnr", cache, (data, "blosc-zstd", 2)) == "skipped"
+    assert drive(lossy.PSNR, "track_psnr", cache, (data, "bitround-10", 2)) > drive(
+        lossy.PSNR, "track_psnr", cache, (data, "bitround-4", 2)) > 0
+    for codec in ("blosc-zstd", "zfp-rate-1"):
+        figures = {m: drive(cls, m, cache, (data, codec, 2)) for cls in (lossy.Fidelity, lossy.AgainstTruth)
+                   for m in benchmark_methods(cls)}
+        assert 0 < figures["track_fsc_0143_nyquist"] <= 1 and 0 < figures["track_particle_ncc_min"] <= 1
+        if codec == "blosc-zstd":
+            assert figures["track_rmse_over_sigma"] == 0 == figures["track_max_fsc_drop"]
+        else:
+            assert figures["track_rmse_over_sigma"] > 0.3 and figures["track_max_fsc_drop"] > 0
+    ratios = {c: drive(lossy.Storage, "track_compression_ratio", cache, (data, c, 2)) for c in ("pcodec", "zfp-rate-4")}
+    assert ratios["zfp-rate-4"] == pytest.approx(8, rel=0.02) and 1 < ratios["pcodec"] < 1.5
+
+
+def test_a_lossy_read_that_differs_from_numcodecs_decoding_fails(cache_of):
+    cache = cache_of(lossy)
+    layout = layout_for(lossy.Read, (common.DATA[0], "bitround-4", 2))
+    # the original volume, written losslessly where the bit-rounded one belongs: every voxel differs a little
+    stores.write_store(cache["stores"][layout], common.reference_volume(cache),
+                       stores.Layout("blosc-zstd", layout.chunks, 2), overwrite=True)
+    with pytest.raises(AssertionError, match="differs from the data written"):
+        drive(lossy.Read, "time_read", cache, (common.DATA[0], "bitround-4", 2))
+
+
+def test_fidelity_needs_a_truth_only_where_it_says_so(cache_of, monkeypatch):
+    cache = cache_of(lossy)
+    cache = {**cache, "truth_path": None}  # real data has no noise-free truth
+    params = (common.DATA[0], "bitround-4", 2)
+    assert drive(lossy.AgainstTruth, "track_max_fsc_drop", cache, params) == "skipped"
+    assert drive(lossy.Fidelity, "track_rmse_over_sigma", cache, params) > 0

@@ -297,6 +297,17 @@ def test_a_smaller_compression_ratio_is_the_regression():
     assert regressions.classify(faults, entry(30, unit="faults"), entry(33, unit="faults")) == UNCHANGED
 
 
+def test_a_codec_that_keeps_less_is_the_regression_and_round_off_is_not():
+    rmse = "lossy.Fidelity.track_rmse_over_sigma('p', 'bitround-4', 2)"
+    assert regressions.classify(rmse, entry(0.0132, unit="sigma"), entry(0.0140, unit="sigma")) == REGRESSED
+    assert regressions.classify(rmse, entry(0.0132, unit="sigma"), entry(0.01321, unit="sigma")) == UNCHANGED
+    psnr = "lossy.PSNR.track_psnr('p', 'bitround-4', 2)"
+    assert regressions.classify(psnr, entry(57.5, unit="dB"), entry(55.0, unit="dB")) == REGRESSED
+    assert regressions.classify(psnr, entry(57.5, unit="dB"), entry(60.0, unit="dB")) == IMPROVED
+    drop = "lossy.AgainstTruth.track_max_fsc_drop('p', 'zfp-rate-1', 2)"
+    assert regressions.classify(drop, entry(0.024, unit="FSC"), entry(0.03, unit="FSC")) == REGRESSED
+
+
 def fake_history() -> regressions.History:
     e = {("env-a", "c1", "b.time_x(1)"): entry(1.0, 0.01), ("env-a", "c2", "b.time_x(1)"): entry(3.0, 0.01),
          ("env-a", "c3", "b.time_x(1)"): entry(3.0, 0.01),

@@ -113,8 +113,26 @@ def test_crosscheck_engines_times_every_engine_this_environment_has(tmp_path, mo
     assert "| 64x64x64 v2 | full |" in table and "×1.00" in table
 
 
+def test_crosscheck_lossy_times_writes_and_reads_checked_against_numcodecs(tmp_path, monkeypatch):
+    """A fake asv environment (this Python): each lossy codec's write and full read, timed and checked."""
+    from zarr_cryoet.measure import lossy_crosscheck
+
+    env = tmp_path / "env" / "abc"
+    (env / "bin").mkdir(parents=True)
+    (env / "bin" / "python").write_text(f"#!/bin/sh\nexec {sys.executable} \"$@\"\n")
+    (env / "bin" / "python").chmod(0o755)
+    (env / "asv-env-info.json").write_text(json.dumps({"requirements": {"zarr": compat.ZARR_VERSION}}))
+    measured = lossy_crosscheck.run(tmp_path / "env", reads=2, codecs=("zfp-rate-4", "scaleoffset-int8"),
+                                    log=lambda line: None)
+    assert set(measured) == {(compat.ZARR_VERSION, c, op) for c in ("zfp-rate-4", "scaleoffset-int8")
+                             for op in ("full", "write")}
+    assert all(value > 0 for value in measured.values())
+    assert "| zfp-rate-4 | full |" in lossy_crosscheck.table(measured)
+
+
 @pytest.mark.parametrize("args, phrase", [(["--size", "512"], "add --engines"),
-                                          (["--engines", "--size", "184x630x630"], "drop --size 184x630x630")])
+                                          (["--engines", "--size", "184x630x630"], "drop --size 184x630x630"),
+                                          (["--lossy", "--engines"], "drop --engines and --size")])
 def test_crosscheck_sizes_that_do_not_go_together_fail_in_one_line(args, phrase, capsys):
     assert cli.main(["crosscheck", *args]) == 2
     err = capsys.readouterr().err.strip().splitlines()

@@ -291,6 +291,13 @@ def cmd_crosscheck(args) -> int:
     if args.engines and "184x630x630" in (args.size or []):
         raise QualityError("the engine comparison runs at --size 128 and --size 512; drop --size 184x630x630")
     results = ReportResults.load(args.results, machine=args.machine, commit=args.commit) if args.results else None
+    if args.lossy:
+        if args.engines or args.size:
+            raise QualityError("--lossy checks the lossy codecs at 128³ on its own; drop --engines and --size")
+        from zarr_cryoet.measure import lossy_crosscheck
+
+        print(lossy_crosscheck.table(lossy_crosscheck.run(args.env_dir, reads=args.reads), results))
+        return 0
     if args.engines:
         from zarr_cryoet.measure import engine_crosscheck
 
@@ -334,6 +341,8 @@ def _add_measure_parsers(sub) -> None:
                        help="phantom sizes to check (default: 128 and 184x630x630; with --engines 128 and 512)")
     cross.add_argument("--engines", action="store_true",
                        help="compare zarr-python, the zarrs pipeline and tensorstore instead of the zarr releases")
+    cross.add_argument("--lossy", action="store_true",
+                       help="time the lossy codecs' writes and full reads (128³, 64³ chunks) instead")
     cross.set_defaults(func=cmd_crosscheck)
 
 

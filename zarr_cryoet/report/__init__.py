@@ -32,7 +32,8 @@ file (under ``--out``)                            content
                                                   and read time, RMSE/σ, PSNR, FSC crossings, FSC against
                                                   the truth, particle-box NCC, harmless? (:mod:`.lossy`)
 ``lossy/lossy_pareto.png``                        ratio against FSC-0.143, FSC loss against the truth, PSNR
-``lossy/lossy_slices.png``                        original / decoded / difference slice of one codec
+``lossy/lossy_slices.png``                        original / truth / decoded / difference slice of one codec
+``lossy/lossy_fsc.png``                           FSC curves of the Pareto-front codecs (vs original, vs truth)
 ================================================  ==========================================================
 
 Every number is asv's stored ``result`` (for ``time_*`` benchmarks the median of the
@@ -61,7 +62,8 @@ from pathlib import Path
 from zarr_cryoet.report.engines import (COMPARISON_CSV, COMPARISON_PNG, INTEROP_CSV, SETTINGS_CSV, build_engine_figure,
                                        comparison_rows, interop_rows, settings_rows)
 from zarr_cryoet.report.families import ACCESS, CHUNKING, COMPRESSION, ENGINES, LOSSY, PROCESS_STATE, REALISTIC
-from zarr_cryoet.report.lossy import LOSSY_CSV, PARETO_PNG, SLICES_PNG, build_pareto_figure, build_slice_figure, lossy_rows
+from zarr_cryoet.report.lossy import (FSC_PNG, LOSSY_CSV, PARETO_PNG, SLICES_PNG, build_fsc_figure, build_pareto_figure,
+                                     build_slice_figure, load_volume, lossy_rows)
 from zarr_cryoet.report.figures import (ACCESS_PNG, CHUNKING_PNG, COMPRESSION_PNG, FIGSIZES, VERSION_PNG,
                                         build_access_figure, build_chunking_figure, build_compression_figure,
                                         build_version_figure)
@@ -133,12 +135,14 @@ def report(results_dir=DEFAULT_RESULTS, out=DEFAULT_OUT, *, machine: str | None 
     if results.has(LOSSY.module):
         written.append(write_csv(lossy_rows(results), out / LOSSY_CSV))
         written.append(save_figure(build_pareto_figure(results), out / PARETO_PNG, dpi=dpi))
-        slices = build_slice_figure(results, slice_codec)
-        if slices is None:
-            warn("lossy/lossy_slices.png not written: the data of the lossy results cannot be loaded here "
-                 "(set ZARR_CRYOET_SOURCE to it)")
+        rows = lossy_rows(results)
+        loaded = load_volume(results, rows[0]["data"]) if rows else None
+        if loaded is None:
+            warn("lossy/lossy_slices.png and lossy_fsc.png not written: the data of the lossy results cannot be "
+                 "loaded here (set ZARR_CRYOET_SOURCE to it)")
         else:
-            written.append(save_figure(slices, out / SLICES_PNG, dpi=dpi))
+            written.append(save_figure(build_slice_figure(results, slice_codec, loaded), out / SLICES_PNG, dpi=dpi))
+            written.append(save_figure(build_fsc_figure(results, loaded), out / FSC_PNG, dpi=dpi))
     if results.has(REALISTIC.module):
         written.append(write_csv(realistic_rows(results), out / REALISTIC_CSV))
     written.append(write_csv(version_rows(results), out / VERSION_CSV))
