@@ -71,6 +71,7 @@ from zarr_cryoet.report.measurement import (PAGE_FAULTS_CSV, PAGE_FAULTS_PNG, RE
                                             build_page_fault_figure, page_fault_rows, realistic_rows)
 from zarr_cryoet.report.results import DEFAULT_RESULTS, Env, ReportError, ReportResults
 from zarr_cryoet.report.style import DPI_WEB, save_figure
+from zarr_cryoet.store.codecs import get_codec
 from zarr_cryoet.report.tables import (ACCESS_CSV, CHUNKING_CSV, COMPRESSION_CSV, VERSION_CSV, access_rows,
                                        chunking_rows, compression_rows, version_rows, write_csv)
 
@@ -99,6 +100,8 @@ def report(results_dir=DEFAULT_RESULTS, out=DEFAULT_OUT, *, machine: str | None 
     """
     if isinstance(dpi, bool) or not isinstance(dpi, (int, float)) or not dpi > 0:
         raise ReportError(f"dpi must be a positive number, got {dpi!r}; use 150 (web) or 300 (print)")
+    if slice_codec is not None:
+        get_codec(slice_codec)  # an unknown codec fails in one line, before anything is written
     warn = warn or _stderr_warning
     results = ReportResults.load(results_dir, machine=machine, commit=commit)
     failed = results.failed()
