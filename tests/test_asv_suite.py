@@ -255,6 +255,12 @@ def test_compression_ratios_do_not_depend_on_the_zarr_release(asv_run):
         if not measured:
             continue  # not in the tests' selection, or skipped everywhere (e.g. sharded format 2)
         assert sorted(measured) == versions, f"{key}: measured on zarr {sorted(measured)} only, not {versions}"
+        if key[0] == "lossy.Storage.track_compression_ratio" and zarr_format == "3" \
+                and ("'float16'" in key or "'scaleoffset-int16'" in key):
+            # a real difference (docs/lossy.md): zarr 3.1.6 gives Blosc the array's 4-byte typesize after a
+            # filter that makes the data 2-byte, so its shuffle groups the wrong bytes; zarr 3.4.2 gives 2
+            assert measured["3.1.6"] < measured["3.4.2"] * 0.97, f"{key}: {measured}"
+            continue
         for series in {v.split(".")[0] for v in measured}:
             same_series = {v: r for v, r in measured.items() if v.split(".")[0] == series}
             assert len(set(same_series.values())) == 1, f"{key}: differs between zarr {series}.x: {same_series}"

@@ -290,10 +290,10 @@ def cmd_crosscheck(args) -> int:
                            "or --size 184x630x630")
     if args.engines and "184x630x630" in (args.size or []):
         raise QualityError("the engine comparison runs at --size 128 and --size 512; drop --size 184x630x630")
+    if args.lossy and (args.engines or args.size):
+        raise QualityError("--lossy checks the lossy codecs at 128³ on its own; drop --engines and --size")
     results = ReportResults.load(args.results, machine=args.machine, commit=args.commit) if args.results else None
     if args.lossy:
-        if args.engines or args.size:
-            raise QualityError("--lossy checks the lossy codecs at 128³ on its own; drop --engines and --size")
         from zarr_cryoet.measure import lossy_crosscheck
 
         print(lossy_crosscheck.table(lossy_crosscheck.run(args.env_dir, reads=args.reads), results))
