@@ -235,13 +235,18 @@ def test_blosc_zstd_compresses_the_128_phantom_1_167_times_on_every_zarr(asv_run
         assert values[key] == pytest.approx(1.167, abs=0.002), f"zarr {zarr_version}: {values[key]}"
 
 
+VOLUME_BYTES = 128 ** 3 * 4  # the tests' asv run: the 128³ float32 phantom
+METADATA_SLACK = 256  # bytes: zarr 2 and zarr 3 write format-2 metadata a few dozen bytes apart
+
+
 def test_compression_ratios_do_not_depend_on_the_zarr_release(asv_run):
     """Same codec, chunks and format: the same ratio on every zarr (format 3: every zarr 3).
 
     Within a release series the ratios are identical. zarr 2 and zarr 3 write format-2 metadata
     differently (zarr 3 adds a .zattrs; .zarray differs by a few bytes: 66 of 7.2 MB in
-    tests/data/asv-results), and the ratio counts every byte on disk, so across series they agree to
-    1e-4 (about 700 bytes of 7 MB), while the chunk bytes themselves would differ by far more.
+    tests/data/asv-results), and the ratio counts every byte on disk, so across series the stores agree
+    to :data:`METADATA_SLACK` bytes (66-80 bytes measured, of 7 MB and of the 262 KB of a 32x lossy
+    store alike), while the chunk bytes themselves would differ by far more.
     """
     _, tmp, _ = asv_run
     benchmarks = json.loads((tmp / "results" / "benchmarks.json").read_text())
@@ -265,6 +270,7 @@ def test_compression_ratios_do_not_depend_on_the_zarr_release(asv_run):
             same_series = {v: r for v, r in measured.items() if v.split(".")[0] == series}
             assert len(set(same_series.values())) == 1, f"{key}: differs between zarr {series}.x: {same_series}"
         reference = measured[versions[-1]]
-        assert all(r == pytest.approx(reference, rel=1e-4) for r in measured.values()), f"{key}: {measured}"
+        stored = {v: VOLUME_BYTES / r for v, r in measured.items()}  # bytes on disk, from the ratio
+        assert all(abs(b - VOLUME_BYTES / reference) <= METADATA_SLACK for b in stored.values()), f"{key}: {stored}"
         compared += 1
     assert compared >= 10, f"only {compared} compression ratios were compared"
