@@ -90,16 +90,21 @@ def test_crosscheck_times_the_headline_reads_in_fresh_processes(tmp_path, capsys
     assert f"| {compat.ZARR_VERSION} | – |" in table  # no asv results given: the asv column is empty
 
 
+def fake_asv_environment(env_dir):
+    """An asv environment directory whose python is this one, recorded with the installed zarr."""
+    env = env_dir / "abc"
+    (env / "bin").mkdir(parents=True)
+    (env / "bin" / "python").write_text(f"#!/bin/sh\nexec {sys.executable} \"$@\"\n")
+    (env / "bin" / "python").chmod(0o755)
+    (env / "asv-env-info.json").write_text(json.dumps({"requirements": {"zarr": compat.ZARR_VERSION}}))
+
+
 def test_crosscheck_engines_times_every_engine_this_environment_has(tmp_path, monkeypatch):
     """A fake asv environment (this Python): each engine that is installed is timed and checked, the others skip."""
     from zarr_cryoet import engines
     from zarr_cryoet.measure import engine_crosscheck
 
-    env = tmp_path / "env" / "abc"
-    (env / "bin").mkdir(parents=True)
-    (env / "bin" / "python").write_text(f"#!/bin/sh\nexec {sys.executable} \"$@\"\n")
-    (env / "bin" / "python").chmod(0o755)
-    (env / "asv-env-info.json").write_text(json.dumps({"requirements": {"zarr": compat.ZARR_VERSION}}))
+    fake_asv_environment(tmp_path / "env")
     monkeypatch.setattr(engine_crosscheck, "LAYOUTS", [("64x64x64", 2)])
     monkeypatch.setattr(engine_crosscheck, "OPERATIONS", ("full", "write"))
     skipped = []
@@ -117,11 +122,7 @@ def test_crosscheck_lossy_times_writes_and_reads_checked_against_numcodecs(tmp_p
     """A fake asv environment (this Python): each lossy codec's write and full read, timed and checked."""
     from zarr_cryoet.measure import lossy_crosscheck
 
-    env = tmp_path / "env" / "abc"
-    (env / "bin").mkdir(parents=True)
-    (env / "bin" / "python").write_text(f"#!/bin/sh\nexec {sys.executable} \"$@\"\n")
-    (env / "bin" / "python").chmod(0o755)
-    (env / "asv-env-info.json").write_text(json.dumps({"requirements": {"zarr": compat.ZARR_VERSION}}))
+    fake_asv_environment(tmp_path / "env")
     measured = lossy_crosscheck.run(tmp_path / "env", reads=2, codecs=("zfp-rate-4", "scaleoffset-int8"),
                                     log=lambda line: None)
     assert set(measured) == {(compat.ZARR_VERSION, c, op) for c in ("zfp-rate-4", "scaleoffset-int8")

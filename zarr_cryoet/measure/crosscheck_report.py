@@ -146,11 +146,22 @@ def table(measured: dict, results=None) -> str:
 
 
 def _asv_value(results, zarr: str, case: Case):
+    return asv_median(results, zarr, case.benchmark, data=case.data, **case.params)
+
+
+def asv_median(results, zarr: str, benchmark: str, *, data=None, data_prefix: str | None = None, **params) -> float:
+    """asv's result for one cell of the environment of zarr release ``zarr`` (NaN where there is none);
+    ``data_prefix`` picks the first data label of the benchmark's module that starts with it."""
     if results is None:
         return math.nan
+    if data_prefix is not None:
+        module = benchmark.partition(".")[0]
+        data = next((d for d in results.choices(module, "data") if str(d).startswith(data_prefix)), None)
+        if data is None:
+            return math.nan
     for env in results.envs:
         if env.zarr_version == zarr:
-            value = results.value(env, case.benchmark, data=case.data, **case.params)
+            value = results.value(env, benchmark, data=data, **params)
             return value if _ok(value) else math.nan
     return math.nan
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from zarr_cryoet.engines import ENGINE_NAMES
 from zarr_cryoet.measure.crosscheck import child_environment, measure_in_fresh_process
-from zarr_cryoet.measure.crosscheck_report import environments
+from zarr_cryoet.measure.crosscheck_report import asv_median, environments
 from zarr_cryoet.store.stores import Layout
 
 SIZES = ("128", "512")
@@ -101,24 +101,12 @@ def table(measured: dict, results=None) -> str:
             if t is None:
                 row.append("–")
                 continue
-            asv = _asv(results, zarr, spec, fmt, operation, engine) if size == "128" else math.nan
+            asv = (asv_median(results, zarr, BENCHMARKS[operation], data_prefix="phantom 128³", chunks=spec,
+                              zarr_format=fmt, engine=engine) if size == "128" else math.nan)
             asv_text = f" (asv {asv * 1e3:.1f})" if math.isfinite(asv) else ""
             row.append(f"{t * 1e3:.1f}{asv_text} ×{t / present[fastest]:.2f}")
         lines.append(f"| {zarr} | {size}³ | {spec} v{fmt} | {operation} | {' | '.join(row)} | {fastest} |")
     return "\n".join(lines)
-
-
-def _asv(results, zarr, spec, fmt, operation, engine) -> float:
-    if results is None:
-        return math.nan
-    for env in results.envs:
-        if env.zarr_version == zarr:
-            for data in results.choices("engines", "data"):
-                if data.startswith("phantom 128³"):
-                    value = results.value(env, BENCHMARKS[operation], data=data, chunks=spec, zarr_format=fmt,
-                                          engine=engine)
-                    return value if isinstance(value, float) and math.isfinite(value) else math.nan
-    return math.nan
 
 
 def _version(version: str):

@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 from zarr_cryoet.measure.crosscheck import child_environment, measure_in_fresh_process
-from zarr_cryoet.measure.crosscheck_report import environments
+from zarr_cryoet.measure.crosscheck_report import asv_median, environments
 from zarr_cryoet.store.lossy_codecs import SPEED_DEFAULT
 from zarr_cryoet.store.stores import Layout
 
@@ -68,19 +68,9 @@ def table(measured: dict, results=None) -> str:
             cells = []
             for zarr in zarrs:
                 t = measured.get((zarr, codec, operation))
-                asv = _asv(results, zarr, codec, operation)
+                asv = asv_median(results, zarr, OPERATIONS[operation], data_prefix="phantom 128³", codec=codec,
+                                 zarr_format=2)
                 cells.append("–" if t is None else f"{t * 1e3:.1f}" + (f" (asv {asv * 1e3:.1f})" if math.isfinite(asv) else ""))
             lines.append(f"| {codec} | {operation} | {' | '.join(cells)} |")
     return "\n".join(lines)
 
-
-def _asv(results, zarr, codec, operation) -> float:
-    if results is None:
-        return math.nan
-    for env in results.envs:
-        if env.zarr_version == zarr:
-            for data in results.choices("lossy", "data"):
-                if str(data).startswith("phantom 128³"):
-                    value = results.value(env, OPERATIONS[operation], data=data, codec=codec, zarr_format=2)
-                    return value if isinstance(value, float) and math.isfinite(value) else math.nan
-    return math.nan

@@ -138,8 +138,8 @@ def report(results_dir=DEFAULT_RESULTS, out=DEFAULT_OUT, *, machine: str | None 
     if results.has(LOSSY.module):
         written.append(write_csv(lossy_rows(results), out / LOSSY_CSV))
         written.append(save_figure(build_pareto_figure(results), out / PARETO_PNG, dpi=dpi))
-        rows = lossy_rows(results)
-        loaded = load_volume(results, rows[0]["data"]) if rows else None
+        data = results.choices(LOSSY.module, "data")
+        loaded = load_volume(results, data[0]) if data else None
         if loaded is None:
             warn("lossy/lossy_slices.png and lossy_fsc.png not written: the data of the lossy results cannot be "
                  "loaded here (set ZARR_CRYOET_SOURCE to it)")
