@@ -4,6 +4,7 @@
     python3 tasks.py benchmark    # the asv suite across the zarr matrix, then the dashboard in html/
     python3 tasks.py test         # pytest under every zarr in the matrix, plus a real asv run (--quick)
     python3 tasks.py nightly      # the cron job: zarr-cryoet nightly (new commits, publish, regressions)
+    python3 tasks.py recommend    # zarr-cryoet recommend: the answer (from the recorded run if none here)
 
 Both first make ``.venv`` (asv, virtualenv, nox, pytest and this package) and
 find the newer Python that the newest zarr needs (building it once on Debian if
@@ -24,8 +25,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import re
-import socket
 import subprocess
 import sys
 import time
@@ -57,7 +56,7 @@ def log(message: str) -> None:
 
 
 #: what each task needs in .venv (setup.cfg's extras): the benchmark run is the smaller set
-EXTRAS = {"benchmark": "bench", "nightly": "bench", "test": "dev"}
+EXTRAS = {"benchmark": "bench", "nightly": "bench", "recommend": "bench", "test": "dev"}
 
 
 def ensure_venv(extra: str = "dev") -> None:
@@ -130,18 +129,9 @@ def run(cmd: list[str], env: dict[str, str]) -> int:
 
 
 def machine_name() -> str | None:
-    """A machine name of its own for data other than the default phantom, or None.
-
-    asv keeps one result per benchmark, commit, machine and environment, so a
-    run on other data would overwrite the phantom's results; under its own
-    machine name (shown separately in the dashboard) it never does.
-    """
-    source = os.environ.get("ZARR_CRYOET_SOURCE", "").strip()
-    crop = [os.environ.get(f"ZARR_CRYOET_{k}", "").strip() for k in ("SIZE", "OFFSET", "LEVEL")]
-    if source in ("", "phantom") and not any(crop):
-        return None
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", "-".join([source or "phantom", *filter(None, crop)])).strip("-")
-    return f"{socket.gethostname()}-{slug}"[:80]
+    """A machine name of its own for data other than the default phantom, or None (asv_config's rule)."""
+    return matrix.asv_config.machine_for_source(*(os.environ.get(f"ZARR_CRYOET_{k}", "")
+                                                  for k in ("SOURCE", "SIZE", "OFFSET", "LEVEL")))
 
 
 def benchmark(extra: list[str]) -> int:
@@ -193,13 +183,22 @@ def nightly(extra: list[str]) -> int:
     return run([str(VENV / "bin" / "zarr-cryoet"), "nightly", *extra], env)
 
 
+def recommend(extra: list[str]) -> int:
+    """zarr-cryoet recommend (arguments passed on); with --source (a focused asv run, which checks
+    the data itself), the matrix Pythons on PATH first."""
+    env = dict(os.environ)
+    if any(a == "--source" or a.startswith("--source=") for a in extra):
+        env, _ = provide_pythons()
+    return run([str(VENV / "bin" / "zarr-cryoet"), "recommend", *extra], env)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("task", choices=["benchmark", "test", "nightly"])
+    parser.add_argument("task", choices=["benchmark", "test", "nightly", "recommend"])
     args, extra = parser.parse_known_args(argv)
     ensure_venv(EXTRAS[args.task])
     try:
-        return {"benchmark": benchmark, "test": test, "nightly": nightly}[args.task](extra)
+        return {"benchmark": benchmark, "test": test, "nightly": nightly, "recommend": recommend}[args.task](extra)
     except TaskError as err:
         print(f"[tasks] error: {err}", file=sys.stderr, flush=True)
         return 2

@@ -1,4 +1,4 @@
-"""The asv benchmark suite: one module per question (see README.md, "What is measured").
+"""The asv benchmark suite: one module per question (see docs/methodology.md, "What is measured").
 
 Importing the suite pins glibc's allocator for the whole process (and, under asv's
 forkserver, for every benchmark process forked from it), so a timing does not depend on what

@@ -229,7 +229,7 @@ def measured_fidelity(cache: dict, layout: stores.Layout) -> dict:
         return json.loads(memo.read_text())
     decoded = stores.read_store(reference_store(cache, layout))
     check_read(decoded, expected_volume(cache, layout), f"read {layout.slug}")
-    voxel_size = json.loads(Path(cache["dir"], "provenance.json").read_text()).get("voxel_size")
+    voxel_size = provenance.voxel_size_angstrom(json.loads(Path(cache["dir"], "provenance.json").read_text()))
     figures = measure(reference_volume(cache), decoded, truth=reference_truth(cache),
                       boxes=pattern_selections(cache, "box32"), voxel_size=voxel_size).to_dict()
     write_atomically(memo, json.dumps(figures))

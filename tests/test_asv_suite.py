@@ -205,10 +205,10 @@ def test_the_report_of_the_whole_suite_has_access_patterns_and_the_limit(asv_run
         assert int(float(xy["get_requests"])) == 4 * 4  # 4 planes, each crossing 2 x 2 chunks of 64³
         assert int(xy["bytes_selected"]) == 4 * 128 * 128 * 4
         assert float(xy["read_x_raw"]) > 0
-        assert float(xy["remote_20ms_read_s"]) > 0  # access.RemoteRead: over HTTP, +20 ms per request
+        assert float(xy["remote_20ms_read_ms"]) > 0  # access.RemoteRead: over HTTP, +20 ms per request
     assert (tmp_path / report.ACCESS_PNG).is_file()
     with open(tmp_path / report.COMPRESSION_CSV, newline="") as f:
-        assert all(float(r["read_x_raw"]) > 0 for r in csv.DictReader(f) if r["read_s"])
+        assert all(float(r["read_x_raw"]) > 0 for r in csv.DictReader(f) if r["read_ms"])
 
 
 PHANTOM_128 = "'phantom 128³ float32'"

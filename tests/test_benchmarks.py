@@ -330,3 +330,27 @@ def test_fidelity_needs_a_truth_only_where_it_says_so(cache_of, monkeypatch):
     params = (common.DATA[0], "bitround-4", 2)
     assert drive(lossy.AgainstTruth, "track_max_fsc_drop", cache, params) == "skipped"
     assert drive(lossy.Fidelity, "track_rmse_over_sigma", cache, params) > 0
+
+
+def test_fidelity_on_an_mrc_file_with_a_voxel_size_per_axis(tmp_path, monkeypatch):
+    """MRC and OME-Zarr record the voxel size as (z, y, x); the fidelity figures (FSC in Å) take one number.
+    Found by the first focused run on an MRC file (zarr-cryoet recommend --source mrc:...)."""
+    import mrcfile
+
+    from zarr_cryoet.data.phantom import make_phantom
+
+    path = tmp_path / "tomogram.mrc"
+    with mrcfile.new(str(path)) as mrc:
+        mrc.set_data(make_phantom((64, 64, 64), seed=2).volume)
+        mrc.voxel_size = 7.5
+    monkeypatch.setenv(sources.SOURCE_ENV, f"mrc:{path}")
+    monkeypatch.setenv(sources.SIZE_ENV, "64")
+    monkeypatch.setenv("ZARR_CRYOET_PROVENANCE_DIR", str(tmp_path / "provenance"))
+    reload_suite()
+    (tmp_path / "cache").mkdir()
+    monkeypatch.chdir(tmp_path / "cache")
+    cache = lossy.Fidelity.setup_cache()
+    params = (common.DATA[0], "zfp-rate-1", 2)
+    assert 0 < drive(lossy.Fidelity, "track_fsc_05_nyquist", cache, params) <= 1
+    assert drive(lossy.AgainstTruth, "track_max_fsc_drop", cache, params) == "skipped"  # no truth for real data
+    assert common.measured_fidelity(cache, layout_for(lossy.Fidelity, params))["fsc_05_angstrom"] >= 2 * 7.5

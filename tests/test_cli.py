@@ -199,7 +199,12 @@ def test_info_on_an_mrc_file(tmp_path, capsys):
     assert cli.main(["info", "--source", f"mrc:{path}", "--size", "32"]) == 0
     out = capsys.readouterr().out
     assert "shape         (32, 32, 32)" in out and "Blosc-LZ4" in out
+    # it says which crop it measured, and how to choose another
+    assert "measured      a crop of (32, 32, 32) voxels starting at (8, 8, 8) of the whole (48, 48, 48)" in out
+    assert "--size full" in out
     assert np.array_equal(sources.load_source(f"mrc:{path}", size=32), centre_crop(data, 32))
+    assert cli.main(["info", "--source", f"mrc:{path}", "--size", "full"]) == 0
+    assert "measured      a crop" not in capsys.readouterr().out  # the whole volume: nothing to say
 
 
 def test_zarr_source_over_http(zarr_server, tomogram_data):
@@ -293,3 +298,25 @@ def test_check_source_of_local_files_and_servers(tmp_path, zarr_server, monkeypa
     assert status == 2 and "missing.zarr does not exist; give the path of an existing Zarr directory" in out.err
     status, out = check_source(monkeypatch, capsys, source=f"zarr:{closed_port_url()[:-8]}/x.zarr")
     assert status == 2 and "cannot reach http://127.0.0.1:" in out.err and "Connection refused" in out.err
+
+
+def test_defaults_agree_between_subcommands():
+    """The same option means the same default everywhere, or the help says why not."""
+    from zarr_cryoet import cli as cli_module
+
+    sub = cli_module.build_parser()._subparsers._group_actions[0].choices
+
+    def default(command, option):
+        return next(a for a in sub[command]._actions if option in a.option_strings).default
+
+    assert default("report", "--results") is None is default("recommend", "--results")  # .asv/results, else recorded
+    assert all(default(c, "--results") == ".asv/results" for c in ("overhead", "stability", "crosscheck"))
+    assert "never fall back to the recorded run" in next(
+        a for a in sub["overhead"]._actions if "--results" in a.option_strings).help
+    assert {default(c, "--size") for c in ("fetch", "info", "viz")} == {"128"}
+    assert default("recommend", "--size") is None  # unset: the benchmarks' own default crop, the same 128
+    assert default("report", "--dpi") == default("viz", "--dpi") == 150
+    machine_help = {next(a for a in sub[c]._actions if "--machine" in a.option_strings).help
+                    for c in ("report", "recommend", "overhead")}
+    assert len(machine_help) == 1
+    assert "only portal data can be fetched" in sub["fetch"].description

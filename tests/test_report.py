@@ -21,6 +21,7 @@ from matplotlib.colors import to_hex
 from matplotlib.image import imread
 
 from zarr_cryoet import cli
+from zarr_cryoet.report.tables import chunk_label
 from zarr_cryoet.data.provenance import provenance_dir, record
 
 from zarr_cryoet import report
@@ -145,7 +146,10 @@ def test_latest_commit_by_date_is_the_default(results_copy):
 def test_cli_report_succeeds_and_prints_the_written_paths(written):
     out, status, stdout, stderr = written
     assert status == 0 and stderr == ""
-    assert stdout.splitlines() == [str(p) for p in expected_paths(out)]
+    paths, _, summary = stdout.partition("\n\n")  # the written paths, then the recommend table
+    assert paths.splitlines() == [str(p) for p in expected_paths(out)]
+    assert "| use case | best | runner-up | worst | holds for |" in summary
+    assert "* Lossless codec: **blosc-zstd**" in summary  # the same summary as zarr-cryoet recommend
     assert all(p.is_file() for p in expected_paths(out))
     assert sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file()) == sorted(
         p.relative_to(out) for p in expected_paths(out))
@@ -163,8 +167,8 @@ def test_compression_csv_equals_asv_json(written):
         assert row["commit"] == COMMIT and row["machine"] == "vm"
         assert row["method"] == {"none": "No compression", "blosc-zstd": "Blosc-Zstd", "blosc-lz4": "Blosc-LZ4",
                                  "zstd": "Zstd", "gzip": "Gzip"}[codec]
-        assert_cell(row["write_s"], RAW[(version, "compression.Write.time_write", key)])
-        assert_cell(row["read_s"], RAW[(version, "compression.Read.time_read", key)])
+        assert_cell(row["write_ms"], RAW[(version, "compression.Write.time_write", key)], lambda v: v * 1000)
+        assert_cell(row["read_ms"], RAW[(version, "compression.Read.time_read", key)], lambda v: v * 1000)
         ratio = RAW[(version, "compression.Storage.track_compression_ratio", key)]
         stored = RAW[(version, "compression.Storage.track_stored_bytes", key)]
         assert_cell(row["compression_ratio"], ratio)
@@ -172,9 +176,9 @@ def test_compression_csv_equals_asv_json(written):
         assert_cell(row["size_mb"], stored, lambda b: b / 1e6)
         assert_cell(row["savings_pct"], ratio, lambda r: (1 - 1 / r) * 100)
         if version == "2.18.7" and fmt == 3:  # skipped: format 3 does not exist on zarr 2
-            assert all(row[c] == "" for c in ("write_s", "read_s", "compression_ratio", "size_mb", "savings_pct"))
+            assert all(row[c] == "" for c in ("write_ms", "read_ms", "compression_ratio", "size_mb", "savings_pct"))
         else:
-            assert all(row[c] != "" for c in ("write_s", "read_s", "compression_ratio", "size_mb", "savings_pct"))
+            assert all(row[c] != "" for c in ("write_ms", "read_ms", "compression_ratio", "size_mb", "savings_pct"))
     assert len(seen) == len(rows)
 
 
@@ -190,8 +194,8 @@ def test_compression_csv_gallery_numbers(written):
 def test_chunking_csv_equals_asv_json(written):
     rows = read_csv(written[0] / report.CHUNKING_CSV)
     assert len(rows) == len(VERSIONS) * 2 * len(CHUNKS)
-    columns = {"files": ("chunking.Storage.track_file_count", 1), "write_s": ("chunking.Write.time_write", 1),
-               "full_read_s": ("chunking.Read.time_read_full", 1),
+    columns = {"files": ("chunking.Storage.track_file_count", 1), "write_ms": ("chunking.Write.time_write", 1000),
+               "full_read_ms": ("chunking.Read.time_read_full", 1000),
                "slice_xy_ms": ("chunking.Read.time_read_slice_xy", 1000),
                "slice_xz_ms": ("chunking.Read.time_read_slice_xz", 1000),
                "slice_yz_ms": ("chunking.Read.time_read_slice_yz", 1000),
@@ -238,7 +242,7 @@ def test_failed_benchmark_is_empty_and_warned(results_copy, tmp_path, capsys):
         in warning[0]
     rows = read_csv(tmp_path / "out" / report.COMPRESSION_CSV)
     row = next(r for r in rows if (r["zarr_version"], r["zarr_format"], r["codec"]) == ("3.4.2", "2", "blosc-zstd"))
-    assert row["read_s"] == "" and row["write_s"] != ""
+    assert row["read_ms"] == "" and row["write_ms"] != ""
     long = read_csv(tmp_path / "out" / report.VERSION_CSV)
     assert [r["status"] for r in long if r["value"] == "" and r["zarr_version"] == "3.4.2"] == ["failed"]
 
@@ -272,7 +276,7 @@ def titles(fig):
 
 def test_compression_figure(results):
     fig = report.build_compression_figure(results)
-    assert titles(fig) == ["Write time", "Read time", "Compression ratio (higher is better)",
+    assert [t.removesuffix(" (log scale)") for t in titles(fig)] == ["Write time", "Read time", "Compression ratio (higher is better)",
                            "Storage size (lower is better)"]
     assert "zarr 3.4.2, zarr format 2" in fig.get_suptitle() and DATA in fig.get_suptitle()
     assert style.unlabelled_axes(fig) == []
@@ -298,23 +302,49 @@ def test_compression_figure_skipped_cells_are_not_drawn(results):
 
 
 def test_chunking_figure(results):
+    """Formats 2 and 3 side by side (format 3 hatched), only what was measured, one colour per layout."""
     fig = report.build_chunking_figure(results)
-    assert titles(fig) == ["Write time", "Read time by operation", "File count (log scale)", "Compression ratio",
-                           "Storage size", "Efficiency: XY slice vs file count"]
+    assert [t.removesuffix(" (log scale)") for t in titles(fig)] == [
+        "Write time", "Read time by operation", "File count", "Compression ratio", "Storage size",
+        "Efficiency: XY plane vs file count"]
     assert style.unlabelled_axes(fig) == []
     write_ax, read_ax, files_ax, ratio_ax, size_ax, eff_ax = fig.axes
+    cells = [(c, f) for c in CHUNKS for f in (2, 3)]  # zarr 3.4.2 measured every layout on both formats
     for ax in (write_ax, files_ax, ratio_ax, size_ax):
-        assert bar_count(ax) == len(CHUNKS)
-    assert bar_count(read_ax) == 4 * len(CHUNKS)  # full, XY, XZ, YZ per chunk shape
+        assert bar_count(ax) == len(cells)  # a bar for every category: no empty slot
+        assert [t.get_text() for t in ax.get_xticklabels()] == [f"{chunk_label(c)} v{f}" for c, f in cells]
+        patches = [p for container in ax.containers for p in container]
+        assert [to_hex(p.get_facecolor()) for p in patches] == [style.layout_colour(c) for c, _ in cells]
+        assert [bool(p.get_hatch()) for p in patches] == [f == 3 for _, f in cells]
+    assert len(read_ax.collections) == 4 and all(len(c.get_offsets()) == len(cells) for c in read_ax.collections)
     assert files_ax.get_yscale() == "log" and eff_ax.get_xscale() == "log"
     assert [p.get_height() for p in files_ax.patches] == [
-        RAW[("3.4.2", "chunking.Storage.track_file_count", (DATA, c, 2))] for c in CHUNKS]
+        RAW[("3.4.2", "chunking.Storage.track_file_count", (DATA, c, f))] for c, f in cells]
     # storage size = 128³ float32 bytes / ratio
-    ratios = [RAW[("3.4.2", "chunking.Storage.track_compression_ratio", (DATA, c, 2))] for c in CHUNKS]
+    ratios = [RAW[("3.4.2", "chunking.Storage.track_compression_ratio", (DATA, c, f))] for c, f in cells]
     assert [p.get_height() for p in size_ax.patches] == pytest.approx([128 ** 3 * 4 / r / 1e6 for r in ratios])
-    assert len(eff_ax.collections) == len(CHUNKS)
+    assert len(eff_ax.collections) == len(cells)
     for ax in fig.axes:
         assert style.has_units(ax.get_xlabel()) and style.has_units(ax.get_ylabel())
+
+
+def test_chunking_figure_of_zarr_2_has_no_format_3_slots(results):
+    fig = report.build_chunking_figure(results, env=results.envs[0])
+    ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert ticks == [f"{chunk_label(c)} v2" for c in CHUNKS] and bar_count(fig.axes[0]) == len(CHUNKS)
+
+
+def test_the_raw_limit_is_visible_on_a_log_axis_when_times_span_more_than_20x():
+    """The raw-file limit (about 2 ms) under writes of 80–300 ms: on a linear axis it sits on the x axis."""
+    results = report.ReportResults.load(LIMITS, machine="vm")
+    fig = report.build_chunking_figure(results)
+    write_ax = fig.axes[0]
+    limit = next(line for line in write_ax.get_lines() if line.get_label().startswith("raw file write"))
+    assert write_ax.get_yscale() == "log" and write_ax.get_title() == "Write time (log scale)"
+    low, high = write_ax.get_ylim()
+    assert low < limit.get_ydata()[0] < high
+    ratio_ax = fig.axes[3]
+    assert ratio_ax.get_yscale() == "linear"  # 1.14–1.17: no log axis for values that do not spread
 
 
 def test_chunking_figure_without_volume_size_skips_the_size_panel(results):
@@ -325,23 +355,77 @@ def test_chunking_figure_without_volume_size_skips_the_size_panel(results):
 
 
 def test_version_figure(results):
+    """Each newer release's time divided by its baseline (2.18.7; the oldest 3.x for format 3), marked where
+    slower or faster by more than 10 %, on a log axis around 1; only cells that have a ratio."""
+    from zarr_cryoet.report import versions
+
     fig = report.build_version_figure(results)
     assert style.unlabelled_axes(fig) == []
-    axes = [ax for ax in fig.axes if ax.get_title()]
-    assert len(axes) == 10
-    assert [ax.get_title() for ax in axes[:5]] == [
-        "Compression: write (format 2)", "Compression: read (format 2)", "Chunking: write (format 2)",
-        "Chunking: full read (format 2)", "Chunking: XY slice (format 2)"]
-    assert all(ax.get_title().endswith("(format 3)") for ax in axes[5:])
-    for ax in axes:
-        n = len(CODECS) if ax.get_title().startswith("Compression") else len(CHUNKS)
-        versions = len(VERSIONS) if "format 2" in ax.get_title() else len(VERSIONS) - 1  # no format 3 on zarr 2
-        assert bar_count(ax) == n * versions, ax.get_title()
-        assert ax.get_ylabel() == "Time (ms)"
-    colours = {to_hex(c.patches[0].get_facecolor()) for c in axes[0].containers}
-    assert colours == {style.series_colour(i) for i in range(len(VERSIONS))}
-    legend_labels = [t.get_text() for t in fig.legends[0].get_texts()]
-    assert legend_labels == [f"zarr {v}" for v in VERSIONS]
+    panels = [ax for ax in fig.axes if ax.axison]
+    assert [ax.get_title() for ax in panels] == [title for title, *_ in versions.VERSION_PANELS]
+    colours = style.release_colours(VERSIONS)
+    for ax, (_, module, param, bench) in zip(panels, versions.VERSION_PANELS):
+        assert ax.get_yscale() == "log" and ax.get_ylabel() == "Time ÷ baseline (ratio)"
+        ticks = [t.get_text() for t in ax.get_xticklabels()]
+        categories = CODECS if param == "codec" else CHUNKS
+        formats = (2, 3)
+        expected = [(c, f) for c in categories for f in formats
+                    if RAW.get(("3.4.2", bench, (DATA, c, f))) is not None and not missing(RAW[("3.4.2", bench, (DATA, c, f))])]
+        assert len(ticks) == len(expected)  # no category without a bar
+        bars = [p for container in ax.containers for p in container]
+        drawn = [(round(p.get_y() + p.get_height(), 9), to_hex(p.get_facecolor()), to_hex(p.get_edgecolor()))
+                 for p in bars]
+        for c, f in expected:
+            base_version = "2.18.7" if f == 2 else "3.1.6"
+            base = RAW[(base_version, bench, (DATA, c, f))]
+            for version in VERSIONS[VERSIONS.index(base_version) + 1:]:
+                ratio = RAW[(version, bench, (DATA, c, f))] / base
+                edge = (style.SLOWER_COLOUR if ratio > versions.THRESHOLD else style.FASTER_COLOUR
+                        if ratio < 1 / versions.THRESHOLD else "#333333").lower()
+                assert (round(ratio, 9), colours[version].lower(), edge) in drawn, (bench, c, f, version)
+        assert len(bars) == sum(2 if f == 2 else 1 for _, f in expected)
+        assert sum(t.endswith("†") for t in ticks) == sum(f == 3 for _, f in expected)  # against 3.1.6
+
+
+def test_the_version_csv_gives_the_ratio_to_the_baseline_and_both_values(written):
+    rows = read_csv(written[0] / report.VERSION_CSV)
+    row = next(r for r in rows if r["benchmark"] == "chunking.Read.time_read_full" and r["chunks"] == "16x16x16"
+               and r["zarr_format"] == "2" and r["zarr_version"] == "3.4.2")
+    assert row["baseline_zarr_version"] == "2.18.7"
+    assert float(row["ratio_to_baseline"]) == float(row["value"]) / float(row["baseline_value"])
+    assert row["change"] == ("slower" if float(row["ratio_to_baseline"]) > 1.1 else row["change"])
+    v3 = next(r for r in rows if r["benchmark"] == "chunking.Read.time_read_full" and r["chunks"] == "16x16x16"
+              and r["zarr_format"] == "3" and r["zarr_version"] == "3.4.2")
+    assert v3["baseline_zarr_version"] == "3.1.6"
+    base_rows = [r for r in rows if r["zarr_version"] == r["baseline_zarr_version"]]
+    assert base_rows and all(r["change"] == "" and float(r["ratio_to_baseline"]) == 1.0 for r in base_rows)
+    ratio = next(r for r in rows if r["benchmark"] == "compression.Storage.track_compression_ratio"
+                 and r["zarr_version"] == "3.4.2" and r["codec"] == "blosc-zstd" and r["zarr_format"] == "2")
+    assert ratio["change"] == "" and ratio["ratio_to_baseline"] != ""  # not a time: no slower / faster
+
+
+def test_one_colour_per_layout_across_the_figures():
+    """The same layout has the same colour in the chunking, access and version figures' neighbours."""
+    access = report.ReportResults.load(Path(__file__).parent / "data" / "asv-results-access", machine="scale")
+    chunking = report.ReportResults.load(RESULTS, machine="vm")
+    colours = {}
+    for fig in (report.build_chunking_figure(chunking), report.build_access_figure(access)):
+        for ax in fig.axes:
+            for container in ax.containers:
+                label = container.get_label()
+                for patch in container:
+                    name = label if label and not label.startswith("_") else None
+                    if name:
+                        colours.setdefault(name.rsplit(" v", 1)[0], set()).add(to_hex(patch.get_facecolor()))
+        ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+        for ax in fig.axes[:1]:
+            for tick, patch in zip(ticks, [p for c in ax.containers for p in c]):
+                colours.setdefault(tick.rsplit(" v", 1)[0], set()).add(to_hex(patch.get_facecolor()))
+    layouts = {chunk_label(c): style.layout_colour(c) for c in style.LAYOUT_COLOURS}
+    for name, found in colours.items():
+        if name in layouts:
+            assert found == {layouts[name]}, name
+    assert {"64³", "16×128×128"} <= set(colours)
 
 
 # --- errors -------------------------------------------------------------------------
@@ -358,7 +442,6 @@ def one_line(capsys):
     ("empty", ["no asv results in", "run python3 tasks.py benchmark first"]),
     ("machine", ["no results for machine 'laptop'", "known machines: vm"]),
     ("commit", ["--commit 'deadbeef' matches no commit", "known commits: 9cdc5d27"]),
-    ("several", ["several machines (other, vm)", "--machine"]),
 ])
 def test_errors_are_one_line(case, phrases, results_copy, tmp_path, capsys):
     args = ["--results", str(results_copy), "--out", str(tmp_path / "out")]
@@ -372,10 +455,6 @@ def test_errors_are_one_line(case, phrases, results_copy, tmp_path, capsys):
         args += ["--machine", "laptop"]
     elif case == "commit":
         args += ["--commit", "deadbeef"]
-    elif case == "several":
-        shutil.copytree(results_copy / "vm", results_copy / "other")
-        doc = json.loads((results_copy / "other" / "machine.json").read_text())
-        (results_copy / "other" / "machine.json").write_text(json.dumps({**doc, "machine": "other"}))
     with pytest.raises(report.ReportError) as err:
         report.report(args[1], tmp_path / "out", machine=args[args.index("--machine") + 1] if "--machine" in args
                       else None, commit=args[args.index("--commit") + 1] if "--commit" in args else None)
@@ -410,21 +489,21 @@ def test_every_time_is_put_next_to_the_raw_limit(tmp_path):
     compression = read_csv(out / report.COMPRESSION_CSV)
     assert {"write_x_raw", "read_x_raw"} <= set(compression[0])
     for row in compression:
-        for column, time_column, bench in (("write_x_raw", "write_s", "time_write_file"),
-                                           ("read_x_raw", "read_s", "time_read_file")):
+        for column, time_column, bench in (("write_x_raw", "write_ms", "time_write_file"),
+                                           ("read_x_raw", "read_ms", "time_read_file")):
             if row[time_column] == "":
                 assert row[column] == ""
             else:
-                assert float(row[column]) == pytest.approx(float(row[time_column]) / limit(row["zarr_version"], bench))
+                assert float(row[column]) == pytest.approx(float(row[time_column]) / 1000 / limit(row["zarr_version"], bench))
                 assert float(row[column]) > 0
     chunking = read_csv(out / report.CHUNKING_CSV)
     sharded = [r for r in chunking if "/" in r["chunks"]]
-    assert sharded and all((r["full_read_s"] != "") == (r["zarr_format"] == "3" and r["zarr_version"] != "2.18.7"
+    assert sharded and all((r["full_read_ms"] != "") == (r["zarr_format"] == "3" and r["zarr_version"] != "2.18.7"
                                                          and "256" not in r["chunks"]) for r in sharded)
     for row in chunking:
-        if row["full_read_s"]:
+        if row["full_read_ms"]:
             assert float(row["full_read_x_raw"]) == pytest.approx(
-                float(row["full_read_s"]) / limit(row["zarr_version"], "time_read_file"))
+                float(row["full_read_ms"]) / 1000 / limit(row["zarr_version"], "time_read_file"))
 
 
 def test_the_figures_draw_the_limit(tmp_path):
@@ -434,12 +513,12 @@ def test_the_figures_draw_the_limit(tmp_path):
     assert any(label.startswith("raw file write:") for label in labels)
     assert any(label.startswith("raw file full read:") for label in labels)
     ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
-    assert "32³ in 128³" in ticks and not any("256" in t for t in ticks)  # too big for 128³: not drawn
+    assert "32³ in 128³ v3" in ticks and not any("256" in t for t in ticks)  # too big for 128³: not drawn
     fig = report.build_compression_figure(results)
     assert any(line.get_label().startswith("raw file read:") for line in fig.axes[1].get_lines())
 
 
-#: ``asv run --quick`` of the default suite at 0512b9d on zarr 3.1.6, 128³ phantom (README, "Scale")
+#: ``asv run --quick`` of the default suite at 0512b9d on zarr 3.1.6, 128³ phantom (docs/findings.md, "Scale")
 ACCESS = Path(__file__).parent / "data" / "asv-results-access"
 PATTERNS = ["xy", "xz", "yz", "box32", "box64", "zslabs"]
 
@@ -454,36 +533,49 @@ def test_the_access_csv_is_asv_json(tmp_path):
     assert len(rows) == 5 * 2 * len(PATTERNS)
     for row in rows:
         version, key = row["zarr_version"], (DATA, row["chunks"], int(row["zarr_format"]), row["pattern"])
-        assert_cell(row["read_s"], raw[(version, "access.Read.time_read", key)])
+        assert_cell(row["read_ms"], raw[(version, "access.Read.time_read", key)], lambda v: v * 1000)
         assert_cell(row["get_requests"], raw[(version, "access.Requests.track_get_requests", key)])
         assert_cell(row["bytes_fetched"], raw[(version, "access.Requests.track_bytes_fetched", key)])
-        assert_cell(row["remote_20ms_read_s"], raw.get((version, "access.RemoteRead.time_read", (*key, 20)), math.nan))
-    timed_remotely = {(r["chunks"], r["zarr_format"], r["pattern"]) for r in rows if r["remote_20ms_read_s"]}
+        assert_cell(row["remote_20ms_read_ms"], raw.get((version, "access.RemoteRead.time_read", (*key, 20)), math.nan),
+                    lambda v: v * 1000)
+    timed_remotely = {(r["chunks"], r["zarr_format"], r["pattern"]) for r in rows if r["remote_20ms_read_ms"]}
     assert {p for _, _, p in timed_remotely} == {"xy", "box32"}
     assert ("32x32x32/128x128x128", "3", "xy") in timed_remotely and ("32x32x32/128x128x128", "2", "xy") not in \
         timed_remotely  # sharding is format 3 only
+
+
+def _bars_of(ax, chunks, zarr_format):
+    """Heights of one layout's bars, left to right (found by the layout's colour and the format's hatch)."""
+    patches = [p for c in ax.containers for p in c if to_hex(p.get_facecolor()) == style.layout_colour(chunks)
+               and bool(p.get_hatch()) == (zarr_format == 3)]
+    return [p.get_height() for p in sorted(patches, key=lambda p: p.get_x())]
 
 
 def test_the_access_figure_draws_every_layout_the_limit_and_the_remote_reads():
     results = report.ReportResults.load(ACCESS, machine="scale")
     raw, _ = raw_results(ACCESS, machine="scale")
     fig = report.build_access_figure(results)
-    assert "zarr format 3" in fig._suptitle.get_text()  # the format that has the sharded layouts
+    assert "zarr format 2 and 3" in fig._suptitle.get_text()  # both formats; the sharded layouts on 3
     local, gets, remote = fig.axes
     assert [t.get_text() for t in local.get_xticklabels()] == PATTERNS
-    series = {c.get_label(): c for c in local.containers}
-    assert set(series) == {"64³", "32³", "16×128×128", "32³ in 128³", "16×128×128 in 128³"}
-    heights = [bar.get_height() for bar in series["32³ in 128³"]]
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert set(legend) == {"raw file, same bytes (the limit)", "64³ v2", "64³ v3", "32³ v2", "32³ v3",
+                           "16×128×128 v2", "16×128×128 v3", "32³ in 128³ v3", "16×128×128 in 128³ v3"}
     expected = [raw[("3.1.6", "access.Read.time_read", (DATA, "32x32x32/128x128x128", 3, p))] * 1000 for p in PATTERNS]
-    assert heights == pytest.approx(expected)
+    assert _bars_of(local, "32x32x32/128x128x128", 3) == pytest.approx(expected)
+    assert bar_count(local) == 8 * len(PATTERNS)  # no sharded layout on format 2: no slot for it
     limit = [c for c in local.collections if c.get_label() == "raw file, same bytes (the limit)"]
     assert len(limit) == 1 and len(limit[0].get_segments()) == len(PATTERNS)
+    low, high = local.get_ylim()
+    assert all(low < seg[0][1] < high for seg in limit[0].get_segments())  # visible, on the log axis
     assert gets.get_yscale() == "log"
     assert [t.get_text() for t in remote.get_xticklabels()] == ["xy", "box32"]
     assert remote.get_title() == "Read time over HTTP, +20 ms per request"
-    remote_bars = {c.get_label(): [b.get_height() for b in c] for c in remote.containers}
-    assert remote_bars["64³"] == pytest.approx(
+    assert _bars_of(remote, "64x64x64", 3) == pytest.approx(
         [raw[("3.1.6", "access.RemoteRead.time_read", (DATA, "64x64x64", 3, p, 20))] * 1000 for p in ("xy", "box32")])
+    timed = {(c, f) for (v, b, key), value in raw.items() if b == "access.RemoteRead.time_read" and v == "3.1.6"
+             and not missing(value) for c, f in [key[1:3]]}
+    assert bar_count(remote) == 2 * len(timed)  # only the layouts timed over slow HTTP
 
 
 # --- shapes and dtypes from the recorded provenance, not from the label -----------------
@@ -495,7 +587,7 @@ def test_sizes_come_from_the_recorded_provenance(results_copy):
            directory=provenance_dir(results_copy))
     results = report.ReportResults.load(results_copy)
     size_ax = report.build_chunking_figure(results).axes[4]
-    ratios = [RAW[("3.4.2", "chunking.Storage.track_compression_ratio", (DATA, c, 2))] for c in CHUNKS]
+    ratios = [RAW[("3.4.2", "chunking.Storage.track_compression_ratio", (DATA, c, f))] for c in CHUNKS for f in (2, 3)]
     assert [p.get_height() for p in size_ax.patches] == pytest.approx([64 * 128 ** 2 * 8 / r / 1e6 for r in ratios])
     assert results.unrecorded() == []
 
@@ -519,8 +611,23 @@ def test_without_provenance_sizes_are_empty_and_warned_once(tmp_path):
                         "— rerun the benchmarks"]
     rows = read_csv(tmp_path / "out" / report.ACCESS_CSV)
     assert all(r["bytes_selected"] == "" and r["read_x_raw"] == "" for r in rows)
-    assert any(r["read_s"] != "" for r in rows)  # the measured columns are still there
+    assert any(r["read_ms"] != "" for r in rows)  # the measured columns are still there
     chunking = read_csv(tmp_path / "out" / report.CHUNKING_CSV)
-    assert any(r["write_s"] != "" for r in chunking)
+    assert any(r["write_ms"] != "" for r in chunking)
     size_ax = report.build_chunking_figure(report.ReportResults.load(results_dir, machine="scale")).axes[4]
     assert not size_ax.axison and "no provenance" in size_ax.texts[0].get_text()
+
+
+def test_several_machines_report_the_default_one_and_name_the_others(results_copy, tmp_path, capsys, monkeypatch):
+    """A run on one's own data adds a machine; report then uses asv's default (this host's) and names the rest."""
+    import socket
+
+    shutil.copytree(results_copy / "vm", results_copy / "other")
+    doc = json.loads((results_copy / "other" / "machine.json").read_text())
+    (results_copy / "other" / "machine.json").write_text(json.dumps({**doc, "machine": "other"}))
+    monkeypatch.setattr(socket, "gethostname", lambda: "vm")
+    assert cli.main(["report", "--results", str(results_copy), "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "results of machine(s) other; report them with --machine NAME" in out
+    assert report.ReportResults.load(results_copy).machine == "vm"
+    assert report.ReportResults.load(results_copy, machine="other").other_machines == ("vm",)

@@ -90,3 +90,16 @@ def test_check_needs_no_input_for_the_phantom_and_an_existing_path(tmp_path):
     assert sources.check(sources.parse_source("phantom:24")) == "data: phantom 24³ float32 (generated here)"
     with pytest.raises(sources.InvalidSourceError, match="does not exist; give the path of an existing MRC file"):
         sources.check(sources.parse_source(f"mrc:{tmp_path / 'nope.mrc'}"))
+
+
+@pytest.mark.parametrize("record, expected", [
+    ({"voxel_size": 10.012}, 10.012),
+    ({"voxel_size": [7.5, 7.5, 7.5]}, 7.5),
+    ({"voxel_size": [7.5, 7.5, 10.0]}, None),  # anisotropic: no single number
+    ({"voxel_spacing": 13.48}, 13.48),  # the portal's metadata
+    ({"voxel_size": 0}, None), ({}, None), (None, None),
+])
+def test_one_voxel_size_in_angstrom(record, expected):
+    from zarr_cryoet.data.provenance import voxel_size_angstrom
+
+    assert voxel_size_angstrom(record) == expected

@@ -137,3 +137,14 @@ def test_elsewhere_a_missing_python_skips_its_environments(commands, monkeypatch
 
 def test_ci_requires_every_python():
     assert f"export {tasks.REQUIRE_ALL_PYTHONS_ENV}=1" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_recommend_needs_the_matrix_pythons_only_for_a_focused_run(commands, monkeypatch):
+    """python3 tasks.py recommend answers from results at once; with --source it first provides the
+    Pythons asv needs for the focused run, as benchmark does."""
+    looked = []
+    monkeypatch.setattr(tasks, "provide_pythons", lambda: looked.append(1) or (dict(os.environ), []))
+    assert tasks.main(["recommend"]) == 0
+    assert commands[-1][1:] == ["recommend"] and commands[-1][0].endswith("zarr-cryoet") and looked == []
+    assert tasks.main(["recommend", "--source", "mrc:/data/t.mrc"]) == 0
+    assert commands[-1][1:] == ["recommend", "--source", "mrc:/data/t.mrc"] and looked == [1]

@@ -1,16 +1,29 @@
-"""The ``zarr-cryoet`` command: fetch real tomogram crops and describe any source.
+"""zarr-cryoet: which Zarr layout to use for a tomogram, from the asv benchmarks of this project.
 
-    zarr-cryoet fetch --source portal:10445 [--run TS_100_3] [--size 128]
-    zarr-cryoet info  --source mrc:/data/tomo.mrc
-    zarr-cryoet viz   --source phantom --out data/output/cryoet_viz
-    zarr-cryoet report --results .asv/results --out data/output
-    zarr-cryoet nightly [--config asv.conf.json]     # cron: run new commits, publish, exit 1 on a regression
-    zarr-cryoet screenshot --out dashboard.png        # the published dashboard, rendered by Chromium
-    zarr-cryoet offline-dashboard --html html         # make html/ work without internet (vendored JS/CSS)
-    zarr-cryoet check-source                          # can the benchmarks load $ZARR_CRYOET_SOURCE here?
-    zarr-cryoet overhead  [--results .asv/results]    # asv's wall time against the time inside timed samples
-    zarr-cryoet stability --machine A --machine B     # two runs of one commit: share within ±10 %
-    zarr-cryoet crosscheck                            # the headline results again, by a plain loop outside asv
+Answers:
+  zarr-cryoet recommend                        which layout per use case, from one asv run
+  zarr-cryoet recommend --source mrc:t.mrc     the same, from a focused run on your own data (minutes)
+  zarr-cryoet report --out data/output         tables and figures of that run (prints the summary too)
+  zarr-cryoet readme [--check] README.md       rewrite (or check) the README's generated tables
+
+Without --results, recommend and report read .asv/results once it holds results, else the run
+recorded in this repository (recorded/results), so they answer before any benchmarking.
+
+Data:
+  zarr-cryoet fetch --source portal:10445      cache a crop of a CryoET Data Portal tomogram
+  zarr-cryoet info  --source mrc:/data/t.mrc   provenance, statistics and codec ratios of a source
+  zarr-cryoet viz   --source phantom           slices, histogram and statistics of a source
+  zarr-cryoet check-source                     can the benchmarks load $ZARR_CRYOET_SOURCE here?
+
+Nightly job and dashboard:
+  zarr-cryoet nightly                          run new commits, publish, exit 1 on a regression
+  zarr-cryoet screenshot --out dashboard.png   the published dashboard, rendered by Chromium
+  zarr-cryoet offline-dashboard --html html    make html/ work without internet
+
+Measurement quality:
+  zarr-cryoet overhead                         asv's wall time against the time inside timed samples
+  zarr-cryoet stability --machine A --machine B   two runs of one commit: share within +-10 %
+  zarr-cryoet crosscheck [--engines | --lossy] the headline results again, by a plain loop outside asv
 
 Errors print one line (what is wrong and how to fix it) and exit with status 2;
 an interrupted command exits with 130 and leaves nothing half-written.
@@ -30,21 +43,35 @@ from zarr_cryoet.data import sources
 from zarr_cryoet.store.codecs import CODECS
 from zarr_cryoet.data.crop import DEFAULT_CROP_SIZE
 from zarr_cryoet.errors import ZarrCryoetError
+from zarr_cryoet.measure import commands
 from zarr_cryoet.store.stores import Layout, inspect_store, write_store
 
 INFO_CHUNKS = (64, 64, 64)
 
 
-def _add_source_options(parser: argparse.ArgumentParser, default_source: str) -> None:
-    parser.add_argument("--source", default=os.environ.get(sources.SOURCE_ENV) or default_source,
-                        help="phantom[:SIZE], portal:DATASET[/RUN], mrc:PATH or zarr:PATH_OR_URL "
-                             f"(default: ${sources.SOURCE_ENV} or %(default)s)")
-    parser.add_argument("--size", default=str(DEFAULT_CROP_SIZE),
-                        help="crop edge in voxels, or Z,Y,X, or 'full' (default: %(default)s)")
+def _add_source_options(parser: argparse.ArgumentParser, default_source: str | None) -> None:
+    """--source and the crop options; ``default_source`` None: no source unless given (recommend)."""
+    if default_source is None:
+        parser.add_argument("--source", help="run a focused benchmark on this data first: phantom[:SIZE], "
+                                             "portal:DATASET[/RUN], mrc:PATH or zarr:PATH_OR_URL")
+    else:
+        parser.add_argument("--source", default=os.environ.get(sources.SOURCE_ENV) or default_source,
+                            help="phantom[:SIZE], portal:DATASET[/RUN], mrc:PATH or zarr:PATH_OR_URL "
+                                 f"(default: ${sources.SOURCE_ENV} or %(default)s)")
+    parser.add_argument("--size", default=None if default_source is None else str(DEFAULT_CROP_SIZE),
+                        help=f"crop edge in voxels, or Z,Y,X, or 'full' (default: {DEFAULT_CROP_SIZE}, centred)")
     parser.add_argument("--offset", help="crop start Z,Y,X in voxels (default: centred)")
     parser.add_argument("--level", type=int, help="OME-Zarr multiscale level (default: 0)")
     parser.add_argument("--portal-url", default=os.environ.get(sources.PORTAL_URL_ENV),
                         help="GraphQL endpoint of the CryoET Data Portal (default: the public portal)")
+
+
+def _add_results_options(parser: argparse.ArgumentParser) -> None:
+    """--results, --machine and --commit, alike for report and recommend."""
+    parser.add_argument("--results", help="asv results directory (default: .asv/results once it holds results, "
+                                          "else the run recorded in this repository, recorded/results)")
+    parser.add_argument("--machine", help=commands.MACHINE_HELP)
+    parser.add_argument("--commit", help="commit hash or prefix (default: the latest by date)")
 
 
 def _request(args) -> sources.SourceRequest:
@@ -54,7 +81,7 @@ def _request(args) -> sources.SourceRequest:
             raise sources.InvalidSourceError("--run only applies to --source portal:DATASET")
         dataset = spec.partition(":")[2].partition("/")[0] or str(sources.DEFAULT_DATASET)
         spec = f"portal:{dataset}/{args.run}"
-    return sources.parse_source(spec, size=args.size, offset=args.offset, level=args.level,
+    return sources.parse_source(spec, size=args.size or DEFAULT_CROP_SIZE, offset=args.offset, level=args.level,
                                 portal_url=args.portal_url)
 
 
@@ -99,6 +126,10 @@ def cmd_info(args) -> int:
         if prov.get(key) not in (None, ""):
             print(f"{key:<13} {prov[key]}")
     print(f"shape         {volume.shape} (z, y, x)")
+    whole = prov.get("volume_shape")
+    if whole and list(whole) != list(volume.shape):
+        print(f"measured      a crop of {tuple(volume.shape)} voxels starting at {tuple(prov['crop']['start'])} of the "
+              f"whole {tuple(whole)} volume (choose with --size and --offset; --size full reads all of it)")
     print(f"dtype         {volume.dtype}")
     print(f"voxel size    {_voxel_text(prov.get('voxel_size') or prov.get('voxel_spacing'))}")
     v = volume.astype(np.float64)
@@ -120,11 +151,73 @@ def cmd_viz(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from zarr_cryoet.report import report
+    from zarr_cryoet.report import recommend, report
+    from zarr_cryoet.report.results import ReportResults
 
-    for path in report(args.results, args.out, machine=args.machine, commit=args.commit, dpi=args.dpi,
-                       slice_codec=args.slice_codec):
+    results = ReportResults.load(args.results, machine=args.machine, commit=args.commit)
+    for path in report(results.results_dir, args.out, machine=results.machine, commit=results.commit,
+                       dpi=args.dpi, slice_codec=args.slice_codec):
         print(path)
+    answers = recommend.recommend(results)
+    if answers:  # the same summary as zarr-cryoet recommend
+        print()
+        print(recommend.table(answers, results))
+        print()
+        for line in recommend.extras(results, None, answers):
+            print(f"* {line}")
+    if results.other_machines:
+        print(f"\nAlso in {results.results_dir}: results of machine(s) {', '.join(results.other_machines)}; "
+              "report them with --machine NAME.")
+    return 0
+
+
+def cmd_recommend(args) -> int:
+    from zarr_cryoet.report import recommend
+    from zarr_cryoet.report.results import ReportError, ReportResults
+
+    results_dir, machine, zarr_version = args.results, args.machine, args.zarr
+    focused_only = [f"--{name.replace('_', '-')}" for name in ("size", "offset", "level", "quick")
+                    if getattr(args, name)] + (["--config"] if args.config != "asv.conf.json" else [])
+    if focused_only and not args.source:
+        raise ReportError(f"{', '.join(focused_only)} only apply to a focused run; add --source DATA, or drop them")
+    if args.source:
+        from zarr_cryoet.tracking import focused_run
+
+        if args.results or args.machine or args.commit:
+            raise ReportError("--source runs a new benchmark and answers from it; drop --results, --machine "
+                              "and --commit (or drop --source to answer from recorded results)")
+        run = focused_run.run(_request(args), size=args.size, offset=args.offset, level=args.level,
+                              zarr_version=args.zarr, config=Path(args.config), quick=args.quick)
+        results_dir, machine, zarr_version = run.results_dir, run.machine, run.zarr_version
+        print(f"\nFocused run on {args.source}: results under machine {machine} in {results_dir}"
+              + ("" if run.status == 0 else f" (asv exited with status {run.status}: some benchmarks failed)")
+              + "\n")
+    results = ReportResults.load(results_dir, machine=machine, commit=args.commit)
+    answers = recommend.recommend(results, zarr_version)
+    if not answers:
+        raise ReportError(f"the results of commit {results.short_commit} hold no chunking or access reads; "
+                          "run python3 tasks.py benchmark first")
+    print(recommend.table(answers, results))
+    print()
+    for line in recommend.extras(results, zarr_version, answers):
+        print(f"* {line}")
+    return 0
+
+
+def cmd_readme(args) -> int:
+    from zarr_cryoet.report import readme
+
+    if args.check:
+        outdated = readme.stale(Path(args.path))
+        for command in outdated:
+            print(f"{args.path}: the block of `{command}` differs from what the command prints now")
+        if outdated:
+            print(f"zarr-cryoet: error: {len(outdated)} generated block(s) out of date; run zarr-cryoet readme "
+                  f"{args.path}", file=sys.stderr)
+            return 1
+        return 0
+    for command in readme.update(Path(args.path)):
+        print(f"regenerated: {command}")
     return 0
 
 
@@ -171,7 +264,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     fetch = sub.add_parser("fetch", help="download a crop of a portal tomogram into the local cache",
                            description="Look a tomogram up on the CryoET Data Portal, read only a crop "
-                                       "of its OME-Zarr and cache it with its provenance.")
+                                       "of its OME-Zarr and cache it with its provenance. Its --source default is "
+                                       "the portal's dataset 10445, not the phantom of the other commands, because "
+                                       "only portal data can be fetched; the crop options are theirs.")
     _add_source_options(fetch, f"portal:{sources.DEFAULT_DATASET}")
     fetch.add_argument("--run", help="run name, e.g. TS_100_3 (default: the first portal-standard tomogram)")
     fetch.add_argument("--refresh", action="store_true", help="fetch again even if cached")
@@ -194,18 +289,39 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Read asv's results for one machine and commit and write CSVs and figures "
                                      "under --out: cryoet_benchmarks/, chunking_benchmarks/, version_comparison/, "
                                      "access_patterns/, engines/, lossy/, measurement/.")
-    rep.add_argument("--results", default=os.path.join(".asv", "results"),
-                     help="asv results directory (default: %(default)s)")
-    rep.add_argument("--machine", help="asv machine name (default: the only one)")
-    rep.add_argument("--commit", help="commit hash or prefix (default: the latest by date)")
+    _add_results_options(rep)
     rep.add_argument("--out", default=os.path.join("data", "output"), help="output directory (default: %(default)s)")
     rep.add_argument("--dpi", type=int, choices=[150, 300], default=150,
                      help="150 for the web, 300 for print (default: %(default)s)")
     rep.add_argument("--slice-codec", help="the lossy codec of lossy/lossy_slices.png (default: the highest-ratio "
                                            "codec that keeps the FSC against the truth)")
     rep.set_defaults(func=cmd_report)
+    rec = sub.add_parser("recommend", help="which layout to use, per use case, from one run's asv results",
+                         description="Rank the measured layouts for an XY viewer, orthogonal views, particle "
+                                     "picking, whole-volume processing and reads over HTTP, from asv's medians of "
+                                     "one machine and commit: best, runner-up and worst, with their times and "
+                                     "spread; then the codec, the lossy setting and the reader. With --source, "
+                                     "first run a focused asv benchmark on that data (a few minutes) and answer "
+                                     "from it.")
+    _add_results_options(rec)
+    rec.add_argument("--zarr", help="zarr release to answer for (default: the newest in the results; with "
+                                    "--source, the newest whose Python is on PATH)")
+    _add_source_options(rec, None)
+    rec.add_argument("--config", default="asv.conf.json",
+                     help="with --source: the asv config whose environments and results directory the focused run "
+                          "uses (default: %(default)s)")
+    rec.add_argument("--quick", action="store_true",
+                     help="with --source: one sample per benchmark (asv run --quick): an answer in about a minute, "
+                          "without the spread")
+    rec.set_defaults(func=cmd_recommend)
+    readme_parser = sub.add_parser("readme", help="rewrite the README's generated tables from their commands",
+                                   description="Run the command named in each <!-- generated by: ... --> block of "
+                                               "the file and write what it prints in place; --check only compares.")
+    readme_parser.add_argument("path", nargs="?", default="README.md", help="the file (default: %(default)s)")
+    readme_parser.add_argument("--check", action="store_true", help="exit 1 if a block is out of date; write nothing")
+    readme_parser.set_defaults(func=cmd_readme)
     _add_nightly_parser(sub)
-    _add_measure_parsers(sub)
+    commands.add_parsers(sub)
     shot = sub.add_parser("screenshot", help="a PNG of the published asv dashboard, rendered by headless Chromium",
                           description="Serve the dashboard on 127.0.0.1, open it in headless Chromium and save "
                                       "a screenshot of the benchmark grid or of one benchmark's graph.")
@@ -260,90 +376,6 @@ def _add_nightly_parser(sub) -> None:
     night.add_argument("--attribute", "-a", action="append", default=[], help="passed to asv run, e.g. repeat=5")
     night.add_argument("--environment", "-E", action="append", default=[], help="passed to asv run")
     night.set_defaults(func=cmd_nightly)
-
-
-def cmd_overhead(args) -> int:
-    from zarr_cryoet.measure.quality import format_overhead, overhead
-
-    print(format_overhead(*overhead(args.results, args.machine, args.commit)))
-    return 0
-
-
-def cmd_stability(args) -> int:
-    from zarr_cryoet.measure.quality import QualityError, format_stability, stability
-
-    if len(args.machine) != 2:
-        raise QualityError("stability compares two runs: give --machine A --machine B (and --results-b DIR "
-                           "if the second run is in another results directory)")
-    first, second = (args.results, args.machine[0]), (args.results_b or args.results, args.machine[1])
-    print(format_stability(stability(first, second, commit=args.commit, bench=args.bench, band=args.band)))
-    return 0
-
-
-def cmd_crosscheck(args) -> int:
-    from zarr_cryoet.measure import crosscheck_report
-    from zarr_cryoet.measure.quality import QualityError
-    from zarr_cryoet.report.results import ReportResults
-
-    if not args.engines and "512" in (args.size or []):
-        raise QualityError("--size 512 is a size of the engine comparison; add --engines, or use --size 128 "
-                           "or --size 184x630x630")
-    if args.engines and "184x630x630" in (args.size or []):
-        raise QualityError("the engine comparison runs at --size 128 and --size 512; drop --size 184x630x630")
-    if args.lossy and (args.engines or args.size):
-        raise QualityError("--lossy checks the lossy codecs at 128³ on its own; drop --engines and --size")
-    results = ReportResults.load(args.results, machine=args.machine, commit=args.commit) if args.results else None
-    if args.lossy:
-        from zarr_cryoet.measure import lossy_crosscheck
-
-        print(lossy_crosscheck.table(lossy_crosscheck.run(args.env_dir, reads=args.reads), results))
-        return 0
-    if args.engines:
-        from zarr_cryoet.measure import engine_crosscheck
-
-        measured = engine_crosscheck.run(args.env_dir, reads=args.reads, sizes=args.size or engine_crosscheck.SIZES)
-        print(engine_crosscheck.table(measured, results))
-        return 0
-    measured = crosscheck_report.run(args.env_dir, reads=args.reads, sizes=args.size or ("128", "184x630x630"))
-    print(crosscheck_report.table(measured, results))
-    return 0
-
-
-def _add_measure_parsers(sub) -> None:
-    results = os.path.join(".asv", "results")
-    over = sub.add_parser("overhead", help="asv's overhead: wall time per environment against the timed samples",
-                          description="For one machine and commit of an asv results directory, print each "
-                                      "environment's benchmark wall time (asv's duration), the time inside the "
-                                      "timed samples (number x repeat x median) and their ratio.")
-    stab = sub.add_parser("stability", help="how well two runs of the same commit agree, median against median",
-                          description="Compare every time_ result of two runs of one commit (two machine names, "
-                                      "e.g. a second run recorded with asv run --machine NAME-2): the share within "
-                                      "the band, twice the band, and the largest differences.")
-    cross = sub.add_parser("crosscheck", help="the headline results timed again by a plain loop outside asv",
-                           description="In every asv environment, time the headline reads and writes in fresh "
-                                       "processes (allocator pinned; glibc default after only loading; after "
-                                       "writing first) and print them next to asv's medians, with the zarr 3 / "
-                                       "zarr 2 ratios.")
-    for parser in (over, stab, cross):
-        parser.add_argument("--results", default=results, help="asv results directory (default: %(default)s)")
-        parser.add_argument("--commit", help="commit hash or prefix (default: the latest with results)")
-    over.add_argument("--machine", help="asv machine name (default: the only one)")
-    over.set_defaults(func=cmd_overhead)
-    stab.add_argument("--machine", action="append", default=[], help="asv machine name, twice: run A, run B")
-    stab.add_argument("--results-b", help="results directory of run B (default: --results)")
-    stab.add_argument("--bench", help="only benchmarks matching this regex, e.g. '^(compression|chunking)\\.'")
-    stab.add_argument("--band", type=float, default=0.10, help="agreement band (default: %(default)s = ±10 %%)")
-    stab.set_defaults(func=cmd_stability)
-    cross.add_argument("--machine", help="asv machine of the results to compare with (default: the only one)")
-    cross.add_argument("--env-dir", default=os.path.join(".asv", "env"), help="asv environments (default: %(default)s)")
-    cross.add_argument("--reads", type=int, default=10, help="timed calls per case at 128³ (default: %(default)s)")
-    cross.add_argument("--size", action="append", choices=["128", "184x630x630", "512"],
-                       help="phantom sizes to check (default: 128 and 184x630x630; with --engines 128 and 512)")
-    cross.add_argument("--engines", action="store_true",
-                       help="compare zarr-python, the zarrs pipeline and tensorstore instead of the zarr releases")
-    cross.add_argument("--lossy", action="store_true",
-                       help="time the lossy codecs' writes and full reads (128³, 64³ chunks) instead")
-    cross.set_defaults(func=cmd_crosscheck)
 
 
 def main(argv=None) -> int:

@@ -23,6 +23,22 @@ from zarr_cryoet.files import write_atomically
 PROVENANCE_DIR_ENV = "ZARR_CRYOET_PROVENANCE_DIR"
 
 
+def voxel_size_angstrom(record: dict | None) -> float | None:
+    """The isotropic voxel size in Å of a provenance record, or None (unknown, or anisotropic).
+
+    The phantom records one number; MRC and OME-Zarr readers record (z, y, x); the portal's
+    metadata says ``voxel_spacing``. An FSC or a scale bar needs one number.
+    """
+    value = (record or {}).get("voxel_size") or (record or {}).get("voxel_spacing")
+    if isinstance(value, (list, tuple)):
+        value = value[0] if value and all(abs(v - value[0]) <= 1e-6 * abs(value[0]) for v in value) else None
+    try:
+        value = float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+    return value if value and value > 0 else None
+
+
 def provenance_dir(results_dir) -> Path:
     """The provenance directory that belongs to an asv results directory: its sibling ``provenance/``."""
     return Path(results_dir).resolve().parent / "provenance"

@@ -40,10 +40,10 @@ def _load(results_dir, machine: str | None, commit: str | None):
     machines = sorted(p.parent.name for p in results_dir.glob("*/machine.json")) if results_dir.is_dir() else []
     if not machines:
         raise QualityError(f"no asv results in {results_dir}; run python3 tasks.py benchmark first, or pass --results")
-    if machine is None:
-        if len(machines) > 1:
-            raise QualityError(f"{results_dir} has several machines ({', '.join(machines)}); name one with --machine")
-        machine = machines[0]
+    if machine is None:  # the report's rule: this host's machine, else the one with the newest results
+        from zarr_cryoet.report.results import default_machine
+
+        machine = default_machine({name: list((results_dir / name).glob("*.json")) for name in machines})
     elif machine not in machines:
         raise QualityError(f"no results for machine {machine!r} in {results_dir}; known: {', '.join(machines)}")
     loaded = list(iter_results_for_machine(str(results_dir), machine))

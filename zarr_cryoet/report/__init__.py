@@ -72,8 +72,9 @@ from zarr_cryoet.report.measurement import (PAGE_FAULTS_CSV, PAGE_FAULTS_PNG, RE
 from zarr_cryoet.report.results import DEFAULT_RESULTS, Env, ReportError, ReportResults
 from zarr_cryoet.report.style import DPI_WEB, save_figure
 from zarr_cryoet.store.codecs import get_codec
-from zarr_cryoet.report.tables import (ACCESS_CSV, CHUNKING_CSV, COMPRESSION_CSV, VERSION_CSV, access_rows,
-                                       chunking_rows, compression_rows, version_rows, write_csv)
+from zarr_cryoet.report.tables import (ACCESS_CSV, CHUNKING_CSV, COMPRESSION_CSV, access_rows, chunking_rows,
+                                       compression_rows, write_csv)
+from zarr_cryoet.report.versions import VERSION_CSV, version_rows
 
 __all__ = [
     "ACCESS_CSV", "ACCESS_PNG", "access_rows", "build_access_figure", "CHUNKING_CSV", "CHUNKING_PNG",
@@ -87,7 +88,7 @@ __all__ = [
 DEFAULT_OUT = Path("data", "output")
 
 
-def report(results_dir=DEFAULT_RESULTS, out=DEFAULT_OUT, *, machine: str | None = None, commit: str | None = None,
+def report(results_dir=None, out=DEFAULT_OUT, *, machine: str | None = None, commit: str | None = None,
            dpi: float = DPI_WEB, warn: Callable[[str], None] | None = None,
            slice_codec: str | None = None) -> list[Path]:
     """Load the results, write the CSVs and figures under ``out``; return the paths written.

@@ -27,7 +27,7 @@ from pathlib import Path
 from zarr_cryoet.data import provenance
 from zarr_cryoet.report.families import ACCESS, ENGINES, LIMITS
 from zarr_cryoet.report.results import ReportResults, finite
-from zarr_cryoet.report.style import ENGINE_COLOURS, label_axis, new_figure
+from zarr_cryoet.report.style import ENGINE_COLOURS, label_axis, new_figure, plain_log_ticks
 from zarr_cryoet.report.tables import _cell, chunk_label
 from zarr_cryoet.store.access import pattern as pattern_selections
 from zarr_cryoet.store.access import selected_voxels
@@ -196,6 +196,7 @@ def build_engine_figure(results: ReportResults):
                     ys.append(match[0]["time_ms"])
             ax.bar(xs, ys, width=width, color=ENGINE_COLOURS[engine], label=engine)
         ax.set_yscale("log")
+        plain_log_ticks(ax)
         ax.set_xticks(range(len(layouts)), [f"{layout}\nv{fmt}" for layout, fmt in layouts], fontsize=8)
         ax.set_title({"write": "write", "full": "full read", "xy": "XY plane", "xz": "XZ plane", "yz": "YZ plane",
                       "box32": "16 particle boxes (32³)"}[operation])

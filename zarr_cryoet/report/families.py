@@ -33,7 +33,7 @@ class Family:
 class Compression(Family):
     """benchmarks/compression.py: one store per codec."""
 
-    COLUMNS = (("write_s", "write", 1), ("read_s", "read", 1), ("compression_ratio", "ratio", 1),
+    COLUMNS = (("write_ms", "write", 1000), ("read_ms", "read", 1000), ("compression_ratio", "ratio", 1),
                ("stored_bytes", "stored_bytes", 1))
     module: str = "compression"
     write: str = "compression.Write.time_write"
@@ -46,7 +46,7 @@ class Compression(Family):
 class Chunking(Family):
     """benchmarks/chunking.py: one store per chunk shape (and sharded layout)."""
 
-    COLUMNS = (("files", "files", 1), ("write_s", "write", 1), ("full_read_s", "full_read", 1),
+    COLUMNS = (("files", "files", 1), ("write_ms", "write", 1000), ("full_read_ms", "full_read", 1000),
                ("slice_xy_ms", "slice_xy", 1000), ("slice_xz_ms", "slice_xz", 1000), ("slice_yz_ms", "slice_yz", 1000),
                ("compression_ratio", "ratio", 1))
     module: str = "chunking"
@@ -68,7 +68,7 @@ class Chunking(Family):
 class Access(Family):
     """benchmarks/access.py: access patterns per layout, locally, counted over HTTP, and over slow HTTP."""
 
-    COLUMNS = (("read_s", "read", 1), ("get_requests", "gets", 1), ("bytes_fetched", "bytes_fetched", 1))
+    COLUMNS = (("read_ms", "read", 1000), ("get_requests", "gets", 1), ("bytes_fetched", "bytes_fetched", 1))
     module: str = "access"
     read: str = "access.Read.time_read"
     gets: str = "access.Requests.track_get_requests"
@@ -77,8 +77,8 @@ class Access(Family):
 
     @staticmethod
     def remote_column(latency_ms) -> str:
-        """The CSV column of :attr:`remote` at one added latency, e.g. ``remote_20ms_read_s``."""
-        return f"remote_{latency_ms}ms_read_s"
+        """The CSV column of :attr:`remote` at one added latency, e.g. ``remote_20ms_read_ms``."""
+        return f"remote_{latency_ms}ms_read_ms"
 
 
 @dataclass(frozen=True)

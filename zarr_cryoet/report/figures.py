@@ -13,27 +13,28 @@ import math
 from pathlib import Path
 
 import numpy as np
-from matplotlib.patches import Patch
+from matplotlib.lines import Line2D
 
 from zarr_cryoet.report.families import ACCESS, CHUNKING, COMPRESSION, LIMITS
 from zarr_cryoet.report.results import Env, ReportResults, finite
-from zarr_cryoet.report.style import codec_colours, figure_style, label_axis, new_figure, series_colour
+from zarr_cryoet.report import versions
+from zarr_cryoet.report.style import (FORMAT_HATCH, codec_colours, figure_style, label_axis, layout_colour, log_if_wide,
+                                      new_figure)
 from zarr_cryoet.report.tables import chunk_label, codec_label, selected_bytes, volume_bytes
+from zarr_cryoet.report.versions import VERSION_PNG, build_version_figure  # noqa: F401  (the report's figures)
 
 COMPRESSION_PNG = Path("cryoet_benchmarks", "cryoet_benchmark.png")
 CHUNKING_PNG = Path("chunking_benchmarks", "chunking_comparison.png")
 ACCESS_PNG = Path("access_patterns", "access_patterns.png")
-VERSION_PNG = Path("version_comparison", "version_comparison.png")
 #: Figure size in inches per file; the PNG is exactly ``figsize × dpi`` pixels.
-FIGSIZES = {COMPRESSION_PNG.name: (12.0, 9.0), CHUNKING_PNG.name: (18.0, 10.0), VERSION_PNG.name: (22.0, 10.0),
-            ACCESS_PNG.name: (20.0, 6.5)}
+FIGSIZES = {COMPRESSION_PNG.name: (12.0, 9.0), CHUNKING_PNG.name: (20.0, 12.0), VERSION_PNG.name: versions.FIGSIZE,
+            ACCESS_PNG.name: (20.0, 7.5)}
 # Fixed margins (figure fractions) instead of a constrained layout, which would need an
 # extra drawing pass per save: the content of these figures is known.
 _GRIDS = {
     COMPRESSION_PNG.name: {"left": 0.075, "right": 0.985, "bottom": 0.1, "top": 0.875, "wspace": 0.2, "hspace": 0.5},
-    CHUNKING_PNG.name: {"left": 0.05, "right": 0.99, "bottom": 0.095, "top": 0.885, "wspace": 0.2, "hspace": 0.45},
-    VERSION_PNG.name: {"left": 0.04, "right": 0.995, "bottom": 0.095, "top": 0.865, "wspace": 0.24, "hspace": 0.5},
-    ACCESS_PNG.name: {"left": 0.045, "right": 0.99, "bottom": 0.13, "top": 0.82, "wspace": 0.2},
+    CHUNKING_PNG.name: {"left": 0.05, "right": 0.89, "bottom": 0.13, "top": 0.89, "wspace": 0.2, "hspace": 0.62},
+    ACCESS_PNG.name: {"left": 0.045, "right": 0.99, "bottom": 0.2, "top": 0.84, "wspace": 0.2},
 }
 _TIME_MS = "Time (ms)"
 _RATIO_LABEL = "Ratio (uncompressed / stored)"
@@ -129,12 +130,15 @@ def build_compression_figure(results: ReportResults, *, env: Env | None = None, 
             (axes[1, 1], "Storage size (lower is better)",
              [v / 1e6 if finite(v) else v for v in series(COMPRESSION.stored_bytes)], "Size (MB)", "%.2f"),
         ]
-        for ax, title, values, ylabel, fmt in panels:
+        limits = {0: results.value(env, LIMITS.write, data=data), 1: results.value(env, LIMITS.read, data=data)}
+        for i, (ax, title, values, ylabel, fmt) in enumerate(panels):
             ax.set_title(title)
             _bars(ax, labels, values, colours, fmt=fmt)
+            if i in limits and log_if_wide(ax, values + [_ms(limits[i])]):
+                ax.set_title(f"{title} (log scale)")
             label_axis(ax, "Codec (name)", ylabel)
-        _limit_line(axes[0, 0], results.value(env, LIMITS.write, data=data), "write")
-        _limit_line(axes[0, 1], results.value(env, LIMITS.read, data=data), "read")
+        _limit_line(axes[0, 0], limits[0], "write")
+        _limit_line(axes[0, 1], limits[1], "read")
         ratio_ax = axes[1, 0]
         ratios = [v for v in panels[2][2] if finite(v)]
         if ratios:  # ratios sit near 1: start the axis below the smallest so differences show
@@ -142,65 +146,81 @@ def build_compression_figure(results: ReportResults, *, env: Env | None = None, 
     return fig
 
 
-def _access_format(results: ReportResults, env: Env, data) -> int:
-    """Format 3 where this environment has access results for it (it shows the sharded layouts), else 2."""
-    formats = results.choices(ACCESS.module, "zarr_format")
-    layouts, patterns = results.choices(ACCESS.module, "chunks"), results.choices(ACCESS.module, "pattern")
-    for fmt in sorted(formats, reverse=True):
-        if any(finite(results.value(env, ACCESS.read, data=data, chunks=c, zarr_format=fmt, pattern=p))
-               for c in layouts for p in patterns):
-            return fmt
-    return min(formats, default=2)
+def _grouped_layouts(ax, patterns, series: dict):
+    """Grouped bars per access pattern: one bar per (chunks, format) in ``series`` (only layouts with a
+    result in this panel), the layout's colour, format 3 hatched; a missing value is marked ``n/a``."""
+    x = np.arange(len(patterns))
+    width = 0.8 / max(len(series), 1)
+    for j, ((chunks, fmt), values) in enumerate(series.items()):
+        offset = x + (j - (len(series) - 1) / 2) * width
+        for i, value in enumerate(values):
+            if finite(value):
+                ax.bar(offset[i], value, width=width, color=layout_colour(chunks), hatch=FORMAT_HATCH.get(fmt, ""),
+                       edgecolor="#333333", linewidth=0.4, label=f"{chunk_label(chunks)} v{fmt}" if i == next(
+                           k for k, v in enumerate(values) if finite(v)) else None)
+            else:
+                ax.annotate("n/a", (offset[i], 0), xytext=(0, 3), textcoords="offset points", ha="center",
+                            fontsize=7, color="#7f7f7f", rotation=90, xycoords=("data", "axes fraction"))
+    _ticks(ax, x, patterns)
+    ax.margins(y=0.08)
 
 
 def build_access_figure(results: ReportResults, *, env: Env | None = None, zarr_format=None, data=None):
-    """1 × 3 per pattern and layout: local read time with the raw limit, GET requests, reads over slow HTTP."""
+    """1 × 3 per pattern and layout (formats 2 and 3, format 3 hatched): local read time with the raw limit,
+    GET requests, reads over slow HTTP. Each panel has only the layouts it measured."""
     env, data = _pick(results, ACCESS.module, env, data)
-    zarr_format = zarr_format if zarr_format is not None else _access_format(results, env, data)
     patterns = results.choices(ACCESS.module, "pattern")
-    layouts = [c for c in results.choices(ACCESS.module, "chunks")
-               if any(finite(results.value(env, b, data=data, chunks=c, zarr_format=zarr_format, pattern=p))
-                      for b in (ACCESS.read, ACCESS.gets) for p in patterns)]
-    colours = {c: series_colour(i) for i, c in enumerate(results.choices(ACCESS.module, "chunks"))}
+    formats = [f for f in results.choices(ACCESS.module, "zarr_format") if zarr_format in (None, f)]
+    latencies = results.choices(ACCESS.module, "latency_ms")
 
     def series(bench, shown_patterns, factor=1000, **extra):
-        out = []
-        for c in layouts:
-            values = [results.value(env, bench, data=data, chunks=c, zarr_format=zarr_format, pattern=p, **extra)
-                      for p in shown_patterns]
-            out.append((chunk_label(c), colours[c], [v * factor if finite(v) else math.nan for v in values]))
+        out = {}
+        for c in results.choices(ACCESS.module, "chunks"):
+            for f in formats:
+                values = [results.value(env, bench, data=data, chunks=c, zarr_format=f, pattern=p, **extra)
+                          for p in shown_patterns]
+                if any(finite(v) for v in values):
+                    out[(c, f)] = [v * factor if finite(v) else math.nan for v in values]
         return out
 
     raw_read, total = results.value(env, LIMITS.read, data=data), volume_bytes(results, data)
     selected = selected_bytes(results, data)
+    shown_formats = sorted({f for (_, f) in series(ACCESS.read, patterns)} | {f for (_, f) in series(ACCESS.gets,
+                                                                                                      patterns, 1)})
+    which = " and ".join(map(str, shown_formats)) or "none"
     with figure_style():
         fig, axes = new_figure(1, 3, figsize=FIGSIZES[ACCESS_PNG.name], layout=None,
                                gridspec_kw=_GRIDS[ACCESS_PNG.name],
-                               title=_suptitle("Access patterns (Blosc-Zstd)", results, data, env, zarr_format))
+                               title=f"Access patterns (Blosc-Zstd): {env.label}, zarr format {which} "
+                                     f"(format 3 hatched)\n{data} — asv medians, commit {results.short_commit}, "
+                                     f"machine {results.machine}")
         ax = axes[0]
-        ax.set_title("Read time, local disk")
-        _grouped(ax, patterns, series(ACCESS.read, patterns))
+        local = series(ACCESS.read, patterns)
+        _grouped_layouts(ax, patterns, local)
+        limits = []
         if finite(raw_read) and total and selected:  # the raw-file time of the bytes each pattern selects
             limits = [raw_read * 1000 * selected[p] / total for p in patterns]
-            ax.hlines(limits, np.arange(len(patterns)) - 0.42, np.arange(len(patterns)) + 0.42, colors="#333333",
-                      linestyles="--", linewidth=1.2, label="raw file, same bytes (the limit)")
-        ax.legend(title="Layout", loc="upper left", fontsize=9)
+            ax.hlines(limits, np.arange(len(patterns)) - 0.42, np.arange(len(patterns)) + 0.42, colors="#000000",
+                      linestyles="--", linewidth=1.6, label="raw file, same bytes (the limit)", zorder=4)
+        log = log_if_wide(ax, [v for values in local.values() for v in values] + limits)
+        ax.set_title("Read time, local disk" + (" (log scale)" if log else ""))
+        handles, labels = ax.get_legend_handles_labels()
+        fig.legend(handles, labels, loc="lower center", ncols=min(len(labels), 9), fontsize=9, frameon=False)
         label_axis(ax, "Access pattern (name)", _TIME_MS)
 
         ax = axes[1]
         ax.set_title("GET requests over HTTP (log scale)")
-        _grouped(ax, patterns, series(ACCESS.gets, patterns, factor=1))
+        _grouped_layouts(ax, patterns, series(ACCESS.gets, patterns, factor=1))
         ax.set_yscale("log")
         label_axis(ax, "Access pattern (name)", "Requests (count)")
 
         ax = axes[2]
-        latencies = results.choices(ACCESS.module, "latency_ms")
-        remote = [p for p in patterns if latencies and any(
-            finite(results.value(env, ACCESS.remote, data=data, chunks=c, zarr_format=zarr_format, pattern=p,
-                                  latency_ms=latencies[0])) for c in layouts)]
-        if remote:
+        remote = series(ACCESS.remote, patterns, latency_ms=latencies[0]) if latencies else {}
+        timed = [p for i, p in enumerate(patterns) if any(finite(v[i]) for v in remote.values())]
+        if timed:
             ax.set_title(f"Read time over HTTP, +{latencies[0]} ms per request")
-            _grouped(ax, remote, series(ACCESS.remote, remote, latency_ms=latencies[0]))
+            remote = {cell: [v for p, v in zip(patterns, values) if p in timed] for cell, values in remote.items()}
+            _grouped_layouts(ax, timed, remote)
             label_axis(ax, "Access pattern (name)", _TIME_MS)
         else:
             ax.set_title("Read time over HTTP")
@@ -209,115 +229,126 @@ def build_access_figure(results: ReportResults, *, env: Env | None = None, zarr_
     return fig
 
 
-def build_chunking_figure(results: ReportResults, *, env: Env | None = None, zarr_format=2, data=None):
-    """2 × 3 per chunk shape: write, reads by operation, file count (log), ratio, storage size, efficiency."""
+def measured_layouts(results: ReportResults, env: Env, data, benchmarks) -> list[tuple[str, int]]:
+    """Every (chunks, zarr format) of the chunking grid with a result in ``env``: nothing unmeasured is drawn."""
+    return [(c, f) for c in results.choices(CHUNKING.module, "chunks") for f in results.choices(CHUNKING.module,
+                                                                                               "zarr_format")
+            if any(finite(results.value(env, b, data=data, chunks=c, zarr_format=f)) for b in benchmarks)]
+
+
+def _layout_bars(ax, cells, values, *, fmt="%.1f"):
+    """One bar per (chunks, format): the layout's colour, format 3 hatched; failed cells marked ``n/a``."""
+    x = np.arange(len(cells))
+    for i, ((chunks, zarr_format), value) in enumerate(zip(cells, values)):
+        if finite(value):
+            bar = ax.bar(x[i], value, width=0.75, color=layout_colour(chunks), hatch=FORMAT_HATCH.get(zarr_format, ""),
+                         edgecolor="#333333", linewidth=0.6)
+            ax.bar_label(bar, fmt=fmt, fontsize=8, padding=2, rotation=90)
+        else:
+            ax.annotate("n/a", (x[i], 0), xytext=(0, 3), textcoords="offset points", ha="center", fontsize=9,
+                        color="#7f7f7f", xycoords=("data", "axes fraction"))
+    _layout_ticks(ax, cells)
+    ax.margins(y=0.2)
+
+
+def _layout_ticks(ax, cells):
+    ax.set_xticks(np.arange(len(cells)), [f"{chunk_label(c)} v{f}" for c, f in cells], rotation=40, ha="right",
+                  rotation_mode="anchor", fontsize=9)
+
+
+#: the reads of the chunking figure's second panel, with a marker each (the colours are the layouts')
+READ_MARKERS = {"full volume": "o", "XY plane": "s", "XZ plane": "^", "YZ plane": "v"}
+
+
+def build_chunking_figure(results: ReportResults, *, env: Env | None = None, zarr_format=None, data=None):
+    """2 × 3 per layout, formats 2 and 3 with the sharded layouts (hatched: format 3): write, reads by
+    operation, file count (log), ratio, storage size, and XY read against file count.
+
+    ``zarr_format`` limits it to one format; by default every format ``env`` measured.
+    """
     env, data = _pick(results, CHUNKING.module, env, data)
-    shapes = results.choices(CHUNKING.module, "chunks")
+    cells = [cell for cell in measured_layouts(results, env, data, (CHUNKING.write, CHUNKING.full_read, CHUNKING.files))
+             if zarr_format is None or cell[1] == zarr_format]
 
     def series(bench):
-        return [results.value(env, bench, data=data, chunks=c, zarr_format=zarr_format) for c in shapes]
-
-    # leave out layouts with no result at all here (e.g. sharded ones on zarr format 2)
-    shown = [i for i in range(len(shapes)) if any(finite(results.value(env, b, data=data, chunks=shapes[i],
-                                                                        zarr_format=zarr_format))
-                                                  for b in (CHUNKING.write, CHUNKING.full_read, CHUNKING.files))]
-    shown = shown or list(range(len(shapes)))
-    shapes = [shapes[i] for i in shown]
-    labels = [chunk_label(c) for c in shapes]
-    colours = [series_colour(i) for i in range(len(shapes))]
+        return [results.value(env, bench, data=data, chunks=c, zarr_format=f) for c, f in cells]
 
     files, ratios = series(CHUNKING.files), series(CHUNKING.ratio)
     total = volume_bytes(results, data)
+    formats = sorted({f for _, f in cells})
+    which = f"zarr format {formats[0]}" if len(formats) == 1 else "zarr formats " + " and ".join(map(str, formats))
     with figure_style():
         fig, axes = new_figure(2, 3, figsize=FIGSIZES[CHUNKING_PNG.name], layout=None,
                                gridspec_kw=_GRIDS[CHUNKING_PNG.name],
-                               title=_suptitle("Chunking benchmarks (Blosc-Zstd)", results, data, env, zarr_format))
+                               title=f"Chunking benchmarks (Blosc-Zstd): {env.label}, {which} (format 3 hatched)\n"
+                                     f"{data} — asv medians, commit {results.short_commit}, machine {results.machine}")
         ax = axes[0, 0]
-        ax.set_title("Write time")
-        _bars(ax, labels, [_ms(v) for v in series(CHUNKING.write)], colours)
-        label_axis(ax, "Chunk shape (voxels)", "Write time (ms)")
-        _limit_line(ax, results.value(env, LIMITS.write, data=data), "write")
+        writes, raw_write = [_ms(v) for v in series(CHUNKING.write)], results.value(env, LIMITS.write, data=data)
+        _layout_bars(ax, cells, writes)
+        ax.set_title("Write time" + (" (log scale)" if log_if_wide(ax, writes + [_ms(raw_write)]) else ""))
+        label_axis(ax, "Layout (chunks, format)", "Write time (ms)")
+        _limit_line(ax, raw_write, "write")
 
         ax = axes[0, 1]
-        ax.set_title("Read time by operation")
-        operations = {"full volume": CHUNKING.full_read, **{f"{p} slice": b for p, b in CHUNKING.slices.items()}}
-        _grouped(ax, labels, [(name, series_colour(len(shapes) + j), [_ms(v) for v in series(bench)])
-                              for j, (name, bench) in enumerate(operations.items())])
-        _limit_line(ax, results.value(env, LIMITS.read, data=data), "full read", legend=False)
-        ax.legend(title="Read", loc="upper right")
-        label_axis(ax, "Chunk shape (voxels)", "Read time (ms)")
+        x = np.arange(len(cells))
+        drawn = []
+        for name, bench in {"full volume": CHUNKING.full_read, **{f"{p} plane": b for p, b in
+                                                                  CHUNKING.slices.items()}}.items():
+            values = [_ms(v) for v in series(bench)]
+            drawn += values
+            ax.scatter(x, values, marker=READ_MARKERS[name], s=55, c=[layout_colour(c) for c, _ in cells],
+                       edgecolors="#333333", linewidths=0.6, zorder=3, label=name)
+        raw_read = results.value(env, LIMITS.read, data=data)
+        ax.set_title("Read time by operation" + (" (log scale)" if log_if_wide(ax, drawn + [_ms(raw_read)]) else ""))
+        _limit_line(ax, raw_read, "full read", legend=False)
+        legend = ax.legend(title="Read", loc="upper right", fontsize=9)
+        for handle in legend.legend_handles:  # the markers' shapes name the reads; their colours are the layouts'
+            if hasattr(handle, "set_facecolor"):
+                handle.set_facecolor("white")
+            elif hasattr(handle, "set_markerfacecolor"):
+                handle.set_markerfacecolor("white")
+        _layout_ticks(ax, cells)
+        label_axis(ax, "Layout (chunks, format)", "Read time (ms)")
 
         ax = axes[0, 2]
         ax.set_title("File count (log scale)")
-        _bars(ax, labels, files, colours, fmt="%d")
+        _layout_bars(ax, cells, files, fmt="%d")
         ax.set_yscale("log")
-        label_axis(ax, "Chunk shape (voxels)", "Files (count)")
+        label_axis(ax, "Layout (chunks, format)", "Files (count)")
 
         ax = axes[1, 0]
         ax.set_title("Compression ratio")
-        _bars(ax, labels, ratios, colours, fmt="%.3f×")
-        drawn = [v for v in ratios if finite(v)]
-        if drawn:
-            ax.set_ylim(min(0.95, min(drawn) - 0.02), max(drawn) + 0.03)
-        label_axis(ax, "Chunk shape (voxels)", _RATIO_LABEL)
+        _layout_bars(ax, cells, ratios, fmt="%.3f×")
+        shown = [v for v in ratios if finite(v)]
+        if shown:
+            ax.set_ylim(min(0.95, min(shown) - 0.02), max(shown) + 0.05)
+        label_axis(ax, "Layout (chunks, format)", _RATIO_LABEL)
 
         ax = axes[1, 1]
         ax.set_title("Storage size")
         if total:
-            _bars(ax, labels, [total / r / 1e6 if finite(r) else r for r in ratios], colours, fmt="%.2f")
-            label_axis(ax, "Chunk shape (voxels)", "Size (MB)")
+            _layout_bars(ax, cells, [total / r / 1e6 if finite(r) else r for r in ratios], fmt="%.2f")
+            label_axis(ax, "Layout (chunks, format)", "Size (MB)")
         else:
             ax.set_axis_off()
             _no_data(ax, f"storage size needs the volume's size;\nno provenance is recorded for\n{data!r}")
 
         ax = axes[1, 2]
-        ax.set_title("Efficiency: XY slice vs file count")
+        ax.set_title("Efficiency: XY plane vs file count")
         xy = [_ms(v) for v in series(CHUNKING.slice_xy)]
-        for i, label in enumerate(labels):
-            if finite(files[i]) and finite(xy[i]):
-                ax.scatter(files[i], xy[i], s=70, color=colours[i], edgecolor="#333333", zorder=3, label=label)
-                ax.annotate(label, (files[i], xy[i]), xytext=(6, 4), textcoords="offset points", fontsize=9)
+        for (chunks, fmt), n, t in zip(cells, files, xy):
+            if finite(n) and finite(t):
+                ax.scatter(n, t, s=70, color=layout_colour(chunks), marker="o" if fmt == 2 else "D",
+                           edgecolor="#333333", zorder=3)
         ax.set_xscale("log")
-        ax.margins(x=0.2, y=0.15)
-        label_axis(ax, "Files (count)", "XY slice read (ms)")
-    return fig
-
-
-#: The version comparison's columns: (title, asv module, parameter of the categories, benchmark).
-VERSION_PANELS = [
-    ("Compression: write", COMPRESSION.module, "codec", COMPRESSION.write),
-    ("Compression: read", COMPRESSION.module, "codec", COMPRESSION.read),
-    ("Chunking: write", CHUNKING.module, "chunks", CHUNKING.write),
-    ("Chunking: full read", CHUNKING.module, "chunks", CHUNKING.full_read),
-    ("Chunking: XY slice", CHUNKING.module, "chunks", CHUNKING.slice_xy),
-]
-
-
-def build_version_figure(results: ReportResults, *, data=None):
-    """The zarr releases side by side: one bar per release per codec / chunk shape; a row per zarr format."""
-    modules = (COMPRESSION.module, CHUNKING.module)
-    formats = sorted({f for m in modules for f in results.choices(m, "zarr_format")}) or [2]
-    env_colours = {env.name: series_colour(i) for i, env in enumerate(results.envs)}
-    datas = {m: (data if data is not None else next(iter(results.choices(m, "data")), None)) for m in modules}
-    with figure_style():
-        fig, axes = new_figure(len(formats), len(VERSION_PANELS), figsize=FIGSIZES[VERSION_PNG.name], layout=None,
-                               gridspec_kw=_GRIDS[VERSION_PNG.name],
-                               squeeze=False, title=_suptitle("zarr releases side by side", results,
-                                                              datas[COMPRESSION.module] or datas[CHUNKING.module]))
-        for row, fmt in zip(axes, formats):
-            for ax, (title, module, param, bench) in zip(row, VERSION_PANELS):
-                ax.set_title(f"{title} (format {fmt})")
-                categories = results.choices(module, param)
-                label = codec_label if param == "codec" else chunk_label
-                series = [(env.label, env_colours[env.name],
-                           [_ms(results.value(env, bench, data=datas[module], zarr_format=fmt, **{param: c}))
-                            for c in categories]) for env in results.envs]
-                _grouped(ax, [label(c) for c in categories], series)
-                if not any(finite(v) for *_, values in series for v in values):
-                    _no_data(ax, f"no results for format {fmt}")
-                label_axis(ax, "Codec (name)" if param == "codec" else "Chunk shape (voxels)", _TIME_MS)
-        handles = [Patch(facecolor=env_colours[env.name], edgecolor="#333333", label=env.label)
-                   for env in results.envs]
-        fig.legend(handles=handles, loc="upper right", bbox_to_anchor=(0.995, 0.995), ncols=len(handles),
-                   title="Release")
+        log_if_wide(ax, xy)
+        ax.margins(x=0.25, y=0.15)
+        # one legend for the whole figure: a colour per layout, a marker (and bar hatch) per format
+        handles = [Line2D([], [], marker="s", linestyle="", markersize=10, markerfacecolor=layout_colour(c),
+                          markeredgecolor="#333333", label=chunk_label(c)) for c in dict.fromkeys(c for c, _ in cells)]
+        handles += [Line2D([], [], marker=m, linestyle="", markersize=9, markerfacecolor="white",
+                           markeredgecolor="#333333", label=f"zarr format {f}" + (" (bars hatched)" if f == 3 else ""))
+                    for f, m in ((2, "o"), (3, "D")) if f in formats]
+        ax.legend(handles=handles, title="Layout", loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=9)
+        label_axis(ax, "Files (count)", "XY plane read (ms)")
     return fig

@@ -27,11 +27,12 @@ from pathlib import Path
 
 import numpy as np
 
+from zarr_cryoet.data import provenance
 from zarr_cryoet.fidelity.fsc import NYQUIST
 from zarr_cryoet.fidelity.metrics import HARMLESS_DROP
 from zarr_cryoet.report.families import LOSSY
 from zarr_cryoet.report.results import ReportError, ReportResults, finite
-from zarr_cryoet.report.style import label_axis, new_figure
+from zarr_cryoet.report.style import label_axis, new_figure, scale_bar
 from zarr_cryoet.report.tables import _cell
 from zarr_cryoet.store.codecs import get_codec
 
@@ -62,7 +63,7 @@ def lossy_rows(results: ReportResults) -> list[dict]:
     """One row per zarr release × data × codec × format with a compression ratio."""
     rows = []
     for data in results.choices(LOSSY.module, "data"):
-        voxel_size = (results.provenance(data) or {}).get("voxel_size")
+        voxel_size = provenance.voxel_size_angstrom(results.provenance(data))
         for env in results.envs:
             for codec in results.choices(LOSSY.module, "codec"):
                 for fmt in results.choices(LOSSY.module, "zarr_format"):
@@ -216,9 +217,8 @@ def build_slice_figure(results: ReportResults, codec: str | None = None, loaded=
     axes[0][-1].set_title("decoded − original")
     axes[0][-1].set_axis_off()
     fig.colorbar(shown, ax=axes[0][-1], fraction=0.046, label="error (units of σ)")
-    voxel_size = loaded.provenance.get("voxel_size")
-    if voxel_size:
-        _scale_bar(axes[0][0], voxel_size, original.shape[1])
+    voxel_size = provenance.voxel_size_angstrom(loaded.provenance)
+    scale_bar(axes[0][0], voxel_size, original.shape)
     return fig
 
 
@@ -265,12 +265,3 @@ def build_fsc_figure(results: ReportResults, loaded=None):
         label_axis(ax, x="spatial frequency (fraction of Nyquist)", y="FSC (correlation)")
     axes[0][-1].legend(fontsize=7)
     return fig
-
-
-def _scale_bar(ax, voxel_size: float, width: int) -> None:
-    """A white bar of a round length in nm, about a fifth of the image wide."""
-    target_nm = width * voxel_size / 10 / 5
-    length_nm = max(n for n in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000) if n <= max(target_nm, 1))
-    voxels = length_nm * 10 / voxel_size
-    ax.plot([width * 0.05, width * 0.05 + voxels], [width * 0.93] * 2, color="white", lw=3)
-    ax.text(width * 0.05, width * 0.9, f"{length_nm} nm", color="white", fontsize=8)

@@ -23,6 +23,9 @@ from zarr_cryoet.data import provenance
 from zarr_cryoet.errors import ZarrCryoetError
 
 DEFAULT_RESULTS = Path(".asv", "results")
+#: one whole default run shipped with the repository (recorded/README.md says which): the answer
+#: before any benchmarking, and the source of the README's generated tables
+RECORDED_RESULTS = Path("recorded", "results")
 _UNITS = {"seconds": "s"}
 
 
@@ -79,17 +82,26 @@ class ReportResults:
     date: int | None
     envs: list[Env]
     values: dict = field(repr=False)
+    #: the same keys to asv's statistics of the samples (``q_25``, ``q_75`` …), where it kept them
+    stats: dict = field(repr=False)
     param_names: dict[str, list[str]] = field(repr=False)
     units: dict[str, str] = field(repr=False)
+    #: when the run's last benchmark started (ms since the epoch, asv's ``started_at``), or None
+    ran_at: int | None = None
+    #: the other machines with results in ``results_dir`` (name one with ``--machine``)
+    other_machines: tuple[str, ...] = ()
     #: data label → its :class:`Volume`, or None where no provenance is recorded (filled by :meth:`volume`)
     _volumes: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
-    def load(cls, results_dir=DEFAULT_RESULTS, machine: str | None = None,
+    def load(cls, results_dir=None, machine: str | None = None,
              commit: str | None = None) -> ReportResults:
-        """Load one machine's results for one commit (default: the latest commit by date)."""
+        """Load one machine's results for one commit (default: the latest commit by date).
+
+        ``results_dir`` None: :func:`default_results_dir`.
+        """
         asv_results, asv_util = _import_asv()
-        results_dir = Path(results_dir)
+        results_dir = default_results_dir() if results_dir is None else Path(results_dir)
         if not results_dir.is_dir():
             raise ReportError(f"no asv results directory at {results_dir}; run python3 tasks.py benchmark "
                               "first, or pass --results DIR")
@@ -98,10 +110,7 @@ class ReportResults:
         if not machines:
             raise ReportError(f"no asv results in {results_dir}; run python3 tasks.py benchmark first")
         if machine is None:
-            if len(machines) > 1:
-                raise ReportError(f"{results_dir} holds results of several machines ({', '.join(machines)}); "
-                                  "choose one with --machine")
-            machine = next(iter(machines))
+            machine = default_machine(machines)
         elif machine not in machines:
             raise ReportError(f"no results for machine {machine!r} in {results_dir}; "
                               f"known machines: {', '.join(machines)}")
@@ -118,19 +127,24 @@ class ReportResults:
         chosen = choose_commit(loaded, commit, machine)
         chosen_results = [r for r in loaded if r.commit_hash == chosen]
         envs = _envs(chosen_results)
-        values, param_names, units = {}, {}, {}
+        values, stats, param_names, units = {}, {}, {}, {}
         for env, result in zip(envs, chosen_results):
             for key in sorted(result.get_result_keys(benchmarks)):
                 raw_params = result.get_result_params(key) or []
                 combos = _product([[_decode(v) for v in values_] for values_ in raw_params])
-                for combo, value in zip(combos, result.get_result_value(key, raw_params)):
+                cell_stats = result.get_result_stats(key, raw_params) or [None] * len(combos)
+                for combo, value, stat in zip(combos, result.get_result_value(key, raw_params), cell_stats):
                     values[(env.name, key, combo)] = value
+                    if stat:
+                        stats[(env.name, key, combo)] = stat
                 param_names[key] = list(benchmarks[key].get("param_names") or [])
                 units[key] = _unit(benchmarks[key])
         order = sorted(range(len(envs)), key=lambda i: (_version_key(envs[i].zarr_version),
                                                         _version_key(envs[i].python)))
         return cls(results_dir, machine, chosen, max((r.date or 0) for r in chosen_results) or None,
-                   [envs[i] for i in order], values, param_names, units)
+                   [envs[i] for i in order], values, stats, param_names, units,
+                   ran_at=max((t for r in chosen_results for t in (r.started_at or {}).values() if t), default=None),
+                   other_machines=tuple(name for name in machines if name != machine))
 
     # -- queries --
 
@@ -151,6 +165,22 @@ class ReportResults:
         """asv's result for one cell: a number, ``nan`` (skipped or absent) or ``None`` (failed)."""
         combo = tuple(params.get(name) for name in self.param_names.get(benchmark, ()))
         return self.values.get((env.name, benchmark, combo), math.nan)
+
+    def spread(self, env: Env, benchmark: str, **params) -> tuple[float, float] | None:
+        """The interquartile range of one cell's timed samples (asv's ``q_25``, ``q_75``), or None."""
+        combo = tuple(params.get(name) for name in self.param_names.get(benchmark, ()))
+        stat = self.stats.get((env.name, benchmark, combo)) or {}
+        low, high = stat.get("q_25"), stat.get("q_75")
+        return (low, high) if finite(low) and finite(high) else None
+
+    def machine_info(self) -> dict:
+        """What ``asv machine`` recorded about the machine (cpu, num_cpu, ram …); empty if unreadable."""
+        import json
+
+        try:
+            return json.loads((self.results_dir / self.machine / "machine.json").read_text())
+        except (OSError, ValueError):
+            return {}
 
     def choices(self, module: str, name: str) -> list:
         """Every value parameter ``name`` takes in ``module``'s benchmarks, in asv's order."""
@@ -197,6 +227,32 @@ def _import_asv():
         raise ReportError("reading benchmark results needs asv; install asv (pip install asv) into this "
                           "environment, e.g. with python3 tasks.py benchmark") from None
     return asv.results, asv.util
+
+
+def _has_results(results_dir: Path) -> bool:
+    return results_dir.is_dir() and any(_result_files(d) for d in results_dir.iterdir()
+                                        if (d / "machine.json").is_file())
+
+
+def default_results_dir() -> Path:
+    """Where ``report`` and ``recommend`` look without ``--results``: this checkout's own asv results
+    (``.asv/results``) once it has any, else the run recorded in the repository (``recorded/results``)."""
+    if not _has_results(DEFAULT_RESULTS) and _has_results(RECORDED_RESULTS):
+        return RECORDED_RESULTS
+    return DEFAULT_RESULTS
+
+
+def default_machine(machines) -> str:
+    """Of several machines, asv's default one (this host's name, what ``asv run`` records without
+    ``--machine``) when it has results, else the only one, else the one with the newest result file."""
+    import socket
+
+    names = list(machines)
+    if len(names) == 1:
+        return names[0]
+    if socket.gethostname() in names:
+        return socket.gethostname()
+    return max(names, key=lambda name: max(p.stat().st_mtime for p in machines[name]))
 
 
 def _result_files(machine_dir: Path) -> list[Path]:

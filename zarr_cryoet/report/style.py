@@ -39,9 +39,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 __all__ = [
-    "CODEC_COLOURS", "DPI_PRINT", "DPI_WEB", "GRID_ALPHA", "GRID_COLOUR", "PALETTE", "STYLE_RC",
+    "CODEC_COLOURS", "DPI_PRINT", "DPI_WEB", "ENGINE_COLOURS", "FASTER_COLOUR", "FORMAT_HATCH", "GRID_ALPHA",
+    "GRID_COLOUR", "LAYOUT_COLOURS", "PALETTE", "RELEASE_PALETTE", "SLOWER_COLOUR", "STYLE_RC",
     "apply_style", "close_figure", "codec_colour", "codec_colours", "figure_style", "has_units", "label_axis",
-    "new_figure", "save_figure", "series_colour", "style_axes", "unlabelled_axes",
+    "layout_colour", "log_if_wide", "new_figure", "plain_log_ticks", "release_colours", "scale_bar", "save_figure", "series_colour", "style_axes", "unlabelled_axes",
 ]
 
 DPI_WEB = 150
@@ -161,6 +162,72 @@ def codec_colours(names: Iterable[str]) -> dict[str, str]:
 
 #: one colour per engine, in every figure
 ENGINE_COLOURS = {"zarr-python": "#1f77b4", "zarrs": "#d62728", "tensorstore": "#2ca02c"}
+
+
+#: one colour per layout (chunks, or inner chunks / shard), in every figure that has layouts; zarr format 3
+#: is the same colour hatched (:data:`FORMAT_HATCH`)
+LAYOUT_COLOURS = {
+    "16x16x16": "#1f77b4", "32x32x32": "#ff7f0e", "64x64x64": "#2ca02c", "128x128x128": "#d62728",
+    "16x128x128": "#9467bd", "32x32x32/128x128x128": "#8c564b", "64x64x64/128x128x128": "#e377c2",
+    "16x128x128/128x128x128": "#bcbd22", "32x32x32/32x256x256": "#17becf", "16x128x128/32x256x256": "#7f7f7f",
+}
+FORMAT_HATCH = {2: "", 3: "///"}
+
+#: one colour per zarr release by age within the results (oldest first): Okabe-Ito, safe for colour blindness
+RELEASE_PALETTE = ("#7f7f7f", "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9")
+#: regressions and improvements, wherever a figure marks them
+SLOWER_COLOUR, FASTER_COLOUR = "#c0392b", "#1e8449"
+
+
+def layout_colour(chunks: str) -> str:
+    """The colour of a layout (``"64x64x64"``, ``"32x32x32/128x128x128"``): fixed for the suite's layouts,
+    stable (a hash of the name) for any other."""
+    key = str(chunks)
+    if key in LAYOUT_COLOURS:
+        return LAYOUT_COLOURS[key]
+    return PALETTE[zlib.crc32(key.encode()) % len(PALETTE)]
+
+
+def release_colours(versions) -> dict[str, str]:
+    """One colour per zarr release, by age (the versions sorted oldest first)."""
+    ordered = sorted(dict.fromkeys(versions), key=lambda v: tuple(int(p) for p in re.findall(r"\d+", v)))
+    return {v: RELEASE_PALETTE[i % len(RELEASE_PALETTE)] for i, v in enumerate(ordered)}
+
+
+def log_if_wide(ax, values, span: float = 20.0) -> bool:
+    """Put the y axis on a log scale when the positive ``values`` span more than ``span``×; whether it did."""
+    drawn = [float(v) for v in values if v is not None and v == v and v > 0]
+    if drawn and max(drawn) / min(drawn) > span:
+        ax.set_yscale("log")
+        plain_log_ticks(ax)
+        return True
+    return False
+
+
+def plain_log_ticks(ax) -> None:
+    """Tick labels of a log y axis as plain numbers (0.5, 2, 300) instead of powers of ten."""
+    from matplotlib.ticker import FuncFormatter
+
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if f"{v:g}".lstrip("0.")[:1] in "235" else ""))
+
+
+def scale_bar(ax, voxel_size: float | None, image_shape) -> bool:
+    """A white bar of a round length in nm (about a fifth of the image's width) in the lower left corner of an
+    image drawn with ``imshow`` in voxel coordinates; nothing without a voxel size (Å). Whether it drew one."""
+    if not voxel_size:
+        return False
+    rows, columns = image_shape[:2]
+    target_nm = columns * voxel_size / 10 / 5
+    length_nm = max(n for n in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000) if n <= max(target_nm, 1))
+    voxels = length_nm * 10 / voxel_size
+    x0, y0 = columns * 0.05, rows * 0.07
+    top = ax.get_ylim()[0] > ax.get_ylim()[1]  # origin="upper": row 0 at the top
+    y = rows - y0 if top else y0
+    ax.plot([x0, x0 + voxels], [y, y], color="white", lw=3, solid_capstyle="butt", label="_scale bar")
+    ax.text(x0, y + (-rows * 0.03 if top else rows * 0.03), f"{length_nm:g} nm", color="white", fontsize=8,
+            va="bottom")
+    return True
 
 
 def series_colour(i: int) -> str:

@@ -22,7 +22,6 @@ from zarr_cryoet.report.results import Env, ReportResults, finite
 
 COMPRESSION_CSV = Path("cryoet_benchmarks", "cryoet_benchmark.csv")
 CHUNKING_CSV = Path("chunking_benchmarks", "chunking_results.csv")
-VERSION_CSV = Path("version_comparison", "version_comparison.csv")
 ACCESS_CSV = Path("access_patterns", "access_results.csv")
 
 
@@ -81,7 +80,7 @@ def compression_rows(results: ReportResults) -> list[dict]:
                "zarr_format": cell["zarr_format"], **_measured(results, env, COMPRESSION, cell)}
         row["size_mb"] = _derived(lambda b: b / 1e6, raw["stored_bytes"])
         row["savings_pct"] = _derived(lambda r: (1 - 1 / r) * 100, raw["compression_ratio"])
-        row.update(_versus_limit(results, env, cell["data"], write_x_raw=raw["write_s"], read_x_raw=raw["read_s"]))
+        row.update(_versus_limit(results, env, cell["data"], write_x_raw=raw["write_ms"], read_x_raw=raw["read_ms"]))
         row.update(results.context(env, cell["data"]))
         rows.append(row)
     return rows
@@ -134,7 +133,7 @@ def access_rows(results: ReportResults) -> list[dict]:
 
     ``read_x_raw`` divides the pattern's read time by the time the raw-file
     read (the limits family's raw read) takes for the same number of bytes.
-    ``remote_<L>ms_read_s`` is the same read over HTTP with L ms added to every
+    ``remote_<L>ms_read_ms`` is the same read over HTTP with L ms added to every
     request (the access family's remote read; empty for patterns it does not time).
     """
     rows = []
@@ -149,32 +148,14 @@ def access_rows(results: ReportResults) -> list[dict]:
                                      results.value(env, LIMITS.read, data=data),
                                      row["bytes_selected"] or math.nan, volume_bytes(results, data) or math.nan)
         for latency in latencies:
-            row[ACCESS.remote_column(latency)] = _cell(results.value(env, ACCESS.remote, **cell, latency_ms=latency))
+            row[ACCESS.remote_column(latency)] = _cell(results.value(env, ACCESS.remote, **cell, latency_ms=latency),
+                                                       1000)
         row.update(results.context(env, data))
         rows.append(row)
     return rows
 
 
-def version_rows(results: ReportResults) -> list[dict]:
-    """Every cell of every benchmark and environment, one row each (long format)."""
-    names = sorted({n for ns in results.param_names.values() for n in ns}, key=_param_order)
-    rows = []
-    for env in results.envs:
-        for (env_name, key, combo), value in results.values.items():
-            if env_name != env.name:
-                continue
-            params = dict(zip(results.param_names[key], combo))
-            status = "failed" if value is None else "ok" if finite(value) else "skipped"
-            row = {"metric": key.rsplit(".", 1)[-1].removeprefix("time_").removeprefix("track_"),
-                   "benchmark": key, **{n: params.get(n, "") for n in names},
-                   "zarr_version": env.zarr_version, "python": env.python, "value": _cell(value),
-                   "unit": results.units.get(key, ""), "status": status,
-                   "commit": results.commit, "machine": results.machine}
-            rows.append(row)
-    return rows
-
-
-def _param_order(name: str):
+def param_order(name: str):
     return {"data": 0, "codec": 1, "chunks": 2, "zarr_format": 9}.get(name, 5), name
 
 

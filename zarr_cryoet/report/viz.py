@@ -32,7 +32,9 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from zarr_cryoet.store.stores import check_volume
-from zarr_cryoet.report.style import DPI_WEB, figure_style, new_figure, save_figure, series_colour, style_axes
+from zarr_cryoet.data.provenance import voxel_size_angstrom
+from zarr_cryoet.report.style import (DPI_WEB, figure_style, new_figure, save_figure, scale_bar, series_colour,
+                                      style_axes)
 
 __all__ = [
     "DISTRIBUTION_FILE", "FIGSIZES", "FILENAMES", "QUICK_FILE", "SLICES_FILE", "build_distribution_viz",
@@ -150,10 +152,12 @@ def _plane(volume: np.ndarray, plane: str, index: int) -> np.ndarray:
 # --- building blocks ----------------------------------------------------------------
 
 
-def _show_plane(ax, volume, plane, index, window):
+def _show_plane(ax, volume, plane, index, window, voxel_size=None):
     (row_name, _), (col_name, _), (fixed_name, _) = _PLANES[plane]
-    image = ax.imshow(_plane(volume, plane, index), cmap="gray", vmin=window[0], vmax=window[1],
+    shown = _plane(volume, plane, index)
+    image = ax.imshow(shown, cmap="gray", vmin=window[0], vmax=window[1],
                       origin="lower", aspect="equal", interpolation="nearest")
+    scale_bar(ax, voxel_size, shown.shape)
     style_axes(ax, grid=False)
     ax.set_title(f"{plane} plane, {fixed_name} = {index}", y=_TITLE_Y)
     ax.set_xlabel(f"{col_name} (voxels)")
@@ -267,7 +271,7 @@ def build_quick_viz(volume: np.ndarray, *, title: str | None = None, provenance:
         image = None
         for ax, plane in zip(axes[0], _PLANES):
             fixed_axis = _PLANES[plane][2][1]
-            image = _show_plane(ax, volume, plane, centre[fixed_axis], window)
+            image = _show_plane(ax, volume, plane, centre[fixed_axis], window, voxel_size_angstrom(provenance))
         _colorbar(fig, image, (0.925, 0.50, 0.013, 0.36))
         axes[1, 0].set_title("Intensity histogram", y=_TITLE_Y)
         _draw_histogram(axes[1, 0], volume, stats, window, legend_ax=axes[1, 2])
@@ -287,7 +291,7 @@ def build_slices_viz(volume: np.ndarray, *, title: str | None = None, provenance
         for row, plane in zip(axes, _PLANES):
             fixed_axis = _PLANES[plane][2][1]
             for ax, index in zip(row, slice_indices(volume.shape[fixed_axis])):
-                image = _show_plane(ax, volume, plane, index, window)
+                image = _show_plane(ax, volume, plane, index, window, voxel_size_angstrom(provenance))
         _colorbar(fig, image, (0.915, 0.25, 0.015, 0.5))
     return fig
 

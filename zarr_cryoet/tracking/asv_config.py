@@ -44,6 +44,16 @@ CI_BENCH = [
     r"^lossy\..*'(blosc-zstd|bitround-4|float16|zfp-rate-1)', [23]\)$",
 ]
 
+#: asv --bench regexes of ``zarr-cryoet recommend --source`` (a focused run on one's own data): the reads
+#: its use cases rank (chunking, HTTP) and the storage and fidelity figures (codecs, lossy settings);
+#: no write timings, no engines, no portal-size volume.
+FOCUSED_BENCH = [
+    r"^chunking\.Read\.",
+    r"^access\.RemoteRead\.",
+    r"^compression\.Storage\.",
+    r"^lossy\.(Storage|Fidelity)\.",
+]
+
 _COMMENT_LINE = re.compile(r"^\s*//.*$", re.M)
 _BARE_KEYS = ("python", "environment_type", "sys_platform")
 _MATRIX_TYPES = ("req", "env", "env_nobuild")
@@ -117,6 +127,25 @@ def environments(conf: dict, package: str = "zarr") -> list[tuple[str, str | Non
         if _matches(platform, platform_rule):
             found.append((rule["python"], include.get(("req", package))))
     return list(dict.fromkeys(found))
+
+
+def machine_for_source(source: str = "", size: str = "", offset: str = "", level: str = "",
+                       hostname: str | None = None) -> str | None:
+    """The asv machine name of a run on data other than the default phantom, or None for the phantom.
+
+    asv keeps one result per benchmark, commit, machine and environment, so a run on other data
+    would overwrite the phantom's results; under a machine name of its own (shown separately in the
+    dashboard) it never does. The arguments are the ``ZARR_CRYOET_*`` settings as given (strings);
+    ``tasks.py benchmark`` and ``zarr-cryoet recommend --source`` name the same data alike.
+    """
+    import socket
+
+    source = (source or "").strip()
+    crop = [str(v or "").strip() for v in (size, offset, level)]
+    if source in ("", "phantom") and not any(crop):
+        return None
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", "-".join([source or "phantom", *filter(None, crop)])).strip("-")
+    return f"{hostname or socket.gethostname()}-{slug}"[:80]
 
 
 def version_key(version: str) -> tuple:

@@ -1,6 +1,6 @@
 """``zarr-cryoet nightly``: benchmark what is new, publish the dashboard, and fail on a regression.
 
-One run, meant for cron (see README.md) or a scheduled CI workflow:
+One run, meant for cron (see docs/nightly.md) or a scheduled CI workflow:
 
 1. take an exclusive lock (``<state>/nightly.lock``, released by the kernel
    even when the run is killed), so two runs never overlap;
@@ -163,14 +163,15 @@ def run_config(options: NightlyOptions, notes: list[str]) -> dict:
     return conf
 
 
-def _asv(conf_path: Path, *args: str) -> list[str]:
+def asv_command(conf_path: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "asv", "--config", str(conf_path), *args]
 
 
-def _run(cmd: list[str], cwd: Path) -> int:
-    """Run a command in the foreground; on SIGTERM/Ctrl-C stop it too before giving up."""
+def run_foreground(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> int:
+    """Run a command in the foreground (in ``env``, default this process's); on SIGTERM/Ctrl-C stop it too
+    before giving up."""
     log("$ " + " ".join(cmd))
-    proc = subprocess.Popen(cmd, cwd=cwd)
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env)
     try:
         return proc.wait()
     except BaseException:
@@ -189,7 +190,7 @@ def ensure_machine(conf_path: Path, machine: str, cwd: Path) -> None:
     try:
         MachineCollection.load(machine)
     except UserError:
-        if _run(_asv(conf_path, "machine", "--yes", "--machine", machine), cwd) != 0:
+        if run_foreground(asv_command(conf_path, "machine", "--yes", "--machine", machine), cwd) != 0:
             raise NightlyError(f"asv machine --yes --machine {machine} failed; see its output above")
 
 
@@ -331,7 +332,7 @@ def _nightly_locked(options, config: Path, results_dir: Path, state: Path, start
         t0 = time.monotonic()
         selection = [] if "--bench" in options.asv_args else ["--bench", asv_config.DEFAULT_BENCH]
         os.environ[PROVENANCE_DIR_ENV] = str(provenance_dir(results_dir))  # for the report
-        code = _run(_asv(conf_path, "run", f"HASHFILE:{hashfile}", "--skip-existing", "--show-stderr",
+        code = run_foreground(asv_command(conf_path, "run", f"HASHFILE:{hashfile}", "--skip-existing", "--show-stderr",
                          "--machine", machine, *cpu_affinity(options.cpu), *selection, *options.asv_args), cwd)
         run_seconds = time.monotonic() - t0
         if code == 2:
@@ -340,7 +341,7 @@ def _nightly_locked(options, config: Path, results_dir: Path, state: Path, start
             notes.append(f"asv run exited with status {code}; see the log.")
             status = EXIT_ERROR
     if options.publish:
-        if _run(_asv(conf_path, "publish"), cwd) != 0:
+        if run_foreground(asv_command(conf_path, "publish"), cwd) != 0:
             notes.append("asv publish failed; the dashboard is out of date.")
             status = EXIT_ERROR
         else:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 #: The ratio a change must pass to count (with statistical significance), as ``asv compare --factor``.
-#: Set from the measured run-to-run spread (README, "Measurement quality"): two default runs of the
+#: Set from the measured run-to-run spread (docs/methodology.md, "Measurement quality"): two default runs of the
 #: same commit on this project's 2-core machine differed by more than 1.40x on 5 % of the timings
 #: and by up to 1.50x; at 1.5 a night with nothing changed raises (almost) no alarm.
 DEFAULT_FACTOR = 1.5

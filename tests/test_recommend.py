@@ -1,0 +1,178 @@
+"""zarr-cryoet recommend: layouts ranked per use case from a recorded whole run (recorded/results)."""
+
+from pathlib import Path
+
+import pytest
+
+from tests.test_report import raw_results
+from zarr_cryoet import cli
+from zarr_cryoet.report import recommend
+from zarr_cryoet.report.results import ReportResults
+
+RESULTS = Path(__file__).parent.parent / "recorded" / "results"
+RAW, _ = raw_results(RESULTS)
+
+
+@pytest.fixture(scope="module")
+def results():
+    return ReportResults.load(RESULTS, machine="vm")
+
+
+@pytest.mark.parametrize("zarr", ["2.18.7", "3.1.6", "3.4.2"])
+def test_every_use_case_is_answered_from_the_sum_of_its_asv_medians(results, zarr):
+    answers = recommend.recommend(results, zarr)
+    assert [a.use_case.key for a in answers] == [u.key for u in recommend.USE_CASES]
+    for answer in answers:
+        assert [r.seconds for r in answer.ranked] == sorted(r.seconds for r in answer.ranked)
+        for ranked in answer.ranked:
+            total = sum(RAW[(zarr, bench, (answer.data, ranked.chunks, ranked.zarr_format, *dict(extra).values()))]
+                        for bench, extra in answer.use_case.reads)
+            assert ranked.seconds == pytest.approx(total)
+        if zarr.startswith("2."):
+            assert {r.zarr_format for r in answer.ranked} == {2}  # format 3 is skipped there, never ranked
+
+
+def test_the_answers_of_the_recorded_run(results):
+    answers = {a.use_case.key: a for a in recommend.recommend(results)}
+    assert answers["particles"].best.chunks == "32x32x32"
+    assert answers["whole-volume"].worst.chunks == "16x16x16"
+    assert answers["xy-viewer"].best.chunks == "16x128x128"
+
+
+def test_the_command_prints_the_table_and_names_the_run(capsys):
+    assert cli.main(["recommend", "--results", str(RESULTS), "--zarr", "3.4.2"]) == 0
+    out = capsys.readouterr().out
+    assert "commit dd1aca90, machine vm" in out and out.count("| zarr 3.4.2, phantom 128³ float32 |") == 5
+
+
+def test_an_unknown_release_fails_in_one_line(capsys):
+    assert cli.main(["recommend", "--results", str(RESULTS), "--zarr", "9.9"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no results for zarr 9.9" in err[0]
+
+
+def test_help_is_plain_text_and_lists_every_subcommand(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    out = capsys.readouterr().out
+    description = out.split("positional arguments:")[0]
+    assert "``" not in out
+    names = cli.build_parser()._subparsers._group_actions[0].choices
+    assert all(f"zarr-cryoet {name}" in description for name in names), [n for n in names
+                                                                       if f"zarr-cryoet {n}" not in description]
+
+
+def test_the_codec_lossy_reader_and_size_lines_come_from_the_same_run(results):
+    lines = recommend.extras(results, "3.4.2")
+    text = "\n".join(lines)
+    assert "Lossless codec: **blosc-zstd** (1.167×" in text
+    # the lossy tier: no setting with RMSE above 0.03 σ or a particle box below 0.999 is named
+    lossy = next(line for line in lines if line.startswith("Lossy"))
+    assert "**zfp-accuracy-1**" in lossy and "**scaleoffset-int8**" in lossy and "zfp-rate" not in lossy
+    assert sum(line.startswith("Reader for") for line in lines) == 4
+    assert any(line.startswith("At portal size, full read") for line in lines)
+    assert all("zarr 3.4.2" in line for line in lines if not line.startswith(("Trade-off", "zarr ")))
+
+
+def test_the_spread_is_the_sum_of_the_reads_quartiles_and_close_calls_are_marked(results):
+    """Each time comes with asv's interquartile range; a runner-up whose range overlaps the best's is marked ≈."""
+    env = results.newest
+    answers = {a.use_case.key: a for a in recommend.recommend(results)}
+    orthogonal = answers["orthogonal"]
+    cell = dict(data=orthogonal.data, chunks=orthogonal.best.chunks, zarr_format=orthogonal.best.zarr_format)
+    quartiles = [results.spread(env, f"chunking.Read.time_read_slice_{axis}", **cell) for axis in ("xy", "xz", "yz")]
+    assert orthogonal.best.low == pytest.approx(sum(q[0] for q in quartiles))
+    assert orthogonal.best.high == pytest.approx(sum(q[1] for q in quartiles))
+    assert orthogonal.best.low <= orthogonal.best.seconds <= orthogonal.best.high
+    table = recommend.table(list(answers.values()), results)
+    row = next(line for line in table.splitlines() if line.startswith("| orthogonal"))
+    assert orthogonal.runner_up.overlaps(orthogonal.best) and "| ≈ 32³ v2:" in row
+    particles = answers["particles"]
+    assert not particles.runner_up.overlaps(particles.best)  # 32³ is clearly faster than 64³ for boxes
+    # the runner-up has other chunks; the same chunks on the other format are named in the best's cell
+    assert all(a.runner_up.chunks != a.best.chunks for a in answers.values())
+    assert particles.other_format.chunks == particles.best.chunks != particles.runner_up.chunks
+
+
+def test_the_table_names_its_run_and_says_it_in_one_sentence(results):
+    answers = recommend.recommend(results)
+    label, _, short = recommend.table(answers, results).splitlines()[:3]
+    assert label.startswith("One asv run: commit dd1aca90, machine vm (2 cores, AMD EPYC), 2026-11-29; zarr 3.4.2")
+    assert "phantom 128³ float32 (128×128×128, 8.4 MB)" in label and "interquartile range" in label
+    assert short.startswith("In short, for phantom 128³ float32 on zarr 3.4.2: chunks 16×128×128 for an XY viewer")
+    assert "lossless codec blosc-zstd" in short and "scaleoffset-int8 (fastest write)" in short
+
+
+def test_trade_offs_and_releases_are_computed_from_the_same_medians(results):
+    answers = recommend.recommend(results)
+    lines = recommend.tradeoffs(answers)
+    whole = next(line for line in lines if line.startswith("Trade-off: 128³ v3, the best for whole-volume"))
+    boxes_128 = RAW[("3.4.2", "chunking.Read.time_read_particle_boxes", ("phantom 128³ float32", "128x128x128", 3))]
+    boxes_best = answers[2].best.seconds
+    assert f"{boxes_128 / boxes_best:.1f}× the best for particles" in whole
+    releases = recommend.releases(results)
+    assert [line.split(" against ")[0] for line in releases] == ["zarr 3.1.6", "zarr 3.4.2"]
+    assert all("against 2.18.7" in line for line in releases)
+
+
+def test_the_readme_tables_are_what_their_commands_print(capsys):
+    """README.md's generated blocks match what their commands print now (zarr-cryoet readme --check)."""
+    from zarr_cryoet.report import readme
+
+    root = RESULTS.parent.parent
+    text = (root / "README.md").read_text(encoding="utf-8")
+    assert [command for command, _ in readme.blocks(text)] == ["zarr-cryoet recommend --results recorded/results"]
+    # the block sits before the two commands: the answer comes first
+    assert text.index("<!-- generated by:") < text.index("## The two commands")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(root)
+        assert readme.stale(root / "README.md") == []
+
+
+def test_readme_rewrites_a_stale_block_and_check_reports_it(tmp_path, monkeypatch, capsys):
+    from zarr_cryoet.report import readme
+
+    monkeypatch.chdir(RESULTS.parent.parent)
+    page = tmp_path / "page.md"
+    command = f"zarr-cryoet recommend --results {RESULTS} --zarr 2.18.7"
+    page.write_text(f"intro\n{readme.BEGIN.format(command=command)}\nold numbers\n{readme.END}\noutro\n")
+    assert cli.main(["readme", "--check", str(page)]) == 1
+    assert "out of date" in capsys.readouterr().err
+    assert cli.main(["readme", str(page)]) == 0
+    text = page.read_text()
+    assert "old numbers" not in text and "zarr 2.18.7, phantom 128³ float32" in text
+    assert text.startswith("intro\n") and text.endswith("outro\n")
+    assert cli.main(["readme", "--check", str(page)]) == 0
+
+
+@pytest.mark.parametrize("command, phrase", [
+    ("ls -l", "is not a zarr-cryoet command"),
+    ("zarr-cryoet recommend --results /nonexistent", "zarr-cryoet recommend --results /nonexistent failed: no asv "
+                                                     "results directory at /nonexistent"),
+])
+def test_a_bad_block_command_is_one_line_and_the_file_is_kept(command, phrase, tmp_path, capsys):
+    from zarr_cryoet.report import readme
+
+    page = tmp_path / "page.md"
+    original = f"{readme.BEGIN.format(command=command)}\nkept\n{readme.END}\n"
+    page.write_text(original)
+    assert cli.main(["readme", str(page)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and phrase in err[0]
+    assert page.read_text() == original
+
+
+def test_without_results_here_the_recorded_run_answers(tmp_path, monkeypatch, capsys):
+    """A fresh clone that never benchmarked: recommend and report read recorded/results and say so."""
+    import shutil
+
+    from zarr_cryoet.report import results as results_module
+
+    shutil.copytree(RESULTS.parent, tmp_path / "recorded")
+    monkeypatch.chdir(tmp_path)
+    assert results_module.default_results_dir() == results_module.RECORDED_RESULTS
+    assert cli.main(["recommend"]) == 0
+    assert "commit dd1aca90, machine vm" in capsys.readouterr().out
+    # once this checkout has results of its own, they are the default
+    shutil.copytree(RESULTS, tmp_path / ".asv" / "results")
+    assert results_module.default_results_dir() == results_module.DEFAULT_RESULTS

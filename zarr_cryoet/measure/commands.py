@@ -1,0 +1,96 @@
+"""The measurement-quality subcommands of ``zarr-cryoet``: overhead, stability, crosscheck.
+
+Kept apart from :mod:`zarr_cryoet.cli` (which adds them to its parser) because they belong to
+:mod:`zarr_cryoet.measure`: they judge asv's numbers on this machine rather than report them.
+"""
+
+from __future__ import annotations
+
+import os
+
+MACHINE_HELP = "asv machine name (default: this host's, as asv run records it; else the one with the newest results)"
+
+
+def cmd_overhead(args) -> int:
+    from zarr_cryoet.measure.quality import format_overhead, overhead
+
+    print(format_overhead(*overhead(args.results, args.machine, args.commit)))
+    return 0
+
+
+def cmd_stability(args) -> int:
+    from zarr_cryoet.measure.quality import QualityError, format_stability, stability
+
+    if len(args.machine) != 2:
+        raise QualityError("stability compares two runs: give --machine A --machine B (and --results-b DIR "
+                           "if the second run is in another results directory)")
+    first, second = (args.results, args.machine[0]), (args.results_b or args.results, args.machine[1])
+    print(format_stability(stability(first, second, commit=args.commit, bench=args.bench, band=args.band)))
+    return 0
+
+
+def cmd_crosscheck(args) -> int:
+    from zarr_cryoet.measure import crosscheck_report
+    from zarr_cryoet.measure.quality import QualityError
+    from zarr_cryoet.report.results import ReportResults
+
+    if not args.engines and "512" in (args.size or []):
+        raise QualityError("--size 512 is a size of the engine comparison; add --engines, or use --size 128 "
+                           "or --size 184x630x630")
+    if args.engines and "184x630x630" in (args.size or []):
+        raise QualityError("the engine comparison runs at --size 128 and --size 512; drop --size 184x630x630")
+    if args.lossy and (args.engines or args.size):
+        raise QualityError("--lossy checks the lossy codecs at 128³ on its own; drop --engines and --size")
+    results = ReportResults.load(args.results, machine=args.machine, commit=args.commit) if args.results else None
+    if args.lossy:
+        from zarr_cryoet.measure import lossy_crosscheck
+
+        print(lossy_crosscheck.table(lossy_crosscheck.run(args.env_dir, reads=args.reads), results))
+        return 0
+    if args.engines:
+        from zarr_cryoet.measure import engine_crosscheck
+
+        measured = engine_crosscheck.run(args.env_dir, reads=args.reads, sizes=args.size or engine_crosscheck.SIZES)
+        print(engine_crosscheck.table(measured, results))
+        return 0
+    measured = crosscheck_report.run(args.env_dir, reads=args.reads, sizes=args.size or ("128", "184x630x630"))
+    print(crosscheck_report.table(measured, results))
+    return 0
+
+
+def add_parsers(sub) -> None:
+    results = os.path.join(".asv", "results")  # not the recorded run: these compare runs made on this machine
+    over = sub.add_parser("overhead", help="asv's overhead: wall time per environment against the timed samples",
+                          description="For one machine and commit of an asv results directory, print each "
+                                      "environment's benchmark wall time (asv's duration), the time inside the "
+                                      "timed samples (number x repeat x median) and their ratio.")
+    stab = sub.add_parser("stability", help="how well two runs of the same commit agree, median against median",
+                          description="Compare every time_ result of two runs of one commit (two machine names, "
+                                      "e.g. a second run recorded with asv run --machine NAME-2): the share within "
+                                      "the band, twice the band, and the largest differences.")
+    cross = sub.add_parser("crosscheck", help="the headline results timed again by a plain loop outside asv",
+                           description="In every asv environment, time the headline reads and writes in fresh "
+                                       "processes (allocator pinned; glibc default after only loading; after "
+                                       "writing first) and print them next to asv's medians, with the zarr 3 / "
+                                       "zarr 2 ratios.")
+    for parser in (over, stab, cross):
+        parser.add_argument("--results", default=results, help="asv results directory (default: %(default)s; these commands check runs made on "
+                                 "this machine, so unlike report they never fall back to the recorded run)")
+        parser.add_argument("--commit", help="commit hash or prefix (default: the latest with results)")
+    over.add_argument("--machine", help=MACHINE_HELP)
+    over.set_defaults(func=cmd_overhead)
+    stab.add_argument("--machine", action="append", default=[], help="asv machine name, twice: run A, run B")
+    stab.add_argument("--results-b", help="results directory of run B (default: --results)")
+    stab.add_argument("--bench", help="only benchmarks matching this regex, e.g. '^(compression|chunking)\\.'")
+    stab.add_argument("--band", type=float, default=0.10, help="agreement band (default: %(default)s = ±10 %%)")
+    stab.set_defaults(func=cmd_stability)
+    cross.add_argument("--machine", help="asv machine of the results to compare with (default: this host's, else the newest)")
+    cross.add_argument("--env-dir", default=os.path.join(".asv", "env"), help="asv environments (default: %(default)s)")
+    cross.add_argument("--reads", type=int, default=10, help="timed calls per case at 128³ (default: %(default)s)")
+    cross.add_argument("--size", action="append", choices=["128", "184x630x630", "512"],
+                       help="phantom sizes to check (default: 128 and 184x630x630; with --engines 128 and 512)")
+    cross.add_argument("--engines", action="store_true",
+                       help="compare zarr-python, the zarrs pipeline and tensorstore instead of the zarr releases")
+    cross.add_argument("--lossy", action="store_true",
+                       help="time the lossy codecs' writes and full reads (128³, 64³ chunks) instead")
+    cross.set_defaults(func=cmd_crosscheck)

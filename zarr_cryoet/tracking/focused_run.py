@@ -1,0 +1,138 @@
+"""``zarr-cryoet recommend --source``: a focused asv run on one's own data, then the answer from it.
+
+The run is real asv, with this repository's benchmarks at the checked-out commit, on one zarr release (the newest whose
+Python is on PATH, or ``--zarr``), and only the benchmarks the recommendations need
+(:data:`asv_config.FOCUSED_BENCH`: the chunking and HTTP reads, the codec ratios and the lossy
+fidelity figures). It reuses the environment ``python3 tasks.py benchmark`` built for that release
+(the environment's name depends only on its Python and zarr), and records its results under a machine
+name of the data's own (:func:`asv_config.machine_for_source`), so the phantom's results and the
+dashboard's history are never overwritten. On a 128³ crop it takes a few minutes on two cores.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from zarr_cryoet.data import sources
+from zarr_cryoet.data.provenance import PROVENANCE_DIR_ENV, provenance_dir
+from zarr_cryoet.errors import ZarrCryoetError
+from zarr_cryoet.tracking import asv_config
+from zarr_cryoet.tracking.nightly import PATH_KEYS, asv_command, ensure_machine, run_foreground
+
+DEFAULT_CONFIG = Path("asv.conf.json")
+
+
+class FocusedRunError(ZarrCryoetError):
+    """The focused run cannot start (no config, no Python for the zarr release) or recorded nothing."""
+
+
+@dataclass(frozen=True)
+class FocusedRun:
+    """What a focused run measured: where asv put the results, under which machine, on which zarr."""
+
+    results_dir: Path
+    machine: str
+    zarr_version: str
+    status: int  # asv run's exit status (non-zero: some benchmarks failed)
+
+
+def choose_environment(conf: dict, zarr_version: str | None) -> tuple[str, str]:
+    """The (python, zarr) environment to run: ``zarr_version``'s, else the newest with its Python on PATH."""
+    envs = [(py, z) for py, z in asv_config.environments(conf) if z]
+    known = ", ".join(z for _, z in envs)
+    if zarr_version:
+        chosen = [(py, z) for py, z in envs if z == zarr_version]
+        if not chosen:
+            raise FocusedRunError(f"--zarr {zarr_version} is not in the asv matrix; choose one of {known}")
+        python, _ = chosen[0]
+        if shutil.which(f"python{python}") is None:
+            raise FocusedRunError(f"zarr {zarr_version} runs on Python {python} and there is no python{python} on "
+                                  "PATH; run through python3 tasks.py recommend (which provides it)")
+        return chosen[0]
+    available = [(py, z) for py, z in envs if shutil.which(f"python{py}")]
+    if not available:
+        raise FocusedRunError(f"none of the asv matrix's Pythons is on PATH (zarr {known}); run through "
+                              "python3 tasks.py recommend (which provides them)")
+    return max(available, key=lambda env: asv_config.version_key(env[1]))
+
+
+def focused_config(conf: dict, conf_dir: Path, python: str, zarr_version: str) -> dict:
+    """``conf`` with one environment (the same name, so the same directory, as in the full matrix) and
+    absolute paths, so it can be written anywhere."""
+    conf = dict(conf)
+    for key in PATH_KEYS:
+        value = conf.get(key, {"benchmark_dir": "benchmarks", "env_dir": "env", "results_dir": "results",
+                               "html_dir": "html"}[key])
+        conf[key] = value if os.path.isabs(value) else str((conf_dir / value).resolve())
+    repo = conf.get("repo", ".")
+    conf["repo"] = repo if "://" in repo or os.path.isabs(repo) else str((conf_dir / repo).resolve())
+    for key in ("build_command", "install_command", "uninstall_command"):
+        if key in conf:
+            conf[key] = [c.replace("{conf_dir}", str(conf_dir)) for c in conf[key]]
+    conf["pythons"] = [python]
+    conf["matrix"] = {"req": {**(conf.get("matrix") or {}).get("req", {}), "zarr": [zarr_version]}}
+    conf.pop("include", None)
+    conf.pop("exclude", None)
+    return conf
+
+
+def data_environment(request: sources.SourceRequest, size: str | None, offset: str | None,
+                     level: int | None) -> dict[str, str]:
+    """The ``ZARR_CRYOET_*`` variables that make the benchmarks load ``request`` (unset ones removed)."""
+    env = dict(os.environ)
+    settings = {sources.SOURCE_ENV: request.spec, sources.SIZE_ENV: size, sources.OFFSET_ENV: offset,
+                sources.LEVEL_ENV: None if level is None else str(level), sources.PORTAL_URL_ENV: request.portal_url}
+    for name, value in settings.items():
+        if value in (None, ""):
+            env.pop(name, None)
+        else:
+            env[name] = str(value)
+    return env
+
+
+def run(request: sources.SourceRequest, *, size: str | None = None, offset: str | None = None,
+        level: int | None = None, zarr_version: str | None = None, config: Path = DEFAULT_CONFIG,
+        cpu: str = "auto", quick: bool = False) -> FocusedRun:
+    """Check the data, run the focused benchmarks on it with asv and return where the results are."""
+    config = Path(config)
+    if not config.is_file():
+        raise FocusedRunError(f"asv config {config} not found; run zarr-cryoet recommend --source from the "
+                              "repository's top directory (where asv.conf.json is)")
+    conf_dir = config.resolve().parent
+    try:
+        conf = asv_config.load(config)
+    except (OSError, ValueError) as err:
+        raise FocusedRunError(f"asv config {config} is not valid: {err}") from None
+    python, zarr_version = choose_environment(conf, zarr_version)
+    sources.check(request)  # a missing file or an unreachable portal is one line, before asv starts
+    machine = asv_config.machine_for_source(request.spec, size or "", offset or "", "" if level is None else str(level))
+    if machine is None:  # the default phantom: its own name too, so the full run's results stay whole
+        machine = asv_config.machine_for_source("phantom", "recommend")
+    focused = focused_config(conf, conf_dir, python, zarr_version)
+    results_dir = Path(focused["results_dir"])
+    results_dir.mkdir(parents=True, exist_ok=True)
+    env = data_environment(request, size, offset, level)
+    env[PROVENANCE_DIR_ENV] = str(provenance_dir(results_dir))
+    handle, conf_path = tempfile.mkstemp(prefix="focused-", suffix=".conf.json", dir=results_dir.parent)
+    try:
+        with os.fdopen(handle, "w") as out:
+            json.dump(focused, out, indent=2)
+        conf_path = Path(conf_path)
+        ensure_machine(conf_path, machine, conf_dir)
+        bench = [a for regex in asv_config.FOCUSED_BENCH for a in ("--bench", regex)]
+        # the checked-out commit (asv's default would be the tip of the config's first branch)
+        cmd = asv_command(conf_path, "run", "HEAD^!", "--machine", machine, "--show-stderr", *bench,
+                   *asv_config.cpu_affinity(cpu), *(["--quick"] if quick else []))
+        status = run_foreground(cmd, conf_dir, env)
+    finally:
+        Path(conf_path).unlink(missing_ok=True)
+    if not any((results_dir / machine).glob("*.json")) or not (results_dir / "benchmarks.json").is_file():
+        raise FocusedRunError(f"asv recorded no results for machine {machine} (exit status {status}); "
+                              "see its output above")
+    return FocusedRun(results_dir, machine, zarr_version, status)
+
