@@ -301,6 +301,23 @@ SHORT = {"xy-viewer": "an XY viewer", "orthogonal": "orthogonal views", "particl
          "whole-volume": "whole-volume processing", "remote": "reads over HTTP"}
 
 
+def _compared(results: ReportResults, env, benchmark: str, cells: dict) -> str:
+    """``**best** (t) of other t, ≈ other t``: the fastest of ``cells`` (name → parameters) and the rest, ≈
+    where a time's interquartile range overlaps the best's; empty with fewer than two results."""
+    ranked = []
+    for name, params in cells.items():
+        value = results.value(env, benchmark, **params)
+        if finite(value):
+            low, high = results.spread(env, benchmark, **params) or (None, None)
+            ranked.append((value, name, Ranked("", 0, value, low, high)))
+    if len(ranked) < 2:
+        return ""
+    ranked.sort(key=lambda r: r[0])
+    best = ranked[0][2]
+    return f"**{ranked[0][1]}** ({_time(best.seconds)}) of " + ", ".join(
+        f"{name} {'≈ ' if r.overlaps(best) else ''}{_time(r.seconds)}" for _, name, r in ranked[1:])
+
+
 def extras(results: ReportResults, zarr_version: str | None = None, answers: list[Answer] | None = None) -> list[str]:
     """One line each for the trade-offs, the codec, the lossy setting, the reader, the portal-sized volume
     and the zarr releases, where the results have them (the same run as the layout table)."""
@@ -329,26 +346,19 @@ def extras(results: ReportResults, zarr_version: str | None = None, answers: lis
     for data in results.choices("engines", "data"):
         for chunks in results.choices("engines", "chunks"):
             fmt = 3 if "/" in str(chunks) else 2
-            times = {e: results.value(env, "engines.Read.time_read_full", data=data, chunks=chunks, zarr_format=fmt,
-                                      engine=e) for e in results.choices("engines", "engine")}
-            times = {e: t for e, t in times.items() if finite(t)}
-            if len(times) > 1:
-                best = min(times, key=times.get)
-                lines.append(f"Reader for {chunk_label(chunks)} v{fmt}, full read: **{best}** ({_time(times[best])}) of "
-                             + ", ".join(f"{e} {_time(t)}" for e, t in times.items() if e != best)
-                             + f"; zarr {env.zarr_version}, {data}, one core.")
+            cells = {e: {"data": data, "chunks": chunks, "zarr_format": fmt, "engine": e}
+                     for e in results.choices("engines", "engine")}
+            line = _compared(results, env, "engines.Read.time_read_full", cells)
+            if line:
+                lines.append(f"Reader for {chunk_label(chunks)} v{fmt}, full read: {line}; zarr {env.zarr_version}, "
+                             f"{data}, one core.")
     for data in results.choices("realistic", "data"):
         for operation, benchmark in (("full read", "realistic.Read.time_read_full"),
                                      ("XY plane", "realistic.Read.time_read_slice_xy")):
-            times = {}
-            for chunks in results.choices("realistic", "chunks"):
-                fmt = 3 if "/" in str(chunks) else 2
-                value = results.value(env, benchmark, data=data, chunks=chunks, zarr_format=fmt)
-                if finite(value):
-                    times[f"{chunk_label(chunks)} v{fmt}"] = value
-            if times:
-                best = min(times, key=times.get)
-                lines.append(f"At portal size, {operation}: **{best}** ({_time(times[best])}) of "
-                             + ", ".join(f"{k} {_time(t)}" for k, t in times.items() if k != best)
-                             + f"; zarr {env.zarr_version}, {data}, every core.")
+            cells = {f"{chunk_label(c)} v{3 if '/' in str(c) else 2}":
+                     {"data": data, "chunks": c, "zarr_format": 3 if "/" in str(c) else 2}
+                     for c in results.choices("realistic", "chunks")}
+            line = _compared(results, env, benchmark, cells)
+            if line:
+                lines.append(f"At portal size, {operation}: {line}; zarr {env.zarr_version}, {data}, every core.")
     return lines + releases(results)
