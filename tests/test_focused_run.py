@@ -26,7 +26,7 @@ def test_the_focused_config_keeps_one_environment_of_the_matrix_with_its_name(tm
     assert asv_config.environments(conf) == [("3.11", "2.18.7")]
     # the same requirements as in the full matrix, so asv reuses that environment's directory
     assert conf["matrix"] == {"req": {"zarr": ["2.18.7"]}}
-    assert all(Path(conf[key]).is_absolute() for key in focused_run.PATH_KEYS) and conf["repo"] == str(ROOT)
+    assert all(Path(conf[key]).is_absolute() for key in asv_config.PATH_KEYS) and conf["repo"] == str(ROOT)
 
 
 def test_the_newest_zarr_whose_python_is_here_is_chosen(monkeypatch):

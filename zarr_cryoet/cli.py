@@ -155,8 +155,7 @@ def cmd_report(args) -> int:
     from zarr_cryoet.report.results import ReportResults
 
     results = ReportResults.load(args.results, machine=args.machine, commit=args.commit)
-    for path in report(results.results_dir, args.out, machine=results.machine, commit=results.commit,
-                       dpi=args.dpi, slice_codec=args.slice_codec):
+    for path in report(out=args.out, dpi=args.dpi, slice_codec=args.slice_codec, results=results):
         print(path)
     answers = recommend.recommend(results)
     if answers:  # the same summary as zarr-cryoet recommend

@@ -90,8 +90,10 @@ DEFAULT_OUT = Path("data", "output")
 
 def report(results_dir=None, out=DEFAULT_OUT, *, machine: str | None = None, commit: str | None = None,
            dpi: float = DPI_WEB, warn: Callable[[str], None] | None = None,
-           slice_codec: str | None = None) -> list[Path]:
+           slice_codec: str | None = None, results: ReportResults | None = None) -> list[Path]:
     """Load the results, write the CSVs and figures under ``out``; return the paths written.
+
+    ``results`` already loaded (by the caller) are used instead of ``results_dir``/``machine``/``commit``.
 
     ``slice_codec`` chooses the codec of ``lossy/lossy_slices.png`` (default: the highest-ratio harmless one).
 
@@ -104,7 +106,8 @@ def report(results_dir=None, out=DEFAULT_OUT, *, machine: str | None = None, com
     if slice_codec is not None:
         get_codec(slice_codec)  # an unknown codec fails in one line, before anything is written
     warn = warn or _stderr_warning
-    results = ReportResults.load(results_dir, machine=machine, commit=commit)
+    if results is None:
+        results = ReportResults.load(results_dir, machine=machine, commit=commit)
     failed = results.failed()
     if failed:
         warn(f"{len(failed)} failed benchmark(s), left empty: {'; '.join(failed)}")

@@ -67,22 +67,6 @@ def _ticks(ax, x, labels):
                   rotation_mode="anchor" if slant else "default")
 
 
-def _grouped(ax, labels, series: list[tuple[str, str, list]]):
-    """Grouped bars: per category one bar per (label, colour, values) series; NaN/None not drawn."""
-    x = np.arange(len(labels))
-    width = 0.8 / max(len(series), 1)
-    for j, (name, colour, values) in enumerate(series):
-        keep = [i for i, v in enumerate(values) if finite(v)]
-        ax.bar(x[keep] + (j - (len(series) - 1) / 2) * width, [values[i] for i in keep], width=width,
-               color=colour, label=name, edgecolor="#333333", linewidth=0.4)
-    _ticks(ax, x, labels)
-    ax.margins(y=0.08)
-    missing = [name for name, _, values in series if not any(finite(v) for v in values)]
-    if missing and len(missing) < len(series):
-        ax.text(0.02, 0.97, "n/a: " + ", ".join(missing), transform=ax.transAxes, ha="left", va="top",
-                fontsize=9, color="#7f7f7f")
-
-
 def _limit_line(ax, seconds, what: str, legend: bool = True) -> None:
     """A dashed line at the raw-file time of the same bytes (benchmarks/limits.py): the physical limit."""
     if not finite(seconds):
@@ -101,6 +85,12 @@ def _pick(results: ReportResults, module: str, env: Env | None, data):
     env = env or results.newest
     datas = results.choices(module, "data")
     return env, (data if data is not None else (datas[0] if datas else None))
+
+
+def _formats(formats) -> str:
+    """``2``, or ``2 and 3 (format 3 hatched)`` where a figure shows both formats."""
+    formats = sorted(set(formats))
+    return " and ".join(map(str, formats)) + (" (format 3 hatched)" if len(formats) > 1 else "") or "none"
 
 
 def _suptitle(what: str, results: ReportResults, data, env: Env | None = None, zarr_format=None) -> str:
@@ -153,11 +143,12 @@ def _grouped_layouts(ax, patterns, series: dict):
     width = 0.8 / max(len(series), 1)
     for j, ((chunks, fmt), values) in enumerate(series.items()):
         offset = x + (j - (len(series) - 1) / 2) * width
+        label = f"{chunk_label(chunks)} v{fmt}"  # on the layout's first bar only: one legend entry each
         for i, value in enumerate(values):
             if finite(value):
                 ax.bar(offset[i], value, width=width, color=layout_colour(chunks), hatch=FORMAT_HATCH.get(fmt, ""),
-                       edgecolor="#333333", linewidth=0.4, label=f"{chunk_label(chunks)} v{fmt}" if i == next(
-                           k for k, v in enumerate(values) if finite(v)) else None)
+                       edgecolor="#333333", linewidth=0.4, label=label)
+                label = None
             else:
                 ax.annotate("n/a", (offset[i], 0), xytext=(0, 3), textcoords="offset points", ha="center",
                             fontsize=7, color="#7f7f7f", rotation=90, xycoords=("data", "axes fraction"))
@@ -185,17 +176,13 @@ def build_access_figure(results: ReportResults, *, env: Env | None = None, zarr_
 
     raw_read, total = results.value(env, LIMITS.read, data=data), volume_bytes(results, data)
     selected = selected_bytes(results, data)
-    shown_formats = sorted({f for (_, f) in series(ACCESS.read, patterns)} | {f for (_, f) in series(ACCESS.gets,
-                                                                                                      patterns, 1)})
-    which = " and ".join(map(str, shown_formats)) or "none"
+    local, gets = series(ACCESS.read, patterns), series(ACCESS.gets, patterns, factor=1)
+    which = _formats(f for (_, f) in [*local, *gets])
     with figure_style():
         fig, axes = new_figure(1, 3, figsize=FIGSIZES[ACCESS_PNG.name], layout=None,
                                gridspec_kw=_GRIDS[ACCESS_PNG.name],
-                               title=f"Access patterns (Blosc-Zstd): {env.label}, zarr format {which} "
-                                     f"(format 3 hatched)\n{data} — asv medians, commit {results.short_commit}, "
-                                     f"machine {results.machine}")
+                               title=_suptitle("Access patterns (Blosc-Zstd)", results, data, env, which))
         ax = axes[0]
-        local = series(ACCESS.read, patterns)
         _grouped_layouts(ax, patterns, local)
         limits = []
         if finite(raw_read) and total and selected:  # the raw-file time of the bytes each pattern selects
@@ -210,7 +197,7 @@ def build_access_figure(results: ReportResults, *, env: Env | None = None, zarr_
 
         ax = axes[1]
         ax.set_title("GET requests over HTTP (log scale)")
-        _grouped_layouts(ax, patterns, series(ACCESS.gets, patterns, factor=1))
+        _grouped_layouts(ax, patterns, gets)
         ax.set_yscale("log")
         label_axis(ax, "Access pattern (name)", "Requests (count)")
 
@@ -276,12 +263,11 @@ def build_chunking_figure(results: ReportResults, *, env: Env | None = None, zar
     files, ratios = series(CHUNKING.files), series(CHUNKING.ratio)
     total = volume_bytes(results, data)
     formats = sorted({f for _, f in cells})
-    which = f"zarr format {formats[0]}" if len(formats) == 1 else "zarr formats " + " and ".join(map(str, formats))
     with figure_style():
         fig, axes = new_figure(2, 3, figsize=FIGSIZES[CHUNKING_PNG.name], layout=None,
                                gridspec_kw=_GRIDS[CHUNKING_PNG.name],
-                               title=f"Chunking benchmarks (Blosc-Zstd): {env.label}, {which} (format 3 hatched)\n"
-                                     f"{data} — asv medians, commit {results.short_commit}, machine {results.machine}")
+                               title=_suptitle("Chunking benchmarks (Blosc-Zstd)", results, data, env,
+                                               _formats(formats)))
         ax = axes[0, 0]
         writes, raw_write = [_ms(v) for v in series(CHUNKING.write)], results.value(env, LIMITS.write, data=data)
         _layout_bars(ax, cells, writes)

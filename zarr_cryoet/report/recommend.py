@@ -65,9 +65,14 @@ class Ranked:
 
     def overlaps(self, other: Ranked) -> bool:
         """Whether the two interquartile ranges overlap: the order between them is not a clear result."""
-        if None in (self.low, self.high, other.low, other.high):
-            return False
-        return self.low <= other.high and other.low <= self.high
+        return ranges_overlap((self.low, self.high), (other.low, other.high))
+
+
+def ranges_overlap(a, b) -> bool:
+    """Whether two (low, high) ranges overlap; False when either is unknown (None)."""
+    if None in (*a, *b):
+        return False
+    return a[0] <= b[1] and b[0] <= a[1]
 
 
 @dataclass(frozen=True)
@@ -304,18 +309,13 @@ SHORT = {"xy-viewer": "an XY viewer", "orthogonal": "orthogonal views", "particl
 def _compared(results: ReportResults, env, benchmark: str, cells: dict) -> str:
     """``**best** (t) of other t, ≈ other t``: the fastest of ``cells`` (name → parameters) and the rest, ≈
     where a time's interquartile range overlaps the best's; empty with fewer than two results."""
-    ranked = []
-    for name, params in cells.items():
-        value = results.value(env, benchmark, **params)
-        if finite(value):
-            low, high = results.spread(env, benchmark, **params) or (None, None)
-            ranked.append((value, name, Ranked("", 0, value, low, high)))
-    if len(ranked) < 2:
+    timed = sorted((value, name, results.spread(env, benchmark, **params) or (None, None))
+                   for name, params in cells.items() if finite(value := results.value(env, benchmark, **params)))
+    if len(timed) < 2:
         return ""
-    ranked.sort(key=lambda r: r[0])
-    best = ranked[0][2]
-    return f"**{ranked[0][1]}** ({_time(best.seconds)}) of " + ", ".join(
-        f"{name} {'≈ ' if r.overlaps(best) else ''}{_time(r.seconds)}" for _, name, r in ranked[1:])
+    (best, name, spread), rest = timed[0], timed[1:]
+    return f"**{name}** ({_time(best)}) of " + ", ".join(
+        f"{other} {'≈ ' if ranges_overlap(other_spread, spread) else ''}{_time(value)}" for value, other, other_spread in rest)
 
 
 def extras(results: ReportResults, zarr_version: str | None = None, answers: list[Answer] | None = None) -> list[str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import itertools
+import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -175,8 +176,6 @@ class ReportResults:
 
     def machine_info(self) -> dict:
         """What ``asv machine`` recorded about the machine (cpu, num_cpu, ram …); empty if unreadable."""
-        import json
-
         try:
             return json.loads((self.results_dir / self.machine / "machine.json").read_text())
         except (OSError, ValueError):

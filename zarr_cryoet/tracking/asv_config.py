@@ -148,6 +148,32 @@ def machine_for_source(source: str = "", size: str = "", offset: str = "", level
     return f"{hostname or socket.gethostname()}-{slug}"[:80]
 
 
+#: asv's path settings, with asv's defaults (relative to the config's directory)
+PATH_DEFAULTS = {"benchmark_dir": "benchmarks", "env_dir": "env", "results_dir": "results", "html_dir": "html"}
+PATH_KEYS = tuple(PATH_DEFAULTS)
+
+
+def is_url(value: str) -> bool:
+    return "://" in value or value.startswith("git@")
+
+
+def with_absolute_paths(conf: dict, conf_dir: Path, repo_base: Path | None = None) -> dict:
+    """A copy of ``conf`` that works written anywhere: absolute paths (relative ones are relative to
+    ``conf_dir``, the original config's directory; ``repo`` to ``repo_base``, default the same), and
+    asv's ``{conf_dir}`` in the commands pointing at the original directory."""
+    conf = dict(conf)
+    conf_dir = Path(conf_dir)
+    for key, default in PATH_DEFAULTS.items():
+        value = conf.get(key, default)
+        conf[key] = value if os.path.isabs(value) else str((conf_dir / value).resolve())
+    repo = conf.get("repo", ".")
+    conf["repo"] = repo if is_url(repo) or os.path.isabs(repo) else str(((repo_base or conf_dir) / repo).resolve())
+    for key in ("build_command", "install_command", "uninstall_command"):
+        if key in conf:
+            conf[key] = [c.replace("{conf_dir}", str(conf_dir)) for c in conf[key]]
+    return conf
+
+
 def version_key(version: str) -> tuple:
     """Sort key for versions such as "3.9" < "3.11" (non-numeric parts sort as 0)."""
     return tuple(int(part) if part.isdigit() else 0 for part in str(version).split("."))

@@ -22,7 +22,7 @@ from zarr_cryoet.data import sources
 from zarr_cryoet.data.provenance import PROVENANCE_DIR_ENV, provenance_dir
 from zarr_cryoet.errors import ZarrCryoetError
 from zarr_cryoet.tracking import asv_config
-from zarr_cryoet.tracking.nightly import PATH_KEYS, asv_command, ensure_machine, run_foreground
+from zarr_cryoet.tracking.nightly import asv_command, ensure_machine, run_foreground
 
 DEFAULT_CONFIG = Path("asv.conf.json")
 
@@ -64,16 +64,7 @@ def choose_environment(conf: dict, zarr_version: str | None) -> tuple[str, str]:
 def focused_config(conf: dict, conf_dir: Path, python: str, zarr_version: str) -> dict:
     """``conf`` with one environment (the same name, so the same directory, as in the full matrix) and
     absolute paths, so it can be written anywhere."""
-    conf = dict(conf)
-    for key in PATH_KEYS:
-        value = conf.get(key, {"benchmark_dir": "benchmarks", "env_dir": "env", "results_dir": "results",
-                               "html_dir": "html"}[key])
-        conf[key] = value if os.path.isabs(value) else str((conf_dir / value).resolve())
-    repo = conf.get("repo", ".")
-    conf["repo"] = repo if "://" in repo or os.path.isabs(repo) else str((conf_dir / repo).resolve())
-    for key in ("build_command", "install_command", "uninstall_command"):
-        if key in conf:
-            conf[key] = [c.replace("{conf_dir}", str(conf_dir)) for c in conf[key]]
+    conf = asv_config.with_absolute_paths(conf, conf_dir)
     conf["pythons"] = [python]
     conf["matrix"] = {"req": {**(conf.get("matrix") or {}).get("req", {}), "zarr": [zarr_version]}}
     conf.pop("include", None)

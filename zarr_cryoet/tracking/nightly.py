@@ -48,7 +48,6 @@ from zarr_cryoet.files import write_atomically
 from zarr_cryoet.tracking import asv_config, history, regressions, releases
 
 EXIT_OK, EXIT_REGRESSION, EXIT_ERROR, EXIT_LOCKED = 0, 1, 2, 75
-PATH_KEYS = ("benchmark_dir", "env_dir", "results_dir", "html_dir")
 
 
 class NightlyError(ZarrCryoetError):
@@ -104,10 +103,6 @@ def _resolve(conf_dir: Path, value: str) -> str:
     return value if os.path.isabs(value) else str((conf_dir / value).resolve())
 
 
-def _is_url(value: str) -> bool:
-    return "://" in value or value.startswith("git@")
-
-
 def load_config(path: Path) -> dict:
     if not path.is_file():
         raise NightlyError(f"asv config {path} not found; pass --config PATH (asv.conf.json or "
@@ -126,17 +121,11 @@ def run_config(options: NightlyOptions, notes: list[str]) -> dict:
     source = options.config.resolve()
     conf_dir = source.parent
     conf = load_config(source)
-    for key in PATH_KEYS:
-        conf[key] = _resolve(conf_dir, conf.get(key, {"benchmark_dir": "benchmarks", "env_dir": "env",
-                                                     "results_dir": "results", "html_dir": "html"}[key]))
-    repo = options.repo or conf.get("repo", ".")
-    conf["repo"] = repo if _is_url(repo) else _resolve(Path.cwd() if options.repo else conf_dir, repo)
-    if not _is_url(conf["repo"]) and not Path(conf["repo"]).exists():
+    if options.repo:
+        conf["repo"] = options.repo  # relative to where the command runs
+    conf = asv_config.with_absolute_paths(conf, conf_dir, repo_base=Path.cwd() if options.repo else None)
+    if not asv_config.is_url(conf["repo"]) and not Path(conf["repo"]).exists():
         raise NightlyError(f"repository {conf['repo']} does not exist; pass --repo PATH_OR_URL")
-    # asv's {conf_dir} is the directory of the config it was given; keep it pointing at the original
-    for key in ("build_command", "install_command", "uninstall_command"):
-        if key in conf:
-            conf[key] = [c.replace("{conf_dir}", str(conf_dir)) for c in conf[key]]
 
     if options.follow_releases and "zarr" in conf.get("matrix", {}).get("req", {}):
         python = releases.newest_python(conf)
