@@ -105,6 +105,8 @@ def test_the_table_names_its_run_and_says_it_in_one_sentence(results):
     assert "phantom 128³ float32 (128×128×128, 8.4 MB)" in label and "interquartile range" in label
     assert short.startswith("In short, for phantom 128³ float32 on zarr 3.4.2: chunks 16×128×128 for an XY viewer")
     assert "lossless codec blosc-zstd" in short and "scaleoffset-int8 (fastest write)" in short
+    # a winner within the runner-up's spread is not named alone: the sentence must not hide a close call
+    assert "64³ or 32³ (≈) for orthogonal views" in short and "; 32³ for particle picking;" in short
 
 
 def test_trade_offs_and_releases_are_computed_from_the_same_medians(results):

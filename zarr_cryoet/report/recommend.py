@@ -283,7 +283,7 @@ def in_short(results: ReportResults, answers: list[Answer], zarr_version: str | 
     env = choose_env(results, zarr_version)
     data = answers[0].data
     same = [a for a in answers if a.data == data]
-    chunks = "; ".join(f"{chunk_label(a.best.chunks)} for {SHORT[a.use_case.key]}" for a in same)
+    chunks = "; ".join(f"{_choice(a)} for {SHORT[a.use_case.key]}" for a in same)
     compared = [a for a in same if a.other_format]
     clear = [a for a in compared if not a.other_format.overlaps(a.best)]
     formats = (f"zarr format 2 or 3 alike (their times overlap) in {len(compared) - len(clear)} of the "
@@ -299,6 +299,13 @@ def in_short(results: ReportResults, answers: list[Answer], zarr_version: str | 
         parts.append("lossy without visible loss: " + (f"{fastest[1]} (fastest write) or " if fastest and
                                                         fastest[1] != smallest[1] else "") + f"{smallest[1]} (smallest)")
     return "; ".join(parts) + "."
+
+
+def _choice(answer: Answer) -> str:
+    """The best chunks, or ``A or B (≈)`` where the runner-up's range overlaps the best's: no clear winner."""
+    best = chunk_label(answer.best.chunks)
+    runner = answer.runner_up
+    return f"{best} or {chunk_label(runner.chunks)} (≈)" if runner and runner.overlaps(answer.best) else best
 
 
 #: the use cases' names inside a sentence
