@@ -215,6 +215,7 @@ class Memory(_Engine, _Benchmark):
             self.leave_engine()
 
 
+@common.built_once
 def interop_cache():
     """Every engine writes every layout, every engine reads every store back (once per environment).
 
@@ -235,8 +236,6 @@ def interop_cache():
                        "engines": engines.describe(), "interop": table})
     return {(row["chunks"], row["zarr_format"], row["writer"], row["reader"]): row for row in table}
 
-
-interop_cache.timeout = common.SETUP_CACHE_TIMEOUT
 
 
 def engines_record_identity(data: str) -> str:

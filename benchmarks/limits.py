@@ -20,7 +20,7 @@ from . import common
 @common.sampled(common.WRITE)
 class RawIO:
     params, param_names = (common.DATA,), ["data"]
-    timeout, version = common.BENCHMARK_TIMEOUT, common.VERSION
+    timeout, version = common.BENCHMARK_TIMEOUT, common.TIME_VERSION
     setup_cache = staticmethod(common.setup_cache)
     workdir = None
 

@@ -28,11 +28,9 @@ fidelity = LayoutSuite({"codec": LOSSY_QUESTION, "zarr_format": common.grid(defa
 LAYOUTS = list(dict.fromkeys(speed.layouts + storage.layouts))
 
 
+@common.built_once
 def setup_cache():
     return common.build_cache(LAYOUTS, truth=True)
-
-
-setup_cache.timeout = common.SETUP_CACHE_TIMEOUT
 
 Write = speed.write_class()
 Read = speed.read_class(time_read=FULL_VOLUME)

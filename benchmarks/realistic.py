@@ -30,13 +30,11 @@ LAYOUTS = suite.layouts
 ENABLED = common.REQUEST.spec == sources.DEFAULT_SOURCE
 
 
+@common.built_once
 def setup_cache():
     if not ENABLED:
         return {"stores": {}, "skipped": {}, "disabled": True}
     return common.write_reference(sources.load(REQUEST), LAYOUTS)
-
-
-setup_cache.timeout = common.SETUP_CACHE_TIMEOUT
 
 
 def _own_cache(cls):

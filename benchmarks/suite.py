@@ -70,6 +70,7 @@ class _Benchmark:
 class ReadBenchmark(_Benchmark):
     """Open the reference store in ``setup``; time the reads; check them in ``teardown``."""
 
+    version = common.TIME_VERSION
     readers: dict = {}  # timed method name -> selections function
     expected = None
 
@@ -105,6 +106,7 @@ class ReadBenchmark(_Benchmark):
 class WriteBenchmark(_Benchmark):
     """A fresh target per timed call, read back and checked in ``teardown``, then removed."""
 
+    version = common.TIME_VERSION
     workdir = None
     written = False
 

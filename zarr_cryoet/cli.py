@@ -19,6 +19,7 @@ Nightly job and dashboard:
   zarr-cryoet nightly                          run new commits, publish, exit 1 on a regression
   zarr-cryoet screenshot --out dashboard.png   the published dashboard, rendered by Chromium
   zarr-cryoet offline-dashboard --html html    make html/ work without internet
+  zarr-cryoet restate                          the suite's statistic into asv's result files (after asv run)
 
 Measurement quality:
   zarr-cryoet overhead                         asv's wall time against the time inside timed samples
@@ -151,7 +152,7 @@ def cmd_viz(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from zarr_cryoet.report import recommend, report
+    from zarr_cryoet.report import answer_notes, recommend, report
     from zarr_cryoet.report.results import ReportResults
 
     results = ReportResults.load(args.results, machine=args.machine, commit=args.commit)
@@ -162,7 +163,7 @@ def cmd_report(args) -> int:
         print()
         print(recommend.table(answers, results))
         print()
-        for line in recommend.extras(results, None, answers):
+        for line in answer_notes.extras(results, None, answers):
             print(f"* {line}")
     if results.other_machines:
         print(f"\nAlso in {results.results_dir}: results of machine(s) {', '.join(results.other_machines)}; "
@@ -171,7 +172,7 @@ def cmd_report(args) -> int:
 
 
 def cmd_recommend(args) -> int:
-    from zarr_cryoet.report import recommend
+    from zarr_cryoet.report import answer_notes, recommend
     from zarr_cryoet.report.results import ReportError, ReportResults
 
     results_dir, machine, zarr_version = args.results, args.machine, args.zarr
@@ -198,7 +199,7 @@ def cmd_recommend(args) -> int:
                           "run python3 tasks.py benchmark first")
     print(recommend.table(answers, results))
     print()
-    for line in recommend.extras(results, zarr_version, answers):
+    for line in answer_notes.extras(results, zarr_version, answers):
         print(f"* {line}")
     return 0
 
@@ -232,6 +233,17 @@ def cmd_nightly(args) -> int:
                                   follow_releases=args.follow_releases, max_commits=args.max_commits,
                                   report=Path(args.report) if args.report else None, publish=args.publish,
                                   asv_args=asv_args))
+
+
+def cmd_restate(args) -> int:
+    from zarr_cryoet.tracking.restate import restate
+
+    results = Path(args.results)
+    if not (results / "benchmarks.json").is_file():
+        raise ZarrCryoetError(f"no asv results in {results} (benchmarks.json is missing); run python3 tasks.py "
+                              "benchmark first, or pass --results DIR")
+    print(f"restated {restate(results, args.machine)} timings in {results} with the suite's statistic")
+    return 0
 
 
 def cmd_screenshot(args) -> int:
@@ -321,6 +333,15 @@ def build_parser() -> argparse.ArgumentParser:
     readme_parser.set_defaults(func=cmd_readme)
     _add_nightly_parser(sub)
     commands.add_parsers(sub)
+    restate_parser = sub.add_parser(
+        "restate", help="write the suite's statistic (fastest process, with its interval) into asv's result files",
+        description="For every time_ result with recorded samples, set asv's result to the fastest of the "
+                    "processes and its ci_99 columns to that value's bootstrap interval (zarr_cryoet.measure."
+                    "statistic). tasks.py benchmark and the nightly job do this after every asv run.")
+    restate_parser.add_argument("--results", default=os.path.join(".asv", "results"),
+                                help="asv results directory (default: %(default)s)")
+    restate_parser.add_argument("--machine", help="only this asv machine's results (default: every machine)")
+    restate_parser.set_defaults(func=cmd_restate)
     shot = sub.add_parser("screenshot", help="a PNG of the published asv dashboard, rendered by headless Chromium",
                           description="Serve the dashboard on 127.0.0.1, open it in headless Chromium and save "
                                       "a screenshot of the benchmark grid or of one benchmark's graph.")

@@ -13,9 +13,10 @@ whole volume           the full read (``chunking.Read.time_read_full``)
 over HTTP              4 XY planes + 16 boxes with 20 ms per request (``access.RemoteRead.time_read``)
 =====================  ===========================================================================
 
-Each answer names the best layout, the runner-up and the worst, with their times, for one zarr
-release (the newest in the results unless asked) and the data the run measured. Every number is
-an asv median of that one run; nothing is mixed in from elsewhere.
+Each answer names the best layout, the runner-up and the worst, with their times and precisions
+(:mod:`zarr_cryoet.report.precision`), for one zarr release (the newest in the results unless
+asked) and the data the run measured. Every number comes from that one run; nothing is mixed in
+from elsewhere. The lines under the table are :mod:`zarr_cryoet.report.answer_notes`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from zarr_cryoet.report.precision import Timed, ratio_precision, ratio_text
 from zarr_cryoet.report.results import ReportError, ReportResults, finite
 from zarr_cryoet.report.tables import chunk_label
 
@@ -50,29 +52,15 @@ USE_CASES = (
 
 
 @dataclass(frozen=True)
-class Ranked:
-    """One layout's summed time for a use case, with the sums of its reads' quartiles."""
+class Ranked(Timed):
+    """One layout's summed time for a use case, with the sums of its reads' interval ends."""
 
-    chunks: str
-    zarr_format: int
-    seconds: float
-    low: float | None = None  # sum of the reads' 25th percentiles (None: asv kept no statistics)
-    high: float | None = None  # sum of their 75th percentiles
+    chunks: str = ""
+    zarr_format: int = 0
 
     @property
     def label(self) -> str:
         return f"{chunk_label(self.chunks)} v{self.zarr_format}"
-
-    def overlaps(self, other: Ranked) -> bool:
-        """Whether the two interquartile ranges overlap: the order between them is not a clear result."""
-        return ranges_overlap((self.low, self.high), (other.low, other.high))
-
-
-def ranges_overlap(a, b) -> bool:
-    """Whether two (low, high) ranges overlap; False when either is unknown (None)."""
-    if None in (*a, *b):
-        return False
-    return a[0] <= b[1] and b[0] <= a[1]
 
 
 @dataclass(frozen=True)
@@ -119,10 +107,11 @@ def rank(results: ReportResults, use_case: UseCase, env, data) -> tuple[Ranked, 
                     total = math.nan
                     break
                 total += value
-                spread = results.spread(env, benchmark, **cell)
-                low, high = (None, None) if spread is None or low is None else (low + spread[0], high + spread[1])
+                interval = results.interval(env, benchmark, **cell)
+                low, high = (None, None) if interval is None or low is None else (low + interval[0],
+                                                                                  high + interval[1])
             if finite(total):
-                out.append(Ranked(chunks, int(fmt), total, low, high))
+                out.append(Ranked(total, low, high, chunks=chunks, zarr_format=int(fmt)))
     return tuple(sorted(out, key=lambda r: r.seconds))
 
 
@@ -148,18 +137,6 @@ def recommend(results: ReportResults, zarr_version: str | None = None) -> list[A
     return answers
 
 
-def _time(seconds: float) -> str:
-    return f"{seconds * 1e3:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
-
-
-def _timed(r: Ranked) -> str:
-    """``1.2 ms (1.1–1.3)``: the median and the interquartile range, in the median's unit."""
-    if r.low is None:
-        return _time(r.seconds)
-    scale, unit = (1e3, "") if r.seconds < 1 else (1.0, " s")
-    return f"{_time(r.seconds)} ({r.low * scale:.1f}–{r.high * scale:.{1 if scale > 1 else 2}f}{unit})"
-
-
 def _size(results: ReportResults, data) -> str:
     volume = results.volume(data)
     if volume is None:
@@ -177,9 +154,14 @@ def run_label(results: ReportResults, answers: list[Answer]) -> str:
     data = ", ".join(dict.fromkeys(_size(results, a.data) for a in answers))
     zarrs = ", ".join(dict.fromkeys(a.zarr_version for a in answers))
     return (f"One asv run: commit {results.short_commit}, machine {machine}, {when}; zarr {zarrs}; data {data}. "
-            "Times are asv medians with the interquartile range of the samples in brackets; "
-            "≈ marks a time whose range overlaps the best's: no clear difference. The runner-up is the best "
-            "layout with other chunks.")
+            f"{MEANING} The runner-up is the best layout with other chunks.")
+
+
+#: what every time and ± of the answer is (the run label says it once)
+MEANING = ("Times are the fastest of each benchmark's processes (asv rounds, interleaved across the zarr releases); "
+           "± is the width of that value's 95 % bootstrap interval over the processes, about how far another run "
+           "may land; ≈ marks a time whose interval overlaps the best's: no clear difference. Ratios of bytes on "
+           "disk are exact.")
 
 
 def table(answers: list[Answer], results: ReportResults) -> str:
@@ -187,97 +169,26 @@ def table(answers: list[Answer], results: ReportResults) -> str:
     lines = [run_label(results, answers), "", in_short(results, answers, answers[0].zarr_version if answers else None),
              "", "| use case | best | runner-up | worst | holds for |", "|---|---|---|---|---|"]
     for a in answers:
-        best = f"**{a.best.label}**: {_timed(a.best)}"
+        best = f"**{a.best.label}**: {a.best}"
         if a.other_format:
             best += f"; v{a.other_format.zarr_format} {'≈ ' if a.other_format.overlaps(a.best) else ''}" \
-                    f"{_time(a.other_format.seconds)}"
+                    f"{a.other_format}"
         runner = "–"
         if a.runner_up:
-            runner = (f"{'≈ ' if a.runner_up.overlaps(a.best) else ''}{a.runner_up.label}: "
-                      f"{_timed(a.runner_up)}")
-        worst = (f"{a.worst.label}: {_time(a.worst.seconds)} ({a.worst.seconds / a.best.seconds:.1f}× the best)"
-                 if a.worst else "–")
+            runner = f"{'≈ ' if a.runner_up.overlaps(a.best) else ''}{a.runner_up.label}: {a.runner_up}"
+        worst = "–"
+        if a.worst:
+            times = ratio_text(a.worst.seconds / a.best.seconds, ratio_precision(a.worst.precision, a.best.precision))
+            worst = f"{a.worst.label}: {a.worst} ({times} the best)"
         lines.append(f"| {a.use_case.title} | {best} | {runner} | {worst} | "
                      f"zarr {a.zarr_version}, {a.data} |")
     return "\n".join(lines)
 
 
-#: the lossy settings that keep everything the phantom can show (docs/lossy.md): errors far below the noise
-KEEPS_EVERYTHING = {"rmse_over_sigma": 0.03, "particle_ncc_min": 0.999}
-
-
-def tradeoffs(answers: list[Answer], factor: float = 2.0) -> list[str]:
-    """What each use case's best layout costs in the other use cases, where it is ``factor``× their best."""
-    lines = []
-    for a in answers:
-        costs = []
-        for other in answers:
-            if other.use_case == a.use_case or other.data != a.data:
-                continue
-            same = next((r for r in other.ranked if (r.chunks, r.zarr_format) == (a.best.chunks, a.best.zarr_format)),
-                        None)
-            if same is not None and same.seconds >= factor * other.best.seconds:
-                costs.append(f"{same.seconds / other.best.seconds:.1f}× the best for {other.use_case.key} "
-                             f"({_time(same.seconds)} against {other.best.label}'s {_time(other.best.seconds)})")
-        if costs:
-            lines.append(f"Trade-off: {a.best.label}, the best for {a.use_case.key}, takes " + "; ".join(costs)
-                         + ".")
-    return lines
-
-
-def releases(results: ReportResults, threshold: float = 1.1) -> list[str]:
-    """Each zarr release's times against the oldest in the run: geometric mean ratio and the count of
-    benchmarks slower or faster by more than ``threshold``."""
-    if len(results.envs) < 2:
-        return []
-    base = results.envs[0]
-    lines = []
-    for env in results.envs[1:]:
-        ratios = []
-        for (name, benchmark, combo), value in results.values.items():
-            if name != env.name or results.units.get(benchmark) != "s" or not finite(value):
-                continue
-            before = results.values.get((base.name, benchmark, combo))
-            if finite(before) and before > 0 and value > 0:
-                ratios.append(value / before)
-        if ratios:
-            mean = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
-            slower = sum(r > threshold for r in ratios)
-            faster = sum(r < 1 / threshold for r in ratios)
-            lines.append(f"zarr {env.zarr_version} against {base.zarr_version}: timings {mean:.2f}× "
-                         f"(geometric mean of {len(ratios)}); {slower} slower and {faster} faster by more than "
-                         f"{(threshold - 1) * 100:.0f} % (report: version_comparison/).")
-    return lines
-
-
-def lossless_ratios(results: ReportResults, env, data) -> dict:
-    """Each lossless codec's compression ratio (format 2, 64³ chunks, bytes on disk)."""
-    ratios = {c: results.value(env, "compression.Storage.track_compression_ratio", data=data, codec=c, zarr_format=2)
-              for c in results.choices("compression", "codec")}
-    return {c: r for c, r in ratios.items() if finite(r)}
-
-
-def keeps_everything(results: ReportResults, env, data) -> list[tuple]:
-    """The lossy settings within :data:`KEEPS_EVERYTHING`, as (ratio, codec, RMSE/σ, write seconds or nan)."""
-    tier = []
-    for codec in results.choices("lossy", "codec"):
-        cell = {"data": data, "codec": codec, "zarr_format": 2}
-        rmse = results.value(env, "lossy.Fidelity.track_rmse_over_sigma", **cell)
-        ncc = results.value(env, "lossy.Fidelity.track_particle_ncc_min", **cell)
-        ratio = results.value(env, "lossy.Storage.track_compression_ratio", **cell)
-        if all(finite(v) for v in (rmse, ncc, ratio)) and rmse > 0 \
-                and rmse <= KEEPS_EVERYTHING["rmse_over_sigma"] and ncc >= KEEPS_EVERYTHING["particle_ncc_min"]:
-            tier.append((ratio, codec, rmse, results.value(env, "lossy.Write.time_write", **cell)))
-    return tier
-
-
-def _fastest(tier: list[tuple]):
-    timed = [t for t in tier if finite(t[3])]
-    return min(timed, key=lambda t: t[3]) if timed else None
-
-
 def in_short(results: ReportResults, answers: list[Answer], zarr_version: str | None = None) -> str:
     """The whole answer in one sentence: chunks per use case, whether the format matters, the codecs."""
+    from zarr_cryoet.report.answer_notes import fastest_write, keeps_everything, lossless_ratios
+
     if not answers:
         return ""
     env = choose_env(results, zarr_version)
@@ -286,7 +197,7 @@ def in_short(results: ReportResults, answers: list[Answer], zarr_version: str | 
     chunks = "; ".join(f"{_choice(a)} for {SHORT[a.use_case.key]}" for a in same)
     compared = [a for a in same if a.other_format]
     clear = [a for a in compared if not a.other_format.overlaps(a.best)]
-    formats = (f"zarr format 2 or 3 alike (their times overlap) in {len(compared) - len(clear)} of the "
+    formats = (f"zarr format 2 or 3 alike (their intervals overlap) in {len(compared) - len(clear)} of the "
                f"{len(compared)} use cases measured on both"
                + "".join(f"; v{a.best.zarr_format} faster for {SHORT[a.use_case.key]}" for a in clear))
     parts = [f"In short, for {data} on zarr {env.zarr_version}: chunks {chunks}", formats]
@@ -295,14 +206,14 @@ def in_short(results: ReportResults, answers: list[Answer], zarr_version: str | 
         parts.append(f"lossless codec {max(ratios, key=ratios.get)}")
     tier = keeps_everything(results, env, data)
     if tier:
-        fastest, smallest = _fastest(tier), max(tier)
+        fastest, smallest = fastest_write(tier), max(tier)
         parts.append("lossy without visible loss: " + (f"{fastest[1]} (fastest write) or " if fastest and
                                                         fastest[1] != smallest[1] else "") + f"{smallest[1]} (smallest)")
     return "; ".join(parts) + "."
 
 
 def _choice(answer: Answer) -> str:
-    """The best chunks, or ``A or B (≈)`` where the runner-up's range overlaps the best's: no clear winner."""
+    """The best chunks, or ``A or B (≈)`` where the runner-up's interval overlaps the best's: no clear winner."""
     best = chunk_label(answer.best.chunks)
     runner = answer.runner_up
     return f"{best} or {chunk_label(runner.chunks)} (≈)" if runner and runner.overlaps(answer.best) else best
@@ -311,61 +222,3 @@ def _choice(answer: Answer) -> str:
 #: the use cases' names inside a sentence
 SHORT = {"xy-viewer": "an XY viewer", "orthogonal": "orthogonal views", "particles": "particle picking",
          "whole-volume": "whole-volume processing", "remote": "reads over HTTP"}
-
-
-def _compared(results: ReportResults, env, benchmark: str, cells: dict) -> str:
-    """``**best** (t) of other t, ≈ other t``: the fastest of ``cells`` (name → parameters) and the rest, ≈
-    where a time's interquartile range overlaps the best's; empty with fewer than two results."""
-    timed = sorted((value, name, results.spread(env, benchmark, **params) or (None, None))
-                   for name, params in cells.items() if finite(value := results.value(env, benchmark, **params)))
-    if len(timed) < 2:
-        return ""
-    (best, name, spread), rest = timed[0], timed[1:]
-    return f"**{name}** ({_time(best)}) of " + ", ".join(
-        f"{other} {'≈ ' if ranges_overlap(other_spread, spread) else ''}{_time(value)}" for value, other, other_spread in rest)
-
-
-def extras(results: ReportResults, zarr_version: str | None = None, answers: list[Answer] | None = None) -> list[str]:
-    """One line each for the trade-offs, the codec, the lossy setting, the reader, the portal-sized volume
-    and the zarr releases, where the results have them (the same run as the layout table)."""
-    env = choose_env(results, zarr_version)
-    lines = tradeoffs(answers if answers is not None else recommend(results, zarr_version))
-    for data in results.choices("compression", "data"):
-        ratios = lossless_ratios(results, env, data)
-        if ratios:
-            best = max(ratios, key=ratios.get)
-            write = results.value(env, "compression.Write.time_write", data=data, codec=best, zarr_format=2)
-            lines.append(f"Lossless codec: **{best}** ({ratios[best]:.3f}×"
-                         + (f", write {_time(write)}" if finite(write) else "") + ") of "
-                         + ", ".join(f"{c} {r:.3f}×" for c, r in sorted(ratios.items(), key=lambda kv: -kv[1])
-                                     if c != best) + f"; zarr {env.zarr_version}, {data}, 64³ chunks.")
-    for data in results.choices("lossy", "data"):
-        tier = keeps_everything(results, env, data)
-        if tier:
-            ratio, codec, rmse, _ = max(tier)
-            fastest = _fastest(tier)
-            line = (f"Lossy, keeping everything the data shows (RMSE ≤ {KEEPS_EVERYTHING['rmse_over_sigma']} σ, "
-                    f"every particle box NCC ≥ {KEEPS_EVERYTHING['particle_ncc_min']}): most compression "
-                    f"**{codec}** ({ratio:.2f}×, RMSE {rmse:.3f} σ)")
-            if fastest and fastest[1] != codec:
-                line += f"; fastest write **{fastest[1]}** ({fastest[0]:.2f}×, {_time(fastest[3])})"
-            lines.append(line + f"; zarr {env.zarr_version}, {data}.")
-    for data in results.choices("engines", "data"):
-        for chunks in results.choices("engines", "chunks"):
-            fmt = 3 if "/" in str(chunks) else 2
-            cells = {e: {"data": data, "chunks": chunks, "zarr_format": fmt, "engine": e}
-                     for e in results.choices("engines", "engine")}
-            line = _compared(results, env, "engines.Read.time_read_full", cells)
-            if line:
-                lines.append(f"Reader for {chunk_label(chunks)} v{fmt}, full read: {line}; zarr {env.zarr_version}, "
-                             f"{data}, one core.")
-    for data in results.choices("realistic", "data"):
-        for operation, benchmark in (("full read", "realistic.Read.time_read_full"),
-                                     ("XY plane", "realistic.Read.time_read_slice_xy")):
-            cells = {f"{chunk_label(c)} v{3 if '/' in str(c) else 2}":
-                     {"data": data, "chunks": c, "zarr_format": 3 if "/" in str(c) else 2}
-                     for c in results.choices("realistic", "chunks")}
-            line = _compared(results, env, benchmark, cells)
-            if line:
-                lines.append(f"At portal size, {operation}: {line}; zarr {env.zarr_version}, {data}, every core.")
-    return lines + releases(results)

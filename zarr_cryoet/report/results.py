@@ -22,6 +22,8 @@ import numpy as np
 
 from zarr_cryoet.data import provenance
 from zarr_cryoet.errors import ZarrCryoetError
+from zarr_cryoet.measure.statistic import Estimate, estimate
+from zarr_cryoet.tracking.restate import per_process_counts
 
 DEFAULT_RESULTS = Path(".asv", "results")
 #: one whole default run shipped with the repository (recorded/README.md says which): the answer
@@ -85,6 +87,8 @@ class ReportResults:
     values: dict = field(repr=False)
     #: the same keys to asv's statistics of the samples (``q_25``, ``q_75`` …), where it kept them
     stats: dict = field(repr=False)
+    #: the same keys to the suite's statistic of a timing's recorded samples (``values`` holds its value)
+    estimates: dict = field(repr=False)
     param_names: dict[str, list[str]] = field(repr=False)
     units: dict[str, str] = field(repr=False)
     #: when the run's last benchmark started (ms since the epoch, asv's ``started_at``), or None
@@ -128,22 +132,30 @@ class ReportResults:
         chosen = choose_commit(loaded, commit, machine)
         chosen_results = [r for r in loaded if r.commit_hash == chosen]
         envs = _envs(chosen_results)
-        values, stats, param_names, units = {}, {}, {}, {}
+        values, stats, estimates, param_names, units = {}, {}, {}, {}, {}
+        per_process = per_process_counts(benchmarks)
         for env, result in zip(envs, chosen_results):
             for key in sorted(result.get_result_keys(benchmarks)):
                 raw_params = result.get_result_params(key) or []
                 combos = _product([[_decode(v) for v in values_] for values_ in raw_params])
                 cell_stats = result.get_result_stats(key, raw_params) or [None] * len(combos)
-                for combo, value, stat in zip(combos, result.get_result_value(key, raw_params), cell_stats):
-                    values[(env.name, key, combo)] = value
+                cell_samples = result.get_result_samples(key, raw_params) or [None] * len(combos)
+                for combo, value, stat, samples in zip(combos, result.get_result_value(key, raw_params), cell_stats,
+                                                       cell_samples):
+                    cell = (env.name, key, combo)
+                    found = estimate(samples, per_process[key]) if key in per_process and samples and \
+                        finite(value) else None
+                    values[cell] = found.value if found else value
+                    if found:
+                        estimates[cell] = found
                     if stat:
-                        stats[(env.name, key, combo)] = stat
+                        stats[cell] = stat
                 param_names[key] = list(benchmarks[key].get("param_names") or [])
                 units[key] = _unit(benchmarks[key])
         order = sorted(range(len(envs)), key=lambda i: (_version_key(envs[i].zarr_version),
                                                         _version_key(envs[i].python)))
         return cls(results_dir, machine, chosen, max((r.date or 0) for r in chosen_results) or None,
-                   [envs[i] for i in order], values, stats, param_names, units,
+                   [envs[i] for i in order], values, stats, estimates, param_names, units,
                    ran_at=max((t for r in chosen_results for t in (r.started_at or {}).values() if t), default=None),
                    other_machines=tuple(name for name in machines if name != machine))
 
@@ -167,12 +179,22 @@ class ReportResults:
         combo = tuple(params.get(name) for name in self.param_names.get(benchmark, ()))
         return self.values.get((env.name, benchmark, combo), math.nan)
 
-    def spread(self, env: Env, benchmark: str, **params) -> tuple[float, float] | None:
-        """The interquartile range of one cell's timed samples (asv's ``q_25``, ``q_75``), or None."""
+    def interval(self, env: Env, benchmark: str, **params) -> tuple[float, float] | None:
+        """The precision of one cell's value: the interval of the suite's statistic
+        (:mod:`zarr_cryoet.measure.statistic`) where its samples were recorded, else asv's 99 % interval of
+        its median (results of runs that kept no samples), else None."""
         combo = tuple(params.get(name) for name in self.param_names.get(benchmark, ()))
+        found = self.estimates.get((env.name, benchmark, combo))
+        if found is not None:
+            return found.low, found.high
         stat = self.stats.get((env.name, benchmark, combo)) or {}
-        low, high = stat.get("q_25"), stat.get("q_75")
-        return (low, high) if finite(low) and finite(high) else None
+        low, high = stat.get("ci_99_a"), stat.get("ci_99_b")
+        return (low, high) if finite(low) and finite(high) and math.isfinite(low) and math.isfinite(high) else None
+
+    def estimate(self, env: Env, benchmark: str, **params) -> Estimate | None:
+        """The suite's statistic of one cell (value, interval, processes), where its samples were recorded."""
+        combo = tuple(params.get(name) for name in self.param_names.get(benchmark, ()))
+        return self.estimates.get((env.name, benchmark, combo))
 
     def machine_info(self) -> dict:
         """What ``asv machine`` recorded about the machine (cpu, num_cpu, ram …); empty if unreadable."""

@@ -200,3 +200,16 @@ def cpu_affinity(choice: str = "auto") -> list[str]:
         raise ValueError(f"--cpu {choice}: not one of this process's cores ({cores[0]}-{cores[-1]}); "
                          "pass a core number, auto or none")
     return ["--cpu-affinity", choice]
+
+
+#: what every ``asv run`` of the suite passes (tasks.py benchmark, the nightly job, the focused run):
+#: each round of every environment in turn (the environments' samples come from the same minutes), and
+#: every sample kept, since the suite's statistic is computed from them (zarr_cryoet.measure.statistic)
+RUN_ARGS = ["--interleave-rounds", "--record-samples"]
+
+
+def setup_cache_root(env_dir) -> Path:
+    """Where the suite keeps the setup caches an asv run reuses across rounds (benchmarks/common.py's
+    ``built_once``): ``setup-cache/`` next to the environments directory ``env_dir``. Whoever runs asv
+    removes it afterwards."""
+    return Path(env_dir).parent / "setup-cache"

@@ -22,7 +22,7 @@ from zarr_cryoet.data import sources
 from zarr_cryoet.data.provenance import PROVENANCE_DIR_ENV, provenance_dir
 from zarr_cryoet.errors import ZarrCryoetError
 from zarr_cryoet.tracking import asv_config
-from zarr_cryoet.tracking.nightly import asv_command, ensure_machine, run_foreground
+from zarr_cryoet.tracking.nightly import ensure_machine, run_suite
 
 DEFAULT_CONFIG = Path("asv.conf.json")
 
@@ -117,9 +117,9 @@ def run(request: sources.SourceRequest, *, size: str | None = None, offset: str 
         ensure_machine(conf_path, machine, conf_dir)
         bench = [a for regex in asv_config.FOCUSED_BENCH for a in ("--bench", regex)]
         # the checked-out commit (asv's default would be the tip of the config's first branch)
-        cmd = asv_command(conf_path, "run", "HEAD^!", "--machine", machine, "--show-stderr", *bench,
-                   *asv_config.cpu_affinity(cpu), *(["--quick"] if quick else []))
-        status = run_foreground(cmd, conf_dir, env)
+        status = run_suite(conf_path, focused, ["HEAD^!", "--machine", machine, "--show-stderr", *bench,
+                                                *asv_config.cpu_affinity(cpu), *(["--quick"] if quick else [])],
+                           conf_dir, env)
     finally:
         Path(conf_path).unlink(missing_ok=True)
     if not any((results_dir / machine).glob("*.json")) or not (results_dir / "benchmarks.json").is_file():

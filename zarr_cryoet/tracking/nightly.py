@@ -172,6 +172,21 @@ def run_foreground(cmd: list[str], cwd: Path, env: dict[str, str] | None = None)
         raise
 
 
+def run_suite(conf_path: Path, conf: dict, args: list[str], cwd: Path, env: dict[str, str] | None = None) -> int:
+    """``asv run`` as every run of the suite makes it (:data:`asv_config.RUN_ARGS`: rounds interleaved across
+    the environments, samples recorded), then the setup caches the rounds shared removed and the suite's
+    statistic written into the results (:mod:`zarr_cryoet.tracking.restate`). ``conf``: the config at
+    ``conf_path``, with absolute paths. Returns asv's exit status."""
+    from zarr_cryoet.tracking.restate import restate
+
+    try:
+        return run_foreground(asv_command(conf_path, "run", *asv_config.RUN_ARGS, *args), cwd, env)
+    finally:
+        shutil.rmtree(asv_config.setup_cache_root(conf["env_dir"]), ignore_errors=True)
+        if Path(conf["results_dir"]).is_dir():
+            restate(conf["results_dir"])
+
+
 def ensure_machine(conf_path: Path, machine: str, cwd: Path) -> None:
     from asv.machine import MachineCollection
     from asv.util import UserError
@@ -321,8 +336,9 @@ def _nightly_locked(options, config: Path, results_dir: Path, state: Path, start
         t0 = time.monotonic()
         selection = [] if "--bench" in options.asv_args else ["--bench", asv_config.DEFAULT_BENCH]
         os.environ[PROVENANCE_DIR_ENV] = str(provenance_dir(results_dir))  # for the report
-        code = run_foreground(asv_command(conf_path, "run", f"HASHFILE:{hashfile}", "--skip-existing", "--show-stderr",
-                         "--machine", machine, *cpu_affinity(options.cpu), *selection, *options.asv_args), cwd)
+        code = run_suite(conf_path, conf, [f"HASHFILE:{hashfile}", "--skip-existing", "--show-stderr",
+                                           "--machine", machine, *cpu_affinity(options.cpu), *selection,
+                                           *options.asv_args], cwd)
         run_seconds = time.monotonic() - t0
         if code == 2:
             notes.append("asv run reported failing benchmarks (listed above as regressions or new results).")
