@@ -32,6 +32,7 @@ import numpy as np
 
 from zarr_cryoet.data import provenance, sources
 from zarr_cryoet.errors import FormatUnavailableError, InvalidChunksError
+from zarr_cryoet.measure import statistic
 from zarr_cryoet.files import write_atomically
 from zarr_cryoet.store import access, remote, stores
 from zarr_cryoet.store.codecs import get_codec
@@ -77,16 +78,14 @@ def grid(default, full):
 # the suite passes: tasks.py, the nightly job, the focused run), and a fixed number of samples per
 # round, so the samples asv records can be told apart by process. ``track_`` results are
 # deterministic: run once.
-#: reads of micro- to milliseconds: 6 processes of 2 samples, after one warm-up call each
-QUICK_READ = {"rounds": 6, "repeat": 2, "warmup_time": 0.001}
-#: writes and reads of ~0.1-1 s: 4 processes of one sample after a warm-up call
-WRITE = {"rounds": 4, "repeat": 1, "warmup_time": 0.001}
-#: reads over slow HTTP and of whole portal-sized volumes (0.1-2 s): as writes
-SLOW = {"rounds": 4, "repeat": 1, "warmup_time": 0.001}
-#: writes of seconds (portal-sized volumes): 2 processes of one sample, no warm-up
-LONG = {"rounds": 2, "repeat": 1, "warmup_time": 0}
-#: deterministic results (sizes, counts, fidelity): one process
-ONCE = {"rounds": 1}
+#: reads of micro- to milliseconds, after one warm-up call per process
+QUICK_READ = {**statistic.QUICK_READ, "warmup_time": 0.001}
+#: writes and reads of ~0.1-1 s, after a warm-up call
+WRITE = {**statistic.WRITE, "warmup_time": 0.001}
+#: reads over slow HTTP and of whole portal-sized volumes (0.1-2 s)
+SLOW = {**statistic.SLOW, "warmup_time": 0.001}
+#: writes of seconds (portal-sized volumes), no warm-up
+LONG = {**statistic.LONG, "warmup_time": 0}
 
 
 def sampled(preset: dict):
@@ -270,6 +269,21 @@ def counted_requests(cache: dict, layout: stores.Layout, pattern: str, engine=No
     count = remote.count_requests(reference_store(cache, layout), pattern_selections(cache, pattern),
                                   volume=reference_volume(cache), opener=engine.open if engine else None)
     counted = {"data_gets": count.data_gets, "data_bytes": count.data_bytes}
+    write_atomically(memo, json.dumps(counted))
+    return counted
+
+
+def counted_instructions(cache: dict) -> dict:
+    """Instructions per call of every case of :mod:`zarr_cryoet.measure.instructions`, counted by valgrind on
+    the reference stores once per setup cache (every ``track_`` combination reads the memo)."""
+    from zarr_cryoet.measure import instructions
+
+    memo = Path(cache["dir"], "instructions.json")
+    if memo.is_file():
+        return json.loads(memo.read_text())
+    chunks = {spec for _, spec in instructions.CASES.values()}
+    paths = {spec: reference_store(cache, stores.Layout.from_spec("blosc-zstd", spec, 2)) for spec in chunks}
+    counted = instructions.count(paths, cache["volume_path"])
     write_atomically(memo, json.dumps(counted))
     return counted
 

@@ -9,7 +9,7 @@ chunk lands in freshly mapped pages, one fault per 4 KiB. The difference is what
 timing taken without the pin would depend on.
 """
 
-from zarr_cryoet.measure import crosscheck
+from zarr_cryoet.measure import plain_loop
 
 from . import common
 from .suite import LayoutSuite, StorageBenchmark
@@ -29,7 +29,7 @@ class PageFaults(StorageBenchmark):
 
     def setup(self, cache, data, chunks, zarr_format, read, allocator):
         store = common.reference_store(cache, suite.layout({"chunks": chunks, "zarr_format": zarr_format}))
-        measure = crosscheck.measure_here if allocator == "pinned" else crosscheck.measure_in_fresh_process
+        measure = plain_loop.measure_here if allocator == "pinned" else plain_loop.measure_in_fresh_process
         self.measured = measure(store, read, cache["volume_path"], reads=5)
 
     def track_minor_faults_per_read(self, cache, data, chunks, zarr_format, read, allocator):

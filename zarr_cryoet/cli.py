@@ -229,7 +229,8 @@ def cmd_nightly(args) -> int:
                 *(a for attr in args.attribute for a in ("--attribute", attr)),
                 *(a for e in args.environment for a in ("--environment", e))]
     return nightly(NightlyOptions(config=Path(args.config), machine=args.machine, repo=args.repo,
-                                  factor=args.factor, cpu=args.cpu, results_branch=args.results_branch,
+                                  factor=args.factor, noise=Path(args.noise) if args.noise else None,
+                                  cpu=args.cpu, results_branch=args.results_branch,
                                   follow_releases=args.follow_releases, max_commits=args.max_commits,
                                   report=Path(args.report) if args.report else None, publish=args.publish,
                                   asv_args=asv_args))
@@ -380,8 +381,12 @@ def _add_nightly_parser(sub) -> None:
                        help="asv config: asv.conf.json (zarr releases) or asv.upstream.conf.json (zarr commits)")
     night.add_argument("--repo", help="override the config's repo (a path or URL of the benchmarked git repository)")
     night.add_argument("--machine", help="asv machine name (default: this host's name)")
-    night.add_argument("--factor", type=float, default=DEFAULT_FACTOR,
-                       help="ratio that counts as a change, as in asv compare (default: %(default)s)")
+    night.add_argument("--factor", type=float, default=None,
+                       help="one ratio that counts as a change for every timing, with asv compare's rules "
+                            f"(default: each timing's own threshold, from the noise profile or its results' "
+                            f"intervals; {DEFAULT_FACTOR:g} for results without samples)")
+    night.add_argument("--noise", help="noise profile of this machine (zarr-cryoet stability --save; default: "
+                       ".asv/noise/MACHINE.json, else recorded/noise/MACHINE.json)")
     night.add_argument("--cpu", default="auto", help="pin benchmarks to this CPU core, like taskset "
                        "(default: auto = the last core when there are several; none to disable)")
     night.add_argument("--results-branch", help="git branch that keeps the results history "

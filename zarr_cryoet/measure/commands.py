@@ -19,18 +19,17 @@ def cmd_overhead(args) -> int:
 
 
 def cmd_stability(args) -> int:
-    from zarr_cryoet.measure.quality import QualityError, format_stability, stability
+    from zarr_cryoet.measure.quality import format_stability, stability
 
-    if len(args.machine) != 2:
-        raise QualityError("stability compares two runs: give --machine A --machine B (and --results-b DIR "
-                           "if the second run is in another results directory)")
-    first, second = (args.results, args.machine[0]), (args.results_b or args.results, args.machine[1])
-    print(format_stability(stability(first, second, commit=args.commit, bench=args.bench, band=args.band)))
+    measured = stability(args.results, args.machine, commit=args.commit, other_dir=args.results_b)
+    print(format_stability(measured, bench=args.bench))
+    if args.save:
+        print(f"\nnoise profile: {measured.profile.save(args.save)} (the nightly job's thresholds: --noise)")
     return 0
 
 
 def cmd_crosscheck(args) -> int:
-    from zarr_cryoet.measure import crosscheck_report
+    from zarr_cryoet.measure import release_crosscheck
     from zarr_cryoet.measure.quality import QualityError
     from zarr_cryoet.report.results import ReportResults
 
@@ -39,22 +38,25 @@ def cmd_crosscheck(args) -> int:
                            "or --size 184x630x630")
     if args.engines and "184x630x630" in (args.size or []):
         raise QualityError("the engine comparison runs at --size 128 and --size 512; drop --size 184x630x630")
+    if (args.lossy or args.engines) and args.state:
+        raise QualityError("--state applies to the zarr releases' cross-check; drop it with --engines or --lossy")
     if args.lossy and (args.engines or args.size):
         raise QualityError("--lossy checks the lossy codecs at 128³ on its own; drop --engines and --size")
     results = ReportResults.load(args.results, machine=args.machine, commit=args.commit) if args.results else None
     if args.lossy:
         from zarr_cryoet.measure import lossy_crosscheck
 
-        print(lossy_crosscheck.table(lossy_crosscheck.run(args.env_dir, reads=args.reads), results))
+        print(lossy_crosscheck.table(lossy_crosscheck.run(args.env_dir), results))
         return 0
     if args.engines:
         from zarr_cryoet.measure import engine_crosscheck
 
-        measured = engine_crosscheck.run(args.env_dir, reads=args.reads, sizes=args.size or engine_crosscheck.SIZES)
+        measured = engine_crosscheck.run(args.env_dir, sizes=args.size or engine_crosscheck.SIZES)
         print(engine_crosscheck.table(measured, results))
         return 0
-    measured = crosscheck_report.run(args.env_dir, reads=args.reads, sizes=args.size or ("128", "184x630x630"))
-    print(crosscheck_report.table(measured, results))
+    measured = release_crosscheck.run(args.env_dir, sizes=args.size or ("128", "184x630x630"),
+                                      states=args.state or ("pinned",))
+    print(release_crosscheck.table(measured, results))
     return 0
 
 
@@ -64,29 +66,34 @@ def add_parsers(sub) -> None:
                           description="For one machine and commit of an asv results directory, print each "
                                       "environment's benchmark wall time (asv's duration), the time inside the "
                                       "timed samples (number x repeat x median) and their ratio.")
-    stab = sub.add_parser("stability", help="how well two runs of the same commit agree, median against median",
-                          description="Compare every time_ result of two runs of one commit (two machine names, "
-                                      "e.g. a second run recorded with asv run --machine NAME-2): the share within "
-                                      "the band, twice the band, and the largest differences.")
+    stab = sub.add_parser("stability", help="how well runs of one commit agree; each timing's smallest detectable change",
+                          description="Compare every time_ result of several runs of one commit (machine names, "
+                                      "e.g. a second run recorded with asv run --machine NAME-2), with the suite's "
+                                      "statistic: the share within ±5/10/20 %, the zarr release ratios, whether ± "
+                                      "holds, and per timing the smallest change it can detect (--save: the noise "
+                                      "profile the nightly job's thresholds come from).")
     cross = sub.add_parser("crosscheck", help="the headline results timed again by a plain loop outside asv",
                            description="In every asv environment, time the headline reads and writes in fresh "
-                                       "processes (allocator pinned; glibc default after only loading; after "
-                                       "writing first) and print them next to asv's medians, with the zarr 3 / "
-                                       "zarr 2 ratios.")
+                                       "processes with the suite's statistic and schedule (processes per case, "
+                                       "samples per process, releases interleaved) and print them next to asv's "
+                                       "values, with the zarr 3 / zarr 2 ratios and whether they agree.")
     for parser in (over, stab, cross):
         parser.add_argument("--results", default=results, help="asv results directory (default: %(default)s; these commands check runs made on "
                                  "this machine, so unlike report they never fall back to the recorded run)")
         parser.add_argument("--commit", help="commit hash or prefix (default: the latest with results)")
     over.add_argument("--machine", help=MACHINE_HELP)
     over.set_defaults(func=cmd_overhead)
-    stab.add_argument("--machine", action="append", default=[], help="asv machine name, twice: run A, run B")
-    stab.add_argument("--results-b", help="results directory of run B (default: --results)")
+    stab.add_argument("--machine", action="append", default=[], help="asv machine name, twice or more: the runs")
+    stab.add_argument("--results-b", help="results directory of the second run (default: --results)")
     stab.add_argument("--bench", help="only benchmarks matching this regex, e.g. '^(compression|chunking)\\.'")
-    stab.add_argument("--band", type=float, default=0.10, help="agreement band (default: %(default)s = ±10 %%)")
+    stab.add_argument("--save", help="write the noise profile (per timing, the smallest detectable change) here, "
+                                     "e.g. .asv/noise/vm.json")
     stab.set_defaults(func=cmd_stability)
     cross.add_argument("--machine", help="asv machine of the results to compare with (default: this host's, else the newest)")
     cross.add_argument("--env-dir", default=os.path.join(".asv", "env"), help="asv environments (default: %(default)s)")
-    cross.add_argument("--reads", type=int, default=10, help="timed calls per case at 128³ (default: %(default)s)")
+    cross.add_argument("--state", action="append", choices=["pinned", "loaded", "wrote first"],
+                       help="allocator states of the measuring processes (default: pinned, as the suite runs; "
+                            "give several to compare)")
     cross.add_argument("--size", action="append", choices=["128", "184x630x630", "512"],
                        help="phantom sizes to check (default: 128 and 184x630x630; with --engines 128 and 512)")
     cross.add_argument("--engines", action="store_true",

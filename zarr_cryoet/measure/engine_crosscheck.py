@@ -1,27 +1,25 @@
-"""``zarr-cryoet crosscheck --engines``: the engines compared by a plain loop outside asv, at 128³ and 512³.
+"""``zarr-cryoet crosscheck --engines``: the engines compared by the plain loop outside asv, at 128³ and 512³.
 
-For every asv environment this writes the phantom (at 128³ and at 512³, the latter cached
-per machine) in 16³, 64³ and 128³ chunks (format 2) and in 32³ chunks inside 128³ shards
-(format 3) with that environment's zarr-python, then times full reads, the middle XY and
-YZ planes and writes through each engine the environment has
-(:func:`zarr_cryoet.measure.crosscheck.measure_in_fresh_process`, allocator pinned): at 128³
-on one core, as the asv suite runs, at 512³ on every core, as a user's reader runs. The
-table puts asv's median next to the plain loop's where the suite measured the same case,
-and gives each engine's time as a multiple of the fastest engine's.
+For every asv environment this writes the phantom (at 128³ and at 512³, the latter cached per
+machine) in 16³, 64³ and 128³ chunks (format 2) and in 32³ chunks inside 128³ shards (format 3)
+with that environment's zarr-python, then times full reads, the middle XY and YZ planes and writes
+through each engine the environment has, with the plain loop's skeleton and the suite's statistic
+and schedule (:mod:`zarr_cryoet.measure.plain_loop`, allocator pinned): at 128³ on one core, as the
+asv suite runs, at 512³ on every core, as a user's reader runs. The table puts asv's value next to
+the plain loop's where the suite measured the same case, and gives each engine's time as a
+multiple of the fastest engine's.
 """
 
 from __future__ import annotations
 
-import math
-import shutil
-import subprocess
-import tempfile
-from pathlib import Path
+import contextlib
 
 from zarr_cryoet.engines import ENGINE_NAMES
-from zarr_cryoet.measure.crosscheck import child_environment, measure_in_fresh_process
-from zarr_cryoet.measure.crosscheck_report import asv_median, environments
+from zarr_cryoet.measure import statistic
+from zarr_cryoet.measure.plain_loop import Job, environments, prepared, run_schedule
+from zarr_cryoet.measure.release_crosscheck import asv_estimate
 from zarr_cryoet.store.stores import Layout
+from zarr_cryoet.tracking.asv_config import version_key
 
 SIZES = ("128", "512")
 LAYOUTS = [("16x16x16", 2), ("64x64x64", 2), ("128x128x128", 2), ("32x32x32/128x128x128", 3)]
@@ -47,16 +45,19 @@ for item in sys.argv[3:]:
 """
 
 
-def run(env_dir, *, reads: int = 5, sizes=SIZES, log=print) -> dict:
-    """Plain-loop medians: ``{(zarr version, size, chunks, format, operation, engine): seconds}``."""
-    measured = {}
-    for zarr, python in environments(env_dir):
-        for size in sizes:
-            work = Path(tempfile.mkdtemp(prefix="zarr-cryoet-engines-"))
-            try:
-                subprocess.run([str(python), "-c", _PREPARE, str(work), size,
-                                *(f"{spec}@{fmt}" for spec, fmt in LAYOUTS)],
-                               check=True, env=child_environment("pinned"), capture_output=True, text=True)
+def _schedule(size: str, operation: str) -> dict:
+    if size == "128":
+        return statistic.SLOW if operation == "write" else statistic.QUICK_READ  # asv: engines.Write is SLOW
+    return statistic.LONG if operation == "write" else statistic.SLOW
+
+
+def run(env_dir, *, sizes=SIZES, log=print) -> dict:
+    """The plain loop's statistic: ``{(zarr version, size, chunks, format, operation, engine): Estimate}``."""
+    jobs = []
+    with contextlib.ExitStack() as stack:
+        for env in environments(env_dir):
+            for size in sizes:
+                work = stack.enter_context(prepared(env, _PREPARE, size, *(f"{s}@{f}" for s, f in LAYOUTS)))
                 for spec, fmt in LAYOUTS:
                     layout = Layout.from_spec("blosc-zstd", spec, fmt)
                     if not (work / layout.slug).is_dir():
@@ -65,22 +66,14 @@ def run(env_dir, *, reads: int = 5, sizes=SIZES, log=print) -> dict:
                         if operation == "write" and size != "128" and spec not in LARGE_WRITES:
                             continue
                         for engine in ENGINE_NAMES:
-                            key = (zarr, size, spec, fmt, operation, engine)
-                            try:
-                                result = measure_in_fresh_process(
-                                    work / layout.slug, operation, work / "volume.npy",
-                                    reads if size == "128" else max(2, reads // 2), state="pinned",
-                                    python=str(python), layout=layout, engine=engine,
-                                    cores="one" if size == "128" else "all")
-                            except RuntimeError as err:  # the engine is not in this environment
-                                log(f"zarr {zarr:<7} {size:>4}³ {spec:<22} v{fmt} {operation:<5} {engine:<12} "
-                                    f"skipped: {err}")
-                                continue
-                            measured[key] = result["median"]
-                            log(f"zarr {zarr:<7} {size:>4}³ {spec:<22} v{fmt} {operation:<5} {engine:<12} "
-                                f"{result['median'] * 1e3:10.2f} ms")
-            finally:
-                shutil.rmtree(work, ignore_errors=True)
+                            jobs.append(Job((env.zarr, size, spec, fmt, operation, engine), env, work / layout.slug,
+                                            operation, work / "volume.npy", _schedule(size, operation), layout,
+                                            cores="one" if size == "128" else "all", engine=engine))
+        measured = {key: found for key, (found, _) in run_schedule(jobs, log=log).items()}
+    for key, found in sorted(measured.items(), key=lambda kv: _order(kv[0])):
+        zarr, size, spec, fmt, operation, engine = key
+        log(f"zarr {zarr:<7} {size:>4}³ {spec:<22} v{fmt} {operation:<5} {engine:<12} "
+            f"{found.value * 1e3:10.2f} ms {found.plus_minus()}")
     return measured
 
 
@@ -89,29 +82,25 @@ def table(measured: dict, results=None) -> str:
     multiple of the fastest engine."""
     lines = ["| zarr | size | layout | operation | " + " | ".join(ENGINE_NAMES) + " | fastest |",
              "|---|---|---|---|" + "---|" * (len(ENGINE_NAMES) + 1)]
-    cells = sorted({k[:5] for k in measured}, key=lambda k: (_version(k[0]), k[1], _layout_order(k[2], k[3]),
-                                                            OPERATIONS.index(k[4])))
-    for zarr, size, spec, fmt, operation in cells:
-        times = {e: measured.get((zarr, size, spec, fmt, operation, e)) for e in ENGINE_NAMES}
-        present = {e: t for e, t in times.items() if t is not None}
-        fastest = min(present, key=present.get)
+    for zarr, size, spec, fmt, operation in sorted({k[:5] for k in measured}, key=_order):
+        found = {e: measured.get((zarr, size, spec, fmt, operation, e)) for e in ENGINE_NAMES}
+        present = {e: t for e, t in found.items() if t is not None}
+        fastest = min(present, key=lambda e: present[e].value)
         row = []
         for engine in ENGINE_NAMES:
-            t = times[engine]
+            t = found[engine]
             if t is None:
                 row.append("–")
                 continue
-            asv = (asv_median(results, zarr, BENCHMARKS[operation], data_prefix="phantom 128³", chunks=spec,
-                              zarr_format=fmt, engine=engine) if size == "128" else math.nan)
-            asv_text = f" (asv {asv * 1e3:.1f})" if math.isfinite(asv) else ""
-            row.append(f"{t * 1e3:.1f}{asv_text} ×{t / present[fastest]:.2f}")
+            asv = (asv_estimate(results, zarr, BENCHMARKS[operation], data_prefix="phantom 128³", chunks=spec,
+                                zarr_format=fmt, engine=engine) if size == "128" else None)
+            asv_text = f" (asv {asv.value * 1e3:.1f})" if asv else ""
+            row.append(f"{t.value * 1e3:.1f} {t.plus_minus()}{asv_text} ×{t.value / present[fastest].value:.2f}")
         lines.append(f"| {zarr} | {size}³ | {spec} v{fmt} | {operation} | {' | '.join(row)} | {fastest} |")
     return "\n".join(lines)
 
 
-def _version(version: str):
-    return tuple(int(x) for x in version.split(".") if x.isdigit())
-
-
-def _layout_order(spec, fmt):
-    return [s for s, _ in LAYOUTS].index(spec) if (spec, fmt) in LAYOUTS else len(LAYOUTS)
+def _order(key):
+    zarr, size, spec, fmt, operation = key[:5]
+    layout = [s for s, _ in LAYOUTS].index(spec) if (spec, fmt) in LAYOUTS else len(LAYOUTS)
+    return version_key(zarr), size, layout, OPERATIONS.index(operation)

@@ -1,23 +1,19 @@
-"""``zarr-cryoet crosscheck --lossy``: the lossy codecs' write and read times by a plain loop outside asv.
+"""``zarr-cryoet crosscheck --lossy``: the lossy codecs' write and read times by the plain loop outside asv.
 
-For every asv environment this writes the 128³ phantom with each codec of the default speed
-grid (:data:`~zarr_cryoet.store.lossy_codecs.SPEED_DEFAULT`, 64³ chunks, format 2) and times
-full reads and writes in fresh processes pinned to one core with the allocator pinned, as
-``benchmarks/lossy.py`` runs (:func:`zarr_cryoet.measure.crosscheck.measure_in_fresh_process`;
-every read is checked against numcodecs' own decoding). The table puts asv's median next to
-the plain loop's.
+For every asv environment this writes the 128³ phantom with each codec of the default speed grid
+(:data:`~zarr_cryoet.store.lossy_codecs.SPEED_DEFAULT`, 64³ chunks, format 2) and times full reads
+and writes with the plain loop's skeleton, statistic and schedule, on one core with the allocator
+pinned, as ``benchmarks/lossy.py`` runs (:mod:`zarr_cryoet.measure.plain_loop`; every read is
+checked against numcodecs' own decoding). The table puts asv's value next to the plain loop's.
 """
 
 from __future__ import annotations
 
-import math
-import shutil
-import subprocess
-import tempfile
-from pathlib import Path
+import contextlib
 
-from zarr_cryoet.measure.crosscheck import child_environment, measure_in_fresh_process
-from zarr_cryoet.measure.crosscheck_report import asv_median, environments
+from zarr_cryoet.measure import statistic
+from zarr_cryoet.measure.plain_loop import Job, environments, prepared, run_schedule
+from zarr_cryoet.measure.release_crosscheck import asv_estimate
 from zarr_cryoet.store.lossy_codecs import SPEED_DEFAULT
 from zarr_cryoet.store.stores import Layout
 
@@ -37,29 +33,26 @@ for codec in sys.argv[2:]:
 """
 
 
-def run(env_dir, *, reads: int = 10, codecs=SPEED_DEFAULT, log=print) -> dict:
-    """Plain-loop medians: ``{(zarr version, codec, operation): seconds}``."""
-    measured = {}
-    for zarr, python in environments(env_dir):
-        work = Path(tempfile.mkdtemp(prefix="zarr-cryoet-lossy-"))
-        try:
-            subprocess.run([str(python), "-c", _PREPARE, str(work), *codecs], check=True,
-                           env=child_environment("pinned"), capture_output=True, text=True)
+def run(env_dir, *, codecs=SPEED_DEFAULT, log=print) -> dict:
+    """The plain loop's statistic: ``{(zarr version, codec, operation): Estimate}``."""
+    jobs = []
+    with contextlib.ExitStack() as stack:
+        for env in environments(env_dir):
+            work = stack.enter_context(prepared(env, _PREPARE, *codecs))
             for codec in codecs:
                 layout = Layout.from_spec(codec, CHUNKS, 2)
                 for operation in OPERATIONS:
-                    result = measure_in_fresh_process(work / layout.slug, operation, work / "volume.npy",
-                                                      reads if operation == "full" else max(3, reads // 2),
-                                                      state="pinned", python=str(python), layout=layout, cores="one")
-                    measured[(zarr, codec, operation)] = result["median"]
-                    log(f"zarr {zarr:<7} {codec:<22} {operation:<5} {result['median'] * 1e3:9.2f} ms")
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+                    schedule = statistic.WRITE if operation == "write" else statistic.QUICK_READ
+                    jobs.append(Job((env.zarr, codec, operation), env, work / layout.slug, operation,
+                                    work / "volume.npy", schedule, layout))
+        measured = {key: found for key, (found, _) in run_schedule(jobs, log=log).items()}
+    for (zarr, codec, operation), found in measured.items():
+        log(f"zarr {zarr:<7} {codec:<22} {operation:<5} {found.value * 1e3:9.2f} ms {found.plus_minus()}")
     return measured
 
 
 def table(measured: dict, results=None) -> str:
-    """Markdown: per codec, each zarr release's plain-loop time with asv's median in parentheses (ms)."""
+    """Markdown: per codec, each zarr release's plain-loop time with asv's value in parentheses (ms)."""
     zarrs = list(dict.fromkeys(k[0] for k in measured))
     lines = ["| codec | operation | " + " | ".join(f"zarr {z}" for z in zarrs) + " |",
              "|---|---|" + "---|" * len(zarrs)]
@@ -68,9 +61,9 @@ def table(measured: dict, results=None) -> str:
             cells = []
             for zarr in zarrs:
                 t = measured.get((zarr, codec, operation))
-                asv = asv_median(results, zarr, OPERATIONS[operation], data_prefix="phantom 128³", codec=codec,
-                                 zarr_format=2)
-                cells.append("–" if t is None else f"{t * 1e3:.1f}" + (f" (asv {asv * 1e3:.1f})" if math.isfinite(asv) else ""))
+                asv = asv_estimate(results, zarr, OPERATIONS[operation], data_prefix="phantom 128³", codec=codec,
+                                   zarr_format=2)
+                cells.append("–" if t is None else f"{t.value * 1e3:.1f} {t.plus_minus()}"
+                             + (f" (asv {asv.value * 1e3:.1f})" if asv else ""))
             lines.append(f"| {codec} | {operation} | {' | '.join(cells)} |")
     return "\n".join(lines)
-

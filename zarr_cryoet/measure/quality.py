@@ -5,9 +5,10 @@
   time spent inside the timed samples (``number × repeat × median`` per combination).
   Their quotient is the overhead ratio; 1.0 would mean asv spends nothing but the
   measurement itself.
-* :func:`stability`: two result sets of the same commit (e.g. a second run recorded under
-  a second machine name), median against median for every ``time_`` result both have:
-  the share within ±10 % (and ±20 %), and the extremes.
+* :func:`stability`: several runs of the same commit (e.g. recorded under machine names
+  ``vm``, ``vm-b``), timing against timing with the suite's statistic: the share within
+  ±5/10/20 %, how well each zarr release's ratio to the oldest reproduces, whether ± holds,
+  and per timing the smallest change it can detect (:mod:`zarr_cryoet.tracking.noise`).
 
 ``zarr-cryoet overhead`` and ``zarr-cryoet stability`` print them. asv is imported when
 results are read (it is in the development environment only).
@@ -15,6 +16,7 @@ results are read (it is in the development environment only).
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import statistics
@@ -23,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from zarr_cryoet.errors import ZarrCryoetError
+from zarr_cryoet.tracking.asv_config import version_key
 
 
 class QualityError(ZarrCryoetError, ValueError):
@@ -111,72 +114,116 @@ def format_overhead(machine: str, commit: str, rows: list[Overhead]) -> str:
 
 @dataclass
 class Stability:
-    pairs: list  # (name with params, env, median a, median b)
-    band: float
+    """Several runs of one commit (machine names), timing against timing, with the suite's statistic."""
 
-    @property
-    def ratios(self) -> list[float]:
-        return [b / a for _, _, a, b in self.pairs]
+    commit: str
+    machines: list[str]
+    values: dict  # machine -> {(env, benchmark with parameters): Entry}
+    zarr: dict  # env -> zarr version
+    profile: "object"  # zarr_cryoet.tracking.noise.NoiseProfile
 
-    def share_within(self, band: float) -> float:
-        ratios = self.ratios
+    def pairs(self) -> list[tuple[str, str]]:
+        return list(itertools.combinations(self.machines, 2))
+
+    def common(self) -> list:
+        return sorted(set.intersection(*(set(v) for v in self.values.values())))
+
+    def ratios(self, bench: str | None = None) -> list[float]:
+        """B / A for every timing and every pair of runs."""
+        pattern = re.compile(bench) if bench else None
+        return [self.values[b][k].value / self.values[a][k].value for a, b in self.pairs() for k in self.common()
+                if not pattern or pattern.search(k[1])]
+
+    def share_within(self, band: float, bench: str | None = None) -> float:
+        ratios = self.ratios(bench)
         return sum(abs(r - 1) <= band for r in ratios) / len(ratios) if ratios else math.nan
 
+    def release_ratios(self, bench: str | None = None) -> list[tuple[str, float, float]]:
+        """(timing, ratio in run A, ratio in run B) of every zarr release against the oldest, every pair."""
+        oldest = min(self.zarr, key=lambda env: version_key(self.zarr[env]))
+        pattern = re.compile(bench) if bench else None
+        out = []
+        for a, b in self.pairs():
+            for env, name in self.common():
+                base = (oldest, name)
+                if env == oldest or base not in self.values[a] or base not in self.values[b] \
+                        or (pattern and not pattern.search(name)):
+                    continue
+                out.append((f"{name} on zarr {self.zarr[env]}",
+                            self.values[a][(env, name)].value / self.values[a][base].value,
+                            self.values[b][(env, name)].value / self.values[b][base].value))
+        return out
 
-def _time_medians(results, bench: str | None) -> dict:
-    from asv.commands.compare import unroll_result
-
-    pattern = re.compile(bench) if bench else None
-    out = {}
-    for result in results:
-        for key in result.get_all_result_keys():
-            if ".time_" not in key or (pattern and not pattern.search(key)):
-                continue
-            params = result.get_result_params(key)
-            for name, value in unroll_result(key, params, result.get_result_value(key, params)):
-                if value is not None and not math.isnan(value) and value > 0:
-                    out[(name, result.env_name)] = value
-    return out
-
-
-def stability(a: tuple, b: tuple, *, commit=None, bench: str | None = None, band: float = 0.10) -> Stability:
-    """Median against median of two result sets ``(results_dir, machine)`` of the same commit."""
-    _, commit_a, results_a = _load(*a, commit)
-    _, commit_b, results_b = _load(*b, commit or commit_a)
-    if commit_a != commit_b:
-        raise QualityError(f"the two result sets are of different commits ({commit_a[:8]}, {commit_b[:8]}); "
-                           "pass --commit")
-    medians_a, medians_b = _time_medians(results_a, bench), _time_medians(results_b, bench)
-    common = sorted(set(medians_a) & set(medians_b))
-    if not common:
-        raise QualityError("the two result sets have no time_ result in common; check --machine and --bench")
-    labels = {r.env_name: _env_label(r) for r in results_a}
-    return Stability([(name, labels.get(env, env), medians_a[(name, env)], medians_b[(name, env)])
-                      for name, env in common], band)
+    def inside_precision(self) -> float:
+        """The share of run B's values within run A's ± (and A's within B's), every pair: does ± mean what it says?"""
+        hits = []
+        for a, b in self.pairs():
+            for k in self.common():
+                for x, y in ((self.values[a][k], self.values[b][k]), (self.values[b][k], self.values[a][k])):
+                    if x.estimate is not None:
+                        hits.append(abs(y.value / x.value - 1) <= x.estimate.relative_width)
+        return sum(hits) / len(hits) if hits else math.nan
 
 
-def format_stability(s: Stability, worst: int = 10) -> str:
-    ratios = s.ratios
-    lines = [f"{len(ratios)} time_ results in both runs: {s.share_within(s.band):.0%} within ±{s.band:.0%}, "
-             f"{s.share_within(2 * s.band):.0%} within ±{2 * s.band:.0%}; run B / run A from {min(ratios):.2f}× "
-             f"to {max(ratios):.2f}× (median {statistics.median(ratios):.3f}×)"]
+def stability(results_dir, machines: list[str], *, commit=None, other_dir=None) -> Stability:
+    """Load several runs of one commit (``machines``; the second from ``other_dir`` when given) and measure
+    their agreement and the noise profile."""
+    from zarr_cryoet.tracking.entries import load_history
+    from zarr_cryoet.tracking.noise import measure, timing_values
+
+    if len(machines) < 2:
+        raise QualityError("stability compares runs of one commit: give --machine at least twice (and "
+                           "--results-b DIR if the second run is in another results directory)")
+    histories, commits = {}, []
+    for i, machine in enumerate(machines):
+        where = Path(other_dir) if other_dir and i == 1 else Path(results_dir)
+        _, chosen, _ = _load(where, machine, commit)
+        histories[machine] = load_history(where, machine)
+        commits.append(chosen)
+    if len(set(commits)) > 1:
+        raise QualityError(f"the runs are of different commits ({', '.join(c[:8] for c in commits)}); pass --commit")
+    chosen = commits[0]
+    values = {m: {k: h.entries[(k[0], chosen, k[1])] for k in timing_values(h, chosen)} for m, h in histories.items()}
+    if not set.intersection(*(set(v) for v in values.values())):
+        raise QualityError("the runs have no time_ result in common; check --machine")
+    zarr = {env: str(p.get("zarr", "")) for h in histories.values() for env, p in h.env_params.items()}
+    return Stability(chosen, list(machines), values, zarr, measure(histories, chosen))
+
+
+def format_stability(s: Stability, bench: str | None = None, worst: int = 10) -> str:
+    from zarr_cryoet.tracking.noise import USELESS
+
+    ratios = s.ratios(bench)
+    if not ratios:
+        raise QualityError(f"no timing matches --bench {bench!r}")
     spread = sorted(max(r, 1 / r) for r in ratios)
-    lines.append(f"spread (the larger of B/A and A/B): 90th percentile {_percentile(spread, 0.90):.2f}×, "
-                 f"95th {_percentile(spread, 0.95):.2f}×, 99th {_percentile(spread, 0.99):.2f}×; "
-                 f"a regression factor above the "
-                 f"95th percentile: {suggested_factor(s):.2f}")
-    ranked = sorted(s.pairs, key=lambda p: -abs(math.log(p[3] / p[2])))[:worst]
-    lines += ["", f"largest differences (B / A):"]
-    lines += [f"  {b / a:5.2f}×  {name} on {env}" for name, env, a, b in ranked]
+    lines = [f"{len(s.common())} timings in {len(s.machines)} runs of {s.commit[:8]} ({', '.join(s.machines)}), "
+             f"{len(s.pairs())} pair(s); the suite's statistic (fastest process)" + (f"; --bench {bench}" if bench else ""),
+             f"  run B ÷ run A within ±5 %: {s.share_within(0.05, bench):.0%}, ±10 %: {s.share_within(0.10, bench):.0%}, "
+             f"±20 %: {s.share_within(0.20, bench):.0%}; from {min(ratios):.2f}× to {max(ratios):.2f}× "
+             f"(median {statistics.median(ratios):.3f}×); 90th/99th percentile of the spread "
+             f"{_percentile(spread, 0.90):.2f}×/{_percentile(spread, 0.99):.2f}×",
+             f"  ± check: {s.inside_precision():.0%} of values lie within the other run's ±"]
+    for label, pattern in (("every timing", bench), ("chunking and access reads", r"^(chunking|access)\.\w*Read\.")):
+        release = s.release_ratios(pattern)
+        if release:
+            agree = [abs(rb / ra - 1) for _, ra, rb in release]
+            lines.append(f"  release ratios (each zarr ÷ the oldest), {label}: {len(release)}, within ±5 % "
+                         f"{sum(d <= 0.05 for d in agree) / len(agree):.0%}, within ±10 % "
+                         f"{sum(d <= 0.10 for d in agree) / len(agree):.0%}; largest difference {max(agree):.1%}")
+    detectable = sorted(d for k in s.common() if (d := s.profile.detectable(*k)) is not None
+                        and (not bench or re.search(bench, k[1])))
+    useless = [k for k in s.profile.useless() if not bench or re.search(bench, k[1])]
+    lines += ["", f"smallest detectable change per timing (noise profile, one-sided p = 0.002): median "
+                  f"{statistics.median(detectable):.0%}, 90th percentile {_percentile(detectable, 0.9):.0%}; "
+                  f"{len(useless)} too noisy to alarm on (beyond {USELESS:.0%})"]
+    pairs = [(k, s.values[a][k].value, s.values[b][k].value) for a, b in s.pairs()[:1] for k in s.common()
+             if not bench or re.search(bench, k[1])]
+    ranked = sorted(pairs, key=lambda p: -abs(math.log(p[2] / p[1])))[:worst]
+    lines += ["", f"largest differences ({s.pairs()[0][1]} ÷ {s.pairs()[0][0]}):"]
+    lines += [f"  {b / a:5.2f}×  {name} on zarr {s.zarr.get(env, env)}" for (env, name), a, b in ranked]
     return "\n".join(lines)
 
 
 def _percentile(ordered: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
-
-
-def suggested_factor(s: Stability) -> float:
-    """The smallest factor (in steps of 0.05) above the 95th percentile of the run-to-run spread:
-    two runs of the same commit differ by more than it on fewer than 5 % of the timings."""
-    spread = sorted(max(r, 1 / r) for r in s.ratios)
-    return math.ceil(_percentile(spread, 0.95) * 20 + 1e-9) / 20

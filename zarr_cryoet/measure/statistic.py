@@ -32,6 +32,18 @@ from typing import Sequence
 
 #: what every figure of the suite is, in words (report labels, the README)
 NAME = "fastest of the processes"
+
+#: The process schedules (asv's ``rounds``: processes per combination; ``repeat``: samples in each, a fixed
+#: number so that asv's recorded samples can be told apart by process), by kind of operation. The asv
+#: benchmarks (benchmarks/common.py) and the plain-loop cross-check use these same numbers.
+#: reads of micro- to milliseconds
+QUICK_READ = {"rounds": 6, "repeat": 2}
+#: writes and reads of ~0.1-1 s
+WRITE = {"rounds": 4, "repeat": 1}
+#: reads over slow HTTP and of whole portal-sized volumes (0.1-2 s)
+SLOW = {"rounds": 4, "repeat": 1}
+#: writes of seconds (portal-sized volumes)
+LONG = {"rounds": 2, "repeat": 1}
 #: bootstrap resamples of the processes for the interval, and its coverage
 RESAMPLES = 1000
 COVERAGE = 0.95
@@ -50,15 +62,16 @@ class Estimate:
 
     @property
     def relative_width(self) -> float:
-        """How far the interval reaches above the value, as a fraction of it (0.05: +5 %)."""
-        return self.high / self.value - 1 if self.value > 0 else math.nan
+        """The interval's width as a fraction of the value (0.05: the precision written ± 5 %)."""
+        return (self.high - self.low) / self.value if self.value > 0 else math.nan
 
     def overlaps(self, other: "Estimate") -> bool:
         return self.low <= other.high and other.low <= self.high
 
     def plus_minus(self) -> str:
-        """``+4 %`` or ``+0 %``: the interval's reach above the value (its low end is the value itself)."""
-        return f"+{self.relative_width * 100:.0f} %" if math.isfinite(self.relative_width) else "±?"
+        """``± 4 %``: the precision (the interval's low end is usually the value itself: the width is how far
+        another run's value may land above it)."""
+        return f"± {self.relative_width * 100:.0f} %" if math.isfinite(self.relative_width) else "± ?"
 
 
 def split_processes(samples: Sequence[float], per_process: int | None) -> list[list[float]]:

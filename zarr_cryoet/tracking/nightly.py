@@ -45,7 +45,8 @@ from pathlib import Path
 from zarr_cryoet.data.provenance import PROVENANCE_DIR_ENV, provenance_dir
 from zarr_cryoet.errors import ZarrCryoetError
 from zarr_cryoet.files import write_atomically
-from zarr_cryoet.tracking import asv_config, history, regressions, releases
+from zarr_cryoet.tracking import asv_config, history, noise, regressions, releases
+from zarr_cryoet.tracking.entries import load_history
 
 EXIT_OK, EXIT_REGRESSION, EXIT_ERROR, EXIT_LOCKED = 0, 1, 2, 75
 
@@ -65,7 +66,8 @@ class NightlyOptions:
     config: Path = Path("asv.conf.json")
     machine: str | None = None
     repo: str | None = None
-    factor: float = regressions.DEFAULT_FACTOR
+    factor: float | None = None  # None: each timing's own threshold (noise profile, else intervals)
+    noise: Path | None = None  # the noise profile (default: noise.default_path)
     cpu: str = "auto"  # "auto" (the last core), "none", or a core number
     results_branch: str | None = None  # None: asv-results/<project>; "": do not commit results
     follow_releases: bool = True
@@ -257,13 +259,13 @@ def _snapshot_history(git_repo: Path | None, branch: str | None, results_dir: Pa
     """The results as of the last committed snapshot (or, without a branch, as they are now)."""
     tip = history.branch_commit(git_repo, branch) if git_repo is not None and branch else None
     if tip is None:
-        return regressions.load_history(results_dir, machine)
+        return load_history(results_dir, machine)
     with tempfile.TemporaryDirectory(prefix="zarr-cryoet-snapshot-") as tmp:
         archive = subprocess.run(["git", "-C", str(git_repo), "archive", "--format=tar", tip],
                                  capture_output=True, check=True).stdout
         with tarfile.open(fileobj=__import__("io").BytesIO(archive)) as tar:
             tar.extractall(tmp, filter="data")
-        return regressions.load_history(tmp, machine)
+        return load_history(tmp, machine)
 
 
 def _self_contained(html_dir: Path) -> list[str]:
@@ -334,7 +336,7 @@ def _nightly_locked(options, config: Path, results_dir: Path, state: Path, start
         hashfile = state / "commits.txt"
         write_atomically(hashfile, "\n".join(plan.commits) + "\n")
         t0 = time.monotonic()
-        selection = [] if "--bench" in options.asv_args else ["--bench", asv_config.DEFAULT_BENCH]
+        selection = [] if "--bench" in options.asv_args else ["--bench", asv_config.NIGHTLY_BENCH]
         os.environ[PROVENANCE_DIR_ENV] = str(provenance_dir(results_dir))  # for the report
         code = run_suite(conf_path, conf, [f"HASHFILE:{hashfile}", "--skip-existing", "--show-stderr",
                                            "--machine", machine, *cpu_affinity(options.cpu), *selection,
@@ -352,8 +354,9 @@ def _nightly_locked(options, config: Path, results_dir: Path, state: Path, start
         else:
             notes += _self_contained(Path(conf["html_dir"]))
 
-    after = regressions.load_history(results_dir, machine)
-    changes = regressions.compare_new(before, after, list(reversed(plan.branch_commits)), options.factor)
+    after = load_history(results_dir, machine)
+    thresholds, rule = alarm_thresholds(options, results_dir, machine, config.parent, notes)
+    changes = regressions.compare_new(before, after, list(reversed(plan.branch_commits)), thresholds)
     regressed = [c for c in changes if c.kind == regressions.REGRESSED]
     commit_list = ", ".join(plan.names[c] for c in plan.commits) or "none"
     title = f"zarr-cryoet nightly: {config.name}, {_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M} UTC"
@@ -361,7 +364,7 @@ def _nightly_locked(options, config: Path, results_dir: Path, state: Path, start
                f"- Benchmarked: {commit_list} ({plan.reason}).",
                f"- Wall time: {_duration(time.monotonic() - started)} in all, {_duration(run_seconds)} in asv run.",
                f"- Dashboard: `{conf['html_dir']}`" + ("" if options.publish else " (not published: --no-publish)")]
-    report = regressions.render_markdown(changes, after, title=title, factor=options.factor, summary_lines=summary,
+    report = regressions.render_markdown(changes, after, title=title, rule=rule, summary_lines=summary,
                                          notes=notes, commit_names=plan.names)
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     for path in [state / "reports" / f"{stamp}.md", state / "latest.md", *([options.report] if options.report else [])]:
@@ -377,6 +380,31 @@ def _nightly_locked(options, config: Path, results_dir: Path, state: Path, start
     if regressed and status == EXIT_OK:
         status = EXIT_REGRESSION
     return status
+
+
+def alarm_thresholds(options: NightlyOptions, results_dir: Path, machine: str, repository: Path,
+                     notes: list[str]) -> tuple[regressions.Thresholds, str]:
+    """The thresholds tonight's comparison uses, and the rule in words for the report."""
+    if options.factor is not None:
+        return regressions.Thresholds(factor=options.factor), \
+            f"asv compare rules: factor {options.factor:g}, statistically significant changes only"
+    path = options.noise or noise.default_path(results_dir, machine, repository)
+    if path is None:
+        notes.append(f"No noise profile for machine {machine}: each timing's threshold comes from the precision of "
+                     "its two results; measure one with zarr-cryoet stability --save (docs/nightly.md).")
+        return regressions.Thresholds(), ("each timing against its own threshold, from the intervals of its two "
+                                          f"results (×{regressions.INTERVAL_Z:g}); instruction counts beyond "
+                                          f"{regressions.INSTRUCTIONS_CHANGE:.0%}")
+    profile = noise.NoiseProfile.load(path)
+    useless = profile.useless()
+    if useless:
+        notes.append(f"{len(useless)} timings are too noisy here to alarm on (they cannot detect a change below "
+                     f"{noise.USELESS:.0%}): " + ", ".join(f"`{name}` ({env})" for env, name in useless[:10])
+                     + (" …" if len(useless) > 10 else "") + ".")
+    return regressions.Thresholds(noise=profile), (
+        f"each timing against the smallest change it can detect, from the noise profile {path} "
+        f"({len(profile.runs)} runs of {profile.commit[:8]}); instruction counts beyond "
+        f"{regressions.INSTRUCTIONS_CHANGE:.0%}")
 
 
 def install_sigterm_handler() -> None:

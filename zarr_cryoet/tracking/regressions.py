@@ -1,4 +1,4 @@
-"""Did the newest asv results get worse? asv's own compare logic, per benchmark, as a Markdown report.
+"""Did the newest asv results get worse? Each new result against its baseline, as a Markdown report.
 
 The nightly job snapshots the results before it runs asv; every result that is
 new afterwards is compared with its baseline:
@@ -7,10 +7,16 @@ new afterwards is compared with its baseline:
   nearest older commit that has a result, or, for an environment that has no
   older result (a zarr release seen for the first time), the environment of
   the previous zarr release at the same commit;
-* with ``asv compare``'s rules (``asv.commands.compare``): a change counts
-  when the ratio passes ``factor`` *and* the confidence intervals of the two
-  results do not overlap (when both have more than one sample); a benchmark
-  that now fails is a regression; results of a changed benchmark (new
+* a **timing** counts as changed when its ratio passes **its own threshold**
+  (:class:`Thresholds`): the smallest change it can detect, from its measured noise
+  between runs (:mod:`zarr_cryoet.tracking.noise`, the machine's noise profile); where the
+  profile does not have it, from the precision of the two results themselves (their
+  intervals, :mod:`zarr_cryoet.measure.statistic`); with ``--factor``, one factor for all
+  and ``asv compare``'s own rules (the ratio past the factor *and* a significant
+  difference). **Instruction counts** (``instructions`` module) do not depend on the
+  machine's speed: a change beyond :data:`INSTRUCTIONS_CHANGE` counts, and the report lists
+  them first. Deterministic results (sizes, counts) count at any change;
+* a benchmark that now fails is a regression; results of a changed benchmark (new
   ``version``) are not comparable.
 
 Lower is better for times, stored bytes, file counts and errors; higher is better for
@@ -22,13 +28,22 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from pathlib import Path
 
-#: The ratio a change must pass to count (with statistical significance), as ``asv compare --factor``.
-#: Set from the measured run-to-run spread (docs/methodology.md, "Measurement quality"): two default runs of the
-#: same commit on this project's 2-core machine differed by more than 1.40x on 5 % of the timings
-#: and by up to 1.50x; at 1.5 a night with nothing changed raises (almost) no alarm.
+from zarr_cryoet.tracking.entries import Entry, History, Key
+from zarr_cryoet.tracking.noise import NoiseProfile
+
+#: The ratio a timing must pass when neither a noise profile nor the results' intervals give it a threshold
+#: of its own (results without recorded samples), with asv compare's significance test.
 DEFAULT_FACTOR = 1.5
+#: Without a noise profile, a timing's threshold is this many times the combined relative width of the two
+#: results' intervals (sqrt(w_before² + w_after²)), but at least :data:`MIN_THRESHOLD`. Calibrated on
+#: clean pairs of runs (docs/measurement.md, "The alarm").
+INTERVAL_Z = 2.0
+MIN_THRESHOLD = 0.03
+#: An instruction count (benchmarks/instructions.py) that changes by more than this is a real change: its
+#: run-to-run variation here was far smaller (docs/measurement.md, "Instruction counts").
+INSTRUCTIONS_CHANGE = 0.01
+INSTRUCTIONS = ("track_instructions",)
 #: benchmark methods where a larger value is the better one
 HIGHER_IS_BETTER = ("track_compression_ratio", "track_psnr", "track_fsc_05_nyquist", "track_fsc_0143_nyquist",
                     "track_particle_ncc_min")
@@ -45,64 +60,6 @@ REGRESSED, IMPROVED, UNCHANGED, NEW, NOT_COMPARABLE = "regressed", "improved", "
 
 
 @dataclass(frozen=True)
-class Entry:
-    """One benchmark result (one parameter combination) in one environment at one commit."""
-
-    value: float | None  # None: the benchmark failed; NaN: it was skipped
-    stats: dict | None
-    samples: list | None
-    version: str | None
-    unit: str | None
-
-
-#: (environment name, commit hash, benchmark name with parameters)
-Key = tuple[str, str, str]
-
-
-@dataclass
-class History:
-    """Every result of one machine, unrolled per parameter combination."""
-
-    entries: dict[Key, Entry]
-    env_params: dict[str, dict]  # environment name -> {"python": "3.11", "zarr": "3.1.6", ...}
-
-    def keys(self) -> set[Key]:
-        return set(self.entries)
-
-    def only(self, keys) -> "History":
-        """The same history restricted to ``keys``."""
-        return History({k: self.entries[k] for k in keys if k in self.entries}, self.env_params)
-
-
-def load_history(results_dir: str | Path, machine: str) -> History:
-    """Read all of ``machine``'s results in an asv results directory."""
-    from asv.commands.compare import unroll_result
-    from asv.results import iter_results_for_machine
-    from asv.util import load_json
-
-    results_dir = Path(results_dir)
-    units = {}
-    if (results_dir / "benchmarks.json").is_file():
-        units = {name: b.get("unit") for name, b in load_json(str(results_dir / "benchmarks.json")).items()
-                 if isinstance(b, dict)}
-    entries: dict[Key, Entry] = {}
-    env_params: dict[str, dict] = {}
-    if not (results_dir / machine).is_dir():
-        return History(entries, env_params)
-    for result in iter_results_for_machine(str(results_dir), machine):
-        env_params[result.env_name] = {k: v for k, v in result.params.items()
-                                       if k == "python" or k in result._requirements}
-        for key in result.get_all_result_keys():
-            params = result.get_result_params(key)
-            unrolled = unroll_result(key, params, result.get_result_value(key, params),
-                                     result.get_result_stats(key, params), result.get_result_samples(key, params))
-            for name, value, stats, samples in unrolled:
-                entries[(result.env_name, result.commit_hash, name)] = Entry(
-                    value, stats, samples, result.benchmark_version.get(key), units.get(key))
-    return History(entries, env_params)
-
-
-@dataclass(frozen=True)
 class Change:
     kind: str
     name: str  # benchmark with parameters
@@ -112,6 +69,8 @@ class Change:
     after: Entry | None = None
     baseline_env: str | None = None
     baseline_commit: str | None = None
+    threshold: float | None = None  # a timing's own threshold (fraction), where it had one
+    threshold_source: str = ""
 
     @property
     def benchmark(self) -> str:
@@ -134,11 +93,34 @@ def higher_is_better(name: str) -> bool:
     return name.partition("(")[0].rpartition(".")[2] in HIGHER_IS_BETTER
 
 
-def classify(name: str, before: Entry, after: Entry, factor: float = DEFAULT_FACTOR,
+@dataclass(frozen=True)
+class Thresholds:
+    """How far a timing must move to count as a change (see the module docstring)."""
+
+    factor: float | None = None  # one factor for every timing, with asv compare's rules (--factor)
+    noise: NoiseProfile | None = None  # the machine's measured noise per timing
+    interval_z: float = INTERVAL_Z
+
+    def timing(self, env: str, name: str, before: Entry, after: Entry) -> tuple[float | None, str]:
+        """(threshold as a fraction, where it comes from); None: asv compare's rules with the factor."""
+        if self.factor is not None:
+            return None, f"factor {self.factor:g}"
+        if self.noise is not None:
+            detectable = self.noise.detectable(env, name)
+            if detectable is not None:
+                return detectable, "noise profile"
+        if before.estimate is not None and after.estimate is not None:
+            width = math.hypot(before.estimate.relative_width, after.estimate.relative_width)
+            return max(MIN_THRESHOLD, self.interval_z * width), "intervals"
+        return None, f"factor {DEFAULT_FACTOR:g}"
+
+
+def classify(name: str, before: Entry, after: Entry, thresholds: Thresholds | None = None, env: str = "",
              use_stats: bool = True) -> str:
-    """REGRESSED, IMPROVED, UNCHANGED or NOT_COMPARABLE: the rules of ``asv compare``."""
+    """REGRESSED, IMPROVED, UNCHANGED or NOT_COMPARABLE (see the module docstring)."""
     from asv.commands.compare import _is_result_better
 
+    thresholds = thresholds or Thresholds()
     if before.version is not None and after.version is not None and before.version != after.version:
         return NOT_COMPARABLE
     if before.value is not None and after.value is None:
@@ -152,10 +134,20 @@ def classify(name: str, before: Entry, after: Entry, factor: float = DEFAULT_FAC
         old, new = new, old
 
     method = name.partition("(")[0].rpartition(".")[2]
+    factor = thresholds.factor or DEFAULT_FACTOR
     if method in DETERMINISTIC:
         factor = 1.0  # no noise to allow for
     elif method in FIDELITY:
         factor = FIDELITY_FACTOR
+    elif method in INSTRUCTIONS:
+        factor = 1 + INSTRUCTIONS_CHANGE
+    elif method.startswith("time_"):
+        threshold, _ = thresholds.timing(env, name, before, after)
+        if threshold is not None:
+            ratio = new[0] / old[0] if old[0] else math.inf
+            return REGRESSED if ratio > 1 + threshold else IMPROVED if ratio < 1 / (1 + threshold) else UNCHANGED
+    if method in DETERMINISTIC or method in FIDELITY or method in INSTRUCTIONS:
+        use_stats = False  # no samples: the factor alone decides
 
     def better(a, b):
         return _is_result_better(a[0], b[0], a[1], b[1], factor, use_stats=use_stats)
@@ -205,7 +197,7 @@ def find_baseline(history: History, key: Key, commit_order: list[str]) -> tuple[
 
 
 def compare_new(before: History, history: History, commit_order: list[str],
-                factor: float = DEFAULT_FACTOR, use_stats: bool = True) -> list[Change]:
+                thresholds: Thresholds | None = None, use_stats: bool = True) -> list[Change]:
     """Classify every result measured in ``history`` that ``before`` did not have."""
     changes = []
     for key in sorted(k for k in history.entries if _measured(history, k) and not _measured(before, k)):
@@ -216,8 +208,10 @@ def compare_new(before: History, history: History, commit_order: list[str],
             changes.append(Change(REGRESSED if after.value is None else NEW, name, env, commit, after=after))
             continue
         before_entry = history.entries[(baseline[0], baseline[1], name)]
-        kind = classify(name, before_entry, after, factor, use_stats)
-        changes.append(Change(kind, name, env, commit, before_entry, after, *baseline))
+        kind = classify(name, before_entry, after, thresholds, env, use_stats)
+        threshold, source = (thresholds or Thresholds()).timing(env, name, before_entry, after) \
+            if ".time_" in name else (None, "")
+        changes.append(Change(kind, name, env, commit, before_entry, after, *baseline, threshold, source))
     return changes
 
 
@@ -236,13 +230,27 @@ def _value(entry: Entry | None) -> str:
         return "–"
     if entry.value is None:
         return "failed"
-    return human_value(entry.value, entry.unit or "")
+    text = human_value(entry.value, entry.unit or "")
+    if entry.estimate is not None:
+        text += f" {entry.estimate.plus_minus()}"
+    return text
 
 
-def render_markdown(changes: list[Change], history: History, *, title: str, factor: float,
+def _threshold(change: Change) -> str:
+    if change.threshold is None:
+        return change.threshold_source or "–"
+    return f"+{change.threshold * 100:.0f} % ({change.threshold_source})"
+
+
+def is_instruction_count(change: Change) -> bool:
+    return change.benchmark.rpartition(".")[2] in INSTRUCTIONS
+
+
+def render_markdown(changes: list[Change], history: History, *, title: str, rule: str,
                     summary_lines: list[str] = (), notes: list[str] = (), commit_names: dict | None = None,
                     max_rows: int = 50) -> str:
-    """The nightly report: regressions, improvements and new benchmarks, before → after."""
+    """The nightly report: regressions (instruction counts first, then wall time), improvements and new
+    benchmarks, before → after with each timing's threshold. ``rule`` says in words how changes were judged."""
     commit_names = commit_names or {}
     by_kind = defaultdict(list)
     for change in changes:
@@ -251,27 +259,31 @@ def render_markdown(changes: list[Change], history: History, *, title: str, fact
     lines = [f"# {title}", ""]
     verdict = (f"**{len(regressed)} regression{'s' if len(regressed) != 1 else ''}**" if regressed
                else "**No regressions**")
-    lines.append(f"{verdict} (asv compare rules: factor {factor:g}, statistically significant changes only).")
+    lines.append(f"{verdict} ({rule}).")
     lines += ["", *summary_lines]
 
     def short(commit):
         return commit_names.get(commit, commit[:8])
 
     def table(rows: list[Change]):
-        out = ["| benchmark | environment | before | after | ratio | compared with |",
-               "|---|---|---|---|---|---|"]
+        out = ["| benchmark | environment | before | after | ratio | threshold | compared with |",
+               "|---|---|---|---|---|---|---|"]
         for c in sorted(rows, key=lambda c: -abs(math.log(c.ratio)) if c.ratio > 0 else 0)[:max_rows]:
             base = short(c.baseline_commit) if c.baseline_env == c.env else env_label(c.baseline_env, history)
             ratio = "–" if _isnan(c.ratio) else f"{c.ratio:.2f}×"
             out.append(f"| `{c.name}` | {env_label(c.env, history)} @ {short(c.commit)} | {_value(c.before)} "
-                       f"| {_value(c.after)} | {ratio} | {base} |")
+                       f"| {_value(c.after)} | {ratio} | {_threshold(c)} | {base} |")
         if len(rows) > max_rows:
-            out.append(f"| … and {len(rows) - max_rows} more | | | | | |")
+            out.append(f"| … and {len(rows) - max_rows} more | | | | | | |")
         return out
 
+    counted = [c for c in regressed if is_instruction_count(c)]
+    if counted:  # the first alarm: instruction counts do not depend on the machine's speed
+        lines += ["", f"## Regressed instruction counts ({len(counted)}): the first alarm", ""] + table(counted)
     for kind, heading in ((REGRESSED, "Regressed"), (IMPROVED, "Improved")):
-        lines += ["", f"## {heading} ({len(by_kind[kind])})", ""]
-        lines += table(by_kind[kind]) if by_kind[kind] else ["None."]
+        rows = [c for c in by_kind[kind] if not (kind == REGRESSED and is_instruction_count(c))]
+        lines += ["", f"## {heading} ({len(rows)})", ""]
+        lines += table(rows) if rows else ["None."]
     new = by_kind[NEW]
     lines += ["", f"## New ({len(new)}): no earlier result to compare with", ""]
     if new:

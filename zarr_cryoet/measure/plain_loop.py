@@ -1,24 +1,34 @@
-"""A plain timing loop outside asv: the same reads and writes, in fresh processes, in both allocator states.
+"""A plain timing loop outside asv: the same reads and writes, in fresh processes, with the suite's schedule.
 
-asv's numbers come from a harness (its own processes, samples, set-up and tear-down).
-This module times the headline operations without it: a fresh process of an asv
-environment's Python opens a store and times ``reads`` calls with ``time.perf_counter``,
-counting minor page faults, and checks every result against the volume. The process
-starts in one of three states:
+asv's numbers come from a harness (its own processes, samples, set-up and tear-down). The
+cross-checks (``zarr-cryoet crosscheck``: :mod:`~zarr_cryoet.measure.release_crosscheck`,
+:mod:`~zarr_cryoet.measure.engine_crosscheck`, :mod:`~zarr_cryoet.measure.lossy_crosscheck`) time
+the same operations without it, on one skeleton:
 
-* ``pinned``: ``MALLOC_MMAP_THRESHOLD_``/``MALLOC_TRIM_THRESHOLD_`` set, as the suite pins
-  itself (:mod:`zarr_cryoet.measure.allocator`);
+1. :func:`environments`: every asv environment (one zarr release each), oldest first;
+2. :func:`prepared`: a temporary directory per environment, filled by a preparing script run by
+   that environment's Python (the stores written by its own zarr), removed afterwards;
+3. :func:`run_schedule`: every :class:`Job` timed in fresh processes, round after round, each round
+   taking every environment's jobs in turn, as ``asv run --interleave-rounds`` does, with the
+   suite's processes and samples per kind of operation (:mod:`zarr_cryoet.measure.statistic`);
+4. the suite's statistic of each job's samples, grouped by process.
+
+A measuring process (``python -m zarr_cryoet.measure.plain_loop JSON``, needing only numpy and
+zarr) opens a store, makes one untimed warm-up call, then times calls with ``time.perf_counter``
+and garbage collection off (as asv's ``timeit`` does), counting minor page faults and checking
+every result against the volume. It starts in one of three allocator states:
+
+* ``pinned``: ``MALLOC_MMAP_THRESHOLD_``/``MALLOC_TRIM_THRESHOLD_`` set, as the suite pins itself
+  (:mod:`zarr_cryoet.measure.allocator`);
 * ``loaded``: glibc's default, in a process that has only loaded the volume;
-* ``wrote first``: glibc's default, in a process that wrote a scratch copy of the store
-  before reading (what a suite that writes before it reads leaves behind).
-
-``zarr-cryoet crosscheck`` (:mod:`zarr_cryoet.measure.crosscheck_report`) runs it in every
-asv environment and sets the medians next to asv's results. The child side is
-``python -m zarr_cryoet.measure.crosscheck JSON`` and needs only numpy and zarr.
+* ``wrote first``: glibc's default, in a process that wrote a scratch copy of the store before
+  reading (what a suite that writes before it reads leaves behind).
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import os
 import shutil
@@ -27,12 +37,18 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+
+from zarr_cryoet.measure import statistic
+from zarr_cryoet.tracking.asv_config import version_key
 
 STATES = ("pinned", "loaded", "wrote first")
 OPERATIONS = ("full", "xy", "yz", "write")
 _ROOT = Path(__file__).resolve().parents[2]
 
+
+# -- the measuring process ---------------------------------------------------------------------------
 
 def _selection(operation: str, shape):
     if operation == "full":
@@ -103,9 +119,13 @@ def _loop(call, check, n: int, faults) -> dict:
     times, fault_total = [], 0
     for i in range(n):
         before_faults = faults()
-        start = time.perf_counter()
-        result = call(i)
-        times.append(time.perf_counter() - start)
+        gc.disable()  # as asv's timeit
+        try:
+            start = time.perf_counter()
+            result = call(i)
+            times.append(time.perf_counter() - start)
+        finally:
+            gc.enable()
         fault_total += faults() - before_faults
         check(result)
     return {"times": times, "median": statistics.median(times), "faults_per_read": fault_total / n}
@@ -135,7 +155,7 @@ def measure_in_fresh_process(store, operation: str, volume_path, reads: int = 10
     request = {"store": str(store), "operation": operation, "volume_path": str(volume_path), "reads": reads,
                "state": state, "cores": cores, "engine": engine, "layout": None if layout is None else
                [layout.codec, layout.spec, layout.zarr_format]}
-    proc = subprocess.run([python or sys.executable, "-m", "zarr_cryoet.measure.crosscheck", json.dumps(request)],
+    proc = subprocess.run([python or sys.executable, "-m", "zarr_cryoet.measure.plain_loop", json.dumps(request)],
                           capture_output=True, text=True, env=child_environment(state), timeout=timeout)
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
@@ -167,6 +187,86 @@ def _child(request: dict) -> dict:
             shutil.rmtree(scratch, ignore_errors=True)
     return measure_here(request["store"], request["operation"], request["volume_path"], request["reads"], layout,
                         engine=request.get("engine", "zarr-python"))
+
+
+# -- the skeleton every cross-check shares --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Environment:
+    """One asv environment: its zarr release and its Python."""
+
+    zarr: str
+    python: Path
+
+
+def environments(env_dir) -> list[Environment]:
+    """Every asv environment under ``env_dir`` (``.asv/env``), oldest zarr release first."""
+    found = []
+    for info in sorted(Path(env_dir).glob("*/asv-env-info.json")):
+        zarr = json.loads(info.read_text()).get("requirements", {}).get("zarr")
+        python = info.parent / "bin" / "python"
+        if zarr and python.exists():
+            found.append(Environment(zarr, python))
+    return sorted(found, key=lambda env: version_key(env.zarr))
+
+
+@contextlib.contextmanager
+def prepared(env: Environment, script: str, *args: str, state: str = "pinned"):
+    """A temporary directory holding what ``script`` (run by ``env``'s Python with the directory and ``args``
+    as arguments) wrote into it; removed afterwards, also on failure."""
+    work = Path(tempfile.mkdtemp(prefix=f"zarr-cryoet-plain-{env.zarr}-"))
+    try:
+        proc = subprocess.run([str(env.python), "-c", script, str(work), *args], env=child_environment(state),
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+            raise RuntimeError(f"preparing the stores with zarr {env.zarr} failed: {last}")
+        yield work
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One timed case in one environment: what the measuring process does, and its schedule."""
+
+    key: tuple  # the caller's name for the result
+    env: Environment
+    store: Path | None
+    operation: str
+    volume: Path
+    schedule: dict  # statistic.QUICK_READ, WRITE, SLOW or LONG
+    layout: object = None
+    cores: str = "one"
+    engine: str = "zarr-python"
+    state: str = "pinned"
+
+
+def run_schedule(jobs: list[Job], log=print) -> dict:
+    """Every job in its schedule's number of fresh processes, round by round (each round: every environment's
+    jobs in turn, as ``asv run --interleave-rounds``); {job key: (the suite's statistic, faults per call)}.
+    A job whose process fails (an engine missing here) is logged and left out."""
+    samples = {job.key: [] for job in jobs}
+    faults = {job.key: [] for job in jobs}
+    failed = set()
+    rounds = max(job.schedule["rounds"] for job in jobs) if jobs else 0
+    for round_ in range(rounds, 0, -1):  # asv counts rounds down: a job of r rounds runs in the last r
+        for job in jobs:
+            if job.schedule["rounds"] < round_ or job.key in failed:
+                continue
+            try:
+                result = measure_in_fresh_process(job.store or "", job.operation, job.volume, job.schedule["repeat"],
+                                                  state=job.state, python=str(job.env.python), layout=job.layout,
+                                                  cores=job.cores, engine=job.engine)
+            except RuntimeError as err:
+                log(f"zarr {job.env.zarr:<7} {' '.join(map(str, job.key[1:]))}: skipped: {err}")
+                failed.add(job.key)
+                continue
+            samples[job.key].append(result["times"])
+            faults[job.key].append(result["faults_per_read"])
+        log(f"round {rounds - round_ + 1}/{rounds} done")
+    return {key: (statistic.of_processes(samples[key]), statistics.mean(faults[key]))
+            for key in samples if samples[key] and key not in failed}
 
 
 if __name__ == "__main__":

@@ -1,0 +1,89 @@
+"""Every asv result of one machine, unrolled per parameter combination, each timing with the suite's statistic.
+
+The nightly comparison (:mod:`zarr_cryoet.tracking.regressions`), the noise profile
+(:mod:`zarr_cryoet.tracking.noise`) and ``zarr-cryoet stability`` read results this way: one
+:class:`Entry` per (environment, commit, benchmark with parameters), named as ``asv compare``
+names them. A timing with recorded samples carries the suite's statistic
+(:mod:`zarr_cryoet.measure.statistic`) as its ``value`` and ``estimate``, whether or not the
+files were restated.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from zarr_cryoet.measure.statistic import Estimate, estimate
+from zarr_cryoet.tracking.restate import per_process_counts
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One benchmark result (one parameter combination) in one environment at one commit."""
+
+    value: float | None  # None: the benchmark failed; NaN: it was skipped
+    stats: dict | None
+    samples: list | None
+    version: str | None
+    unit: str | None
+    estimate: Estimate | None = None  # the suite's statistic, where samples were recorded
+
+
+#: (environment name, commit hash, benchmark name with parameters)
+Key = tuple[str, str, str]
+
+
+@dataclass
+class History:
+    """Every result of one machine, unrolled per parameter combination."""
+
+    entries: dict[Key, Entry]
+    env_params: dict[str, dict]  # environment name -> {"python": "3.11", "zarr": "3.1.6", ...}
+
+    def keys(self) -> set[Key]:
+        return set(self.entries)
+
+    def only(self, keys) -> "History":
+        """The same history restricted to ``keys``."""
+        return History({k: self.entries[k] for k in keys if k in self.entries}, self.env_params)
+
+    def commits(self) -> list[str]:
+        return sorted({commit for _, commit, _ in self.entries})
+
+
+def load_history(results_dir: str | Path, machine: str) -> History:
+    """Read all of ``machine``'s results in an asv results directory."""
+    from asv.commands.compare import unroll_result
+    from asv.results import iter_results_for_machine
+    from asv.util import load_json
+
+    results_dir = Path(results_dir)
+    units, per_process = {}, {}
+    if (results_dir / "benchmarks.json").is_file():
+        benchmarks = load_json(str(results_dir / "benchmarks.json"))
+        units = {name: b.get("unit") for name, b in benchmarks.items() if isinstance(b, dict)}
+        per_process = per_process_counts(benchmarks)
+    entries: dict[Key, Entry] = {}
+    env_params: dict[str, dict] = {}
+    if not (results_dir / machine).is_dir():
+        return History(entries, env_params)
+    for result in iter_results_for_machine(str(results_dir), machine):
+        env_params[result.env_name] = {k: v for k, v in result.params.items()
+                                       if k == "python" or k in result._requirements}
+        for key in result.get_all_result_keys():
+            params = result.get_result_params(key)
+            unrolled = unroll_result(key, params, result.get_result_value(key, params),
+                                     result.get_result_stats(key, params), result.get_result_samples(key, params))
+            for name, value, stats, samples in unrolled:
+                found = None
+                if key in per_process and samples and value is not None and not _nan(value):
+                    found = estimate(samples, per_process[key])
+                entries[(result.env_name, result.commit_hash, name)] = Entry(
+                    found.value if found else value, stats, samples, result.benchmark_version.get(key),
+                    units.get(key), found)
+    return History(entries, env_params)
+
+
+def _nan(value) -> bool:
+    return isinstance(value, float) and math.isnan(value)
