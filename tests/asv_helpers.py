@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -51,10 +52,16 @@ def run_suite(tmp: Path):
     for name, args in [("machine", ["machine", "--yes", "--machine", MACHINE]),
                        ("check", ["check", *only]),
                        ("run", ["run", "--quick", "--show-stderr", "--machine", MACHINE,
+                                *matrix.asv_config.RUN_ARGS,
                                 *(arg for regex in matrix.CI_BENCH for arg in ("--bench", regex)),
                                 *only]),
                        ("publish", ["publish"])]:
         proc = subprocess.run([*asv, *args], cwd=ROOT, capture_output=True, text=True, timeout=1800, env=env)
         outputs[name] = proc
         print(proc.stdout[-5000:], proc.stderr[-5000:])
+        if name == "run":  # as every run of the suite: the setup caches go, the statistic goes into the files
+            shutil.rmtree(matrix.asv_config.setup_cache_root(conf["env_dir"]), ignore_errors=True)
+            from zarr_cryoet.tracking.restate import restate
+
+            restate(tmp / "results")
     return conf, tmp, outputs

@@ -11,6 +11,7 @@ import itertools
 import os
 import tempfile
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -247,10 +248,47 @@ def test_the_default_grid_is_an_ordered_subset_of_the_full_grid(monkeypatch):
 
 
 def test_every_benchmark_has_an_explicit_version_and_the_long_timeout():
-    for module in (compression, chunking, access, limits, codec_sweep, process_state, realistic, lossy):
+    from benchmarks import instructions
+
+    for module in (compression, chunking, access, limits, codec_sweep, process_state, realistic, lossy, instructions):
         for cls in benchmark_classes(module):
-            assert cls.version == common.VERSION, cls
+            timed = any(name.startswith("time_") for name in dir(cls))
+            assert cls.version == (common.TIME_VERSION if timed else common.VERSION), cls
             assert cls.timeout == common.BENCHMARK_TIMEOUT, cls
+
+
+def test_every_timing_has_a_schedule_whose_processes_can_be_told_apart():
+    """A whole number of samples per process (asv's repeat): the statistic's interval needs the processes."""
+    for module in (compression, chunking, access, limits, codec_sweep, realistic, lossy):
+        for cls in benchmark_classes(module):
+            if any(name.startswith("time_") for name in dir(cls)):
+                assert isinstance(cls.repeat, int) and cls.repeat >= 1 and cls.rounds >= 2, cls
+
+
+def test_a_setup_cache_inside_an_asv_run_is_built_once_and_reused_by_every_round(tmp_path, monkeypatch):
+    calls = []
+
+    @common.built_once
+    def setup_cache():
+        calls.append(Path.cwd())
+        Path("made.txt").write_text("x")
+        return {"dir": str(Path.cwd())}
+
+    monkeypatch.setenv("ASV_ENV_DIR", str(tmp_path / "env" / "abc"))
+    monkeypatch.setenv("ASV_ENV_NAME", "virtualenv-py3.11-zarr3.1.6")
+    monkeypatch.setenv("ASV_COMMIT", "a" * 40)
+    monkeypatch.chdir(tmp_path)
+    first, second = setup_cache(), setup_cache()
+    assert first == second and len(calls) == 1  # the second round loads what the first built
+    home = Path(first["dir"])
+    assert home.parent.parent == tmp_path / "setup-cache" and (home / "made.txt").is_file()
+    assert Path.cwd() == tmp_path  # asv's working directory is left as it was
+    monkeypatch.setenv("ASV_COMMIT", "b" * 40)  # another commit: built again, the old commit's removed
+    third = setup_cache()
+    assert len(calls) == 2 and not home.exists() and Path(third["dir"]).is_dir()
+    monkeypatch.delenv("ASV_COMMIT")  # outside asv: it simply runs
+    setup_cache()
+    assert len(calls) == 3 and calls[-1] == tmp_path
 
 
 def test_importing_the_suite_pins_the_allocator():

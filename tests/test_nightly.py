@@ -22,7 +22,10 @@ from zarr_cryoet.tracking import history
 from zarr_cryoet.tracking import nightly
 from zarr_cryoet.tracking import regressions
 from zarr_cryoet.tracking import releases
-from zarr_cryoet.tracking.regressions import IMPROVED, NEW, NOT_COMPARABLE, REGRESSED, UNCHANGED, Entry
+from zarr_cryoet.measure.statistic import Estimate
+from zarr_cryoet.tracking.entries import Entry, load_history
+from zarr_cryoet.tracking.noise import NoiseProfile
+from zarr_cryoet.tracking.regressions import IMPROVED, NEW, NOT_COMPARABLE, REGRESSED, UNCHANGED
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORDED = ROOT / "tests" / "data" / "asv-results"
@@ -308,6 +311,54 @@ def test_a_codec_that_keeps_less_is_the_regression_and_round_off_is_not():
     assert regressions.classify(drop, entry(0.024, unit="FSC"), entry(0.03, unit="FSC")) == REGRESSED
 
 
+def timing(value, high=None, processes=6):
+    """A timing with the suite's statistic: ``value`` and an interval up to ``high``."""
+    found = Estimate(value, value, value if high is None else high, processes, 2 * processes)
+    return Entry(value, None, [value] * 12, "v1", "seconds", found)
+
+
+NAME = "chunking.Read.time_read_full('p', '16x16x16', 2)"
+
+
+@pytest.mark.parametrize("after, kind", [
+    (timing(1.30, 1.32), REGRESSED),  # beyond 2 × hypot(2 %, 1.5 %) = 5 %
+    (timing(1.04, 1.06), UNCHANGED),  # within it
+    (timing(0.90, 0.91), IMPROVED),
+    (timing(1.02, 1.02), UNCHANGED),  # one interval of zero width: 2 × 2 % still
+])
+def test_a_timing_is_judged_by_the_precision_of_its_two_results(after, kind):
+    assert regressions.classify(NAME, timing(1.0, 1.02), after) == kind
+
+
+def test_a_noise_profile_gives_each_timing_its_own_threshold():
+    quiet = NoiseProfile("vm", "abc", ["vm", "vm-b"], {("env", NAME): 0.01})  # detectable: exp(2.878·√2·0.01)-1
+    thresholds = regressions.Thresholds(noise=quiet)
+    assert quiet.detectable("env", NAME) == pytest.approx(0.0415, abs=1e-3)
+    assert regressions.classify(NAME, timing(1.0, 1.5), timing(1.06, 1.5), thresholds, "env") == REGRESSED
+    assert regressions.classify(NAME, timing(1.0, 1.5), timing(1.03, 1.5), thresholds, "env") == UNCHANGED
+    # a timing the profile does not have falls back to its intervals
+    assert regressions.classify(NAME, timing(1.0, 1.5), timing(1.06, 1.5), thresholds, "other") == UNCHANGED
+    noisy = NoiseProfile("vm", "abc", ["vm", "vm-b"], {("env", NAME): 0.2})
+    assert noisy.useless() == [("env", NAME)]
+    # --factor: one factor for all, asv compare's rules
+    assert regressions.classify(NAME, timing(1.0, 1.02), timing(1.3, 1.32), regressions.Thresholds(factor=1.5)) \
+        == UNCHANGED
+
+
+def test_instruction_counts_change_beyond_one_percent_and_are_the_first_alarm():
+    name = "instructions.Instructions.track_instructions('p', 'full read 64x64x64')"
+    count = lambda n: Entry(n, None, None, "v1", "instructions")  # noqa: E731
+    assert regressions.classify(name, count(60e6), count(60.5e6)) == UNCHANGED
+    assert regressions.classify(name, count(60e6), count(61e6)) == REGRESSED
+    h = regressions.History({("e", "c1", name): count(60e6), ("e", "c2", name): count(66e6),
+                             ("e", "c1", NAME): timing(1.0, 1.01), ("e", "c2", NAME): timing(2.0, 2.01)},
+                            {"e": {"python": "3.11", "zarr": "3.1.6"}})
+    changes = regressions.compare_new(h.only({("e", "c1", name), ("e", "c1", NAME)}), h, ["c1", "c2"])
+    text = regressions.render_markdown(changes, h, title="night", rule="rule")
+    assert text.index("## Regressed instruction counts (1): the first alarm") < text.index("## Regressed (1)")
+    assert "+3 % (intervals)" in text  # the timing's own threshold, and where it came from
+
+
 def fake_history() -> regressions.History:
     e = {("env-a", "c1", "b.time_x(1)"): entry(1.0, 0.01), ("env-a", "c2", "b.time_x(1)"): entry(3.0, 0.01),
          ("env-a", "c3", "b.time_x(1)"): entry(3.0, 0.01),
@@ -344,15 +395,15 @@ def test_skipped_results_are_neither_new_nor_a_baseline():
 def test_report_names_each_regression_with_before_and_after():
     h = fake_history()
     changes = regressions.compare_new(h.only({("env-a", "c1", "b.time_x(1)")}), h, ["c1", "c2", "c3"])
-    text = regressions.render_markdown(changes, h, title="night", factor=1.2, notes=["a note"])
-    assert "**2 regressions**" in text
-    assert "| `b.time_x(1)` | zarr 3.1.6, py3.11 @ c2 | 1.00s | 3.00s | 3.00× | c1 |" in text
+    text = regressions.render_markdown(changes, h, title="night", rule="a rule", notes=["a note"])
+    assert "**2 regressions** (a rule)" in text
+    assert "| `b.time_x(1)` | zarr 3.1.6, py3.11 @ c2 | 1.00s | 3.00s | 3.00× | factor 1.5 | c1 |" in text
     assert "## Improved (1)" in text and "zarr 3.4.2, py3.13" in text
     assert "- a note" in text
 
 
 def test_history_of_a_real_asv_results_directory():
-    h = regressions.load_history(RECORDED, "vm")
+    h = load_history(RECORDED, "vm")
     zarrs = {p["zarr"] for p in h.env_params.values()}
     assert zarrs == {"2.18.7", "3.1.6", "3.4.2"}
     assert len(h.entries) > 100

@@ -3,8 +3,9 @@
 * In a temporary repository made from this working tree: a first run, a
   commit with no change (no regression reported), a commit that makes
   ``write_store`` write plane by plane (caught: exit 1, the benchmark named),
-  a night with nothing new, and a run killed midway (earlier results intact,
-  the next run completes and repairs a file the kill truncated).
+  a night with nothing new, a run killed midway (earlier results intact,
+  the next run completes and repairs a file the kill truncated), and a commit
+  benchmarked with an injected slowdown of zarr's reads (caught, reads only).
 * Upstream tracking: asv.upstream.conf.json against a local zarr repository
   made from the released 2.18.7 and 3.1.6 sdists (cached, and checked against
   the package index's sha256 at every use: tests/zarr_repo.py), both commits
@@ -47,8 +48,8 @@ def nightly_cmd(*extra: str) -> list[str]:
             "--bench", BENCH, "--factor", "2", *extra]
 
 
-def run_nightly(repo: Path, *extra: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "ZARR_CRYOET_SOURCE": "phantom:64"}
+def run_nightly(repo: Path, *extra: str, environment: dict | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "ZARR_CRYOET_SOURCE": "phantom:64", **(environment or {})}
     t0 = time.monotonic()
     proc = subprocess.run(nightly_cmd(*extra), cwd=repo, env=env, capture_output=True, text=True, timeout=1200)
     print(f"--- nightly in {time.monotonic() - t0:.0f} s, exit {proc.returncode}\n{proc.stdout[-6000:]}\n"
@@ -164,6 +165,19 @@ def test_a_killed_run_loses_nothing_and_the_next_run_completes(repo):
     head = git(repo, "rev-parse", "HEAD")
     assert (repo / ".asv" / "results" / MACHINE / f"{head[:8]}-virtualenv-py3.11-zarr{ZARR}.json").is_file()
     assert "## Regressed (0)" in text and "## New (0)" in text
+
+
+def test_an_injected_slowdown_of_zarrs_reads_is_caught_end_to_end(repo):
+    """The proof's injection through the real nightly job: a commit that changes nothing, benchmarked with
+    zarr-python's reads made 3x slower (ZARR_CRYOET_INJECT_SLOWDOWN=2), raises the alarm on the reads only."""
+    (repo / "README.md").write_text((repo / "README.md").read_text() + "\nA third line.\n")
+    commit_all(repo, "docs, benchmarked with an injected slowdown")
+    slow = run_nightly(repo, environment={"ZARR_CRYOET_INJECT_SLOWDOWN": "2"})
+    text = report(repo)
+    assert slow.returncode == 1, text
+    regressed = text.split("## Regressed")[1].split("## Improved")[0]
+    assert "**2 regressions**" in text and regressed.count("`compression.Read.time_read(") == 2, text
+    assert SLOW_BENCHMARK not in regressed  # writes are not slowed
 
 
 def test_upstream_config_benchmarks_zarr_commits(tmp_path):

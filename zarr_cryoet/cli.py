@@ -20,11 +20,13 @@ Nightly job and dashboard:
   zarr-cryoet screenshot --out dashboard.png   the published dashboard, rendered by Chromium
   zarr-cryoet offline-dashboard --html html    make html/ work without internet
   zarr-cryoet restate                          the suite's statistic into asv's result files (after asv run)
+  zarr-cryoet alarm-proof                      the alarm against injected 10 % and 25 % slowdowns
 
 Measurement quality:
   zarr-cryoet overhead                         asv's wall time against the time inside timed samples
-  zarr-cryoet stability --machine A --machine B   two runs of one commit: share within +-10 %
+  zarr-cryoet stability --machine A --machine B   runs of one commit: agreement, smallest detectable change
   zarr-cryoet crosscheck [--engines | --lossy] the headline results again, by a plain loop outside asv
+  zarr-cryoet schedule-study                   which statistic and schedule reproduce on this machine
 
 Errors print one line (what is wrong and how to fix it) and exit with status 2;
 an interrupted command exits with 130 and leaves nothing half-written.
@@ -236,6 +238,19 @@ def cmd_nightly(args) -> int:
                                   asv_args=asv_args))
 
 
+def cmd_alarm_proof(args) -> int:
+    from zarr_cryoet.tracking import alarm_proof
+
+    slowdowns = tuple(args.slowdown or alarm_proof.SLOWDOWNS)
+    if args.runs < 1 or any(not 0 < s <= 10 for s in slowdowns):
+        raise ZarrCryoetError("--runs must be at least 1 and every --slowdown a fraction above 0 (0.1 is 10 %)")
+    results = Path(args.results) if args.evaluate_only else alarm_proof.run_all(
+        Path(args.config), args.env, args.runs, slowdowns, bench=args.bench, cpu=args.cpu)
+    outcomes, measured = alarm_proof.evaluate(results, args.runs, slowdowns)
+    print(alarm_proof.table(outcomes, measured, args.runs))
+    return 0
+
+
 def cmd_restate(args) -> int:
     from zarr_cryoet.tracking.restate import restate
 
@@ -334,6 +349,23 @@ def build_parser() -> argparse.ArgumentParser:
     readme_parser.set_defaults(func=cmd_readme)
     _add_nightly_parser(sub)
     commands.add_parsers(sub)
+    proof = sub.add_parser(
+        "alarm-proof", help="the nightly alarm against injected slowdowns: false alarms and detection rates",
+        description="Run one commit's chunking and access reads in one environment, in clean pairs and with "
+                    "zarr-python's reads slowed by a known amount (ZARR_CRYOET_INJECT_SLOWDOWN), alternating, "
+                    "then count the timings the alarm flags: false alarms per clean pair, and the share flagged "
+                    "per injected run, for each threshold rule.")
+    proof.add_argument("--config", default="asv.conf.json", help="asv config (default: %(default)s)")
+    proof.add_argument("--env", default="virtualenv-py3.11-zarr3.1.6", help="the environment (default: %(default)s)")
+    proof.add_argument("--runs", type=int, default=5, help="clean pairs, and injected runs per slowdown (default: 5)")
+    proof.add_argument("--slowdown", type=float, action="append",
+                       help="an injected slowdown as a fraction, repeatable (default: 0.1 and 0.25)")
+    proof.add_argument("--bench", default=r"^(chunking|access)\.Read\.", help="asv --bench regex (default: %(default)s)")
+    proof.add_argument("--cpu", default="auto", help="core for the benchmarks (default: auto, the last one)")
+    proof.add_argument("--evaluate-only", action="store_true", help="evaluate runs made before (in --results)")
+    proof.add_argument("--results", default=os.path.join(".asv", "results"),
+                       help="with --evaluate-only: where the runs are (default: %(default)s)")
+    proof.set_defaults(func=cmd_alarm_proof)
     restate_parser = sub.add_parser(
         "restate", help="write the suite's statistic (fastest process, with its interval) into asv's result files",
         description="For every time_ result with recorded samples, set asv's result to the fastest of the "

@@ -1,4 +1,4 @@
-"""The measurement-quality subcommands of ``zarr-cryoet``: overhead, stability, crosscheck.
+"""The measurement-quality subcommands of ``zarr-cryoet``: overhead, stability, crosscheck, schedule-study.
 
 Kept apart from :mod:`zarr_cryoet.cli` (which adds them to its parser) because they belong to
 :mod:`zarr_cryoet.measure`: they judge asv's numbers on this machine rather than report them.
@@ -60,6 +60,28 @@ def cmd_crosscheck(args) -> int:
     return 0
 
 
+def cmd_schedule_study(args) -> int:
+    from zarr_cryoet.measure import schedule_study
+    from zarr_cryoet.measure.quality import QualityError
+
+    if args.processes < 4 or args.samples < 1:
+        raise QualityError("--processes must be at least 4 (two disjoint halves of two) and --samples at least 1")
+    if args.trace:
+        t = schedule_study.trace(args.trace)
+        print(f"machine speed over {args.trace:g} s on the benchmarks' core: {t['loops']} loops, the fastest "
+              f"{t['fastest_ms']:.3f} ms; {t['fast_share']:.0%} of loops within 10 % of it, the median "
+              f"{t['median_over_fastest']:.2f}× it; {t['fast_windows']:.0%} of half-second windows mostly fast, "
+              f"the longest slow stretch {t['longest_slow_s']:.1f} s\n")
+    if args.source:
+        data = schedule_study.load(args.source)
+    else:
+        data = schedule_study.measure(args.env_dir, args.processes, args.samples)
+        if args.out:
+            schedule_study.save(data, args.out)
+    print(schedule_study.analyse(data))
+    return 0
+
+
 def add_parsers(sub) -> None:
     results = os.path.join(".asv", "results")  # not the recorded run: these compare runs made on this machine
     over = sub.add_parser("overhead", help="asv's overhead: wall time per environment against the timed samples",
@@ -101,3 +123,15 @@ def add_parsers(sub) -> None:
     cross.add_argument("--lossy", action="store_true",
                        help="time the lossy codecs' writes and full reads (128³, 64³ chunks) instead")
     cross.set_defaults(func=cmd_crosscheck)
+    study = sub.add_parser("schedule-study", help="which statistic and schedule reproduce here: the measurement "
+                                                  "behind the suite's", description=(
+        "Time four headline operations in every asv environment in many fresh processes, interleaved as the "
+        "suite runs, then compare statistics (median, mean, 10th percentile, minimum, median of process minima) "
+        "and schedules (processes x samples) by how often disjoint halves agree within ±5 %% and ±10 %%."))
+    study.add_argument("--env-dir", default=os.path.join(".asv", "env"), help="asv environments (default: %(default)s)")
+    study.add_argument("--processes", type=int, default=48, help="processes per release and operation (default: 48)")
+    study.add_argument("--samples", type=int, default=8, help="samples per process (default: 8)")
+    study.add_argument("--trace", type=float, default=0, help="first trace the machine's speed for this many seconds")
+    study.add_argument("--out", help="keep the samples in this JSON file")
+    study.add_argument("--from", dest="source", help="analyse samples kept before instead of measuring")
+    study.set_defaults(func=cmd_schedule_study)

@@ -69,7 +69,7 @@ def run(env_dir, *, sizes=SIZES, log=print) -> dict:
                             jobs.append(Job((env.zarr, size, spec, fmt, operation, engine), env, work / layout.slug,
                                             operation, work / "volume.npy", _schedule(size, operation), layout,
                                             cores="one" if size == "128" else "all", engine=engine))
-        measured = {key: found for key, (found, _) in run_schedule(jobs, log=log).items()}
+        measured = {key: found.estimate for key, found in run_schedule(jobs, log=log).items()}
     for key, found in sorted(measured.items(), key=lambda kv: _order(kv[0])):
         zarr, size, spec, fmt, operation, engine = key
         log(f"zarr {zarr:<7} {size:>4}³ {spec:<22} v{fmt} {operation:<5} {engine:<12} "

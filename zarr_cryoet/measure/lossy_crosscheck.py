@@ -45,7 +45,7 @@ def run(env_dir, *, codecs=SPEED_DEFAULT, log=print) -> dict:
                     schedule = statistic.WRITE if operation == "write" else statistic.QUICK_READ
                     jobs.append(Job((env.zarr, codec, operation), env, work / layout.slug, operation,
                                     work / "volume.npy", schedule, layout))
-        measured = {key: found for key, (found, _) in run_schedule(jobs, log=log).items()}
+        measured = {key: found.estimate for key, found in run_schedule(jobs, log=log).items()}
     for (zarr, codec, operation), found in measured.items():
         log(f"zarr {zarr:<7} {codec:<22} {operation:<5} {found.value * 1e3:9.2f} ms {found.plus_minus()}")
     return measured

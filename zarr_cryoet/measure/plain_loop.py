@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
+import math
 import os
 import shutil
 import statistics
@@ -242,17 +243,35 @@ class Job:
     state: str = "pinned"
 
 
-def run_schedule(jobs: list[Job], log=print) -> dict:
+@dataclass
+class Timings:
+    """One job's samples, one list per process in the order they ran, and its page faults per call."""
+
+    processes: list
+    faults: list
+
+    @property
+    def estimate(self):
+        """The suite's statistic of these samples (:func:`zarr_cryoet.measure.statistic.of_processes`)."""
+        return statistic.of_processes(self.processes)
+
+    @property
+    def faults_per_call(self) -> float:
+        return statistics.mean(self.faults) if self.faults else math.nan
+
+
+def run_schedule(jobs: list[Job], log=print, rounds: int | None = None) -> dict:
     """Every job in its schedule's number of fresh processes, round by round (each round: every environment's
-    jobs in turn, as ``asv run --interleave-rounds``); {job key: (the suite's statistic, faults per call)}.
-    A job whose process fails (an engine missing here) is logged and left out."""
-    samples = {job.key: [] for job in jobs}
-    faults = {job.key: [] for job in jobs}
+    jobs in turn, as ``asv run --interleave-rounds``); {job key: :class:`Timings`}. ``rounds`` overrides every
+    schedule's number of processes (a study of the schedule itself). A job whose process fails (an engine
+    missing here) is logged and left out."""
+    timings = {job.key: Timings([], []) for job in jobs}
     failed = set()
-    rounds = max(job.schedule["rounds"] for job in jobs) if jobs else 0
-    for round_ in range(rounds, 0, -1):  # asv counts rounds down: a job of r rounds runs in the last r
+    rounds_of = {job.key: rounds or job.schedule["rounds"] for job in jobs}
+    total = max(rounds_of.values(), default=0)
+    for round_ in range(total, 0, -1):  # asv counts rounds down: a job of r rounds runs in the last r
         for job in jobs:
-            if job.schedule["rounds"] < round_ or job.key in failed:
+            if rounds_of[job.key] < round_ or job.key in failed:
                 continue
             try:
                 result = measure_in_fresh_process(job.store or "", job.operation, job.volume, job.schedule["repeat"],
@@ -262,11 +281,10 @@ def run_schedule(jobs: list[Job], log=print) -> dict:
                 log(f"zarr {job.env.zarr:<7} {' '.join(map(str, job.key[1:]))}: skipped: {err}")
                 failed.add(job.key)
                 continue
-            samples[job.key].append(result["times"])
-            faults[job.key].append(result["faults_per_read"])
-        log(f"round {rounds - round_ + 1}/{rounds} done")
-    return {key: (statistic.of_processes(samples[key]), statistics.mean(faults[key]))
-            for key in samples if samples[key] and key not in failed}
+            timings[job.key].processes.append(result["times"])
+            timings[job.key].faults.append(result["faults_per_read"])
+        log(f"round {total - round_ + 1}/{total} done")
+    return {key: found for key, found in timings.items() if found.processes and key not in failed}
 
 
 if __name__ == "__main__":

@@ -197,14 +197,16 @@ def format_stability(s: Stability, bench: str | None = None, worst: int = 10) ->
     if not ratios:
         raise QualityError(f"no timing matches --bench {bench!r}")
     spread = sorted(max(r, 1 / r) for r in ratios)
-    lines = [f"{len(s.common())} timings in {len(s.machines)} runs of {s.commit[:8]} ({', '.join(s.machines)}), "
+    lines = [f"{len(ratios) // len(s.pairs())} timings in {len(s.machines)} runs of {s.commit[:8]} ({', '.join(s.machines)}), "
              f"{len(s.pairs())} pair(s); the suite's statistic (fastest process)" + (f"; --bench {bench}" if bench else ""),
              f"  run B ÷ run A within ±5 %: {s.share_within(0.05, bench):.0%}, ±10 %: {s.share_within(0.10, bench):.0%}, "
              f"±20 %: {s.share_within(0.20, bench):.0%}; from {min(ratios):.2f}× to {max(ratios):.2f}× "
              f"(median {statistics.median(ratios):.3f}×); 90th/99th percentile of the spread "
              f"{_percentile(spread, 0.90):.2f}×/{_percentile(spread, 0.99):.2f}×",
              f"  ± check: {s.inside_precision():.0%} of values lie within the other run's ±"]
-    for label, pattern in (("every timing", bench), ("chunking and access reads", r"^(chunking|access)\.\w*Read\.")):
+    selections = [("the selected timings", bench)] if bench else [
+        ("every timing", None), ("chunking and access reads", r"^(chunking|access)\.\w*Read\.")]
+    for label, pattern in selections:
         release = s.release_ratios(pattern)
         if release:
             agree = [abs(rb / ra - 1) for _, ra, rb in release]

@@ -97,7 +97,8 @@ def run(env_dir, *, sizes=("128", "184x630x630"), states=("pinned",), log=print)
                         jobs.append(Job((env.zarr, case.label, state), env, work / case.layout.slug, case.operation,
                                         work / "volume.npy", case.schedule, case.layout,
                                         cores="one" if size == "128" else "all", state=state))
-        measured = run_schedule(jobs, log=log)
+        timings = run_schedule(jobs, log=log)
+    measured = {key: (found.estimate, found.faults_per_call) for key, found in timings.items()}
     for (zarr, label, state), (found, faults) in sorted(measured.items()):
         log(f"zarr {zarr:<7} {label:<55} {state:<12} {found.value * 1e3:9.2f} ms {found.plus_minus():>6}  "
             f"{faults:8.0f} faults/call")

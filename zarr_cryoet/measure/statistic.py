@@ -37,11 +37,11 @@ NAME = "fastest of the processes"
 #: number so that asv's recorded samples can be told apart by process), by kind of operation. The asv
 #: benchmarks (benchmarks/common.py) and the plain-loop cross-check use these same numbers.
 #: reads of micro- to milliseconds
-QUICK_READ = {"rounds": 6, "repeat": 2}
+QUICK_READ = {"rounds": 5, "repeat": 3}
 #: writes and reads of ~0.1-1 s
-WRITE = {"rounds": 4, "repeat": 1}
+WRITE = {"rounds": 3, "repeat": 1}
 #: reads over slow HTTP and of whole portal-sized volumes (0.1-2 s)
-SLOW = {"rounds": 4, "repeat": 1}
+SLOW = {"rounds": 3, "repeat": 1}
 #: writes of seconds (portal-sized volumes)
 LONG = {"rounds": 2, "repeat": 1}
 #: bootstrap resamples of the processes for the interval, and its coverage

@@ -28,6 +28,8 @@ file (under ``--out``)                            content
                                                   GETs and the read over slow HTTP (:mod:`.engines`)
 ``engines/interop.csv``                           every engine reading every engine's stores: bit-exact?
 ``engines/engine_settings.csv``                   engine versions and the concurrency they ran with
+``measurement/*``                                 page faults per read, the realistic-size tier, each timing's
+                                                  smallest detectable change (:mod:`.measurement`)
 ``lossy/lossy_results.csv``                       per codec × zarr version × format: ratio, stored MB, write
                                                   and read time, RMSE/σ, PSNR, FSC crossings, FSC against
                                                   the truth, particle-box NCC, harmless? (:mod:`.lossy`)
@@ -36,8 +38,9 @@ file (under ``--out``)                            content
 ``lossy/lossy_fsc.png``                           FSC curves of the Pareto-front codecs (vs original, vs truth)
 ================================================  ==========================================================
 
-Every number is asv's stored ``result`` (for ``time_*`` benchmarks the median of the
-samples), never recomputed; derived columns (``size_mb``, ``savings_pct``, ``*_ms``) are
+Every time is the suite's statistic (the fastest of the processes, with its precision in a
+``*_precision_pct`` column; :mod:`zarr_cryoet.measure.statistic`), every other number asv's stored
+``result``; derived columns (``size_mb``, ``savings_pct``, ``*_ms``) are
 plain unit conversions of it. Every row names its data, zarr version, Python, zarr
 format, commit and machine. Skipped cells (asv's NaN, e.g. format 3 on zarr 2) and failed
 ones (asv's null) are empty in the CSVs and not drawn; failed ones are reported through
@@ -67,14 +70,16 @@ from zarr_cryoet.report.lossy import (FSC_PNG, LOSSY_CSV, PARETO_PNG, SLICES_PNG
 from zarr_cryoet.report.figures import (ACCESS_PNG, CHUNKING_PNG, COMPRESSION_PNG, FIGSIZES, VERSION_PNG,
                                         build_access_figure, build_chunking_figure, build_compression_figure,
                                         build_version_figure)
-from zarr_cryoet.report.measurement import (PAGE_FAULTS_CSV, PAGE_FAULTS_PNG, REALISTIC_CSV,
-                                            build_page_fault_figure, page_fault_rows, realistic_rows)
+from zarr_cryoet.report.measurement import (DETECTABLE_CSV, PAGE_FAULTS_CSV, PAGE_FAULTS_PNG, REALISTIC_CSV,
+                                            build_page_fault_figure, detectable_rows, page_fault_rows,
+                                            realistic_rows)
 from zarr_cryoet.report.results import DEFAULT_RESULTS, Env, ReportError, ReportResults
 from zarr_cryoet.report.style import DPI_WEB, save_figure
 from zarr_cryoet.store.codecs import get_codec
 from zarr_cryoet.report.tables import (ACCESS_CSV, CHUNKING_CSV, COMPRESSION_CSV, access_rows, chunking_rows,
                                        compression_rows, write_csv)
 from zarr_cryoet.report.versions import VERSION_CSV, version_rows
+from zarr_cryoet.tracking import noise
 
 __all__ = [
     "ACCESS_CSV", "ACCESS_PNG", "access_rows", "build_access_figure", "CHUNKING_CSV", "CHUNKING_PNG",
@@ -152,6 +157,9 @@ def report(results_dir=None, out=DEFAULT_OUT, *, machine: str | None = None, com
             written.append(save_figure(build_fsc_figure(results, loaded), out / FSC_PNG, dpi=dpi))
     if results.has(REALISTIC.module):
         written.append(write_csv(realistic_rows(results), out / REALISTIC_CSV))
+    profile_path = noise.default_path(results.results_dir, results.machine, Path.cwd())
+    if profile_path is not None:
+        written.append(write_csv(detectable_rows(results, noise.NoiseProfile.load(profile_path)), out / DETECTABLE_CSV))
     written.append(write_csv(version_rows(results), out / VERSION_CSV))
     written.append(save_figure(build_version_figure(results), out / VERSION_PNG, dpi=dpi))
     for data in results.unrecorded():

@@ -9,22 +9,13 @@ from __future__ import annotations
 
 import math
 
-from zarr_cryoet.report.precision import Timed, differ, ratio_precision, ratio_text
+from zarr_cryoet.report.precision import differ, ratio_precision, ratio_text, timed
 from zarr_cryoet.report.recommend import Answer, choose_env, recommend
 from zarr_cryoet.report.results import ReportResults, finite
 from zarr_cryoet.report.tables import chunk_label
 
 #: the lossy settings that keep everything the phantom can show (docs/lossy.md): errors far below the noise
 KEEPS_EVERYTHING = {"rmse_over_sigma": 0.03, "particle_ncc_min": 0.999}
-
-
-def timed(results: ReportResults, env, benchmark: str, **params) -> Timed | None:
-    """One cell's time with its interval, or None where it has no time."""
-    value = results.value(env, benchmark, **params)
-    if not finite(value):
-        return None
-    interval = results.interval(env, benchmark, **params) or (None, None)
-    return Timed(value, *interval)
 
 
 def tradeoffs(answers: list[Answer], factor: float = 2.0) -> list[str]:

@@ -18,8 +18,8 @@ from matplotlib.lines import Line2D
 from zarr_cryoet.report.families import ACCESS, CHUNKING, COMPRESSION, LIMITS
 from zarr_cryoet.report.results import Env, ReportResults, finite
 from zarr_cryoet.report import versions
-from zarr_cryoet.report.style import (FORMAT_HATCH, codec_colours, figure_style, label_axis, layout_colour, log_if_wide,
-                                      new_figure)
+from zarr_cryoet.report.style import (FORMAT_HATCH, STATISTIC_LABEL, codec_colours, figure_style, label_axis,
+                                      layout_colour, log_if_wide, new_figure)
 from zarr_cryoet.report.tables import chunk_label, codec_label, selected_bytes, volume_bytes
 from zarr_cryoet.report.versions import VERSION_PNG, build_version_figure  # noqa: F401  (the report's figures)
 
@@ -95,7 +95,7 @@ def _formats(formats) -> str:
 
 def _suptitle(what: str, results: ReportResults, data, env: Env | None = None, zarr_format=None) -> str:
     setting = f": {env.label}, zarr format {zarr_format}" if env else ""
-    return (f"{what}{setting}\n{data} — asv medians, commit {results.short_commit}, "
+    return (f"{what}{setting}\n{data} — {STATISTIC_LABEL}, commit {results.short_commit}, "
             f"machine {results.machine}")
 
 

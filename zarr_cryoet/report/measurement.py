@@ -9,6 +9,10 @@ file (under ``--out``)                            content
 ``measurement/realistic_size.csv``                write, full read and XY plane on the portal-sized
                                                   phantom per layout and zarr release, each with its ratio
                                                   to the oldest release (below 1: faster than zarr 2)
+``measurement/detectable_change.csv``             per timing: its value and precision in this run, and the
+                                                  smallest change it can detect on this machine (from the
+                                                  machine's noise profile, :mod:`zarr_cryoet.tracking.noise`;
+                                                  written where there is one)
 ================================================  ==========================================================
 """
 
@@ -18,6 +22,7 @@ import math
 from pathlib import Path
 
 from zarr_cryoet.report.families import PROCESS_STATE, REALISTIC
+from zarr_cryoet.tracking.noise import USELESS as NOISE_USELESS
 from zarr_cryoet.report.results import ReportResults, finite
 from zarr_cryoet.report.style import figure_style, label_axis, new_figure, series_colour
 from zarr_cryoet.report.tables import chunk_label
@@ -25,6 +30,7 @@ from zarr_cryoet.report.tables import chunk_label
 PAGE_FAULTS_CSV = Path("measurement", "page_faults.csv")
 PAGE_FAULTS_PNG = Path("measurement", "page_faults.png")
 REALISTIC_CSV = Path("measurement", "realistic_size.csv")
+DETECTABLE_CSV = Path("measurement", "detectable_change.csv")
 
 
 def page_fault_rows(results: ReportResults) -> list[dict]:
@@ -66,6 +72,26 @@ def realistic_rows(results: ReportResults) -> list[dict]:
                                                       else "")
                     if measured:
                         rows.append({**row, **results.context(env, data)})
+    return rows
+
+
+def detectable_rows(results: ReportResults, profile) -> list[dict]:
+    """Per timing of the run: its value, precision and the smallest change the noise profile says it can detect."""
+    labels = {env.name: env for env in results.envs}
+    rows = []
+    for (env_name, benchmark, combo), value in sorted(results.values.items(), key=lambda kv: str(kv[0])):
+        if results.units.get(benchmark) != "s" or not finite(value) or env_name not in labels:
+            continue
+        params = dict(zip(results.param_names[benchmark], combo))
+        name = f"{benchmark}({', '.join(repr(v) for v in combo)})"
+        detectable = profile.detectable(env_name, name)
+        interval = results.interval(labels[env_name], benchmark, **params)
+        rows.append({"benchmark": benchmark, **{k: v for k, v in params.items() if k != "data"},
+                     "value_ms": value * 1e3,
+                     "precision_pct": round((interval[1] - interval[0]) / value * 100, 1) if interval else "",
+                     "detectable_change_pct": round(detectable * 100, 1) if detectable is not None else "",
+                     "too_noisy_to_alarm": "" if detectable is None else detectable > NOISE_USELESS,
+                     "noise_profile_runs": " ".join(profile.runs), **results.context(labels[env_name], params.get("data"))})
     return rows
 
 

@@ -38,6 +38,16 @@ class Timed:
         return time_text(self.seconds) + plus_minus(self.precision)
 
 
+def timed(results, env, benchmark: str, **params) -> Timed | None:
+    """One cell's time with its interval (a :class:`~zarr_cryoet.report.results.ReportResults` cell), or None
+    where it has no time (skipped or failed)."""
+    value = results.value(env, benchmark, **params)
+    if value is None or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    interval = results.interval(env, benchmark, **params) or (None, None)
+    return Timed(value, *interval)
+
+
 def ranges_overlap(a, b) -> bool:
     """Whether two (low, high) ranges overlap; False when either is unknown (None)."""
     if None in (*a, *b):

@@ -45,6 +45,8 @@ __all__ = [
     "layout_colour", "log_if_wide", "new_figure", "plain_log_ticks", "release_colours", "scale_bar", "save_figure", "series_colour", "style_axes", "unlabelled_axes",
 ]
 
+#: what every time in a figure is (the suite's statistic, :mod:`zarr_cryoet.measure.statistic`), for titles
+STATISTIC_LABEL = "times: fastest of the processes (± in the CSVs)"
 DPI_WEB = 150
 DPI_PRINT = 300
 

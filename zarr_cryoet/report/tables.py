@@ -1,8 +1,9 @@
 """The report's CSV tables, one row builder per table, and the CSV writer.
 
-Every number is asv's stored ``result`` (for ``time_*`` benchmarks the median of the
-samples), never recomputed; derived columns (``size_mb``, ``savings_pct``, ``*_ms``,
-``*_x_raw``) are plain unit conversions or ratios of it. Every row names its data, zarr
+Every time is the suite's statistic (the fastest of the processes, :mod:`zarr_cryoet.measure.statistic`,
+from the samples asv recorded), followed by its precision (``*_precision_pct``: the width of its
+interval over it); every other number is asv's stored ``result``. Derived columns (``size_mb``,
+``savings_pct``, ``*_ms``, ``*_x_raw``) are plain unit conversions or ratios of them. Every row names its data, zarr
 version, Python, zarr format, commit and machine. Skipped cells (asv's NaN, e.g. format 3
 on zarr 2) and failed ones (asv's null) are empty. Columns that need the size of the
 volume (``bytes_selected``, ``read_x_raw`` of the access table) are empty where no
@@ -67,8 +68,22 @@ def _grid(results: ReportResults, module: str, *names: str):
 
 
 def _measured(results: ReportResults, env: Env, family, cell: dict) -> dict:
-    """The family's CSV columns taken straight from its benchmarks, for one cell."""
-    return {col: _cell(results.value(env, bench, **cell), factor) for col, bench, factor in family.columns}
+    """The family's CSV columns taken straight from its benchmarks, for one cell; every time column ``*_ms``
+    followed by its precision, ``*_precision_pct`` (the interval's width over the value, in per cent)."""
+    row = {}
+    for col, bench, factor in family.columns:
+        row[col] = _cell(results.value(env, bench, **cell), factor)
+        if col.endswith("_ms"):
+            row[col.removesuffix("_ms") + "_precision_pct"] = precision_pct(results, env, bench, cell)
+    return row
+
+
+def precision_pct(results: ReportResults, env: Env, bench: str, cell: dict):
+    """A time's precision in per cent (its interval's width over it), or empty where it has none."""
+    value, interval = results.value(env, bench, **cell), results.interval(env, bench, **cell)
+    if not finite(value) or not value or interval is None:
+        return ""
+    return round((interval[1] - interval[0]) / value * 100, 1)
 
 
 def compression_rows(results: ReportResults) -> list[dict]:

@@ -2,9 +2,11 @@
 
 The baseline of a cell (one benchmark with one set of parameters) is the oldest release in the
 results that measured it: zarr 2.18.7, or for zarr format 3 (which 2.x cannot write) the oldest
-3.x. A ratio above :data:`THRESHOLD` is marked slower, below its inverse faster; in between is
-within the run-to-run spread of most timings here (docs/methodology.md). The figure draws the ratios
-of the headline benchmarks; ``version_comparison.csv`` has every cell with both absolute values.
+3.x. A time is marked slower or faster only when the two times differ beyond their intervals
+(:mod:`zarr_cryoet.report.precision`); times without an interval (runs that recorded no samples)
+fall back to :data:`THRESHOLD`. The figure draws the ratios of the headline benchmarks with their
+precision; ``version_comparison.csv`` has every cell with both absolute values and the ratio's
+precision.
 """
 
 from __future__ import annotations
@@ -15,17 +17,20 @@ from pathlib import Path
 import numpy as np
 from matplotlib.patches import Patch
 
+from matplotlib.lines import Line2D
+
 from zarr_cryoet.report.families import CHUNKING, COMPRESSION
+from zarr_cryoet.report.precision import differ, ratio_precision, timed
 from zarr_cryoet.report.results import ReportResults, finite
-from zarr_cryoet.report.style import (FASTER_COLOUR, SLOWER_COLOUR, figure_style, label_axis, new_figure,
-                                      plain_log_ticks, release_colours)
+from zarr_cryoet.report.style import (FASTER_COLOUR, SLOWER_COLOUR, STATISTIC_LABEL, figure_style, label_axis,
+                                      new_figure, plain_log_ticks, release_colours)
 from zarr_cryoet.report.tables import _cell, chunk_label, codec_label, param_order
 
 VERSION_PNG = Path("version_comparison", "version_comparison.png")
 VERSION_CSV = Path("version_comparison", "version_comparison.csv")
 FIGSIZE = (20.0, 11.0)
 _GRID = {"left": 0.05, "right": 0.99, "bottom": 0.16, "top": 0.88, "wspace": 0.22, "hspace": 0.75}
-#: a ratio beyond this (or its inverse) is marked as a change
+#: without intervals, a ratio beyond this (or its inverse) is marked as a change
 THRESHOLD = 1.1
 
 #: The version comparison's panels: (title, asv module, parameter of the categories, benchmark).
@@ -47,11 +52,23 @@ def baseline(results: ReportResults, benchmark: str, params: dict):
     return None, math.nan
 
 
-def change(ratio: float, threshold: float = THRESHOLD) -> str:
-    """``slower``, ``faster`` or ``same`` for a time ratio (new ÷ baseline)."""
+def change(ratio: float, differs: bool | None = None, threshold: float = THRESHOLD) -> str:
+    """``slower``, ``faster`` or ``same`` for a time ratio (new ÷ baseline): beyond both intervals when
+    ``differs`` is known (:func:`zarr_cryoet.report.precision.differ`), else beyond ``threshold``."""
     if not finite(ratio):
         return ""
+    if differs is not None:
+        return "same" if not differs else "slower" if ratio > 1 else "faster"
     return "slower" if ratio > threshold else "faster" if ratio < 1 / threshold else "same"
+
+
+def compared(results: ReportResults, env, base_env, benchmark: str, params: dict):
+    """(ratio, its precision, whether the two times differ beyond their intervals) of one cell against its
+    baseline release's."""
+    new, old = timed(results, env, benchmark, **params), timed(results, base_env, benchmark, **params)
+    if new is None or old is None or not old.seconds:
+        return math.nan, None, None
+    return new.seconds / old.seconds, ratio_precision(new.precision, old.precision), differ(new, old)
 
 
 def versus_baseline(results: ReportResults, env, benchmark: str, params: dict) -> dict:
@@ -59,11 +76,16 @@ def versus_baseline(results: ReportResults, env, benchmark: str, params: dict) -
     base_env, base_value = baseline(results, benchmark, params)
     value = results.value(env, benchmark, **params)
     ratio = value / base_value if base_env is not None and finite(value) and base_value else math.nan
-    timed = results.units.get(benchmark) == "s"
+    is_time = results.units.get(benchmark) == "s"
+    precision, differs = None, None
+    if is_time and base_env is not None:
+        _, precision, differs = compared(results, env, base_env, benchmark, params)
     return {"baseline_zarr_version": base_env.zarr_version if base_env else "",
             "baseline_value": base_value if finite(base_value) else "",
             "ratio_to_baseline": ratio if finite(ratio) else "",
-            "change": change(ratio) if timed and base_env is not None and base_env.name != env.name else ""}
+            "ratio_precision_pct": round(precision * 100, 1) if precision is not None and finite(ratio) else "",
+            "change": change(ratio, differs) if is_time and base_env is not None and base_env.name != env.name
+            else ""}
 
 
 def version_rows(results: ReportResults) -> list[dict]:
@@ -108,7 +130,7 @@ def build_version_figure(results: ReportResults, *, data=None, threshold: float 
              for m in (COMPRESSION.module, CHUNKING.module)}
     shown = datas[COMPRESSION.module] or datas[CHUNKING.module]
     title = (f"Each zarr release's time ÷ the oldest release that measured it (zarr {oldest.zarr_version} unless "
-             f"marked †)\n{shown} — asv medians, commit {results.short_commit}, machine {results.machine}")
+             f"marked †)\n{shown} — {STATISTIC_LABEL}, commit {results.short_commit}, machine {results.machine}")
     with figure_style():
         fig, axes = new_figure(2, 3, figsize=FIGSIZE, layout=None, gridspec_kw=_GRID, squeeze=False, title=title)
         flat = list(axes.flat)
@@ -119,10 +141,12 @@ def build_version_figure(results: ReportResults, *, data=None, threshold: float 
         handles = [Patch(facecolor=colours[e.zarr_version], edgecolor="#333333", label=f"zarr {e.zarr_version}")
                    for e in results.envs[1:]]
         handles += [Patch(facecolor="white", edgecolor=SLOWER_COLOUR, linewidth=2,
-                          label=f"slower by more than {(threshold - 1) * 100:.0f} %"),
+                          label="slower: the times' intervals do not overlap"),
                     Patch(facecolor="white", edgecolor=FASTER_COLOUR, linewidth=2,
-                          label=f"faster by more than {(1 - 1 / threshold) * 100:.0f} %"),
-                    Patch(facecolor="#dddddd", label="within that band")]
+                          label="faster: the times' intervals do not overlap"),
+                    Patch(facecolor="white", edgecolor="#333333", linewidth=0.5,
+                          label="intervals overlap: no clear change"),
+                    Line2D([], [], color="#333333", linewidth=1, label="whisker: the ratio's precision (±)")]
         legend_ax.legend(handles=handles, loc="upper left", title="Release / change", fontsize=11)
         legend_ax.text(0.0, 0.25, "† zarr format 3: against the oldest 3.x\n(zarr 2 cannot write format 3).\n"
                                   "Absolute times: version_comparison.csv\n(value, baseline_value).",
@@ -146,20 +170,22 @@ def _panel(ax, results, title, module, param, benchmark, data, colours, oldest, 
             if env.name == base_env.name:
                 continue
             params = {"data": data, "zarr_format": fmt, param: category}
-            value = results.value(env, benchmark, **params)
-            if not finite(value):
+            ratio, precision, differs = compared(results, env, base_env, benchmark, params)
+            if not finite(ratio):
                 continue
-            ratio = value / results.value(base_env, benchmark, **params)
-            ratios.append(ratio)
-            marked = change(ratio, threshold)
+            ratios.append(ratio * (1 + (precision or 0)))
+            ratios.append(ratio / (1 + (precision or 0)))
+            marked = change(ratio, differs, threshold)
             edge = {"slower": SLOWER_COLOUR, "faster": FASTER_COLOUR}.get(marked, "#333333")
             x = i + (j - (len(newer) - 1) / 2) * width
             ax.bar(x, ratio - 1, bottom=1, width=width, color=colours[env.zarr_version], edgecolor=edge,
                    linewidth=2 if marked != "same" else 0.5)
+            if precision:
+                ax.errorbar(x, ratio, yerr=[[ratio - ratio / (1 + precision)], [ratio * precision]], fmt="none",
+                            ecolor="#333333", elinewidth=0.8, capsize=1.5)
             if marked != "same":
                 ax.annotate(f"{ratio:.2f}", (x, ratio), xytext=(0, 3 if ratio > 1 else -3), textcoords="offset points",
                             ha="center", va="bottom" if ratio > 1 else "top", fontsize=7, color=edge, rotation=90)
-    ax.axhspan(1 / threshold, threshold, color="#dddddd", zorder=0)
     ax.axhline(1, color="#333333", linewidth=1)
     ax.set_yscale("log")
     low, high = min(ratios + [1 / threshold]), max(ratios + [threshold])
