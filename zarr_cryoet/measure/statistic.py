@@ -37,7 +37,7 @@ NAME = "fastest of the processes"
 #: number so that asv's recorded samples can be told apart by process), by kind of operation. The asv
 #: benchmarks (benchmarks/common.py) and the plain-loop cross-check use these same numbers.
 #: reads of micro- to milliseconds
-QUICK_READ = {"rounds": 5, "repeat": 3}
+QUICK_READ = {"rounds": 5, "repeat": 2}
 #: writes and reads of ~0.1-1 s
 WRITE = {"rounds": 3, "repeat": 1}
 #: reads over slow HTTP and of whole portal-sized volumes (0.1-2 s)

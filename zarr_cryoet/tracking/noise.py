@@ -1,8 +1,9 @@
 """How far each benchmark moves between runs of the same code here, and so the smallest change it can detect.
 
-Several runs of one commit (``asv run`` under several machine names, e.g. ``vm``, ``vm-b``) give,
-per timing (environment × benchmark × parameters), the spread of its value between runs: the
-standard deviation ``sigma`` of its logarithm. With few runs that estimate is rough, so it is
+Several runs of one commit (``asv run`` under several machine names, e.g. ``vm``, ``vm-b``; runs
+of a subset of the benchmarks count for that subset) give, per timing (environment × benchmark ×
+parameters), the spread of its value between runs: the standard deviation ``sigma`` of its
+logarithm. With few runs that estimate is rough, so it is
 pooled with its family (the same benchmark method in the same environment, other parameters):
 ``sigma² = (dof·own² + PRIOR_DOF·family²) / (dof + PRIOR_DOF)``, the family's the median of its
 members'. The **smallest detectable change** is then the change a single new run must exceed to
@@ -96,20 +97,19 @@ def measure(histories: dict[str, History], commit: str) -> NoiseProfile:
     if len(histories) < 2:
         raise NoiseError("a noise profile needs at least two runs of one commit: give --machine twice or more")
     runs = {machine: timing_values(h, commit) for machine, h in histories.items()}
-    keys = set.intersection(*(set(v) for v in runs.values()))
-    if not keys:
+    logs = defaultdict(list)  # every timing in every run that has it (runs may cover different benchmarks)
+    for values in runs.values():
+        for key, value in values.items():
+            logs[key].append(math.log(value))
+    own = {key: (statistics.variance(found), len(found) - 1) for key, found in logs.items() if len(found) >= 2}
+    if not own:
         raise NoiseError(f"the runs {', '.join(runs)} share no timing of commit {commit[:8]}; check --machine")
-    dof = len(runs) - 1
-    own = {}
-    for key in keys:
-        logs = [math.log(values[key]) for values in runs.values()]
-        own[key] = statistics.variance(logs)
     families = defaultdict(list)
-    for (env, name), var in own.items():
+    for (env, name), (var, _) in own.items():
         families[(env, family(name))].append(var)
     pooled = {k: statistics.median(v) for k, v in families.items()}
     sigma = {key: math.sqrt((dof * var + PRIOR_DOF * pooled[(key[0], family(key[1]))]) / (dof + PRIOR_DOF))
-             for key, var in own.items()}
+             for key, (var, dof) in own.items()}
     return NoiseProfile(next(iter(histories)), commit, list(histories), sigma)
 
 
