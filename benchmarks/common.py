@@ -273,19 +273,20 @@ def counted_requests(cache: dict, layout: stores.Layout, pattern: str, engine=No
     return counted
 
 
-def counted_instructions(cache: dict) -> dict:
-    """Instructions per call of every case of :mod:`zarr_cryoet.measure.instructions`, counted by valgrind on
-    the reference stores once per setup cache (every ``track_`` combination reads the memo)."""
+def counted_instructions(cache: dict, case: str) -> float:
+    """Instructions per call of one case of :mod:`zarr_cryoet.measure.instructions`, counted by valgrind on the
+    reference stores, once per setup cache (the set-up's own count is kept for the other cases)."""
     from zarr_cryoet.measure import instructions
 
     memo = Path(cache["dir"], "instructions.json")
-    if memo.is_file():
-        return json.loads(memo.read_text())
-    chunks = {spec for _, spec in instructions.CASES.values()}
-    paths = {spec: reference_store(cache, stores.Layout.from_spec("blosc-zstd", spec, 2)) for spec in chunks}
-    counted = instructions.count(paths, cache["volume_path"])
-    write_atomically(memo, json.dumps(counted))
-    return counted
+    counted = json.loads(memo.read_text()) if memo.is_file() else {}
+    if case not in counted:
+        chunks = {spec for _, spec in instructions.CASES.values()}
+        paths = {spec: reference_store(cache, stores.Layout.from_spec("blosc-zstd", spec, 2)) for spec in chunks}
+        found, base = instructions.count(paths, cache["volume_path"], only=[case], base=counted.get("<set-up>"))
+        counted.update(found, **{"<set-up>": base})
+        write_atomically(memo, json.dumps(counted))
+    return counted[case]
 
 
 def measured_fidelity(cache: dict, layout: stores.Layout) -> dict:

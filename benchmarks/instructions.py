@@ -24,9 +24,9 @@ class Instructions:
         reason = instructions.unavailable()
         if reason:
             raise NotImplementedError(reason)
-        self.counts = common.counted_instructions(cache)
+        self.count = common.counted_instructions(cache, case)
 
     def track_instructions(self, cache, data, case):
-        return self.counts[case]
+        return self.count
 
     track_instructions.unit = "instructions"

@@ -6,11 +6,12 @@ import pytest
 
 from tests.test_report import raw_results
 from zarr_cryoet import cli
-from zarr_cryoet.report import recommend
+from zarr_cryoet.report import answer_notes, recommend
 from zarr_cryoet.report.results import ReportResults
 
 RESULTS = Path(__file__).parent.parent / "recorded" / "results"
-RAW, _ = raw_results(RESULTS)
+RAW, _ = raw_results(RESULTS)  # the result files are restated: every timing's result is the suite's statistic
+COMMIT = "63551b68"
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +20,7 @@ def results():
 
 
 @pytest.mark.parametrize("zarr", ["2.18.7", "3.1.6", "3.4.2"])
-def test_every_use_case_is_answered_from_the_sum_of_its_asv_medians(results, zarr):
+def test_every_use_case_is_answered_from_the_sum_of_its_timings(results, zarr):
     answers = recommend.recommend(results, zarr)
     assert [a.use_case.key for a in answers] == [u.key for u in recommend.USE_CASES]
     for answer in answers:
@@ -42,7 +43,7 @@ def test_the_answers_of_the_recorded_run(results):
 def test_the_command_prints_the_table_and_names_the_run(capsys):
     assert cli.main(["recommend", "--results", str(RESULTS), "--zarr", "3.4.2"]) == 0
     out = capsys.readouterr().out
-    assert "commit dd1aca90, machine vm" in out and out.count("| zarr 3.4.2, phantom 128³ float32 |") == 5
+    assert f"commit {COMMIT}, machine vm" in out and out.count("| zarr 3.4.2, phantom 128³ float32 |") == 5
 
 
 def test_an_unknown_release_fails_in_one_line(capsys):
@@ -63,36 +64,49 @@ def test_help_is_plain_text_and_lists_every_subcommand(capsys):
 
 
 def test_the_codec_lossy_reader_and_size_lines_come_from_the_same_run(results):
-    lines = recommend.extras(results, "3.4.2")
+    lines = answer_notes.extras(results, "3.4.2")
     text = "\n".join(lines)
     assert "Lossless codec: **blosc-zstd** (1.167×" in text
     # the lossy tier: no setting with RMSE above 0.03 σ or a particle box below 0.999 is named
     lossy = next(line for line in lines if line.startswith("Lossy"))
     assert "**zfp-accuracy-1**" in lossy and "**scaleoffset-int8**" in lossy and "zfp-rate" not in lossy
     assert sum(line.startswith("Reader for") for line in lines) == 4
-    # readers whose interquartile ranges overlap the fastest's are marked ≈: no clear difference at 128³ chunks
-    reader_128 = next(line for line in lines if line.startswith("Reader for 128³ v2"))
-    assert "**tensorstore** (6.2 ms) of zarrs ≈ 6.6 ms, zarr-python ≈ 6.8 ms" in reader_128
-    assert "≈" not in next(line for line in lines if line.startswith("Reader for 16³ v2"))
+    # readers whose intervals overlap the fastest's are marked ≈: no clear difference
+    env = results.newest
+    for line in (line for line in lines if line.startswith("Reader for")):
+        chunks = {"16³": "16x16x16", "64³": "64x64x64", "128³": "128x128x128", "32³ in 128³": "32x32x32/128x128x128"}[
+            line.removeprefix("Reader for ").split(" v")[0]]
+        fmt = 3 if "/" in chunks else 2
+        timed = {e: answer_notes.timed(results, env, "engines.Read.time_read_full", data="phantom 128³ float32",
+                                       chunks=chunks, zarr_format=fmt, engine=e)
+                 for e in ("zarr-python", "zarrs", "tensorstore")}
+        best = min(timed, key=lambda e: timed[e].seconds)
+        assert f"**{best}** ({timed[best]})" in line
+        for engine, t in timed.items():
+            if engine != best:
+                assert f"{engine} {'≈ ' if t.overlaps(timed[best]) else ''}{t}" in line
     assert any(line.startswith("At portal size, full read") for line in lines)
     assert all("zarr 3.4.2" in line for line in lines if not line.startswith(("Trade-off", "zarr ")))
 
 
-def test_the_spread_is_the_sum_of_the_reads_quartiles_and_close_calls_are_marked(results):
-    """Each time comes with asv's interquartile range; a runner-up whose range overlaps the best's is marked ≈."""
+def test_the_interval_is_the_sum_of_the_reads_intervals_and_close_calls_are_marked(results):
+    """Each time comes with its interval (the suite's statistic); a runner-up whose interval overlaps the best's
+    is marked ≈, and every time in the table carries its ±."""
     env = results.newest
     answers = {a.use_case.key: a for a in recommend.recommend(results)}
     orthogonal = answers["orthogonal"]
     cell = dict(data=orthogonal.data, chunks=orthogonal.best.chunks, zarr_format=orthogonal.best.zarr_format)
-    quartiles = [results.spread(env, f"chunking.Read.time_read_slice_{axis}", **cell) for axis in ("xy", "xz", "yz")]
-    assert orthogonal.best.low == pytest.approx(sum(q[0] for q in quartiles))
-    assert orthogonal.best.high == pytest.approx(sum(q[1] for q in quartiles))
+    intervals = [results.interval(env, f"chunking.Read.time_read_slice_{axis}", **cell) for axis in ("xy", "xz", "yz")]
+    assert orthogonal.best.low == pytest.approx(sum(i[0] for i in intervals))
+    assert orthogonal.best.high == pytest.approx(sum(i[1] for i in intervals))
     assert orthogonal.best.low <= orthogonal.best.seconds <= orthogonal.best.high
     table = recommend.table(list(answers.values()), results)
-    row = next(line for line in table.splitlines() if line.startswith("| orthogonal"))
-    assert orthogonal.runner_up.overlaps(orthogonal.best) and "| ≈ 32³ v2:" in row
+    for a in answers.values():
+        row = next(line for line in table.splitlines() if line.startswith(f"| {a.use_case.title}"))
+        runner = a.runner_up
+        assert f"| {'≈ ' if runner.overlaps(a.best) else ''}{runner.label}: {runner} |" in row
+        assert row.count(" ± ") >= 4  # the best, the other format, the runner-up, the worst and its ratio
     particles = answers["particles"]
-    assert not particles.runner_up.overlaps(particles.best)  # 32³ is clearly faster than 64³ for boxes
     # the runner-up has other chunks; the same chunks on the other format are named in the best's cell
     assert all(a.runner_up.chunks != a.best.chunks for a in answers.values())
     assert particles.other_format.chunks == particles.best.chunks != particles.runner_up.chunks
@@ -101,24 +115,28 @@ def test_the_spread_is_the_sum_of_the_reads_quartiles_and_close_calls_are_marked
 def test_the_table_names_its_run_and_says_it_in_one_sentence(results):
     answers = recommend.recommend(results)
     label, _, short = recommend.table(answers, results).splitlines()[:3]
-    assert label.startswith("One asv run: commit dd1aca90, machine vm (2 cores, AMD EPYC), 2026-11-29; zarr 3.4.2")
-    assert "phantom 128³ float32 (128×128×128, 8.4 MB)" in label and "interquartile range" in label
+    assert label.startswith(f"One asv run: commit {COMMIT}, machine vm (2 cores, AMD EPYC), 2026-12-02; zarr 3.4.2")
+    assert "phantom 128³ float32 (128×128×128, 8.4 MB)" in label and "bootstrap interval" in label
     assert short.startswith("In short, for phantom 128³ float32 on zarr 3.4.2: chunks 16×128×128 for an XY viewer")
     assert "lossless codec blosc-zstd" in short and "scaleoffset-int8 (fastest write)" in short
-    # a winner within the runner-up's spread is not named alone: the sentence must not hide a close call
-    assert "64³ or 32³ (≈) for orthogonal views" in short and "; 32³ for particle picking;" in short
+    # a winner within the runner-up's interval is not named alone: the sentence must not hide a close call
+    for a in answers:
+        close = a.runner_up.overlaps(a.best)
+        named = recommend._choice(a)
+        assert (" or " in named and "(≈)" in named) == close and f"{named} for {recommend.SHORT[a.use_case.key]}" in short
 
 
-def test_trade_offs_and_releases_are_computed_from_the_same_medians(results):
+def test_trade_offs_and_releases_are_computed_from_the_same_timings(results):
     answers = recommend.recommend(results)
-    lines = recommend.tradeoffs(answers)
-    whole = next(line for line in lines if line.startswith("Trade-off: 128³ v3, the best for whole-volume"))
-    boxes_128 = RAW[("3.4.2", "chunking.Read.time_read_particle_boxes", ("phantom 128³ float32", "128x128x128", 3))]
-    boxes_best = answers[2].best.seconds
-    assert f"{boxes_128 / boxes_best:.1f}× the best for particles" in whole
-    releases = recommend.releases(results)
+    lines = answer_notes.tradeoffs(answers)
+    whole = answers[3].best  # whole-volume processing
+    line = next(line for line in lines if line.startswith(f"Trade-off: {whole.label}, the best for whole-volume"))
+    boxes = RAW[("3.4.2", "chunking.Read.time_read_particle_boxes", ("phantom 128³ float32", whole.chunks,
+                                                                     whole.zarr_format))]
+    assert f"{boxes / answers[2].best.seconds:.1f}× ± " in line and "the best for particles" in line
+    releases = answer_notes.releases(results)
     assert [line.split(" against ")[0] for line in releases] == ["zarr 3.1.6", "zarr 3.4.2"]
-    assert all("against 2.18.7" in line for line in releases)
+    assert all("against 2.18.7" in line and "× ± " in line and "beyond their intervals" in line for line in releases)
 
 
 def test_the_readme_tables_are_what_their_commands_print(capsys):
@@ -178,7 +196,7 @@ def test_without_results_here_the_recorded_run_answers(tmp_path, monkeypatch, ca
     monkeypatch.chdir(tmp_path)
     assert results_module.default_results_dir() == results_module.RECORDED_RESULTS
     assert cli.main(["recommend"]) == 0
-    assert "commit dd1aca90, machine vm" in capsys.readouterr().out
+    assert f"commit {COMMIT}, machine vm" in capsys.readouterr().out
     # once this checkout has results of its own, they are the default
     shutil.copytree(RESULTS, tmp_path / ".asv" / "results")
     assert results_module.default_results_dir() == results_module.DEFAULT_RESULTS

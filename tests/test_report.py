@@ -97,8 +97,9 @@ def written(tmp_path_factory):
 
 
 def expected_paths(out):
+    # the fixture's machine is "vm", which has a noise profile in recorded/noise: the detectable-change table
     return [out / p for p in (report.COMPRESSION_CSV, report.COMPRESSION_PNG, report.CHUNKING_CSV,
-                              report.CHUNKING_PNG, report.VERSION_CSV, report.VERSION_PNG)]
+                              report.CHUNKING_PNG, report.DETECTABLE_CSV, report.VERSION_CSV, report.VERSION_PNG)]
 
 
 @pytest.fixture
@@ -153,6 +154,17 @@ def test_cli_report_succeeds_and_prints_the_written_paths(written):
     assert all(p.is_file() for p in expected_paths(out))
     assert sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file()) == sorted(
         p.relative_to(out) for p in expected_paths(out))
+
+
+def test_every_time_gets_its_precision_and_the_smallest_change_the_noise_profile_can_detect(written):
+    rows = read_csv(written[0] / report.DETECTABLE_CSV)
+    assert rows and {"benchmark", "parameters", "value_ms", "precision_pct", "detectable_change_pct",
+                     "too_noisy_to_alarm", "noise_profile_runs"} <= set(rows[0])
+    assert all(r["benchmark"].split(".")[-1].startswith("time_") for r in rows)
+    assert all(float(r["value_ms"]) > 0 for r in rows)
+    assert any(r["detectable_change_pct"] != "" for r in rows)
+    assert all(r["too_noisy_to_alarm"] == str(float(r["detectable_change_pct"]) > 50)
+               for r in rows if r["detectable_change_pct"] != "")
 
 
 def test_compression_csv_equals_asv_json(written):
@@ -354,9 +366,38 @@ def test_chunking_figure_without_volume_size_skips_the_size_panel(results):
     assert style.unlabelled_axes(fig) == []
 
 
+def raw_intervals(results_dir=RESULTS, machine="vm"):
+    """{(zarr version, benchmark, params tuple): (ci_99_a, ci_99_b)} from the JSON files (these results recorded
+    no samples: the interval of a time is asv's 99 % interval of its median)."""
+    out = {}
+    for path in sorted((results_dir / machine).glob("*-virtualenv-*.json")):
+        doc = json.loads(path.read_text())
+        columns = doc["result_columns"]
+        for bench, row in doc["results"].items():
+            cell = dict(zip(columns, row))
+            params = [[ast.literal_eval(v) for v in vs] for vs in cell["params"]]
+            for combo, a, b in zip(itertools.product(*params), cell.get("stats_ci_99_a") or [],
+                                   cell.get("stats_ci_99_b") or []):
+                out[(doc["params"]["zarr"], bench, combo)] = (a, b)
+    return out
+
+
+INTERVALS = raw_intervals()
+
+
+def expected_change(ratio, new, old):
+    """``same``/``slower``/``faster`` as the report must mark it: beyond both intervals where they are finite,
+    else beyond the fixed threshold (this fixture is a ``--quick`` run: its ci_99 are infinite)."""
+    from zarr_cryoet.report import versions
+
+    if all(map(math.isfinite, (*new, *old))):
+        return "same" if new[0] <= old[1] and old[0] <= new[1] else "slower" if ratio > 1 else "faster"
+    return "slower" if ratio > versions.THRESHOLD else "faster" if ratio < 1 / versions.THRESHOLD else "same"
+
+
 def test_version_figure(results):
-    """Each newer release's time divided by its baseline (2.18.7; the oldest 3.x for format 3), marked where
-    slower or faster by more than 10 %, on a log axis around 1; only cells that have a ratio."""
+    """Each newer release's time divided by its baseline (2.18.7; the oldest 3.x for format 3), marked slower or
+    faster where the two times' intervals do not overlap, on a log axis around 1; only cells that have a ratio."""
     from zarr_cryoet.report import versions
 
     fig = report.build_version_figure(results)
@@ -372,7 +413,7 @@ def test_version_figure(results):
         expected = [(c, f) for c in categories for f in formats
                     if RAW.get(("3.4.2", bench, (DATA, c, f))) is not None and not missing(RAW[("3.4.2", bench, (DATA, c, f))])]
         assert len(ticks) == len(expected)  # no category without a bar
-        bars = [p for container in ax.containers for p in container]
+        bars = [p for container in ax.containers if isinstance(container, BarContainer) for p in container]
         drawn = [(round(p.get_y() + p.get_height(), 9), to_hex(p.get_facecolor()), to_hex(p.get_edgecolor()))
                  for p in bars]
         for c, f in expected:
@@ -380,11 +421,31 @@ def test_version_figure(results):
             base = RAW[(base_version, bench, (DATA, c, f))]
             for version in VERSIONS[VERSIONS.index(base_version) + 1:]:
                 ratio = RAW[(version, bench, (DATA, c, f))] / base
-                edge = (style.SLOWER_COLOUR if ratio > versions.THRESHOLD else style.FASTER_COLOUR
-                        if ratio < 1 / versions.THRESHOLD else "#333333").lower()
+                new, old = INTERVALS[(version, bench, (DATA, c, f))], INTERVALS[(base_version, bench, (DATA, c, f))]
+                marked = expected_change(ratio, new, old)
+                edge = {"slower": style.SLOWER_COLOUR, "faster": style.FASTER_COLOUR}.get(marked, "#333333").lower()
                 assert (round(ratio, 9), colours[version].lower(), edge) in drawn, (bench, c, f, version)
         assert len(bars) == sum(2 if f == 2 else 1 for _, f in expected)
         assert sum(t.endswith("†") for t in ticks) == sum(f == 3 for _, f in expected)  # against 3.1.6
+
+
+def test_a_run_with_samples_gives_every_release_ratio_its_precision_and_marks_changes_beyond_the_intervals():
+    from zarr_cryoet.report import versions
+    from zarr_cryoet.report.precision import timed
+
+    recorded = report.ReportResults.load(Path(__file__).parent.parent / "recorded" / "results", machine="vm")
+    rows = [r for r in versions.version_rows(recorded)
+            if recorded.units.get(r["benchmark"]) == "s" and r["ratio_to_baseline"] != ""
+            and r["zarr_version"] != r["baseline_zarr_version"]]
+    assert rows and all(r["ratio_precision_pct"] != "" and r["ratio_precision_pct"] > 0 for r in rows)
+    assert all(r["change"] in ("same", "slower", "faster") for r in rows)
+    env = {e.zarr_version: e for e in recorded.envs}
+    for r in rows:
+        params = {k: r[k] for k in recorded.param_names[r["benchmark"]] if k in r}
+        new, old = (timed(recorded, env[v], r["benchmark"], **params) for v in (r["zarr_version"],
+                                                                                r["baseline_zarr_version"]))
+        apart = new.high < old.low or old.high < new.low
+        assert (r["change"] != "same") == apart, r
 
 
 def test_the_version_csv_gives_the_ratio_to_the_baseline_and_both_values(written):
@@ -393,7 +454,9 @@ def test_the_version_csv_gives_the_ratio_to_the_baseline_and_both_values(written
                and r["zarr_format"] == "2" and r["zarr_version"] == "3.4.2")
     assert row["baseline_zarr_version"] == "2.18.7"
     assert float(row["ratio_to_baseline"]) == float(row["value"]) / float(row["baseline_value"])
-    assert row["change"] == ("slower" if float(row["ratio_to_baseline"]) > 1.1 else row["change"])
+    new, old = (INTERVALS[(v, "chunking.Read.time_read_full", (DATA, "16x16x16", 2))] for v in ("3.4.2", "2.18.7"))
+    assert row["change"] == expected_change(float(row["ratio_to_baseline"]), new, old)
+    assert row["ratio_precision_pct"] == ""  # a --quick run: no interval, so no precision either
     v3 = next(r for r in rows if r["benchmark"] == "chunking.Read.time_read_full" and r["chunks"] == "16x16x16"
               and r["zarr_format"] == "3" and r["zarr_version"] == "3.4.2")
     assert v3["baseline_zarr_version"] == "3.1.6"

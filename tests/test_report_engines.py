@@ -119,7 +119,7 @@ def test_zarr_pythons_slow_http_reads_come_from_access_where_the_default_grid_le
     names = {"engines.Read.time_read_slice_xy": ["data", "chunks", "zarr_format", "engine"],
              "engines.RemoteRead.time_read": ["data", "chunks", "zarr_format", "pattern", "engine", "latency_ms"],
              "access.RemoteRead.time_read": ["data", "chunks", "zarr_format", "pattern", "latency_ms"]}
-    results = ReportResults(tmp_path, "m", "c" * 40, None, [env], values, {}, names, {k: "seconds" for k in names})
+    results = ReportResults(tmp_path, "m", "c" * 40, None, [env], values, {}, {}, names, {k: "seconds" for k in names})
     rows = {r["engine"]: r for r in engine_report.comparison_rows(results)}
     assert rows["tensorstore"]["remote_20ms_ms"] == pytest.approx(120)
     assert rows["tensorstore"]["remote_20ms_from"] == "engines"

@@ -73,7 +73,9 @@ def test_good_settings_go_on_to_asv(commands, monkeypatch, capsys):
     monkeypatch.setattr(tasks, "provide_pythons", lambda: (dict(os.environ), []))
     assert tasks.main(["benchmark", "--quick"]) == 0
     assert "[tasks] data: phantom 32³ float32" in capsys.readouterr().out
-    assert [cmd[1] for cmd in commands[:3]] == ["machine", "run", "publish"]
+    assert [cmd[1] for cmd in commands[:4]] == ["machine", "run", "restate", "publish"]
+    run = commands[1]
+    assert "--interleave-rounds" in run and "--record-samples" in run  # every run of the suite interleaves and keeps samples
 
 
 @pytest.mark.skipif(not (ROOT / ".venv" / "bin" / "zarr-cryoet").exists(), reason="needs .venv")

@@ -234,6 +234,7 @@ def cmd_nightly(args) -> int:
                                   factor=args.factor, noise=Path(args.noise) if args.noise else None,
                                   cpu=args.cpu, results_branch=args.results_branch,
                                   follow_releases=args.follow_releases, max_commits=args.max_commits,
+                                  confirm=args.confirm,
                                   report=Path(args.report) if args.report else None, publish=args.publish,
                                   asv_args=asv_args))
 
@@ -426,6 +427,8 @@ def _add_nightly_parser(sub) -> None:
     night.add_argument("--no-follow-releases", dest="follow_releases", action="store_false",
                        help="do not add an environment for a zarr release newer than the matrix")
     night.add_argument("--max-commits", type=int, default=10, help="benchmark at most this many new commits")
+    night.add_argument("--no-confirm", dest="confirm", action="store_false",
+                       help="raise the alarm on the first look (default: run flagged timings again to confirm)")
     night.add_argument("--report", help="also write the Markdown report here")
     night.add_argument("--no-publish", dest="publish", action="store_false", help="skip asv publish")
     night.add_argument("--bench", "-b", action="append", default=[], help="passed to asv run (a regex)")

@@ -1,10 +1,15 @@
-"""Measurement quality: the measured processes' state, and how far asv's numbers can be trusted.
+"""Measurement quality: the statistic, the measured processes' state, and how far the numbers can be trusted.
 
+* :mod:`~zarr_cryoet.measure.statistic`: the suite's statistic (the fastest process, with a bootstrap
+  interval over the processes) and the process schedules of every kind of operation;
 * :mod:`~zarr_cryoet.measure.allocator`: pin glibc's allocator so a timing does not depend on
   what the process allocated before, and count page faults;
-* :mod:`~zarr_cryoet.measure.quality`: asv's overhead (wall time against time inside the timed
-  samples) and the stability of two result sets of the same commit;
-* :mod:`~zarr_cryoet.measure.crosscheck`: a plain timing loop outside asv, in fresh processes,
-  in three allocator states; :mod:`~zarr_cryoet.measure.crosscheck_report` runs it in every asv
-  environment and sets it next to asv's own results (``zarr-cryoet crosscheck``).
+* :mod:`~zarr_cryoet.measure.injection`: a known slowdown of zarr-python's reads, the proof of the
+  nightly alarm; :mod:`~zarr_cryoet.measure.instructions`: instructions per call under valgrind;
+* :mod:`~zarr_cryoet.measure.quality`: asv's overhead, and how well runs of one commit agree;
+* :mod:`~zarr_cryoet.measure.plain_loop`: a plain timing loop outside asv and the skeleton the
+  cross-checks share (:mod:`~zarr_cryoet.measure.release_crosscheck`,
+  :mod:`~zarr_cryoet.measure.engine_crosscheck`, :mod:`~zarr_cryoet.measure.lossy_crosscheck`:
+  ``zarr-cryoet crosscheck``); :mod:`~zarr_cryoet.measure.schedule_study`: the measurement that
+  chose the statistic and schedule.
 """

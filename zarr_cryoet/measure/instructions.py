@@ -56,14 +56,17 @@ def unavailable() -> str | None:
 
 
 def count(stores: dict[str, str], volume_path: str, *, calls: int = CALLS, python: str | None = None,
-          cases=None) -> dict[str, float]:
-    """Instructions per call of every case (``stores``: chunks -> the reference store of that layout)."""
+          cases=None, only=None, base: int | None = None) -> tuple[dict[str, float], int]:
+    """Instructions per call of the cases in ``only`` (default: all of ``cases``), and the count of the shared
+    set-up (pass it back as ``base`` to count more cases without running the set-up alone again).
+    ``stores``: chunks -> the reference store of that layout; every case is set up in every run."""
     cases = dict(cases or CASES)
     with tempfile.TemporaryDirectory(prefix="zarr-cryoet-instructions-") as work:
         request = {"stores": stores, "volume_path": volume_path, "cases": cases, "work": str(Path(work, "run"))}
-        base = _counted(python, {**request, "case": None, "calls": 0}, Path(work))
+        if base is None:
+            base = _counted(python, {**request, "case": None, "calls": 0}, Path(work))
         return {name: (_counted(python, {**request, "case": name, "calls": calls}, Path(work)) - base) / calls
-                for name in cases}
+                for name in (only or cases)}, base
 
 
 def _counted(python: str | None, request: dict, work: Path) -> int:

@@ -86,7 +86,8 @@ def detectable_rows(results: ReportResults, profile) -> list[dict]:
         name = f"{benchmark}({', '.join(repr(v) for v in combo)})"
         detectable = profile.detectable(env_name, name)
         interval = results.interval(labels[env_name], benchmark, **params)
-        rows.append({"benchmark": benchmark, **{k: v for k, v in params.items() if k != "data"},
+        rows.append({"benchmark": benchmark,  # one column for the parameters: benchmarks differ in theirs
+                     "parameters": ", ".join(f"{k}={v}" for k, v in params.items() if k != "data"),
                      "value_ms": value * 1e3,
                      "precision_pct": round((interval[1] - interval[0]) / value * 100, 1) if interval else "",
                      "detectable_change_pct": round(detectable * 100, 1) if detectable is not None else "",

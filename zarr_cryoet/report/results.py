@@ -23,6 +23,7 @@ import numpy as np
 from zarr_cryoet.data import provenance
 from zarr_cryoet.errors import ZarrCryoetError
 from zarr_cryoet.measure.statistic import Estimate, estimate
+from zarr_cryoet.tracking.asv_config import version_key
 from zarr_cryoet.tracking.restate import per_process_counts
 
 DEFAULT_RESULTS = Path(".asv", "results")
@@ -152,8 +153,8 @@ class ReportResults:
                         stats[cell] = stat
                 param_names[key] = list(benchmarks[key].get("param_names") or [])
                 units[key] = _unit(benchmarks[key])
-        order = sorted(range(len(envs)), key=lambda i: (_version_key(envs[i].zarr_version),
-                                                        _version_key(envs[i].python)))
+        order = sorted(range(len(envs)), key=lambda i: (version_key(envs[i].zarr_version),
+                                                        version_key(envs[i].python)))
         return cls(results_dir, machine, chosen, max((r.date or 0) for r in chosen_results) or None,
                    [envs[i] for i in order], values, stats, estimates, param_names, units,
                    ran_at=max((t for r in chosen_results for t in (r.started_at or {}).values() if t), default=None),
@@ -322,10 +323,6 @@ def _product(params):
 def _unit(benchmark: dict) -> str:
     unit = benchmark.get("unit") or ""
     return _UNITS.get(unit, unit)
-
-
-def _version_key(version: str):
-    return tuple(int(n) for n in re.findall(r"\d+", version or ""))
 
 
 def finite(value) -> bool:

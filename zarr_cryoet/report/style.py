@@ -38,9 +38,11 @@ import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from zarr_cryoet.tracking.asv_config import version_key
+
 __all__ = [
     "CODEC_COLOURS", "DPI_PRINT", "DPI_WEB", "ENGINE_COLOURS", "FASTER_COLOUR", "FORMAT_HATCH", "GRID_ALPHA",
-    "GRID_COLOUR", "LAYOUT_COLOURS", "PALETTE", "RELEASE_PALETTE", "SLOWER_COLOUR", "STYLE_RC",
+    "GRID_COLOUR", "LAYOUT_COLOURS", "PALETTE", "RELEASE_PALETTE", "SLOWER_COLOUR", "STATISTIC_LABEL", "STYLE_RC",
     "apply_style", "close_figure", "codec_colour", "codec_colours", "figure_style", "has_units", "label_axis",
     "layout_colour", "log_if_wide", "new_figure", "plain_log_ticks", "release_colours", "scale_bar", "save_figure", "series_colour", "style_axes", "unlabelled_axes",
 ]
@@ -192,7 +194,7 @@ def layout_colour(chunks: str) -> str:
 
 def release_colours(versions) -> dict[str, str]:
     """One colour per zarr release, by age (the versions sorted oldest first)."""
-    ordered = sorted(dict.fromkeys(versions), key=lambda v: tuple(int(p) for p in re.findall(r"\d+", v)))
+    ordered = sorted(dict.fromkeys(versions), key=version_key)
     return {v: RELEASE_PALETTE[i % len(RELEASE_PALETTE)] for i, v in enumerate(ordered)}
 
 

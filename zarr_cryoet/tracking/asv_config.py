@@ -179,8 +179,10 @@ def with_absolute_paths(conf: dict, conf_dir: Path, repo_base: Path | None = Non
 
 
 def version_key(version: str) -> tuple:
-    """Sort key for versions such as "3.9" < "3.11" (non-numeric parts sort as 0)."""
-    return tuple(int(part) if part.isdigit() else 0 for part in str(version).split("."))
+    """The one sort key for versions of zarr and Python, everywhere in the project: "3.9" < "3.11" < "3.11.2"
+    (the numbers of the release part; a suffix such as ".dev3+g1234" or "rc1" is ignored, "" sorts first)."""
+    release = re.match(r"[0-9]+(?:\.[0-9]+)*", str(version).strip())
+    return tuple(int(part) for part in release.group(0).split(".")) if release else ()
 
 
 def pythons(conf: dict) -> list[str]:

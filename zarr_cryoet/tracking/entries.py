@@ -28,6 +28,7 @@ class Entry:
     version: str | None
     unit: str | None
     estimate: Estimate | None = None  # the suite's statistic, where samples were recorded
+    per_process: int | None = None  # samples per process (asv's repeat), where the benchmark fixed it
 
 
 #: (environment name, commit hash, benchmark name with parameters)
@@ -81,7 +82,7 @@ def load_history(results_dir: str | Path, machine: str) -> History:
                     found = estimate(samples, per_process[key])
                 entries[(result.env_name, result.commit_hash, name)] = Entry(
                     found.value if found else value, stats, samples, result.benchmark_version.get(key),
-                    units.get(key), found)
+                    units.get(key), found, per_process.get(key))
     return History(entries, env_params)
 
 

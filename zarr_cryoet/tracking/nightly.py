@@ -16,10 +16,11 @@ One run, meant for cron (see docs/nightly.md) or a scheduled CI workflow:
    an environment is missing there: a new zarr release, or a run that was
    killed), pinned to one CPU (asv's ``--cpu-affinity``, what ``taskset``
    does) so that timings stay comparable night after night;
-6. ``asv publish``;
-7. compare every result that is not in the last committed snapshot with its
-   baseline (:mod:`zarr_cryoet.tracking.regressions`), write a Markdown report, and
-   commit the results to the results branch.
+6. compare every result that is not in the last committed snapshot with its
+   baseline (:mod:`zarr_cryoet.tracking.regressions`, each timing against its own
+   threshold: :mod:`zarr_cryoet.tracking.alarm`); run the timings flagged as slower
+   once more (a fresh set of processes) and compare again, so an alarm needs two looks;
+7. ``asv publish``; write a Markdown report, and commit the results to the results branch.
 
 Exit status: 0 nothing regressed, 1 something regressed (or now fails),
 2 an error (asv or publish failed, bad config), 75 another run holds the lock.
@@ -45,7 +46,7 @@ from pathlib import Path
 from zarr_cryoet.data.provenance import PROVENANCE_DIR_ENV, provenance_dir
 from zarr_cryoet.errors import ZarrCryoetError
 from zarr_cryoet.files import write_atomically
-from zarr_cryoet.tracking import asv_config, history, noise, regressions, releases
+from zarr_cryoet.tracking import alarm, asv_config, history, regressions, releases
 from zarr_cryoet.tracking.entries import load_history
 
 EXIT_OK, EXIT_REGRESSION, EXIT_ERROR, EXIT_LOCKED = 0, 1, 2, 75
@@ -72,6 +73,7 @@ class NightlyOptions:
     results_branch: str | None = None  # None: asv-results/<project>; "": do not commit results
     follow_releases: bool = True
     max_commits: int = 10
+    confirm: bool = True  # run flagged timings again before raising the alarm
     report: Path | None = None
     publish: bool = True
     asv_args: list[str] = field(default_factory=list)
@@ -347,17 +349,32 @@ def _nightly_locked(options, config: Path, results_dir: Path, state: Path, start
         elif code != 0:
             notes.append(f"asv run exited with status {code}; see the log.")
             status = EXIT_ERROR
+
+    thresholds, rule = alarm.thresholds(options.factor, options.noise, results_dir, machine, config.parent,
+                                        notes)
+    order = list(reversed(plan.branch_commits))
+    changes = regressions.compare_new(before, load_history(results_dir, machine), order, thresholds)
+    suspects = alarm.confirmable(changes)
+    if suspects and options.confirm:  # a second look before the alarm: the flagged timings, in more processes
+        log(f"{len(suspects)} timing(s) flagged; running them again to confirm")
+        t0 = time.monotonic()
+        run_suite(conf_path, conf, [f"HASHFILE:{hashfile}", "--show-stderr", "--machine", machine,
+                                    *cpu_affinity(options.cpu), *alarm.selecting(suspects)], cwd)
+        run_seconds += time.monotonic() - t0
+        changes = regressions.compare_new(before, load_history(results_dir, machine), order, thresholds)
+        left = [c for c in alarm.confirmable(changes) if (c.env, c.commit, c.name) in
+                {(s.env, s.commit, s.name) for s in suspects}]
+        notes.append(f"{len(suspects)} timing(s) flagged at first were run again (a fresh set of processes, whose "
+                     f"results replace the first): {len(left)} confirmed, {len(suspects) - len(left)} within their "
+                     "threshold the second time.")
+    regressed = [c for c in changes if c.kind == regressions.REGRESSED]
     if options.publish:
         if run_foreground(asv_command(conf_path, "publish"), cwd) != 0:
             notes.append("asv publish failed; the dashboard is out of date.")
             status = EXIT_ERROR
         else:
             notes += _self_contained(Path(conf["html_dir"]))
-
     after = load_history(results_dir, machine)
-    thresholds, rule = alarm_thresholds(options, results_dir, machine, config.parent, notes)
-    changes = regressions.compare_new(before, after, list(reversed(plan.branch_commits)), thresholds)
-    regressed = [c for c in changes if c.kind == regressions.REGRESSED]
     commit_list = ", ".join(plan.names[c] for c in plan.commits) or "none"
     title = f"zarr-cryoet nightly: {config.name}, {_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M} UTC"
     summary = [f"- Machine `{machine}`; repository `{conf['repo']}`.",
@@ -380,31 +397,6 @@ def _nightly_locked(options, config: Path, results_dir: Path, state: Path, start
     if regressed and status == EXIT_OK:
         status = EXIT_REGRESSION
     return status
-
-
-def alarm_thresholds(options: NightlyOptions, results_dir: Path, machine: str, repository: Path,
-                     notes: list[str]) -> tuple[regressions.Thresholds, str]:
-    """The thresholds tonight's comparison uses, and the rule in words for the report."""
-    if options.factor is not None:
-        return regressions.Thresholds(factor=options.factor), \
-            f"asv compare rules: factor {options.factor:g}, statistically significant changes only"
-    path = options.noise or noise.default_path(results_dir, machine, repository)
-    if path is None:
-        notes.append(f"No noise profile for machine {machine}: each timing's threshold comes from the precision of "
-                     "its two results; measure one with zarr-cryoet stability --save (docs/nightly.md).")
-        return regressions.Thresholds(), ("each timing against its own threshold, from the intervals of its two "
-                                          f"results (×{regressions.INTERVAL_Z:g}); instruction counts beyond "
-                                          f"{regressions.INSTRUCTIONS_CHANGE:.0%}")
-    profile = noise.NoiseProfile.load(path)
-    useless = profile.useless()
-    if useless:
-        notes.append(f"{len(useless)} timings are too noisy here to alarm on (they cannot detect a change below "
-                     f"{noise.USELESS:.0%}): " + ", ".join(f"`{name}` ({env})" for env, name in useless[:10])
-                     + (" …" if len(useless) > 10 else "") + ".")
-    return regressions.Thresholds(noise=profile), (
-        f"each timing against the smallest change it can detect, from the noise profile {path} "
-        f"({len(profile.runs)} runs of {profile.commit[:8]}); instruction counts beyond "
-        f"{regressions.INSTRUCTIONS_CHANGE:.0%}")
 
 
 def install_sigterm_handler() -> None:

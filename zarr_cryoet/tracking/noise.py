@@ -35,6 +35,8 @@ Z = 2.878
 PRIOR_DOF = 4
 #: a timing that cannot detect less than this change has a useless threshold (it is named so)
 USELESS = 0.5
+#: the fewest timings a family needs for its common shift to be judged
+FAMILY_MIN = 4
 FORMAT = 1
 
 
@@ -62,10 +64,18 @@ class NoiseProfile:
     commit: str
     runs: list[str]
     sigma: dict[tuple[str, str], float] = field(default_factory=dict)
+    #: per (environment, benchmark method): the spread between runs of the mean log value of its timings
+    family_sigma: dict[tuple[str, str], float] = field(default_factory=dict)
 
     def detectable(self, env: str, name: str) -> float | None:
         """The smallest change (0.12: +12 %) this timing can be flagged for, or None if it was not measured."""
         sigma = self.sigma.get((env, name))
+        return None if sigma is None else math.exp(Z * math.sqrt(2) * sigma) - 1
+
+    def family_detectable(self, env: str, method: str) -> float | None:
+        """The smallest shift of a whole family (every timing of one benchmark method in one environment, their
+        mean log ratio) that can be flagged, or None if it was not measured."""
+        sigma = self.family_sigma.get((env, method))
         return None if sigma is None else math.exp(Z * math.sqrt(2) * sigma) - 1
 
     def useless(self) -> list[tuple[str, str]]:
@@ -76,7 +86,10 @@ class NoiseProfile:
         data = {"format": FORMAT, "machine": self.machine, "commit": self.commit, "runs": self.runs, "z": Z,
                 "timings": [{"env": env, "benchmark": name, "sigma": round(s, 6),
                              "detectable": round(self.detectable(env, name), 4)}
-                            for (env, name), s in sorted(self.sigma.items())]}
+                            for (env, name), s in sorted(self.sigma.items())],
+                "families": [{"env": env, "benchmark": method, "sigma": round(s, 6),
+                              "detectable": round(self.family_detectable(env, method), 4)}
+                             for (env, method), s in sorted(self.family_sigma.items())]}
         return write_atomically(path, json.dumps(data, indent=1, ensure_ascii=False) + "\n")
 
     @classmethod
@@ -86,7 +99,8 @@ class NoiseProfile:
             if data.get("format") != FORMAT:
                 raise ValueError(f"format {data.get('format')!r}, expected {FORMAT}")
             return cls(data["machine"], data["commit"], list(data["runs"]),
-                       {(t["env"], t["benchmark"]): float(t["sigma"]) for t in data["timings"]})
+                       {(t["env"], t["benchmark"]): float(t["sigma"]) for t in data["timings"]},
+                       {(t["env"], t["benchmark"]): float(t["sigma"]) for t in data.get("families", [])})
         except (OSError, ValueError, KeyError, TypeError) as err:
             raise NoiseError(f"noise profile {path} cannot be read ({err}); measure it again with zarr-cryoet "
                              "stability --machine A --machine B --save FILE") from None
@@ -110,7 +124,30 @@ def measure(histories: dict[str, History], commit: str) -> NoiseProfile:
     pooled = {k: statistics.median(v) for k, v in families.items()}
     sigma = {key: math.sqrt((dof * var + PRIOR_DOF * pooled[(key[0], family(key[1]))]) / (dof + PRIOR_DOF))
              for key, (var, dof) in own.items()}
-    return NoiseProfile(next(iter(histories)), commit, list(histories), sigma)
+    return NoiseProfile(next(iter(histories)), commit, list(histories), sigma, family_spread(runs))
+
+
+def family_spread(runs: dict) -> dict[tuple[str, str], float]:
+    """Per family (environment, benchmark method) of at least :data:`FAMILY_MIN` timings: the spread between runs
+    of the mean log value of its timings (those every run of the family has), pooled with the other families'
+    like a timing's spread. What moves a family mean is what a run shares: the machine's state during it."""
+    members = defaultdict(list)  # (env, method) -> the runs' {name: log value} of that family
+    for values in runs.values():
+        found = defaultdict(dict)
+        for (env, name), value in values.items():
+            found[(env, family(name))][name] = math.log(value)
+        for key, logs in found.items():
+            members[key].append(logs)
+    own = {}
+    for key, per_run in members.items():
+        common = set.intersection(*(set(logs) for logs in per_run))
+        if len(per_run) >= 2 and len(common) >= FAMILY_MIN:
+            means = [statistics.mean(logs[name] for name in common) for logs in per_run]
+            own[key] = (statistics.variance(means), len(per_run) - 1)
+    if not own:
+        return {}
+    pooled = statistics.median(var for var, _ in own.values())
+    return {key: math.sqrt((dof * var + PRIOR_DOF * pooled) / (dof + PRIOR_DOF)) for key, (var, dof) in own.items()}
 
 
 def default_path(results_dir, machine: str, repository: Path | None = None) -> Path | None:
