@@ -320,3 +320,14 @@ def test_defaults_agree_between_subcommands():
                     for c in ("report", "recommend", "overhead")}
     assert len(machine_help) == 1
     assert "only portal data can be fetched" in sub["fetch"].description
+
+
+@pytest.mark.parametrize("argv, phrases", [
+    (["restate", "--results", "{tmp}"], ("no asv results in", "run python3 tasks.py benchmark first")),
+    (["alarm-proof", "--runs", "0", "--evaluate-only", "--results", "{tmp}"], ("--runs must be at least 1",)),
+    (["alarm-proof", "--slowdown", "-0.1", "--evaluate-only", "--results", "{tmp}"], ("a fraction above 0",)),
+])
+def test_the_alarms_commands_refuse_bad_input_in_one_line_and_touch_nothing(argv, phrases, tmp_path, capsys):
+    assert cli.main([a.format(tmp=tmp_path) for a in argv]) == 2
+    one_line_error(capsys, *phrases)
+    assert list(tmp_path.iterdir()) == []
