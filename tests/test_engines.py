@@ -39,7 +39,7 @@ def usable(name, layout, remote=False):
 
 def test_every_engine_that_can_run_here_does_and_the_others_say_why():
     described = engines.describe()
-    assert list(described) == ["zarr-python", "zarrs", "tensorstore"]
+    assert list(described) == ["zarr-python", "zarr-python-fused", "zarrs", "tensorstore"]
     assert described["zarr-python"]["available"]
     for name, entry in described.items():
         assert entry["available"] == (entry["reason"] is None)
@@ -47,7 +47,7 @@ def test_every_engine_that_can_run_here_does_and_the_others_say_why():
             assert entry["version"] and entry["settings"]
     if not ZARR3:  # zarr 2.18.7: only zarr-python runs; the others are not installed (asv: a skip with a reason)
         assert engines.get("zarrs").unavailable(2)
-    with pytest.raises(UnknownEngineError, match="choose one of: zarr-python, zarrs, tensorstore"):
+    with pytest.raises(UnknownEngineError, match="choose one of: zarr-python, zarr-python-fused, zarrs, tensorstore"):
         engines.get("zarrita")
 
 
@@ -101,6 +101,24 @@ def test_the_zarrs_engine_never_falls_back_to_zarr_pythons_pipeline(tmp_path, vo
     assert engine.unavailable(2, remote=True) and "deadlock" in engine.unavailable(2, remote=True)
 
 
+def test_the_fused_engine_is_zarrs_own_fused_pipeline_where_zarr_has_one(tmp_path, volume64):
+    from zarr_cryoet.engines.zarr_python import has_fused_pipeline
+
+    engine = engines.get("zarr-python-fused")
+    if not has_fused_pipeline():  # zarr 2.18.7 and 3.1.6: a skip that names the release it needs
+        assert "needs zarr >= 3.3" in engine.unavailable(2)
+        return
+    import zarr
+
+    path = stores.write_store(tmp_path / "s.zarr", volume64, LAYOUTS[0])
+    with engine.session():
+        assert zarr.config.get("codec_pipeline.path").endswith("FusedCodecPipeline")
+        np.testing.assert_array_equal(engine.open(path)[10], volume64[10])
+    assert zarr.config.get("codec_pipeline.path").endswith("BatchedCodecPipeline")  # only inside its session
+    with pytest.raises(RuntimeError, match="not FusedCodecPipeline"):
+        engine.open(path)
+
+
 def test_the_concurrency_is_pinned_to_the_same_budget(monkeypatch):
     monkeypatch.setenv(engines.COMPUTE_THREADS_ENV, "3")
     assert engines.thread_budget() == 3
@@ -108,6 +126,8 @@ def test_the_concurrency_is_pinned_to_the_same_budget(monkeypatch):
     if ZARR3:
         assert settings["zarr-python"]["threading.max_workers"] == 3
         assert settings["zarr-python"]["async.concurrency"] == engines.io_concurrency()
+    if "zarr-python-fused" in settings:
+        assert settings["zarr-python-fused"]["codec_pipeline.max_workers"] == 3
     if "zarrs" in settings:
         assert settings["zarrs"]["threading.max_workers"] == 3
     if "tensorstore" in settings:

@@ -125,3 +125,32 @@ def test_zarr_pythons_slow_http_reads_come_from_access_where_the_default_grid_le
     assert rows["tensorstore"]["remote_20ms_from"] == "engines"
     assert rows["zarr-python"]["remote_20ms_ms"] == pytest.approx(130)
     assert rows["zarr-python"]["remote_20ms_from"] == "access"
+
+
+def test_the_answer_says_where_zarrs_fused_pipeline_pays_beyond_the_intervals(tmp_path):
+    from zarr_cryoet.measure.statistic import Estimate
+    from zarr_cryoet.report.answer_notes import fused_pays
+    from zarr_cryoet.report.results import Env
+
+    env = Env("env", "3.4.2", "3.13", "zarr 3.4.2")
+    data = "phantom 128³ float32"
+    times = {("16x16x16", "zarr-python"): (0.170, 0.165, 0.180), ("16x16x16", "zarr-python-fused"): (0.073, 0.071, 0.080),
+             ("64x64x64", "zarr-python"): (0.012, 0.010, 0.015), ("64x64x64", "zarr-python-fused"): (0.011, 0.009, 0.014)}
+    values, estimates = {}, {}
+    for (chunks, engine), (value, low, high) in times.items():
+        for benchmark in ("engines.Read.time_read_full", "engines.Read.time_read_slice_xy"):
+            key = ("env", benchmark, (data, chunks, 2, engine))
+            values[key], estimates[key] = value, Estimate(value, low, high, 5, 2)
+    names = {b: ["data", "chunks", "zarr_format", "engine"]
+             for b in ("engines.Read.time_read_full", "engines.Read.time_read_slice_xy")}
+    results = ReportResults(tmp_path, "m", "c" * 40, None, [env], values, {}, estimates, names, {k: "s" for k in names})
+    line = fused_pays(results, env, data)
+    assert "16³ v2: full read 0.43× ± " in line and "64³ v2: full read 0.92× ± " in line
+    assert "it pays on 16³ v2, not beyond the intervals on 64³ v2" in line
+    assert line.endswith("zarr 3.4.2, phantom 128³ float32, one core.")
+    # a run without the fused engine (zarr < 3.3 only, or an older run) says nothing
+    del names["engines.Read.time_read_slice_xy"]
+    without = ReportResults(tmp_path, "m", "c" * 40, None, [env],
+                            {k: v for k, v in values.items() if k[2][3] == "zarr-python" and k[1] in names},
+                            {}, {}, names, {k: "s" for k in names})
+    assert fused_pays(without, env, data) == ""

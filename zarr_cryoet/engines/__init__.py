@@ -4,6 +4,7 @@ Each engine opens a store (a local path or an http(s) URL) as an array that nump
 selections read, and writes a :class:`~zarr_cryoet.store.stores.Layout`:
 
 * ``zarr-python``: zarr-python with its default codec pipeline (zarr 2.18 and 3.x);
+* ``zarr-python-fused``: zarr-python >= 3.3 with its opt-in ``FusedCodecPipeline``;
 * ``zarrs``: zarr-python 3 with the Rust codec pipeline of the ``zarrs`` package
   (``zarrs.ZarrsCodecPipeline``, strict: it never falls back to zarr-python's pipeline);
 * ``tensorstore``: Google's tensorstore, driver ``zarr`` (format 2) or ``zarr3`` (format 3).
@@ -19,10 +20,11 @@ from zarr_cryoet.errors import UnknownEngineError
 
 from .base import COMPUTE_THREADS_ENV, Engine, io_concurrency, thread_budget  # noqa: F401
 from .tensorstore_engine import TensorStore
-from .zarr_python import ZarrPython, Zarrs
+from .zarr_python import ZarrPython, ZarrPythonFused, Zarrs
 
 #: the engines, in the order of the benchmarks' ``engine`` parameter and of every table
-ENGINES: dict[str, Engine] = {engine.name: engine for engine in (ZarrPython(), Zarrs(), TensorStore())}
+ENGINES: dict[str, Engine] = {engine.name: engine for engine in (ZarrPython(), ZarrPythonFused(), Zarrs(),
+                                                                  TensorStore())}
 ENGINE_NAMES: tuple[str, ...] = tuple(ENGINES)
 #: the engine versions the benchmark environments get (``python -m zarr_cryoet.engines.install``)
 PINNED = {"zarrs": "0.2.3", "tensorstore": "0.1.86"}
@@ -48,7 +50,7 @@ def preload() -> list[str]:
 
     loaded = []
     for name, engine in ENGINES.items():
-        if name != "zarr-python" and engine.unavailable() is None:
+        if engine.module != "zarr" and engine.unavailable() is None:
             importlib.import_module(engine.module)
             loaded.append(name)
     return loaded

@@ -1,4 +1,5 @@
-"""zarr-python, with its own codec pipeline or with the zarrs (Rust) codec pipeline."""
+"""zarr-python with its default codec pipeline, with its fused pipeline (zarr >= 3.3), or with the zarrs (Rust)
+codec pipeline."""
 
 from __future__ import annotations
 
@@ -45,6 +46,61 @@ class ZarrPython(Engine):
 
     def write(self, path, volume, layout) -> Path:
         return stores.write_store(path, volume, layout)
+
+
+#: zarr >= 3.3's opt-in pipeline: codecs run synchronously in bulk, sharded reads coalesce their byte ranges
+FUSED_PIPELINE = "zarr.core.codec_pipeline.FusedCodecPipeline"
+
+
+def has_fused_pipeline() -> bool:
+    """Whether this zarr ships ``FusedCodecPipeline`` (zarr >= 3.3)."""
+    if compat.ZARR_MAJOR < 3:
+        return False
+    from zarr.core import codec_pipeline
+
+    return hasattr(codec_pipeline, "FusedCodecPipeline")
+
+
+def opened_with(location, pipeline: str):
+    """The array at ``location``, after checking that zarr chose ``pipeline`` (a class name) for it: a pipeline
+    setting zarr did not apply would time one engine under another's name."""
+    array = compat.open_array(location)
+    chosen = type(array._async_array.codec_pipeline).__name__
+    if chosen != pipeline:
+        raise RuntimeError(f"zarr opened {location} with {chosen}, not {pipeline}; open it inside engine.session()")
+    return array
+
+
+class ZarrPythonFused(ZarrPython):
+    """zarr-python >= 3.3 with its opt-in ``FusedCodecPipeline``: one setting a user can turn on.
+
+    Its thread pool (``codec_pipeline.max_workers``) gets the same compute budget as the other engines.
+    """
+
+    name = "zarr-python-fused"
+    LIBRARY_DEFAULTS = {"codec_pipeline.path": "BatchedCodecPipeline (the fused one is opt-in)",
+                        "codec_pipeline.max_workers": "None (Python's default: cores + 4)", "async.concurrency": 10}
+
+    def unavailable(self, zarr_format=None, remote=False):
+        reason = super().unavailable(zarr_format, remote)
+        if reason is None and not has_fused_pipeline():
+            return f"zarr {compat.ZARR_VERSION} has no FusedCodecPipeline; it needs zarr >= 3.3"
+        return reason
+
+    def config(self) -> dict:
+        return {**super().config(), "codec_pipeline.path": FUSED_PIPELINE,
+                "codec_pipeline.max_workers": thread_budget()}
+
+    def settings(self) -> dict:
+        return self.config()
+
+    def session(self):
+        import zarr
+
+        return zarr.config.set(self.config())
+
+    def open(self, location):
+        return opened_with(location, "FusedCodecPipeline")
 
 
 class _WholeAxes:
@@ -105,12 +161,7 @@ class Zarrs(ZarrPython):
         return zarr.config.set(self.config())
 
     def open(self, location):
-        array = compat.open_array(location)
-        pipeline = type(array._async_array.codec_pipeline).__name__  # the pipeline zarr chose for this array
-        if pipeline != "ZarrsCodecPipeline":
-            raise RuntimeError(f"zarr opened {location} with {pipeline}, not ZarrsCodecPipeline; "
-                               "open it inside engine.session()")
-        return _WholeAxes(array)
+        return _WholeAxes(opened_with(location, "ZarrsCodecPipeline"))
 
     def version(self) -> str:
         return distribution_version("zarrs") or "not installed"

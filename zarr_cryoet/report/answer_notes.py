@@ -117,6 +117,40 @@ def _compared(results: ReportResults, env, benchmark: str, cells: dict) -> str:
         f"{other} {'≈ ' if t.overlaps(best) else ''}{t}" for t, other in rest)
 
 
+#: the engines whose ratio says when zarr-python's fused pipeline (zarr >= 3.3) pays
+FUSED, DEFAULT = "zarr-python-fused", "zarr-python"
+
+
+def fused_pays(results: ReportResults, env, data) -> str:
+    """One line: zarr-python's fused pipeline against its default, full read and XY plane per layout, with the
+    ratios' precision, and the layouts where it is faster beyond both intervals; empty where not measured."""
+    if FUSED not in results.choices("engines", "engine"):
+        return ""
+    parts, pays, not_pays = [], [], []
+    for chunks in results.choices("engines", "chunks"):
+        fmt = 3 if "/" in str(chunks) else 2
+        label = f"{chunk_label(chunks)} v{fmt}"
+        ratios = []
+        for operation, benchmark in (("full read", "engines.Read.time_read_full"),
+                                     ("XY plane", "engines.Read.time_read_slice_xy")):
+            fused, default = (timed(results, env, benchmark, data=data, chunks=chunks, zarr_format=fmt, engine=e)
+                              for e in (FUSED, DEFAULT))
+            if fused is None or default is None or not default.seconds:
+                continue
+            precision = ratio_precision(fused.precision, default.precision)
+            ratios.append(f"{operation} {ratio_text(fused.seconds / default.seconds, precision, 2)}")
+            if operation == "full read":
+                (pays if differ(fused, default) and fused.seconds < default.seconds else not_pays).append(label)
+        if ratios:
+            parts.append(f"{label}: " + ", ".join(ratios))
+    if not parts:
+        return ""
+    verdict = (f"it pays on {', '.join(pays)}" if pays else "it is not faster beyond the intervals on any layout") + (
+        f", not beyond the intervals on {', '.join(not_pays)}" if pays and not_pays else "")
+    return ("zarr-python's fused pipeline (zarr ≥ 3.3, one setting: codec_pipeline.path = FusedCodecPipeline) ÷ "
+            "its default: " + "; ".join(parts) + f" — {verdict}; zarr {env.zarr_version}, {data}, one core.")
+
+
 def extras(results: ReportResults, zarr_version: str | None = None, answers: list[Answer] | None = None) -> list[str]:
     """One line each for the trade-offs, the codec, the lossy setting, the reader, the portal-sized volume
     and the zarr releases, where the results have them (the same run as the layout table)."""
@@ -150,6 +184,9 @@ def extras(results: ReportResults, zarr_version: str | None = None, answers: lis
             if line:
                 lines.append(f"Reader for {chunk_label(chunks)} v{fmt}, full read: {line}; zarr {env.zarr_version}, "
                              f"{data}, one core.")
+        fused = fused_pays(results, env, data)
+        if fused:
+            lines.append(fused)
     for data in results.choices("realistic", "data"):
         for operation, benchmark in (("full read", "realistic.Read.time_read_full"),
                                      ("XY plane", "realistic.Read.time_read_slice_xy")):

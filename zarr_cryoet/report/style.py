@@ -165,7 +165,8 @@ def codec_colours(names: Iterable[str]) -> dict[str, str]:
 
 
 #: one colour per engine, in every figure
-ENGINE_COLOURS = {"zarr-python": "#1f77b4", "zarrs": "#d62728", "tensorstore": "#2ca02c"}
+ENGINE_COLOURS = {"zarr-python": "#1f77b4", "zarr-python-fused": "#17becf", "zarrs": "#d62728",
+                  "tensorstore": "#2ca02c"}
 
 
 #: one colour per layout (chunks, or inner chunks / shard), in every figure that has layouts; zarr format 3
