@@ -98,7 +98,7 @@ def sampled(preset: dict):
 
 
 #: the modules whose reference stores :func:`setup_cache` builds (each has ``LAYOUTS``)
-LAYOUT_MODULES = ("compression", "chunking", "access", "engines")
+LAYOUT_MODULES = ("compression", "chunking", "access", "engines", "cold")
 
 
 def build_cache(layouts, *, raw_file: bool = False, truth: bool = False) -> dict:

@@ -5,6 +5,7 @@ working tree) into a temporary results directory, sharing the environments in
 .asv/env with ``python3 tasks.py benchmark``.
 """
 
+import ast
 import itertools
 import json
 import math
@@ -87,7 +88,8 @@ def test_every_zarr_version_has_results_for_every_benchmark(asv_run):
             "engines.Interop.track_mismatched_voxels", "lossy.Write.time_write", "lossy.Read.time_read",
             "lossy.Storage.track_compression_ratio", "lossy.Fidelity.track_fsc_0143_nyquist",
             "lossy.AgainstTruth.track_max_fsc_drop", "lossy.Fidelity.track_particle_ncc_min",
-            "lossy.PSNR.track_psnr", "instructions.Instructions.track_instructions"} <= names
+            "lossy.PSNR.track_psnr", "instructions.Instructions.track_instructions", "cold.Read.time_read_full",
+            "cold.Read.time_read_slice_xy"} <= names
     assert any(name.startswith("codec_sweep.") for name in benchmarks)  # discovered, left out of the default run
     for zarr_version, result in results.items():
         assert set(result["results"]) == names, zarr_version
@@ -298,3 +300,14 @@ def test_compression_ratios_do_not_depend_on_the_zarr_release(asv_run):
         assert all(abs(b - VOLUME_BYTES / reference) <= METADATA_SLACK for b in stored.values()), f"{key}: {stored}"
         compared += 1
     assert compared >= 10, f"only {compared} compression ratios were compared"
+
+
+def test_cold_reads_ran_with_the_store_out_of_the_page_cache_on_every_zarr(asv_run):
+    """The drop is checked by mincore in setup: a cold read that ran is one that started cold."""
+    _, tmp, _ = asv_run
+    for zarr_version, result in result_files(tmp / "results").items():
+        cell = dict(zip(result["result_columns"], result["results"]["cold.Read.time_read_full"]))
+        params = [[ast.literal_eval(v) for v in vs] for vs in cell["params"]]
+        timed = {combo[-1]: value for combo, value in zip(itertools.product(*params), cell["result"])
+                 if combo[1:3] == ("64x64x64", 2) and value is not None and not math.isnan(value)}
+        assert set(timed) == {"warm", "cold"}, (zarr_version, timed)

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks import (access, chunking, codec_sweep, common, compression, limits, lossy, process_state, realistic,
-                        suite)
+from benchmarks import (access, chunking, codec_sweep, cold, common, compression, limits, lossy, process_state,
+                        realistic, suite)
 from zarr_cryoet.store import compat
 from zarr_cryoet.data import sources
 from zarr_cryoet.store import stores
@@ -39,7 +39,8 @@ def cache_of(tmp_path, monkeypatch):
 
 
 def reload_suite():
-    for module in (common, suite, compression, chunking, access, limits, codec_sweep, process_state, realistic, lossy):
+    for module in (common, suite, compression, chunking, access, cold, limits, codec_sweep, process_state, realistic,
+                   lossy):
         importlib.reload(module)
 
 
@@ -392,3 +393,32 @@ def test_fidelity_on_an_mrc_file_with_a_voxel_size_per_axis(tmp_path, monkeypatc
     assert 0 < drive(lossy.Fidelity, "track_fsc_05_nyquist", cache, params) <= 1
     assert drive(lossy.AgainstTruth, "track_max_fsc_drop", cache, params) == "skipped"  # no truth for real data
     assert common.measured_fidelity(cache, layout_for(lossy.Fidelity, params))["fsc_05_angstrom"] >= 2 * 7.5
+
+
+def test_a_cold_read_starts_with_the_stores_files_out_of_the_page_cache(cache_of, monkeypatch):
+    from zarr_cryoet.store import page_cache
+
+    cache = cache_of(cold)
+    assert cold.Read.number == 1  # one call per sample: no timed call reads what the one before it cached
+    for params in itertools.product(*cold.Read.params):
+        named = dict(zip(cold.Read.param_names, params))
+        bench = cold.Read()
+        try:
+            bench.setup(cache, *params)
+        except NotImplementedError:  # shards larger than the 64³ phantom, format 3 on zarr 2
+            assert skipped_on_64(cold.Read, params)
+            continue
+        try:
+            store = common.reference_store(cache, cold.suite.layout(named))
+            resident = page_cache.resident_fraction(store)
+            assert resident == 0.0 if named["cache"] == "cold" else resident > 0.9, (named, resident)
+            bench.time_read_full(cache, *params)
+            assert page_cache.resident_fraction(store) > 0.9  # the read brought it back
+        finally:
+            bench.teardown(cache, *params)  # checks every voxel of the read
+    # a drop that did not work fails the benchmark rather than time a warm read as cold
+    monkeypatch.setattr(page_cache, "resident_fraction", lambda store: 0.25)
+    params = next(p for p in itertools.product(*cold.Read.params)
+                  if dict(zip(cold.Read.param_names, p))["cache"] == "cold" and not skipped_on_64(cold.Read, p))
+    with pytest.raises(RuntimeError, match="25.0% of .* is still in the page cache"):
+        cold.Read().setup(cache, *params)

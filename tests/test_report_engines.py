@@ -154,3 +154,25 @@ def test_the_answer_says_where_zarrs_fused_pipeline_pays_beyond_the_intervals(tm
                             {k: v for k, v in values.items() if k[2][3] == "zarr-python" and k[1] in names},
                             {}, {}, names, {k: "s" for k in names})
     assert fused_pays(without, env, data) == ""
+
+
+def test_warm_and_cold_sit_side_by_side_with_the_storage_cost_and_its_precision(tmp_path):
+    from zarr_cryoet.measure.statistic import Estimate
+    from zarr_cryoet.report.answer_notes import cold_cache
+    from zarr_cryoet.report.cache_state import cold_rows
+    from zarr_cryoet.report.results import Env
+
+    env = Env("env", "3.4.2", "3.13", "zarr 3.4.2")
+    data = "phantom 128³ float32"
+    values, estimates = {}, {}
+    for cache, (value, low, high) in {"warm": (0.100, 0.095, 0.110), "cold": (0.140, 0.135, 0.150)}.items():
+        key = ("env", "cold.Read.time_read_full", (data, "16x16x16", 2, cache))
+        values[key], estimates[key] = value, Estimate(value, low, high, 5, 2)
+    names = {"cold.Read.time_read_full": ["data", "chunks", "zarr_format", "cache"]}
+    results = ReportResults(tmp_path, "m", "c" * 40, None, [env], values, {}, estimates, names, {k: "s" for k in names})
+    [row] = cold_rows(results)
+    assert row["read"] == "full" and row["cold_ms"] == pytest.approx(140) and row["warm_ms"] == pytest.approx(100)
+    assert row["storage_ms"] == pytest.approx(40) and row["cold_over_warm"] == pytest.approx(1.4)
+    assert row["differ"] is True and row["ratio_precision_pct"] > 0
+    [line] = cold_cache(results, env)
+    assert "16³ v2 140.0 ms against 100.0 ms warm (1.40× ± " in line and line.endswith("this VM's disk.")

@@ -151,6 +151,28 @@ def fused_pays(results: ReportResults, env, data) -> str:
             "its default: " + "; ".join(parts) + f" — {verdict}; zarr {env.zarr_version}, {data}, one core.")
 
 
+def cold_cache(results: ReportResults, env) -> list[str]:
+    """One line per data: each layout's full read with the store's files out of the page cache, against the
+    same read warm (benchmarks/cold.py); empty where the run has no cold reads."""
+    from zarr_cryoet.report.cache_state import cold_rows
+
+    lines = []
+    rows = [r for r in cold_rows(results) if r["zarr_version"] == env.zarr_version and r["read"] == "full"]
+    for data in dict.fromkeys(r["data"] for r in rows):
+        parts = []
+        for r in (r for r in rows if r["data"] == data):
+            ratio = ratio_text(r["cold_over_warm"], _fraction(r["ratio_precision_pct"]), 2)
+            parts.append(f"{chunk_label(r['chunks'])} v{r['zarr_format']} {r['cold_ms']:.1f} ms against "
+                         f"{r['warm_ms']:.1f} ms warm ({ratio})")
+        lines.append("Cold page cache (the store's files dropped before each read), full read: " + "; ".join(parts)
+                     + f"; zarr {env.zarr_version}, {data}, one core, this VM's disk.")
+    return lines
+
+
+def _fraction(pct):
+    return pct / 100 if pct != "" else None
+
+
 def extras(results: ReportResults, zarr_version: str | None = None, answers: list[Answer] | None = None) -> list[str]:
     """One line each for the trade-offs, the codec, the lossy setting, the reader, the portal-sized volume
     and the zarr releases, where the results have them (the same run as the layout table)."""
@@ -187,6 +209,7 @@ def extras(results: ReportResults, zarr_version: str | None = None, answers: lis
         fused = fused_pays(results, env, data)
         if fused:
             lines.append(fused)
+    lines += cold_cache(results, env)
     for data in results.choices("realistic", "data"):
         for operation, benchmark in (("full read", "realistic.Read.time_read_full"),
                                      ("XY plane", "realistic.Read.time_read_slice_xy")):

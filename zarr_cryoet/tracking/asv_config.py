@@ -42,6 +42,8 @@ CI_BENCH = [
     # every engine on a plain format-2 and a sharded format-3 layout; interop on every default layout
     r"^engines\.(Write|Read|Memory|Requests|RemoteRead)\..*'(64x64x64|32x32x32/128x128x128)', [23]",
     r"^engines\.Interop\.",
+    # warm and cold page cache on one plain layout (the page-cache drop and its mincore check, for real)
+    r"^cold\..*'64x64x64', 2, '(warm|cold)'\)$",
     # lossless, gentle, coarse and whole-chunk lossy codecs, on both formats (zarr 3.1.6 stores float16 larger on 3)
     r"^lossy\..*'(blosc-zstd|bitround-4|float16|zfp-rate-1)', [23]\)$",
     # instructions counted by valgrind: one read (each case costs two interpreter start-ups under valgrind)
