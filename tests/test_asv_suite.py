@@ -56,14 +56,15 @@ LOSSLESS = ("blosc-zstd", "blosc-zstd-5-bitshuffle", "pcodec")  # the PSNR of an
 
 
 def engine_skipped(zarr_version: str, params: dict, name: str) -> bool:
-    """zarrs and tensorstore are only in the zarr 3 environments; zarrs is not run over HTTP; the engines'
-    default grid has plain chunks on format 2 and shards on format 3."""
+    """zarrs and tensorstore are only in the zarr 3 environments, zarr's fused pipeline only from zarr 3.3; zarrs
+    is not run over HTTP; the engines' default grid has plain chunks on format 2 and shards on format 3."""
     engines = {str(params.get(key, "")).strip("'") for key in ("engine", "writer", "reader")} - {""}
     chunks = str(params.get("chunks", "")).strip("'")
     remote = name.startswith(("engines.Requests.", "engines.RemoteRead."))
     plain_v3 = int(params.get("zarr_format", 2)) == 3 and "/" not in chunks
+    no_fused = tuple(int(n) for n in zarr_version.split(".")[:2]) < (3, 3) and "zarr-python-fused" in engines
     return ((zarr_version.startswith("2.") and bool(engines - {"zarr-python"}))
-            or (remote and "zarrs" in engines) or plain_v3)
+            or (remote and "zarrs" in engines) or plain_v3 or no_fused)
 
 
 def test_every_zarr_version_has_results_for_every_benchmark(asv_run):

@@ -71,7 +71,19 @@ def opened_with(location, pipeline: str):
     return array
 
 
-class ZarrPythonFused(ZarrPython):
+class _PipelineEngine(ZarrPython):
+    """zarr-python 3 with another codec pipeline: its settings are its whole config, applied in a session."""
+
+    def settings(self) -> dict:
+        return self.config()
+
+    def session(self):
+        import zarr
+
+        return zarr.config.set(self.config())
+
+
+class ZarrPythonFused(_PipelineEngine):
     """zarr-python >= 3.3 with its opt-in ``FusedCodecPipeline``: one setting a user can turn on.
 
     Its thread pool (``codec_pipeline.max_workers``) gets the same compute budget as the other engines.
@@ -90,14 +102,6 @@ class ZarrPythonFused(ZarrPython):
     def config(self) -> dict:
         return {**super().config(), "codec_pipeline.path": FUSED_PIPELINE,
                 "codec_pipeline.max_workers": thread_budget()}
-
-    def settings(self) -> dict:
-        return self.config()
-
-    def session(self):
-        import zarr
-
-        return zarr.config.set(self.config())
 
     def open(self, location):
         return opened_with(location, "FusedCodecPipeline")
@@ -125,7 +129,7 @@ class _WholeAxes:
         return self.array[sliced][dropped]
 
 
-class Zarrs(ZarrPython):
+class Zarrs(_PipelineEngine):
     """zarr-python 3 with ``zarrs.ZarrsCodecPipeline``: chunks are read, decoded and written in Rust."""
 
     name = "zarrs"
@@ -151,14 +155,6 @@ class Zarrs(ZarrPython):
                 "codec_pipeline.strict": True,
                 "threading.max_workers": threads, "codec_pipeline.chunk_concurrent_maximum": threads,
                 "async.concurrency": io_concurrency()}
-
-    def settings(self) -> dict:
-        return self.config()
-
-    def session(self):
-        import zarr
-
-        return zarr.config.set(self.config())
 
     def open(self, location):
         return _WholeAxes(opened_with(location, "ZarrsCodecPipeline"))
