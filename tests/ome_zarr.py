@@ -4,26 +4,8 @@ import json
 
 import numpy as np
 
+from zarr_cryoet.data.ome_zarr import SCALES, levels_of, multiscales  # noqa: F401 (the tests import them here)
 from zarr_cryoet.store.stores import Layout, write_store
-
-# Like a CryoET Data Portal tomogram: three levels, each half the previous, in Å.
-SCALES = (10.012, 20.024, 40.048)
-
-
-def levels_of(level0):
-    return [level0, level0[::2, ::2, ::2], level0[::4, ::4, ::4]]
-
-
-def multiscales(ngff_version):
-    multiscale = {
-        "name": "tomogram",
-        "axes": [{"name": a, "type": "space", "unit": "angstrom"} for a in "zyx"],
-        "datasets": [{"path": str(i), "coordinateTransformations": [{"type": "scale", "scale": [s] * 3}]}
-                     for i, s in enumerate(SCALES)],
-    }
-    if ngff_version == "0.4":
-        multiscale["version"] = "0.4"
-    return [multiscale]
 
 
 def write_ome_zarr(root, level0, chunk_edge, zarr_format=2):

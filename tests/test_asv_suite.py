@@ -90,7 +90,8 @@ def test_every_zarr_version_has_results_for_every_benchmark(asv_run):
             "lossy.Storage.track_compression_ratio", "lossy.Fidelity.track_fsc_0143_nyquist",
             "lossy.AgainstTruth.track_max_fsc_drop", "lossy.Fidelity.track_particle_ncc_min",
             "lossy.PSNR.track_psnr", "instructions.Instructions.track_instructions", "cold.Read.time_read_full",
-            "cold.Read.time_read_slice_xy"} <= names
+            "cold.Read.time_read_slice_xy", "object_storage.Read.time_read_xy", "object_storage.Traffic.track_requests",
+            "object_storage.ImageTraffic.track_requests"} <= names
     assert any(name.startswith("codec_sweep.") for name in benchmarks)  # discovered, left out of the default run
     for zarr_version, result in results.items():
         assert set(result["results"]) == names, zarr_version
@@ -312,3 +313,25 @@ def test_cold_reads_ran_with_the_store_out_of_the_page_cache_on_every_zarr(asv_r
         timed = {combo[-1]: value for combo, value in zip(itertools.product(*params), cell["result"])
                  if combo[1:3] == ("64x64x64", 2) and value is not None and not math.isnan(value)}
         assert set(timed) == {"warm", "cold"}, (zarr_version, timed)
+
+
+def test_reads_from_s3_ran_on_every_zarr_and_were_counted(asv_run):
+    """zarr-python over s3fs reads from the loopback S3 endpoint on every zarr, over obstore on zarr 3; the plane
+    of 64³ chunks costs 4 GETs of data after opening, counted at the proxy."""
+    _, tmp, _ = asv_run
+    for zarr_version, result in result_files(tmp / "results").items():
+        cell = dict(zip(result["result_columns"], result["results"]["object_storage.Read.time_read_xy"]))
+        params = [[ast.literal_eval(v) for v in vs] for vs in cell["params"]]
+        timed = {combo[1:4] for combo, value in zip(itertools.product(*params), cell["result"])
+                 if value is not None and not math.isnan(value)}
+        expected = {("64x64x64", 2, "zarr-python+s3fs")}
+        if not zarr_version.startswith("2."):
+            expected |= {("64x64x64", 2, "zarr-python+obstore"), ("32x32x32/128x128x128", 3, "zarr-python+obstore"),
+                         ("32x32x32/128x128x128", 3, "zarr-python+s3fs")}
+        assert timed == expected, (zarr_version, timed)
+        cell = dict(zip(result["result_columns"], result["results"]["object_storage.Traffic.track_requests"]))
+        params = [[ast.literal_eval(v) for v in vs] for vs in cell["params"]]
+        counted = {combo[3]: value for combo, value in zip(itertools.product(*params), cell["result"])
+                   if combo[1:3] == ("64x64x64", 2) and combo[4] == "xy" and value is not None and not math.isnan(value)}
+        # s3fs asks for each chunk's size (HEAD) before it GETs it; obstore only GETs
+        assert counted.get("zarr-python+s3fs") == 8 and counted.get("zarr-python+obstore", 4) == 4, counted

@@ -7,6 +7,7 @@ import pytest
 
 from zarr_cryoet.measure import instructions
 from zarr_cryoet.store import compat, stores
+from zarr_cryoet.tracking import regressions
 
 pytestmark = pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed "
                                 "(.ci/run installs it)")
@@ -27,10 +28,11 @@ def test_a_read_is_counted_alone_and_the_count_repeats(store):
     first, base = instructions.count(paths, volume, calls=2, cases=cases)
     assert 0 < first["xy plane"] < first["full read"]  # a plane decodes 4 of the 8 chunks
     again, _ = instructions.count(paths, volume, calls=2, cases=cases, only=["xy plane"], base=base)
-    # zarr 2 repeats to the instruction with the machine to itself (a few hundred apart when the tests run in
-    # parallel); zarr 3's asyncio loop polls a little differently each time, more so when other processes
-    # compete for the cores (3 % on this 8-million read in parallel)
-    tolerance = 0.001 if compat.ZARR_VERSION.startswith("2.") else 0.05
+    # zarr 2 repeats to a few hundred instructions with the machine to itself, but to 0.4 % when the tests run in
+    # parallel on a 2-core CI runner (5 272 754 against 5 253 056); zarr 3's asyncio loop polls a little
+    # differently each time, more so when other processes compete for the cores (3 % here in parallel). The
+    # nightly alarm's threshold is 2 %: zarr 2's count must repeat well inside it.
+    tolerance = regressions.INSTRUCTIONS_CHANGE / 2 if compat.ZARR_VERSION.startswith("2.") else 0.05
     assert again["xy plane"] == pytest.approx(first["xy plane"], rel=tolerance, abs=100)
 
 

@@ -70,7 +70,7 @@ from zarr_cryoet.report.lossy import (FSC_PNG, LOSSY_CSV, PARETO_PNG, SLICES_PNG
 from zarr_cryoet.report.figures import (ACCESS_PNG, CHUNKING_PNG, COMPRESSION_PNG, FIGSIZES, VERSION_PNG,
                                         build_access_figure, build_chunking_figure, build_compression_figure,
                                         build_version_figure)
-from zarr_cryoet.report import cache_state
+from zarr_cryoet.report import cache_state, object_storage
 from zarr_cryoet.report.measurement import (DETECTABLE_CSV, PAGE_FAULTS_CSV, PAGE_FAULTS_PNG, REALISTIC_CSV,
                                             build_page_fault_figure, detectable_rows, page_fault_rows,
                                             realistic_rows)
@@ -160,6 +160,11 @@ def report(results_dir=None, out=DEFAULT_OUT, *, machine: str | None = None, com
         written.append(write_csv(realistic_rows(results), out / REALISTIC_CSV))
     if results.has(cache_state.MODULE):
         written.append(write_csv(cache_state.cold_rows(results), out / cache_state.COLD_CSV))
+    if results.has(object_storage.MODULE):
+        for rows, path in ((object_storage.read_rows, object_storage.READS_CSV),
+                           (object_storage.sweep_rows, object_storage.SWEEP_CSV),
+                           (object_storage.open_rows, object_storage.OPEN_CSV)):
+            written.append(write_csv(rows(results), out / path))
     profile_path = noise.default_path(results.results_dir, results.machine, Path.cwd())
     if profile_path is not None:
         written.append(write_csv(detectable_rows(results, noise.NoiseProfile.load(profile_path)), out / DETECTABLE_CSV))

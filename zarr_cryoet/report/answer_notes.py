@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+from zarr_cryoet.report import object_storage
 from zarr_cryoet.report.precision import differ, ratio_precision, ratio_text, timed
 from zarr_cryoet.report.recommend import Answer, choose_env, recommend
 from zarr_cryoet.report.results import ReportResults, finite
@@ -210,6 +211,7 @@ def extras(results: ReportResults, zarr_version: str | None = None, answers: lis
         if fused:
             lines.append(fused)
     lines += cold_cache(results, env)
+    lines += object_storage.answer_lines(results, env)
     for data in results.choices("realistic", "data"):
         for operation, benchmark in (("full read", "realistic.Read.time_read_full"),
                                      ("XY plane", "realistic.Read.time_read_slice_xy")):

@@ -11,6 +11,8 @@ orthogonal views       the middle XY, XZ and YZ planes, summed
 particle picking       16 boxes of 32³ on the particles (``chunking.Read.time_read_particle_boxes``)
 whole volume           the full read (``chunking.Read.time_read_full``)
 over HTTP              4 XY planes + 16 boxes with 20 ms per request (``access.RemoteRead.time_read``)
+object storage         XY plane + 16 boxes of 32³ + full read from S3, 20 ms per request, zarr-python over
+                       s3fs (the client every release has; ``object_storage.Read``)
 =====================  ===========================================================================
 
 Each answer names the best layout, the runner-up and the worst, with their times and precisions
@@ -48,6 +50,10 @@ USE_CASES = (
     UseCase("remote", "over HTTP / object storage (4 XY planes + 16 boxes, +20 ms per request)",
             (("access.RemoteRead.time_read", (("pattern", "xy"), ("latency_ms", 20))),
              ("access.RemoteRead.time_read", (("pattern", "box32"), ("latency_ms", 20))))),
+    UseCase("object-storage", "from object storage (S3 API, 20 ms per request; XY plane + 16 boxes of 32³ + full "
+            "read, zarr-python over s3fs)",
+            tuple((f"object_storage.Read.time_read_{w}", (("client", "zarr-python+s3fs"), ("network", "20ms-1gbit")))
+                  for w in ("xy", "box32", "full"))),
 )
 
 
@@ -221,4 +227,5 @@ def _choice(answer: Answer) -> str:
 
 #: the use cases' names inside a sentence
 SHORT = {"xy-viewer": "an XY viewer", "orthogonal": "orthogonal views", "particles": "particle picking",
-         "whole-volume": "whole-volume processing", "remote": "reads over HTTP"}
+         "whole-volume": "whole-volume processing", "remote": "reads over HTTP",
+         "object-storage": "reads from object storage"}

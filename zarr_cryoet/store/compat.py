@@ -24,11 +24,12 @@ def supported_formats() -> tuple[int, ...]:
 
 def create_array(path, *, shape, chunks, dtype, zarr_format, compressor_v2, codecs_v3,
                  fill_value, write_empty_chunks, shards=None, filters_v2=None, filters_v3=None,
-                 serializer_v3="auto"):
+                 serializer_v3="auto", separator_v2="."):
     """Create an empty on-disk array with every behaviour that differs between versions pinned.
 
     ``shards`` (format 3 only) makes ``chunks`` the inner chunks of shards of that shape. ``path``
-    is a directory, or a store object (e.g. an in-memory one, :func:`array_metadata`). Filters
+    is a directory, or a store object (e.g. an in-memory one, :func:`array_metadata`). ``separator_v2`` is
+    format 2's chunk-key separator (``"/"``: the CryoET Data Portal's nested keys). Filters
     and the serializer come from :class:`~zarr_cryoet.store.codecs.Codec` (none, and zarr's
     default serializer, for the lossless codecs).
     """
@@ -37,7 +38,7 @@ def create_array(path, *, shape, chunks, dtype, zarr_format, compressor_v2, code
         return zarr.open_array(
             store=zarr.DirectoryStore(str(path)) if local else path, mode="w-", shape=shape, chunks=chunks,
             dtype=dtype, compressor=compressor_v2, filters=filters_v2, fill_value=fill_value,
-            order="C", dimension_separator=".", write_empty_chunks=write_empty_chunks,
+            order="C", dimension_separator=separator_v2, write_empty_chunks=write_empty_chunks,
         )
     common = dict(
         store=str(path) if local else path, shape=shape, chunks=chunks, dtype=dtype, fill_value=fill_value,
@@ -46,7 +47,7 @@ def create_array(path, *, shape, chunks, dtype, zarr_format, compressor_v2, code
     if zarr_format == 2:
         return zarr.create_array(
             **common, order="C", compressors=compressor_v2, filters=filters_v2,
-            chunk_key_encoding={"name": "v2", "separator": "."},
+            chunk_key_encoding={"name": "v2", "separator": separator_v2},
         )
     return zarr.create_array(
         **common, compressors=codecs_v3, shards=shards, filters=filters_v3, serializer=serializer_v3,

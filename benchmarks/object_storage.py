@@ -1,0 +1,220 @@
+"""Reading from object storage: which client, which layout, and what it costs in requests, over an S3 API.
+
+Every benchmark here reads from an S3 endpoint on 127.0.0.1 (moto's server, in a child process)
+through a proxy that shapes the network and counts the traffic (:mod:`zarr_cryoet.store.object_storage`).
+Each benchmark process starts its own endpoint and uploads the reference stores it reads in ``setup``
+(not timed; about half a second); the process's exit stops it. The ``client`` parameter is one of
+:mod:`zarr_cryoet.engines.object_storage`'s clients (zarr-python over obstore or s3fs, zarr's fused
+pipeline over obstore, the zarrs pipeline over obstore, tensorstore's ``s3`` kvstore), its requests
+in flight pinned (``concurrency``, default 10). A client that cannot run here is a skip with the reason.
+
+* ``Read``: the workloads of :mod:`zarr_cryoet.measure.object_traffic` (one XY plane, the three
+  orthogonal planes, 16 particle boxes of 32³ and of 64³, the whole volume), timed over the
+  ``network`` (default: 20 ms per request, a 1 Gbit/s link), every read checked;
+* ``Traffic``: what each workload and opening the array cost: requests (every kind), bytes fetched,
+  read amplification (fetched ÷ selected), the most requests in flight; counted once per environment;
+* ``OpenImage`` / ``ImageTraffic``: opening the portal's OME-Zarr image (group and its three levels),
+  as the portal stores it (no ``.zmetadata``) and with consolidated metadata;
+* ``Concurrency``: the full read of 32³ chunks (64 requests) at 1, 8, 32 and 64 requests in flight,
+  20 ms each: where each client stops gaining.
+
+Default grid: plain 64³ chunks on format 2 and 32³ chunks in 128³ shards on format 3; the workloads
+``xy``, ``box32`` and ``full``; one network; the sweep at 1, 8 and 64. ``ZARR_CRYOET_FULL=1`` adds the
+orthogonal planes and the 64³ boxes, 0 and 100 ms, a 100 Mbit/s link, and 32 in flight.
+"""
+
+import atexit
+
+from zarr_cryoet.data import ome_zarr
+from zarr_cryoet.engines import object_storage as clients
+from zarr_cryoet.measure import object_traffic
+from zarr_cryoet.store import stores
+from zarr_cryoet.store.object_storage import S3Endpoint
+from zarr_cryoet.store.shaping_proxy import Shaping
+
+from . import common
+from .suite import LayoutSuite, ReadBenchmark, StorageBenchmark, _Benchmark, plain_v2_sharded_v3
+
+CLIENTS = list(clients.CLIENT_NAMES)
+CHUNKINGS = ["64x64x64", "32x32x32/128x128x128"]
+#: the networks between client and store: a round trip per request and a link shared by all answers
+NETWORKS = {"20ms-1gbit": Shaping(0.020, 1e9), "0ms-1gbit": Shaping(0.0, 1e9), "100ms-1gbit": Shaping(0.100, 1e9),
+            "20ms-100mbit": Shaping(0.020, 1e8)}
+NETWORK_GRID = common.grid(default=["20ms-1gbit"], full=list(NETWORKS))
+WORKLOAD_GRID = common.grid(default=["xy", "box32", "full"], full=list(object_traffic.WORKLOADS))
+CONCURRENCY = common.grid(default=[1, 8, 64], full=[1, 8, 32, 64])
+SWEEP_LAYOUT = stores.Layout.from_spec("blosc-zstd", "32x32x32", 2)
+IMAGE_METADATA = ["plain", "consolidated"]
+
+suite = LayoutSuite({"chunks": CHUNKINGS, "zarr_format": [2, 3], "client": CLIENTS}, codec="blosc-zstd",
+                    measured=plain_v2_sharded_v3)
+LAYOUTS = suite.layouts + [SWEEP_LAYOUT]  # built by the shared setup cache (common.LAYOUT_MODULES)
+
+_endpoint: S3Endpoint | None = None
+_uploaded: set = set()
+
+
+def endpoint() -> S3Endpoint:
+    """This process's S3 endpoint, started on first use and stopped when the process exits."""
+    global _endpoint
+    if _endpoint is None:
+        _endpoint = S3Endpoint().start()
+        atexit.register(_endpoint.stop)
+    return _endpoint
+
+
+def uploaded(directory: str, key: str) -> str:
+    """``key``, after uploading ``directory`` there once in this process."""
+    if key not in _uploaded:
+        endpoint().put_tree(directory, key)
+        _uploaded.add(key)
+    return key
+
+
+def available(client_name: str, zarr_format: int) -> clients.S3Client:
+    """The client, or a skip (NotImplementedError) saying why it cannot read ``zarr_format`` here."""
+    client = clients.get(client_name)
+    reason = client.unavailable(zarr_format)
+    if reason:
+        raise NotImplementedError(reason)
+    return client
+
+
+class _ClientSession:
+    """Enter a client's session in ``setup`` (after the base class's) and leave it in ``teardown``."""
+
+    _session = None
+
+    def enter(self, client, concurrency=None) -> None:
+        self._session = client.session(concurrency)
+        self._session.__enter__()
+
+    def teardown(self, cache, *params):
+        try:
+            base = getattr(super(), "teardown", None)
+            if base is not None:
+                base(cache, *params)
+        finally:
+            if self._session is not None:
+                self._session.__exit__(None, None, None)
+                self._session = None
+
+
+class _S3Read(_ClientSession, ReadBenchmark):
+    """A :class:`ReadBenchmark` whose array is opened from the endpoint by the ``client`` parameter."""
+
+    def open(self, cache, layout, params):
+        client = available(params["client"], layout.zarr_format)
+        s3 = endpoint()
+        key = uploaded(common.reference_store(cache, layout), layout.slug)
+        s3.shape(NETWORKS[params.get("network", NETWORK_GRID[0])])
+        self.enter(client, params.get("concurrency"))
+        return client.open(s3, key, layout.zarr_format)
+
+
+def _workload(name: str):
+    def selections(shape, cache, params):
+        return object_traffic.selections(name, shape, common.reference_particles(cache))
+    return selections
+
+
+Read = suite.read_class(common.SLOW, base=_S3Read, params={"network": NETWORK_GRID},
+                        **{f"time_read_{w}": _workload(w) for w in WORKLOAD_GRID})
+
+sweep_suite = LayoutSuite({"client": CLIENTS, "concurrency": CONCURRENCY}, codec=SWEEP_LAYOUT.codec,
+                          chunks=SWEEP_LAYOUT.spec, zarr_format=SWEEP_LAYOUT.zarr_format)
+Concurrency = sweep_suite.read_class(common.SLOW, name="Concurrency", base=_S3Read, time_read_full=_workload("full"))
+
+
+class Traffic(StorageBenchmark):
+    """Requests, bytes, amplification and requests in flight of every workload and of opening the array, counted
+    at the proxy once per environment (20 ms per request, so that the in-flight count means what it says)."""
+
+    suite = suite
+    params = (*suite.params, ["open", *object_traffic.WORKLOADS])
+    param_names = [*suite.param_names, "workload"]
+
+    def setup(self, cache, data, chunks, zarr_format, client, workload):
+        layout = suite.layout({"chunks": chunks, "zarr_format": zarr_format})
+        self.cost = common.counted_traffic(cache, layout, available(client, layout.zarr_format), workload)
+        if "failed" in self.cost:
+            # a finding, not a crash: asv shows the combination skipped, with the client's message
+            raise NotImplementedError(f"{client} failed to {workload} {layout.slug} from S3: {self.cost['failed']}")
+
+    def track_requests(self, *params):
+        return self.cost["total_requests"]
+
+    track_requests.unit = "requests"
+
+    def track_bytes_fetched(self, *params):
+        return self.cost["bytes"]
+
+    track_bytes_fetched.unit = "bytes"
+
+    def track_read_amplification(self, *params):
+        return self.cost["amplification"]
+
+    track_read_amplification.unit = "fetched / selected"
+
+    def track_max_in_flight(self, *params):
+        return self.cost["max_in_flight"]
+
+    track_max_in_flight.unit = "requests"
+
+
+def _image(cache, metadata: str) -> str:
+    """The portal-layout image's key on this process's endpoint (uploaded once)."""
+    path = common.portal_image(cache, consolidated=metadata == "consolidated")
+    return uploaded(path, f"{metadata}/{ome_zarr.PORTAL_KEY}")
+
+
+@common.sampled(common.SLOW)
+class OpenImage(_ClientSession, _Benchmark):
+    """Opening the portal's OME-Zarr image: the group and its three levels' arrays, over the ``network``."""
+
+    version = common.TIME_VERSION
+    group = None
+    params = (common.DATA, IMAGE_METADATA, CLIENTS, NETWORK_GRID)
+    param_names = ["data", "metadata", "client", "network"]
+
+    def setup(self, cache, data, metadata, client, network):
+        self.client = available(client, 2)
+        if isinstance(self.client, clients.TensorStoreS3):
+            raise NotImplementedError("tensorstore opens arrays, not groups")
+        self.key = _image(cache, metadata)
+        endpoint().shape(NETWORKS[network])
+        self.enter(self.client)
+        self.group = None
+
+    def time_open(self, cache, data, metadata, client, network):
+        self.group = self.client.open_group(endpoint(), self.key, metadata == "consolidated")
+        self.levels = [self.group[str(i)] for i in range(ome_zarr.LEVELS)]
+
+    def teardown(self, cache, data, metadata, client, network):
+        try:
+            if self.group is not None and self.levels[0].shape != common.reference_volume(cache).shape:
+                raise AssertionError(f"the image's level 0 has shape {self.levels[0].shape}, not the volume's")
+        finally:
+            super().teardown(cache, data, metadata, client, network)
+
+
+class ImageTraffic(_Benchmark):
+    """Requests and bytes of opening the portal's image (group and three levels), counted once per environment."""
+
+    params = (common.DATA, IMAGE_METADATA, CLIENTS)
+    param_names = ["data", "metadata", "client"]
+
+    def setup(self, cache, data, metadata, client):
+        self.cost = common.counted_traffic(cache, None, available(client, 2), f"open image {metadata}")
+        if "failed" in self.cost:
+            raise NotImplementedError(f"{client}: {self.cost['failed']}")
+
+    def track_requests(self, *params):
+        return self.cost["total_requests"]
+
+    track_requests.unit = "requests"
+
+    def track_bytes_fetched(self, *params):
+        return self.cost["bytes"]
+
+    track_bytes_fetched.unit = "bytes"

@@ -1,0 +1,133 @@
+"""Reading from object storage (benchmarks/object_storage.py): every client's time and traffic per layout and workload.
+
+Tables (CSV under ``storage/``):
+
+* ``object_storage.csv``: per release, data, layout, client and workload (``open`` included) the time over the
+  default network with its precision, and the traffic counted at the proxy: requests (all kinds), bytes
+  fetched, read amplification (fetched ÷ selected) and the most requests in flight;
+* ``object_storage_concurrency.csv``: the full read of 32³ chunks per client and requests in flight (the sweep);
+* ``object_storage_open.csv``: opening the portal's OME-Zarr image, with and without consolidated metadata.
+
+:func:`answer_lines` gives the README's answer its object-storage lines: the fastest client per workload and
+layout (≈ where an interval overlaps the best's), and what consolidated metadata saves.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from zarr_cryoet.report.precision import timed
+from zarr_cryoet.report.results import ReportResults, finite
+from zarr_cryoet.report.tables import chunk_label
+
+MODULE = "object_storage"
+READS_CSV = Path("storage", "object_storage.csv")
+SWEEP_CSV = Path("storage", "object_storage_concurrency.csv")
+OPEN_CSV = Path("storage", "object_storage_open.csv")
+NETWORK = "20ms-1gbit"
+#: what the default network is, in words
+NETWORK_TEXT = "S3 API (moto) on loopback, 20 ms per request, a 1 Gbit/s link"
+WORKLOAD_TEXT = {"xy": "XY plane", "orthogonal": "three orthogonal planes", "box32": "16 boxes of 32³",
+                 "box64": "16 boxes of 64³", "full": "full read", "open": "open the array"}
+
+
+def _pct(fraction):
+    return round(fraction * 100, 1) if fraction is not None else ""
+
+
+def _traffic(results, env, cell: dict, workload: str) -> dict:
+    out = {}
+    for column, metric in (("requests", "track_requests"), ("bytes", "track_bytes_fetched"),
+                           ("amplification", "track_read_amplification"), ("max_in_flight", "track_max_in_flight")):
+        value = results.value(env, f"{MODULE}.Traffic.{metric}", **cell, workload=workload)
+        out[column] = value if finite(value) else ""
+    return out
+
+
+def read_rows(results: ReportResults) -> list[dict]:
+    """One row per release, data, layout, client and workload that has a time or a count."""
+    rows = []
+    workloads = results.choices(MODULE, "workload")
+    for env in results.envs:
+        for data in results.choices(MODULE, "data"):
+            for chunks in results.choices(MODULE, "chunks"):
+                fmt = 3 if "/" in str(chunks) else 2
+                for client in results.choices(MODULE, "client"):
+                    cell = {"data": data, "chunks": chunks, "zarr_format": fmt, "client": client}
+                    for workload in workloads:
+                        time = (None if workload == "open" else
+                                timed(results, env, f"{MODULE}.Read.time_read_{workload}", **cell, network=NETWORK))
+                        traffic = _traffic(results, env, cell, workload)
+                        if time is None and not any(v != "" for v in traffic.values()):
+                            continue
+                        rows.append({"chunks": chunks, "zarr_format": fmt, "client": client, "workload": workload,
+                                     "network": NETWORK, "ms": time.seconds * 1e3 if time else "",
+                                     "precision_pct": _pct(time.precision) if time else "", **traffic,
+                                     **results.context(env, data)})
+    return rows
+
+
+def sweep_rows(results: ReportResults) -> list[dict]:
+    rows = []
+    for env in results.envs:
+        for data in results.choices(MODULE, "data"):
+            for client in results.choices(MODULE, "client"):
+                for concurrency in results.choices(MODULE, "concurrency"):
+                    time = timed(results, env, f"{MODULE}.Concurrency.time_read_full", data=data, client=client,
+                                 concurrency=concurrency)
+                    if time:
+                        rows.append({"client": client, "concurrency": concurrency, "ms": time.seconds * 1e3,
+                                     "precision_pct": _pct(time.precision), **results.context(env, data)})
+    return rows
+
+
+def open_rows(results: ReportResults) -> list[dict]:
+    rows = []
+    for env in results.envs:
+        for data in results.choices(MODULE, "data"):
+            for client in results.choices(MODULE, "client"):
+                for metadata in results.choices(MODULE, "metadata"):
+                    cell = {"data": data, "metadata": metadata, "client": client}
+                    time = timed(results, env, f"{MODULE}.OpenImage.time_open", **cell, network=NETWORK)
+                    requests = results.value(env, f"{MODULE}.ImageTraffic.track_requests", **cell)
+                    if time is None and not finite(requests):
+                        continue
+                    rows.append({"client": client, "metadata": metadata, "ms": time.seconds * 1e3 if time else "",
+                                 "precision_pct": _pct(time.precision) if time else "",
+                                 "requests": requests if finite(requests) else "", **results.context(env, data)})
+    return rows
+
+
+def answer_lines(results: ReportResults, env) -> list[str]:
+    """The fastest client per workload and layout over the default network, and what consolidating saves."""
+    from zarr_cryoet.report.answer_notes import _compared
+
+    if not results.has(MODULE):
+        return []
+    lines = []
+    for data in results.choices(MODULE, "data"):
+        parts = []
+        for workload in results.choices(MODULE, "workload"):
+            if workload == "open":
+                continue
+            for chunks in results.choices(MODULE, "chunks"):
+                fmt = 3 if "/" in str(chunks) else 2
+                cells = {c: {"data": data, "chunks": chunks, "zarr_format": fmt, "client": c, "network": NETWORK}
+                         for c in results.choices(MODULE, "client")}
+                line = _compared(results, env, f"{MODULE}.Read.time_read_{workload}", cells)
+                if line:
+                    parts.append(f"{WORKLOAD_TEXT.get(workload, workload)}, {chunk_label(chunks)} v{fmt}: {line}")
+        if parts:
+            lines.append(f"From object storage ({NETWORK_TEXT}): " + "; ".join(parts)
+                         + f"; zarr {env.zarr_version}, {data}, one core.")
+        opened = [r for r in open_rows(results) if r["zarr_version"] == env.zarr_version and r["data"] == data
+                  and r["requests"] != ""]
+        by_client = {}
+        for r in opened:
+            by_client.setdefault(r["client"], {})[r["metadata"]] = r["requests"]
+        saves = [f"{c} {m['plain']:.0f} → {m['consolidated']:.0f} requests" for c, m in by_client.items()
+                 if {"plain", "consolidated"} <= set(m)]
+        if saves:
+            lines.append("Opening the portal's OME-Zarr image (group + 3 levels), as stored → with consolidated "
+                         f"metadata: {'; '.join(saves)}; zarr {env.zarr_version}.")
+    return lines

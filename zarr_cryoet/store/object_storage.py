@@ -1,0 +1,243 @@
+"""Object storage on loopback: an S3 API (moto's server) behind a shaping, counting proxy, in a child process.
+
+:class:`S3Endpoint` starts, in a child process of its own:
+
+* moto's standalone S3 server (``moto.server.ThreadedMotoServer``) on 127.0.0.1, port 0, with one
+  bucket, :data:`BUCKET`;
+* a :class:`~zarr_cryoet.store.shaping_proxy.ShapingProxy` in front of it, which the clients talk to
+  (:attr:`S3Endpoint.url`): latency, bandwidth and the count of requests and bytes live there.
+
+Why a child process: the server's work (moto parses and answers every request in Python) must not
+share the measured process's interpreter lock, and where the machine has a core that the measured
+process is not pinned to (asv's ``--cpu-affinity``), the child runs there. The child is forked (the
+libraries are already imported: it starts in about 0.1 s), dies with its parent (``PR_SET_PDEATHSIG``)
+and is stopped by :meth:`S3Endpoint.stop` or the ``with`` block's end. Uploads go to moto directly
+(set-up, not traffic).
+
+Credentials are dummies (:data:`CREDENTIALS`), set in the environment while the endpoint runs (some
+clients, tensorstore's among them, read them only from there) and restored afterwards: real ones are
+never read, never sent, and only 127.0.0.1 is contacted.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import multiprocessing
+import os
+import signal
+from pathlib import Path
+
+from zarr_cryoet.errors import ZarrCryoetError
+from zarr_cryoet.store.shaping_proxy import Shaping, Traffic
+
+BUCKET = "zarr-cryoet"
+REGION = "us-east-1"
+#: dummies for moto (which does not check them); never real credentials
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "zarr-cryoet-dummy-key", "AWS_SECRET_ACCESS_KEY": "zarr-cryoet-dummy-secret",
+               "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}
+#: environment variables that would point a client at a real account or another endpoint: unset while it runs
+_UNSET = ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_SHARED_CREDENTIALS_FILE")
+_START_TIMEOUT = 60
+
+
+class ObjectStorageError(ZarrCryoetError, RuntimeError):
+    """The loopback S3 endpoint could not start or answer."""
+
+
+class S3Endpoint:
+    """An S3 API on 127.0.0.1 in a child process, with the proxy clients use (:attr:`url`).
+
+    ``shaping`` is the network at the start (:meth:`shape` changes it). Use it as a context manager::
+
+        with S3Endpoint() as s3:
+            s3.put_tree("stores/tomo.zarr", "tomo.zarr")
+            array = zarr.open_array(ObjectStore(S3Store(BUCKET, prefix="tomo.zarr", config=s3.obstore_config())))
+            s3.traffic()  # requests by kind, bytes, most in flight
+    """
+
+    def __init__(self, shaping: Shaping = Shaping()):
+        self._initial = shaping
+        self._process = self._conn = None
+        self._saved_env: dict | None = None
+        self.url = self.upstream_url = None
+
+    # -- life cycle ---------------------------------------------------------------------------------------
+    def start(self) -> S3Endpoint:
+        if self._process is not None:
+            return self
+        context = multiprocessing.get_context("fork")
+        parent, child = context.Pipe()
+        self._process = context.Process(target=_serve, args=(child, self._initial, _other_cores()), daemon=True,
+                                        name="zarr-cryoet-s3")
+        self._process.start()
+        child.close()
+        self._conn = parent
+        if not parent.poll(_START_TIMEOUT):
+            self.stop()
+            raise ObjectStorageError(f"the loopback S3 endpoint did not start within {_START_TIMEOUT} s")
+        self.upstream_url, self.url = self._answer(parent.recv())
+        self._saved_env = {k: os.environ.get(k) for k in (*CREDENTIALS, *_UNSET)}
+        for key in _UNSET:
+            os.environ.pop(key, None)
+        os.environ.update(CREDENTIALS)
+        return self
+
+    def stop(self) -> None:
+        if self._saved_env is not None:
+            for key, value in self._saved_env.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            self._saved_env = None
+        if self._process is not None:
+            try:
+                self._conn.send(("stop",))
+            except OSError:
+                pass
+            self._process.join(10)
+            if self._process.is_alive():
+                self._process.kill()
+                self._process.join()
+            self._conn.close()
+            self._process = self._conn = None
+
+    def __enter__(self) -> S3Endpoint:
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    # -- commands -----------------------------------------------------------------------------------------
+    def _call(self, *command):
+        if self._process is None:
+            raise ObjectStorageError("the S3 endpoint is not running; call start() or use it in a with block")
+        self._conn.send(command)
+        if not self._conn.poll(_START_TIMEOUT):
+            raise ObjectStorageError(f"the S3 endpoint did not answer {command[0]!r} within {_START_TIMEOUT} s")
+        return self._answer(self._conn.recv())
+
+    @staticmethod
+    def _answer(message):
+        status, value = message
+        if status != "ok":
+            raise ObjectStorageError(f"the loopback S3 endpoint failed: {value}")
+        return value
+
+    def put_tree(self, directory, key: str) -> int:
+        """Upload every file under ``directory`` to ``<BUCKET>/<key>/...`` (relative paths kept); the file count."""
+        directory = Path(directory)
+        if not directory.is_dir():
+            raise FileNotFoundError(f"no directory at {directory} to upload; write the store first")
+        return self._call("put_tree", str(directory.resolve()), key.strip("/"))
+
+    def shape(self, shaping: Shaping) -> None:
+        """Change the network for the requests that follow."""
+        self._call("shape", shaping)
+
+    def traffic(self) -> Traffic:
+        return self._call("traffic")
+
+    def reset(self) -> None:
+        """Forget the traffic counted so far."""
+        self._call("reset")
+
+    # -- how each client reaches it -----------------------------------------------------------------------
+    def uri(self, key: str) -> str:
+        return f"s3://{BUCKET}/{key.strip('/')}"
+
+    def obstore_config(self) -> dict:
+        """obstore's ``S3Store`` config (``aws_`` keys, as the zarrs pipeline requires) and client options."""
+        return {"config": {"aws_endpoint": self.url, "aws_region": REGION,
+                           "aws_access_key_id": CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                           "aws_secret_access_key": CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+                           "aws_virtual_hosted_style_request": False},
+                "client_options": {"allow_http": True}}
+
+    def s3fs_options(self) -> dict:
+        """s3fs (fsspec) options: the endpoint, path-style, the dummy credentials, no listings cache."""
+        return {"endpoint_url": self.url, "key": CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                "secret": CREDENTIALS["AWS_SECRET_ACCESS_KEY"], "use_listings_cache": False,
+                "client_kwargs": {"region_name": REGION}, "config_kwargs": {"s3": {"addressing_style": "path"}}}
+
+    def tensorstore_kvstore(self, key: str) -> dict:
+        """tensorstore's ``s3`` kvstore spec for ``key`` (credentials from the environment: the dummies)."""
+        return {"driver": "s3", "bucket": BUCKET, "path": key.strip("/") + "/", "endpoint": self.url,
+                "aws_region": REGION, "aws_credentials": {"type": "environment"}}
+
+
+def _other_cores() -> set[int] | None:
+    """The cores the server should run on: those the machine offers but this process is not pinned to."""
+    if not hasattr(os, "sched_getaffinity"):
+        return None
+    mine = os.sched_getaffinity(0)
+    try:
+        everything = os.sched_getaffinity(os.getppid())
+    except OSError:
+        everything = mine
+    return (everything - mine) or None
+
+
+def _die_with_parent() -> None:
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: the daemon flag still stops it when the parent exits normally
+
+
+def _serve(conn, shaping: Shaping, cores) -> None:  # runs in the child process
+    _die_with_parent()
+    if cores:
+        os.sched_setaffinity(0, cores)
+    os.environ.update(CREDENTIALS)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
+    try:
+        import boto3
+        from moto.server import ThreadedMotoServer
+
+        from zarr_cryoet.store.shaping_proxy import ShapingProxy
+
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        host, port = server.get_host_and_port()
+        upstream = f"http://{host}:{port}"
+        client = boto3.client("s3", endpoint_url=upstream, region_name=REGION)
+        client.create_bucket(Bucket=BUCKET)
+        proxy = ShapingProxy(upstream, shaping).start()
+    except Exception as err:  # noqa: BLE001 - reported to the parent as one line
+        conn.send(("error", f"{type(err).__name__}: {err}"))
+        return
+    conn.send(("ok", (upstream, proxy.url)))
+    while True:
+        try:
+            command, *args = conn.recv()
+        except EOFError:
+            break
+        if command == "stop":
+            break
+        try:
+            conn.send(("ok", _command(client, proxy, command, args)))
+        except Exception as err:  # noqa: BLE001 - one line to the parent, the server keeps running
+            conn.send(("error", f"{command}: {type(err).__name__}: {err}"))
+    proxy.stop()
+    server.stop()
+
+
+def _command(client, proxy, command: str, args):
+    if command == "put_tree":
+        directory, key = Path(args[0]), args[1]
+        files = [p for p in sorted(directory.rglob("*")) if p.is_file()]
+        for path in files:
+            client.put_object(Bucket=BUCKET, Key=f"{key}/{path.relative_to(directory).as_posix()}",
+                              Body=path.read_bytes())
+        return len(files)
+    if command == "shape":
+        proxy.shaping = args[0]
+        return None
+    if command == "traffic":
+        return proxy.traffic()
+    if command == "reset":
+        proxy.reset()
+        return None
+    raise ValueError(f"unknown command {command!r}")
