@@ -249,9 +249,10 @@ def test_the_default_grid_is_an_ordered_subset_of_the_full_grid(monkeypatch):
 
 
 def test_every_benchmark_has_an_explicit_version_and_the_long_timeout():
-    from benchmarks import instructions
+    from benchmarks import instructions, object_storage
 
-    for module in (compression, chunking, access, limits, codec_sweep, process_state, realistic, lossy, instructions):
+    for module in (compression, chunking, access, limits, codec_sweep, process_state, realistic, lossy, instructions,
+                   object_storage):
         for cls in benchmark_classes(module):
             timed = any(name.startswith("time_") for name in dir(cls))
             assert cls.version == (common.TIME_VERSION if timed else common.VERSION), cls
@@ -260,7 +261,9 @@ def test_every_benchmark_has_an_explicit_version_and_the_long_timeout():
 
 def test_every_timing_has_a_schedule_whose_processes_can_be_told_apart():
     """A whole number of samples per process (asv's repeat): the statistic's interval needs the processes."""
-    for module in (compression, chunking, access, limits, codec_sweep, realistic, lossy):
+    from benchmarks import object_storage
+
+    for module in (compression, chunking, access, limits, codec_sweep, realistic, lossy, object_storage):
         for cls in benchmark_classes(module):
             if any(name.startswith("time_") for name in dir(cls)):
                 assert isinstance(cls.repeat, int) and cls.repeat >= 1 and cls.rounds >= 2, cls

@@ -53,7 +53,7 @@ def read_rows(results: ReportResults) -> list[dict]:
             for chunks in results.choices(MODULE, "chunks"):
                 fmt = 3 if "/" in str(chunks) else 2
                 for client in results.choices(MODULE, "client"):
-                    cell = {"data": data, "chunks": chunks, "zarr_format": fmt, "client": client}
+                    cell = {"data": data, "chunks": chunks, "client": client}
                     for workload in workloads:
                         time = (None if workload == "open" else
                                 timed(results, env, f"{MODULE}.Read.time_read_{workload}", **cell, network=NETWORK))
@@ -112,7 +112,7 @@ def answer_lines(results: ReportResults, env) -> list[str]:
                 continue
             for chunks in results.choices(MODULE, "chunks"):
                 fmt = 3 if "/" in str(chunks) else 2
-                cells = {c: {"data": data, "chunks": chunks, "zarr_format": fmt, "client": c, "network": NETWORK}
+                cells = {c: {"data": data, "chunks": chunks, "client": c, "network": NETWORK}
                          for c in results.choices(MODULE, "client")}
                 line = _compared(results, env, f"{MODULE}.Read.time_read_{workload}", cells)
                 if line:

@@ -104,10 +104,13 @@ def rank(results: ReportResults, use_case: UseCase, env, data) -> tuple[Ranked, 
     module = _module(use_case.reads[0][0])
     out = []
     for chunks in results.choices(module, "chunks"):
-        for fmt in results.choices(module, "zarr_format"):
+        # a grid without a format parameter (object_storage) puts shards on format 3 and plain chunks on 2
+        formats = results.choices(module, "zarr_format") or [3 if "/" in str(chunks) else 2]
+        for fmt in formats:
             total, low, high = 0.0, 0.0, 0.0
             for benchmark, extra in use_case.reads:
-                cell = dict(data=data, chunks=chunks, zarr_format=fmt, **dict(extra))
+                by_format = {"zarr_format": fmt} if results.choices(module, "zarr_format") else {}
+                cell = dict(data=data, chunks=chunks, **by_format, **dict(extra))
                 value = results.value(env, benchmark, **cell)
                 if not finite(value):
                     total = math.nan

@@ -7,12 +7,13 @@
 * a :class:`~zarr_cryoet.store.shaping_proxy.ShapingProxy` in front of it, which the clients talk to
   (:attr:`S3Endpoint.url`): latency, bandwidth and the count of requests and bytes live there.
 
-Why a child process: the server's work (moto parses and answers every request in Python) must not
-share the measured process's interpreter lock, and where the machine has a core that the measured
-process is not pinned to (asv's ``--cpu-affinity``), the child runs there. The child is forked (the
-libraries are already imported: it starts in about 0.1 s), dies with its parent (``PR_SET_PDEATHSIG``)
-and is stopped by :meth:`S3Endpoint.stop` or the ``with`` block's end. Uploads go to moto directly
-(set-up, not traffic).
+Why a child process: the server's work (moto parses and answers every request in Python, 2.5-4 ms
+each here) must not share the measured process's interpreter lock, and where the machine has a core
+that the measured process is not pinned to (asv's ``--cpu-affinity``), the child runs there. It is a
+fresh interpreter (``python -m zarr_cryoet.store.object_storage``, about 0.5 s to start), not a fork:
+forking a process whose threads may hold locks can deadlock the child. Commands and answers travel as
+JSON lines over its stdin and stdout; when the parent goes away its stdin closes and it stops. Uploads
+go to moto directly (set-up, not traffic).
 
 Credentials are dummies (:data:`CREDENTIALS`), set in the environment while the endpoint runs (some
 clients, tensorstore's among them, read them only from there) and restored afterwards: real ones are
@@ -21,11 +22,13 @@ never read, never sent, and only 127.0.0.1 is contacted.
 
 from __future__ import annotations
 
-import ctypes
+import json
 import logging
-import multiprocessing
 import os
-import signal
+import subprocess
+import sys
+import threading
+from collections import Counter
 from pathlib import Path
 
 from zarr_cryoet.errors import ZarrCryoetError
@@ -52,13 +55,13 @@ class S3Endpoint:
 
         with S3Endpoint() as s3:
             s3.put_tree("stores/tomo.zarr", "tomo.zarr")
-            array = zarr.open_array(ObjectStore(S3Store(BUCKET, prefix="tomo.zarr", config=s3.obstore_config())))
+            array = zarr.open_array(ObjectStore(S3Store(BUCKET, prefix="tomo.zarr", **s3.obstore_config())))
             s3.traffic()  # requests by kind, bytes, most in flight
     """
 
     def __init__(self, shaping: Shaping = Shaping()):
         self._initial = shaping
-        self._process = self._conn = None
+        self._process: subprocess.Popen | None = None
         self._saved_env: dict | None = None
         self.url = self.upstream_url = None
 
@@ -66,17 +69,16 @@ class S3Endpoint:
     def start(self) -> S3Endpoint:
         if self._process is not None:
             return self
-        context = multiprocessing.get_context("fork")
-        parent, child = context.Pipe()
-        self._process = context.Process(target=_serve, args=(child, self._initial, _other_cores()), daemon=True,
-                                        name="zarr-cryoet-s3")
-        self._process.start()
-        child.close()
-        self._conn = parent
-        if not parent.poll(_START_TIMEOUT):
+        cores = _other_cores()
+        command = [sys.executable, "-m", __name__, json.dumps(_shaping_dict(self._initial)),
+                   ",".join(map(str, sorted(cores))) if cores else ""]
+        self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=subprocess.PIPE, text=True, env={**os.environ, **CREDENTIALS})
+        try:
+            self.upstream_url, self.url = self._receive("start")
+        except ObjectStorageError:
             self.stop()
-            raise ObjectStorageError(f"the loopback S3 endpoint did not start within {_START_TIMEOUT} s")
-        self.upstream_url, self.url = self._answer(parent.recv())
+            raise
         self._saved_env = {k: os.environ.get(k) for k in (*CREDENTIALS, *_UNSET)}
         for key in _UNSET:
             os.environ.pop(key, None)
@@ -92,16 +94,15 @@ class S3Endpoint:
                     os.environ[key] = value
             self._saved_env = None
         if self._process is not None:
+            process, self._process = self._process, None
             try:
-                self._conn.send(("stop",))
-            except OSError:
-                pass
-            self._process.join(10)
-            if self._process.is_alive():
-                self._process.kill()
-                self._process.join()
-            self._conn.close()
-            self._process = self._conn = None
+                process.stdin.close()  # the child's command loop ends at end of input
+                process.wait(10)
+            except (OSError, subprocess.TimeoutExpired):
+                process.kill()
+                process.wait()
+            for stream in (process.stdout, process.stderr):
+                stream.close()
 
     def __enter__(self) -> S3Endpoint:
         return self.start()
@@ -110,20 +111,27 @@ class S3Endpoint:
         self.stop()
 
     # -- commands -----------------------------------------------------------------------------------------
-    def _call(self, *command):
+    def _receive(self, what: str):
+        answer: list = []
+        reader = threading.Thread(target=lambda: answer.append(self._process.stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(_START_TIMEOUT)
+        if not answer or not answer[0]:
+            error = "" if answer else f"no answer within {_START_TIMEOUT} s"
+            if answer and self._process.poll() is not None:
+                error = (self._process.stderr.read().strip().splitlines() or ["it exited"])[-1]
+            raise ObjectStorageError(f"the loopback S3 endpoint failed to {what}: {error}")
+        status, value = json.loads(answer[0])
+        if status != "ok":
+            raise ObjectStorageError(f"the loopback S3 endpoint failed to {what}: {value}")
+        return value
+
+    def _call(self, command: str, *args):
         if self._process is None:
             raise ObjectStorageError("the S3 endpoint is not running; call start() or use it in a with block")
-        self._conn.send(command)
-        if not self._conn.poll(_START_TIMEOUT):
-            raise ObjectStorageError(f"the S3 endpoint did not answer {command[0]!r} within {_START_TIMEOUT} s")
-        return self._answer(self._conn.recv())
-
-    @staticmethod
-    def _answer(message):
-        status, value = message
-        if status != "ok":
-            raise ObjectStorageError(f"the loopback S3 endpoint failed: {value}")
-        return value
+        self._process.stdin.write(json.dumps([command, *args]) + "\n")
+        self._process.stdin.flush()
+        return self._receive(command)
 
     def put_tree(self, directory, key: str) -> int:
         """Upload every file under ``directory`` to ``<BUCKET>/<key>/...`` (relative paths kept); the file count."""
@@ -134,10 +142,11 @@ class S3Endpoint:
 
     def shape(self, shaping: Shaping) -> None:
         """Change the network for the requests that follow."""
-        self._call("shape", shaping)
+        self._call("shape", _shaping_dict(shaping))
 
     def traffic(self) -> Traffic:
-        return self._call("traffic")
+        counted = self._call("traffic")
+        return Traffic(Counter(counted["requests"]), counted["bytes"], counted["max_in_flight"])
 
     def reset(self) -> None:
         """Forget the traffic counted so far."""
@@ -179,19 +188,15 @@ def _other_cores() -> set[int] | None:
     return (everything - mine) or None
 
 
-def _die_with_parent() -> None:
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass  # not Linux: the daemon flag still stops it when the parent exits normally
+def _shaping_dict(shaping: Shaping) -> dict:
+    return {"latency_s": shaping.latency_s, "bandwidth_bps": shaping.bandwidth_bps}
 
 
-def _serve(conn, shaping: Shaping, cores) -> None:  # runs in the child process
-    _die_with_parent()
+def _serve(shaping: Shaping, cores: set[int] | None) -> None:  # the child process
     if cores:
         os.sched_setaffinity(0, cores)
-    os.environ.update(CREDENTIALS)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
+    reply = lambda status, value: print(json.dumps([status, value]), flush=True)  # noqa: E731
     try:
         import boto3
         from moto.server import ThreadedMotoServer
@@ -206,20 +211,15 @@ def _serve(conn, shaping: Shaping, cores) -> None:  # runs in the child process
         client.create_bucket(Bucket=BUCKET)
         proxy = ShapingProxy(upstream, shaping).start()
     except Exception as err:  # noqa: BLE001 - reported to the parent as one line
-        conn.send(("error", f"{type(err).__name__}: {err}"))
+        reply("error", f"{type(err).__name__}: {err}")
         return
-    conn.send(("ok", (upstream, proxy.url)))
-    while True:
+    reply("ok", [upstream, proxy.url])
+    for line in sys.stdin:  # until the parent closes it (stop(), or the parent's exit)
+        command, *args = json.loads(line)
         try:
-            command, *args = conn.recv()
-        except EOFError:
-            break
-        if command == "stop":
-            break
-        try:
-            conn.send(("ok", _command(client, proxy, command, args)))
+            reply("ok", _command(client, proxy, command, args))
         except Exception as err:  # noqa: BLE001 - one line to the parent, the server keeps running
-            conn.send(("error", f"{command}: {type(err).__name__}: {err}"))
+            reply("error", f"{type(err).__name__}: {err}")
     proxy.stop()
     server.stop()
 
@@ -233,11 +233,15 @@ def _command(client, proxy, command: str, args):
                               Body=path.read_bytes())
         return len(files)
     if command == "shape":
-        proxy.shaping = args[0]
+        proxy.shaping = Shaping(**args[0])
         return None
     if command == "traffic":
-        return proxy.traffic()
+        return proxy.traffic().to_dict()
     if command == "reset":
         proxy.reset()
         return None
     raise ValueError(f"unknown command {command!r}")
+
+
+if __name__ == "__main__":
+    _serve(Shaping(**json.loads(sys.argv[1])), {int(c) for c in sys.argv[2].split(",") if c} or None)
