@@ -278,20 +278,20 @@ def counted_requests(cache: dict, layout: stores.Layout, pattern: str, engine=No
 TRAFFIC_NETWORK = (0.020, 1e9)
 
 
-def counted_traffic(cache: dict, layout: stores.Layout | None, client, workload: str) -> dict:
+def counted_traffic(cache: dict, layout: stores.Layout | None, client, workload: str, workloads=None) -> dict:
     """What ``workload`` (one of :data:`zarr_cryoet.measure.object_traffic.WORKLOADS`, ``"open"``, or
     ``"open image plain"`` / ``"open image consolidated"`` with ``layout`` None) cost ``client`` over S3, as a dict
     of :class:`~zarr_cryoet.measure.object_traffic.Cost` (or ``{"failed": message}``).
 
-    Counted once per setup cache for every workload of the layout and client together, on an endpoint of its own
-    at 20 ms per request; every read is checked against the volume."""
+    Counted once per setup cache for ``workloads`` (default: every one) of the layout and client together, on an
+    endpoint of its own at 20 ms per request; every read is checked against the volume."""
     from zarr_cryoet.data import ome_zarr
     from zarr_cryoet.measure import object_traffic
     from zarr_cryoet.store.object_storage import S3Endpoint
     from zarr_cryoet.store.shaping_proxy import Shaping
 
     memo = Path(cache["dir"], "object_traffic", f"{layout.slug if layout else 'image'}_{client.name}.json")
-    if not memo.is_file():
+    if not memo.is_file() or workload not in json.loads(memo.read_text()):
         counted = {}
         with S3Endpoint(Shaping(*TRAFFIC_NETWORK)) as s3:
             if layout is None:
@@ -304,7 +304,7 @@ def counted_traffic(cache: dict, layout: stores.Layout | None, client, workload:
                 s3.put_tree(reference_store(cache, layout), layout.slug)
                 counted["open"] = object_traffic.open_traffic(client, s3, layout.slug, zarr_format=layout.zarr_format)
                 volume, particles = expected_volume(cache, layout), reference_particles(cache)
-                for name in object_traffic.WORKLOADS:
+                for name in workloads or object_traffic.WORKLOADS:
                     counted[name] = object_traffic.read_traffic(client, s3, layout.slug, layout.zarr_format, name,
                                                                 volume, particles)
         write_atomically(memo, json.dumps({k: v.to_dict() for k, v in counted.items()}))

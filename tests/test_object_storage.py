@@ -196,7 +196,7 @@ def s3_cache(tmp_path, monkeypatch):
     importlib.reload(object_storage)
     monkeypatch.setattr(common, "TRAFFIC_NETWORK", (0.0, None))
     # the plane and the whole volume stand for every workload (test_every_client_reads_every_workload reads them all)
-    monkeypatch.setattr(object_traffic, "WORKLOADS", ("xy", "full"))
+    monkeypatch.setattr(object_storage, "COUNTED_WORKLOADS", ["xy", "full"])
     monkeypatch.setitem(object_storage.NETWORKS, object_storage.NETWORK_GRID[0], Shaping())
     monkeypatch.chdir(tmp_path)
     yield common.build_cache(object_storage.LAYOUTS)
@@ -235,3 +235,44 @@ def test_a_wrong_read_from_s3_fails_the_benchmark(s3_cache):
             bench.teardown(s3_cache, *params)
     finally:
         bench._session = None
+
+
+# -- the report ---------------------------------------------------------------------------------------------
+def test_the_report_tables_and_the_answer_name_the_fastest_client_with_its_precision(tmp_path):
+    from zarr_cryoet.measure.statistic import Estimate
+    from zarr_cryoet.report import object_storage as s3_report
+    from zarr_cryoet.report.answer_notes import extras
+    from zarr_cryoet.report.results import Env, ReportResults
+    from zarr_cryoet.report.style import save_figure
+
+    env = Env("env", "3.4.2", "3.13", "zarr 3.4.2")
+    data, net = "phantom 128³ float32", s3_report.NETWORK
+    values, estimates = {}, {}
+    names = {"object_storage.Read.time_read_full": ["data", "chunks", "client", "network"],
+             "object_storage.Traffic.track_requests": ["data", "chunks", "client", "workload"],
+             "object_storage.ImageTraffic.track_requests": ["data", "metadata", "client"],
+             "object_storage.Concurrency.time_read_full": ["data", "client", "concurrency"]}
+    for client, (value, low, high) in {"zarr-python+obstore": (0.060, 0.058, 0.063),
+                                       "zarr-python+s3fs": (0.090, 0.088, 0.095),
+                                       "tensorstore": (0.061, 0.059, 0.066)}.items():
+        key = ("env", "object_storage.Read.time_read_full", (data, "64x64x64", client, net))
+        values[key], estimates[key] = value, Estimate(value, low, high, 3, 1)
+        values[("env", "object_storage.Traffic.track_requests", (data, "64x64x64", client, "full"))] = 8
+        for concurrency, seconds in ((8, 0.2), (64, 0.05)):
+            key = ("env", "object_storage.Concurrency.time_read_full", (data, client, concurrency))
+            values[key], estimates[key] = seconds, Estimate(seconds, seconds * 0.95, seconds * 1.05, 3, 1)
+    for metadata, count in (("plain", 13), ("consolidated", 4)):
+        values[("env", "object_storage.ImageTraffic.track_requests", (data, metadata, "zarr-python+s3fs"))] = count
+    results = ReportResults(tmp_path, "m", "c" * 40, None, [env], values, {}, estimates, names, {k: "s" for k in names})
+    rows = s3_report.read_rows(results)
+    assert {(r["client"], r["workload"], r["requests"]) for r in rows} == {
+        ("zarr-python+obstore", "full", 8), ("zarr-python+s3fs", "full", 8), ("tensorstore", "full", 8)}
+    assert all(r["precision_pct"] != "" and r["zarr_version"] == "3.4.2" for r in rows)
+    assert len(s3_report.sweep_rows(results)) == 6
+    assert [(r["metadata"], r["requests"]) for r in s3_report.open_rows(results)] == [("plain", 13),
+                                                                                      ("consolidated", 4)]
+    lines = [line for line in extras(results) if "object storage" in line or "OME-Zarr" in line]
+    assert "full read, 64³ v2: **zarr-python+obstore** (60.0 ms ± " in lines[0]
+    assert "tensorstore ≈ 61.0 ms" in lines[0] and "zarr-python+s3fs 90.0 ms" in lines[0]  # ≈: intervals overlap
+    assert "zarr-python+s3fs 13 → 4 requests" in lines[1]
+    assert save_figure(s3_report.build_figure(results), tmp_path / "s3.png").stat().st_size > 10_000

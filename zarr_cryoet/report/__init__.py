@@ -165,6 +165,7 @@ def report(results_dir=None, out=DEFAULT_OUT, *, machine: str | None = None, com
                            (object_storage.sweep_rows, object_storage.SWEEP_CSV),
                            (object_storage.open_rows, object_storage.OPEN_CSV)):
             written.append(write_csv(rows(results), out / path))
+        written.append(save_figure(object_storage.build_figure(results), out / object_storage.FIGURE, dpi=dpi))
     profile_path = noise.default_path(results.results_dir, results.machine, Path.cwd())
     if profile_path is not None:
         written.append(write_csv(detectable_rows(results, noise.NoiseProfile.load(profile_path)), out / DETECTABLE_CSV))

@@ -3,8 +3,8 @@
 Tables (CSV under ``storage/``):
 
 * ``object_storage.csv``: per release, data, layout, client and workload (``open`` included) the time over the
-  default network with its precision, and the traffic counted at the proxy: requests (all kinds), bytes
-  fetched, read amplification (fetched ÷ selected) and the most requests in flight;
+  default network with its precision, and the traffic counted at the proxy: requests (all kinds), read
+  amplification (bytes fetched ÷ bytes selected) and the most requests in flight;
 * ``object_storage_concurrency.csv``: the full read of 32³ chunks per client and requests in flight (the sweep);
 * ``object_storage_open.csv``: opening the portal's OME-Zarr image, with and without consolidated metadata.
 
@@ -37,8 +37,8 @@ def _pct(fraction):
 
 def _traffic(results, env, cell: dict, workload: str) -> dict:
     out = {}
-    for column, metric in (("requests", "track_requests"), ("bytes", "track_bytes_fetched"),
-                           ("amplification", "track_read_amplification"), ("max_in_flight", "track_max_in_flight")):
+    for column, metric in (("requests", "track_requests"), ("amplification", "track_read_amplification"),
+                           ("max_in_flight", "track_max_in_flight")):
         value = results.value(env, f"{MODULE}.Traffic.{metric}", **cell, workload=workload)
         out[column] = value if finite(value) else ""
     return out
@@ -131,3 +131,47 @@ def answer_lines(results: ReportResults, env) -> list[str]:
             lines.append("Opening the portal's OME-Zarr image (group + 3 levels), as stored → with consolidated "
                          f"metadata: {'; '.join(saves)}; zarr {env.zarr_version}.")
     return lines
+
+
+#: each client in its engine's colour
+CLIENT_ENGINES = {"zarr-python+obstore": "zarr-python", "zarr-python+s3fs": "zarr-python",
+                  "zarr-python-fused+obstore": "zarr-python-fused", "zarrs+obstore": "zarrs", "tensorstore": "tensorstore"}
+FIGURE = Path("storage", "object_storage.png")
+
+
+def build_figure(results: ReportResults):
+    """One panel per workload: layouts along x, a bar per client with its interval, log time; newest zarr."""
+    from zarr_cryoet.report.style import ENGINE_COLOURS, STATISTIC_LABEL, label_axis, new_figure, plain_log_ticks
+
+    env = results.newest
+    rows = [r for r in read_rows(results) if r["zarr_version"] == env.zarr_version and r["ms"] != ""]
+    workloads = [w for w in WORKLOAD_TEXT if any(r["workload"] == w for r in rows)]
+    data = rows[0]["data"] if rows else ""
+    n = max(len(workloads), 1)
+    fig, axes = new_figure(1, n, figsize=(3.6 * n, 4.4), squeeze=False,
+                           title=f"From S3 on loopback, 20 ms per request, zarr {env.zarr_version}, {data}, one core "
+                                 f"(log scale, lower is faster; {STATISTIC_LABEL})")
+    clients = [c for c in CLIENT_ENGINES if any(r["client"] == c for r in rows)]
+    width = 0.8 / max(len(clients), 1)
+    for ax, workload in zip(axes[0], workloads):
+        here = [r for r in rows if r["workload"] == workload and r["data"] == data]
+        layouts = list(dict.fromkeys(r["chunks"] for r in here))
+        for i, client in enumerate(clients):
+            xs, ys, errors = [], [], []
+            for j, chunks in enumerate(layouts):
+                match = [r for r in here if r["chunks"] == chunks and r["client"] == client]
+                if match:
+                    xs.append(j + (i - (len(clients) - 1) / 2) * width)
+                    ys.append(match[0]["ms"])
+                    errors.append(match[0]["ms"] * (match[0]["precision_pct"] or 0) / 200)
+            ax.bar(xs, ys, width=width, yerr=errors, capsize=2, label=client,
+                   color=ENGINE_COLOURS[CLIENT_ENGINES[client]], hatch="///" if "obstore" not in client else "")
+        ax.set_yscale("log")
+        plain_log_ticks(ax)
+        ax.set_xticks(range(len(layouts)), [f"{chunk_label(c)}\nv{3 if '/' in c else 2}" for c in layouts],
+                      fontsize=8)
+        ax.set_title(WORKLOAD_TEXT[workload])
+        label_axis(ax, y="time (ms)")
+    if workloads:
+        axes[0][0].legend(title="client", fontsize=7)
+    return fig

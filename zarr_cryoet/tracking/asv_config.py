@@ -22,11 +22,12 @@ import re
 import sys
 from pathlib import Path
 
-#: asv --bench regex of the default run (tasks.py benchmark): everything but the long codec sweep and the
-#: instruction counts (two minutes of valgrind: the nightly job's first alarm, not part of the answer).
-DEFAULT_BENCH = r"^(?!(codec_sweep|instructions)\.)"
+#: asv --bench regex of the default run (tasks.py benchmark): everything but the long codec sweep, the
+#: instruction counts (two minutes of valgrind: the nightly job's first alarm, not part of the answer) and the
+#: S3 concurrency sweep (a one-off question, two minutes: ``--bench object_storage.Concurrency`` runs it).
+DEFAULT_BENCH = r"^(?!(codec_sweep|instructions|object_storage\.Concurrency)\.)"
 #: asv --bench regex of the nightly job: the default run and the instruction counts.
-NIGHTLY_BENCH = r"^(?!codec_sweep\.)"
+NIGHTLY_BENCH = r"^(?!(codec_sweep|object_storage\.Concurrency)\.)"
 #: asv --bench regexes of the tests' whole-matrix ``asv run --quick`` (tests/asv_helpers.py): every
 #: benchmark of the default run on every zarr, with the two large grids (chunking: 10 chunkings x 2
 #: formats; access: 5 x 2 x 6 patterns) cut to a corner that keeps every kind of case - plain and
