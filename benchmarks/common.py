@@ -87,6 +87,8 @@ WRITE = {**statistic.WRITE, "warmup_time": 0.001}
 SLOW = {**statistic.SLOW, "warmup_time": 0.001}
 #: writes of seconds (portal-sized volumes), no warm-up
 LONG = {**statistic.LONG, "warmup_time": 0}
+#: reads from object storage (latency-bound), after a warm-up call
+REMOTE = {**statistic.REMOTE, "warmup_time": 0.001}
 
 
 def sampled(preset: dict):

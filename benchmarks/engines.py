@@ -25,7 +25,6 @@ over HTTP 64³ chunks and the shards. ``ZARR_CRYOET_FULL=1`` adds 32³ and (16, 
 and more shards, every layout on both formats.
 """
 
-import contextlib
 import os
 import shutil
 import tempfile
@@ -37,7 +36,7 @@ from zarr_cryoet.engines import interop
 from zarr_cryoet.store import compat
 
 from . import common
-from .suite import (FULL_VOLUME, LayoutSuite, _Benchmark, ReadBenchmark, ServedRead, StorageBenchmark, WriteBenchmark,
+from .suite import (FULL_VOLUME, InSession, LayoutSuite, _Benchmark, ReadBenchmark, ServedRead, StorageBenchmark, WriteBenchmark,
                     access_pattern, middle_plane, plain_v2_sharded_v3)
 
 ENGINES = list(engines.ENGINE_NAMES)
@@ -68,12 +67,11 @@ latency_suite = LayoutSuite({"chunks": REMOTE_CHUNKINGS, "zarr_format": [2, 3], 
                              "engine": REMOTE_ENGINES}, codec="blosc-zstd", measured=MEASURED)
 
 
-class _Engine:
+class _Engine(InSession):
     """Enters the ``engine`` parameter's session in ``setup`` (a skip where it cannot run) and leaves it
     in ``teardown``; opened arrays are kept per process, as in the rest of the suite."""
 
     remote = False
-    _session = None
     _opened: dict = {}
 
     def enter_engine(self, named: dict, layout):
@@ -81,8 +79,7 @@ class _Engine:
         reason = self.engine.unavailable(layout.zarr_format, remote=self.remote)
         if reason:
             raise NotImplementedError(reason)
-        self._session = contextlib.ExitStack()
-        self._session.enter_context(self.engine.session())
+        self.enter_session(self.engine.session())
         return self.engine
 
     def open_engine_array(self, path):
@@ -91,19 +88,6 @@ class _Engine:
             _Engine._opened[key] = self.engine.open(path)
         return _Engine._opened[key]
 
-    def leave_engine(self):
-        if self._session is not None:
-            self._session.close()
-            self._session = None
-
-    def teardown(self, cache, *params):
-        """The base class's teardown (the checks, removing temporary stores), then leave the session."""
-        try:
-            base = getattr(super(), "teardown", None)
-            if base is not None:
-                base(cache, *params)
-        finally:
-            self.leave_engine()
 
 
 class _EngineRead(_Engine, ReadBenchmark):
@@ -160,7 +144,7 @@ class Requests(_Engine, StorageBenchmark):
             self.enter_engine(named, layout)
             self.count = common.counted_requests(cache, layout, pattern, engine=self.engine)
         finally:
-            self.leave_engine()
+            self.leave_session()
 
     def track_get_requests(self, cache, data, chunks, zarr_format, pattern, engine):
         return self.count["data_gets"]
@@ -212,7 +196,7 @@ class Memory(_Engine, _Benchmark):
         finally:
             if self.workdir:
                 shutil.rmtree(self.workdir, ignore_errors=True)
-            self.leave_engine()
+            self.leave_session()
 
 
 @common.built_once

@@ -36,7 +36,7 @@ from zarr_cryoet.store.object_storage import S3Endpoint
 from zarr_cryoet.store.shaping_proxy import Shaping
 
 from . import common
-from .suite import LayoutSuite, ReadBenchmark, StorageBenchmark, _Benchmark
+from .suite import InSession, LayoutSuite, ReadBenchmark, StorageBenchmark, _Benchmark
 
 CLIENTS = list(clients.CLIENT_NAMES)
 CHUNKINGS = ["64x64x64", "32x32x32/128x128x128"]
@@ -95,27 +95,7 @@ def available(client_name: str, zarr_format: int) -> clients.S3Client:
     return client
 
 
-class _ClientSession:
-    """Enter a client's session in ``setup`` (after the base class's) and leave it in ``teardown``."""
-
-    _session = None
-
-    def enter(self, client, concurrency=None) -> None:
-        self._session = client.session(concurrency)
-        self._session.__enter__()
-
-    def teardown(self, cache, *params):
-        try:
-            base = getattr(super(), "teardown", None)
-            if base is not None:
-                base(cache, *params)
-        finally:
-            if self._session is not None:
-                self._session.__exit__(None, None, None)
-                self._session = None
-
-
-class _S3Read(_ClientSession, ReadBenchmark):
+class _S3Read(InSession, ReadBenchmark):
     """A :class:`ReadBenchmark` whose array is opened from the endpoint by the ``client`` parameter."""
 
     def open(self, cache, layout, params):
@@ -123,7 +103,7 @@ class _S3Read(_ClientSession, ReadBenchmark):
         s3 = endpoint()
         key = uploaded(common.reference_store(cache, layout), layout.slug)
         s3.shape(NETWORKS[params.get("network", NETWORK_GRID[0])])
-        self.enter(client, params.get("concurrency"))
+        self.enter_session(client.session(params.get("concurrency")))
         return client.open(s3, key, layout.zarr_format)
 
 
@@ -133,12 +113,12 @@ def _workload(name: str):
     return selections
 
 
-Read = suite.read_class(common.SLOW, base=_S3Read, params={"network": NETWORK_GRID},
+Read = suite.read_class(common.REMOTE, base=_S3Read, params={"network": NETWORK_GRID},
                         **{f"time_read_{w}": _workload(w) for w in WORKLOAD_GRID})
 
 sweep_suite = LayoutSuite({"client": CLIENTS, "concurrency": CONCURRENCY}, codec=SWEEP_LAYOUT.codec,
                           chunks=SWEEP_LAYOUT.spec, zarr_format=SWEEP_LAYOUT.zarr_format)
-Concurrency = sweep_suite.read_class(common.SLOW, name="Concurrency", base=_S3Read, time_read_full=_workload("full"))
+Concurrency = sweep_suite.read_class(common.REMOTE, name="Concurrency", base=_S3Read, time_read_full=_workload("full"))
 
 
 class Traffic(StorageBenchmark):
@@ -179,8 +159,8 @@ def _image(cache, metadata: str) -> str:
     return uploaded(path, f"{metadata}/{ome_zarr.PORTAL_KEY}")
 
 
-@common.sampled(common.SLOW)
-class OpenImage(_ClientSession, _Benchmark):
+@common.sampled(common.REMOTE)
+class OpenImage(InSession, _Benchmark):
     """Opening the portal's OME-Zarr image: the group and its three levels' arrays, over the ``network``."""
 
     version = common.TIME_VERSION
@@ -194,7 +174,7 @@ class OpenImage(_ClientSession, _Benchmark):
             raise NotImplementedError("tensorstore opens arrays, not groups")
         self.key = _image(cache, metadata)
         endpoint().shape(NETWORKS[network])
-        self.enter(self.client)
+        self.enter_session(self.client.session())
         self.group = None
 
     def time_open(self, cache, data, metadata, client, network):

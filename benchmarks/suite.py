@@ -67,6 +67,30 @@ class _Benchmark:
         return dict(zip(self.param_names, params))
 
 
+class InSession:
+    """A mixin: :meth:`enter_session` enters a context manager (a library's pinned settings) in ``setup``; it is left
+    after the base class's ``teardown`` (the checks, removing temporary stores), also when that fails."""
+
+    _session = None
+
+    def enter_session(self, manager) -> None:
+        self._session = contextlib.ExitStack()
+        self._session.enter_context(manager)
+
+    def leave_session(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    def teardown(self, cache, *params):
+        try:
+            base = getattr(super(), "teardown", None)
+            if base is not None:
+                base(cache, *params)
+        finally:
+            self.leave_session()
+
+
 class ReadBenchmark(_Benchmark):
     """Open the reference store in ``setup``; time the reads; check them in ``teardown``."""
 

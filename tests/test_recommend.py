@@ -22,7 +22,9 @@ def results():
 @pytest.mark.parametrize("zarr", ["2.18.7", "3.1.6", "3.4.2"])
 def test_every_use_case_is_answered_from_the_sum_of_its_timings(results, zarr):
     answers = recommend.recommend(results, zarr)
-    assert [a.use_case.key for a in answers] == [u.key for u in recommend.USE_CASES]
+    # every use case whose module the run measured (the recorded run predates the S3 tier)
+    assert [a.use_case.key for a in answers] == [u.key for u in recommend.USE_CASES
+                                                 if results.has(u.reads[0][0].partition(".")[0])]
     for answer in answers:
         assert [r.seconds for r in answer.ranked] == sorted(r.seconds for r in answer.ranked)
         for ranked in answer.ranked:

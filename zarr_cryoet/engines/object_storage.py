@@ -10,7 +10,7 @@
 :func:`~zarr_cryoet.engines.base.io_concurrency`): zarr-python's ``async.concurrency`` (zarr 3),
 fsspec's ``nofiles_gather_batch_size`` (zarr 2 over s3fs: its ``getitems`` fetches that many keys at a time),
 the zarrs pipeline's ``chunk_concurrent_maximum`` and tensorstore's ``s3_request_concurrency``.
-Compute threads get the engines' shared budget. :meth:`S3Client.settings` says what each ran with.
+Compute threads get the engines' shared budget. :meth:`S3Client.config` says what each runs with.
 """
 
 from __future__ import annotations
@@ -46,9 +46,6 @@ class S3Client:
     def config(self, concurrency: int) -> dict:
         """zarr's config while this client reads (its engine's, with ``concurrency`` requests in flight)."""
         return {**ENGINES[self.engine].config(), "async.concurrency": concurrency}
-
-    def settings(self, concurrency: int | None = None) -> dict:
-        return self.config(concurrency or io_concurrency())
 
     @contextlib.contextmanager
     def session(self, concurrency: int | None = None):
