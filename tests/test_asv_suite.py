@@ -72,7 +72,13 @@ def test_every_zarr_version_has_results_for_every_benchmark(asv_run):
     results = result_files(tmp / "results")
     assert set(results) == expected_envs()
     benchmarks = json.loads((tmp / "results" / "benchmarks.json").read_text())
-    names = {name for name in benchmarks if name != "version" and not name.startswith("codec_sweep.")}
+    # the S3 tier runs in CI on its XY plane, its request count and the image's (asv_config.CI_BENCH): each
+    # benchmark process starts an S3 endpoint, so the rest of the tier is left to tasks.py benchmark
+    s3_left_out = {"object_storage.OpenImage.time_open", "object_storage.Concurrency.time_read_full",
+                   "object_storage.Traffic.track_max_in_flight", "object_storage.Traffic.track_read_amplification",
+                   "object_storage.Read.time_read_full"}
+    names = {name for name in benchmarks if name != "version" and not name.startswith("codec_sweep.")
+             and name not in s3_left_out}
     assert {"compression.Write.time_write", "compression.Read.time_read",
             "compression.Storage.track_compression_ratio", "compression.Storage.track_stored_bytes",
             "chunking.Write.time_write", "chunking.Read.time_read_full", "chunking.Read.time_read_slice_xy",

@@ -249,14 +249,18 @@ def test_the_report_tables_and_the_answer_name_the_fastest_client_with_its_preci
     data, net = "phantom 128³ float32", s3_report.NETWORK
     values, estimates = {}, {}
     names = {"object_storage.Read.time_read_full": ["data", "chunks", "client", "network"],
+             "object_storage.Read.time_read_xy": ["data", "chunks", "client", "network"],
              "object_storage.Traffic.track_requests": ["data", "chunks", "client", "workload"],
              "object_storage.ImageTraffic.track_requests": ["data", "metadata", "client"],
              "object_storage.Concurrency.time_read_full": ["data", "client", "concurrency"]}
     for client, (value, low, high) in {"zarr-python+obstore": (0.060, 0.058, 0.063),
                                        "zarr-python+s3fs": (0.090, 0.088, 0.095),
                                        "tensorstore": (0.061, 0.059, 0.066)}.items():
-        key = ("env", "object_storage.Read.time_read_full", (data, "64x64x64", client, net))
-        values[key], estimates[key] = value, Estimate(value, low, high, 3, 1)
+        for read, chunks, factor in (("full", "64x64x64", 1), ("xy", "64x64x64", 0.5),
+                                     ("full", "32x32x32/128x128x128", 1.5), ("xy", "32x32x32/128x128x128", 2)):
+            if read == "full" or client != "zarr-python+s3fs":
+                key = ("env", f"object_storage.Read.time_read_{read}", (data, chunks, client, net))
+                values[key], estimates[key] = value * factor, Estimate(value * factor, low * factor, high * factor, 3, 1)
         values[("env", "object_storage.Traffic.track_requests", (data, "64x64x64", client, "full"))] = 8
         for concurrency, seconds in ((8, 0.2), (64, 0.05)):
             key = ("env", "object_storage.Concurrency.time_read_full", (data, client, concurrency))
@@ -265,7 +269,8 @@ def test_the_report_tables_and_the_answer_name_the_fastest_client_with_its_preci
         values[("env", "object_storage.ImageTraffic.track_requests", (data, metadata, "zarr-python+s3fs"))] = count
     results = ReportResults(tmp_path, "m", "c" * 40, None, [env], values, {}, estimates, names, {k: "s" for k in names})
     rows = s3_report.read_rows(results)
-    assert {(r["client"], r["workload"], r["requests"]) for r in rows} == {
+    assert {(r["client"], r["workload"], r["requests"]) for r in rows
+            if r["chunks"] == "64x64x64" and r["workload"] == "full"} == {
         ("zarr-python+obstore", "full", 8), ("zarr-python+s3fs", "full", 8), ("tensorstore", "full", 8)}
     assert all(r["precision_pct"] != "" and r["zarr_version"] == "3.4.2" for r in rows)
     assert len(s3_report.sweep_rows(results)) == 6
@@ -276,3 +281,10 @@ def test_the_report_tables_and_the_answer_name_the_fastest_client_with_its_preci
     assert "tensorstore ≈ 61.0 ms" in lines[0] and "zarr-python+s3fs 90.0 ms" in lines[0]  # ≈: intervals overlap
     assert "zarr-python+s3fs 13 → 4 requests" in lines[1]
     assert save_figure(s3_report.build_figure(results), tmp_path / "s3.png").stat().st_size > 10_000
+    # recommend's object-storage answer: the layout and the library, from both reads summed
+    from zarr_cryoet.report import recommend
+
+    [answer] = [a for a in recommend.recommend(results) if a.use_case.key == "object-storage"]
+    assert answer.best.label == "64³ v2 via zarr-python+obstore" and answer.best.seconds == pytest.approx(0.090)
+    assert answer.runner_up.chunks == "32x32x32/128x128x128" and answer.other_format is None
+    assert {r.via for r in answer.ranked} == {"zarr-python+obstore", "tensorstore"}  # s3fs lacks the plane

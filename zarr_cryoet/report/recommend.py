@@ -11,8 +11,8 @@ orthogonal views       the middle XY, XZ and YZ planes, summed
 particle picking       16 boxes of 32³ on the particles (``chunking.Read.time_read_particle_boxes``)
 whole volume           the full read (``chunking.Read.time_read_full``)
 over HTTP              4 XY planes + 16 boxes with 20 ms per request (``access.RemoteRead.time_read``)
-object storage         XY plane + 16 boxes of 32³ + full read from S3, 20 ms per request, zarr-python over
-                       s3fs (the client every release has; ``object_storage.Read``)
+object storage         XY plane + full read from S3, 20 ms per request, 10 requests in flight; every layout with
+                       every client (``object_storage.Read``): the answer names the library and the layout
 =====================  ===========================================================================
 
 Each answer names the best layout, the runner-up and the worst, with their times and precisions
@@ -23,6 +23,7 @@ from elsewhere. The lines under the table are :mod:`zarr_cryoet.report.answer_no
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -38,6 +39,8 @@ class UseCase:
     title: str
     #: (benchmark, extra parameters) whose times are summed
     reads: tuple[tuple[str, tuple[tuple[str, object], ...]], ...]
+    #: a parameter whose every value is a candidate beside the layout (the S3 client)
+    varies: str | None = None
 
 
 USE_CASES = (
@@ -50,10 +53,10 @@ USE_CASES = (
     UseCase("remote", "over HTTP / object storage (4 XY planes + 16 boxes, +20 ms per request)",
             (("access.RemoteRead.time_read", (("pattern", "xy"), ("latency_ms", 20))),
              ("access.RemoteRead.time_read", (("pattern", "box32"), ("latency_ms", 20))))),
-    UseCase("object-storage", "from object storage (S3 API, 20 ms per request; XY plane + 16 boxes of 32³ + full "
-            "read, zarr-python over s3fs)",
-            tuple((f"object_storage.Read.time_read_{w}", (("client", "zarr-python+s3fs"), ("network", "20ms-1gbit")))
-                  for w in ("xy", "box32", "full"))),
+    UseCase("object-storage", "from object storage (S3 API, 20 ms per request, 10 requests in flight; XY plane + "
+            "full read; layout and library)",
+            tuple((f"object_storage.Read.time_read_{w}", (("network", "20ms-1gbit"),)) for w in ("xy", "full")),
+            varies="client"),
 )
 
 
@@ -63,10 +66,11 @@ class Ranked(Timed):
 
     chunks: str = ""
     zarr_format: int = 0
+    via: str = ""  # the value of the use case's ``varies`` parameter (the S3 client), if it has one
 
     @property
     def label(self) -> str:
-        return f"{chunk_label(self.chunks)} v{self.zarr_format}"
+        return f"{chunk_label(self.chunks)} v{self.zarr_format}" + (f" via {self.via}" if self.via else "")
 
 
 @dataclass(frozen=True)
@@ -83,7 +87,8 @@ class Answer:
     @property
     def other_format(self) -> Ranked | None:
         """The best layout's chunks on the other zarr format, where measured."""
-        return next((r for r in self.ranked if r.chunks == self.best.chunks and r is not self.best), None)
+        return next((r for r in self.ranked if r.chunks == self.best.chunks and r.zarr_format != self.best.zarr_format
+                     and r.via == self.best.via), None)
 
     @property
     def runner_up(self) -> Ranked | None:
@@ -103,14 +108,16 @@ def rank(results: ReportResults, use_case: UseCase, env, data) -> tuple[Ranked, 
     """Every layout with a time for each read of ``use_case`` in ``env``, fastest first."""
     module = _module(use_case.reads[0][0])
     out = []
-    for chunks in results.choices(module, "chunks"):
+    variants = results.choices(module, use_case.varies) if use_case.varies else [None]
+    for chunks, via in itertools.product(results.choices(module, "chunks"), variants):
         # a grid without a format parameter (object_storage) puts shards on format 3 and plain chunks on 2
         formats = results.choices(module, "zarr_format") or [3 if "/" in str(chunks) else 2]
         for fmt in formats:
             total, low, high = 0.0, 0.0, 0.0
             for benchmark, extra in use_case.reads:
                 by_format = {"zarr_format": fmt} if results.choices(module, "zarr_format") else {}
-                cell = dict(data=data, chunks=chunks, **by_format, **dict(extra))
+                by_variant = {use_case.varies: via} if use_case.varies else {}
+                cell = dict(data=data, chunks=chunks, **by_format, **by_variant, **dict(extra))
                 value = results.value(env, benchmark, **cell)
                 if not finite(value):
                     total = math.nan
@@ -120,7 +127,7 @@ def rank(results: ReportResults, use_case: UseCase, env, data) -> tuple[Ranked, 
                 low, high = (None, None) if interval is None or low is None else (low + interval[0],
                                                                                   high + interval[1])
             if finite(total):
-                out.append(Ranked(total, low, high, chunks=chunks, zarr_format=int(fmt)))
+                out.append(Ranked(total, low, high, chunks=chunks, zarr_format=int(fmt), via=via or ""))
     return tuple(sorted(out, key=lambda r: r.seconds))
 
 
@@ -223,7 +230,7 @@ def in_short(results: ReportResults, answers: list[Answer], zarr_version: str | 
 
 def _choice(answer: Answer) -> str:
     """The best chunks, or ``A or B (≈)`` where the runner-up's interval overlaps the best's: no clear winner."""
-    best = chunk_label(answer.best.chunks)
+    best = chunk_label(answer.best.chunks) + (f" via {answer.best.via}" if answer.best.via else "")
     runner = answer.runner_up
     return f"{best} or {chunk_label(runner.chunks)} (≈)" if runner and runner.overlaps(answer.best) else best
 
