@@ -390,9 +390,4 @@ def use_every_core() -> None:
         os.sched_setaffinity(0, os.sched_getaffinity(os.getppid()))
 
 
-def middle_planes(shape):
-    """Selections of the middle XY, XZ and YZ planes of a (z, y, x) volume."""
-    nz, ny, nx = shape
-    return {"xy": (nz // 2, slice(None), slice(None)),
-            "xz": (slice(None), ny // 2, slice(None)),
-            "yz": (slice(None), slice(None), nx // 2)}
+middle_planes = access.middle_planes  # the middle XY, XZ and YZ planes (zarr_cryoet.store.access)

@@ -32,6 +32,8 @@ class S3Client:
     name = ""
     engine = "zarr-python"
     library = ""  # the distribution that talks to S3
+    #: requests in flight in the current session (:meth:`session` sets it)
+    concurrency = None
 
     def unavailable(self, zarr_format: int | None = None) -> str | None:
         """Why this client cannot read ``zarr_format`` from S3 here; None if it can."""
@@ -40,19 +42,21 @@ class S3Client:
             return f"{self.library} is not installed in this environment"
         return reason
 
-    def version(self) -> str:
-        return f"{ENGINES[self.engine].version()}, {self.library} {distribution_version(self.library)}"
-
     def config(self, concurrency: int) -> dict:
         """zarr's config while this client reads (its engine's, with ``concurrency`` requests in flight)."""
         return {**ENGINES[self.engine].config(), "async.concurrency": concurrency}
 
     @contextlib.contextmanager
     def session(self, concurrency: int | None = None):
+        """Open and read inside: ``concurrency`` (default :func:`io_concurrency`) requests in flight."""
+        self.concurrency = concurrency or io_concurrency()
+        with self._pinned(self.config(self.concurrency)):
+            yield
+
+    def _pinned(self, config: dict):
         import zarr
 
-        with zarr.config.set(self.config(concurrency or io_concurrency())):
-            yield
+        return zarr.config.set(config)
 
     def open(self, endpoint, key: str, zarr_format: int):
         """The array (``zarr_format``) at ``key`` of ``endpoint`` (:class:`~zarr_cryoet.store.object_storage.S3Endpoint`), inside
@@ -115,43 +119,33 @@ class ZarrPythonS3fs(S3Client):
     name = "zarr-python+s3fs"
     library = "s3fs"
 
-    _concurrency = None
-
     def config(self, concurrency):
-        # aiobotocore's connection pool (10 by default) caps the requests in flight too
-        pool = {"max_pool_connections": concurrency}
-        if compat.ZARR_MAJOR < 3:
-            return {"nofiles_gather_batch_size": concurrency, **pool}
-        return {**super().config(concurrency), **pool}
+        # zarr 2's FSStore.getitems fetches fsspec's batch of keys at a time; aiobotocore's connection pool (10 by
+        # default) caps the requests in flight too, set in store()
+        return {"nofiles_gather_batch_size": concurrency} if compat.ZARR_MAJOR < 3 else super().config(concurrency)
 
     @contextlib.contextmanager
-    def session(self, concurrency=None):
-        self._concurrency = concurrency or io_concurrency()
+    def _pinned(self, config):
         if compat.ZARR_MAJOR >= 3:
-            import zarr
-
-            with zarr.config.set({k: v for k, v in self.config(self._concurrency).items()
-                                  if k != "max_pool_connections"}):
+            with super()._pinned(config):
                 yield
             return
         import fsspec.config
 
-        saved = fsspec.config.conf.get("nofiles_gather_batch_size")
-        fsspec.config.conf["nofiles_gather_batch_size"] = concurrency or io_concurrency()
+        saved = dict(fsspec.config.conf)
+        fsspec.config.conf.update(config)
         try:
             yield
         finally:
-            if saved is None:
-                fsspec.config.conf.pop("nofiles_gather_batch_size", None)
-            else:
-                fsspec.config.conf["nofiles_gather_batch_size"] = saved
+            fsspec.config.conf.clear()
+            fsspec.config.conf.update(saved)
 
     def store(self, endpoint, key):
         import zarr
 
         options = endpoint.s3fs_options()
         options["config_kwargs"] = {**options["config_kwargs"],
-                                    "max_pool_connections": self._concurrency or io_concurrency()}
+                                    "max_pool_connections": self.concurrency or io_concurrency()}
         if compat.ZARR_MAJOR < 3:
             # as compat.read_only_store: only a 404 may read as a missing chunk, never a dropped connection
             return zarr.storage.FSStore(endpoint.uri(key), mode="r", exceptions=(KeyError, FileNotFoundError),
@@ -176,18 +170,16 @@ class TensorStoreS3(S3Client):
     def config(self, concurrency):
         return {"s3_request_concurrency": concurrency, "data_copy_concurrency": thread_budget(), "cache_pool": 0}
 
-    @contextlib.contextmanager
-    def session(self, concurrency=None):
-        self._concurrency = concurrency or io_concurrency()
-        yield
+    def _pinned(self, config):
+        return contextlib.nullcontext()  # tensorstore takes its settings in the context of each open
 
     def _context(self):
         import tensorstore as ts
 
-        settings = self.config(getattr(self, "_concurrency", io_concurrency()))
+        settings = self.config(self.concurrency or io_concurrency())
         return ts.Context({"s3_request_concurrency": {"limit": settings["s3_request_concurrency"]},
                            "data_copy_concurrency": {"limit": settings["data_copy_concurrency"]},
-                           "cache_pool": {"total_bytes_limit": 0}})
+                           "cache_pool": {"total_bytes_limit": settings["cache_pool"]}})
 
     def open(self, endpoint, key, zarr_format):
         import tensorstore as ts

@@ -30,9 +30,7 @@ WORKLOADS = ("xy", "orthogonal", "box32", "box64", "full")
 
 def selections(workload: str, shape, particles=None) -> list:
     """The selections of ``workload`` on a volume of ``shape`` (particle boxes centred on ``particles``)."""
-    nz, ny, nx = shape
-    middle = {"xy": (nz // 2, slice(None), slice(None)), "xz": (slice(None), ny // 2, slice(None)),
-              "yz": (slice(None), slice(None), nx // 2)}
+    middle = access.middle_planes(shape)
     if workload == "xy":
         return [middle["xy"]]
     if workload == "orthogonal":
@@ -73,6 +71,12 @@ class Failed:
 
     message: str
 
+    @classmethod
+    def of(cls, err: BaseException) -> Failed:
+        """The exception's type and first line."""
+        first = str(err).splitlines()[0] if str(err) else ""
+        return cls(f"{type(err).__name__}: {first}"[:300])
+
     def to_dict(self) -> dict:
         return {"failed": self.message}
 
@@ -94,7 +98,7 @@ def read_traffic(client, endpoint, key: str, zarr_format: int, workload: str, vo
             results = [array[s] for s in chosen]
             seconds = time.perf_counter() - t0
     except Exception as err:  # noqa: BLE001 - a client's failure is a finding of the table
-        return Failed(f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"[:300])
+        return Failed.of(err)
     for selection, result in zip(chosen, results):
         if not np.array_equal(np.asarray(result), volume[selection]):
             raise AssertionError(f"{client.name} read {selection} of {key} from S3 and got other data")
@@ -119,6 +123,6 @@ def open_traffic(client, endpoint, key: str, *, zarr_format: int | None = None, 
             seconds = time.perf_counter() - t0
     except NotImplementedError as err:
         return Failed(str(err))
-    except Exception as err:  # noqa: BLE001
-        return Failed(f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"[:300])
+    except Exception as err:  # noqa: BLE001 - as in read_traffic
+        return Failed.of(err)
     return _cost(endpoint, 0, seconds)

@@ -141,16 +141,16 @@ FIGURE = Path("storage", "object_storage.png")
 
 def build_figure(results: ReportResults):
     """One panel per workload: layouts along x, a bar per client with its interval, log time; newest zarr."""
-    from zarr_cryoet.report.style import ENGINE_COLOURS, STATISTIC_LABEL, label_axis, new_figure, plain_log_ticks
+    from zarr_cryoet.report.style import ENGINE_COLOURS, label_axis, new_figure, plain_log_ticks
 
     env = results.newest
     rows = [r for r in read_rows(results) if r["zarr_version"] == env.zarr_version and r["ms"] != ""]
     workloads = [w for w in WORKLOAD_TEXT if any(r["workload"] == w for r in rows)]
     data = rows[0]["data"] if rows else ""
     n = max(len(workloads), 1)
-    fig, axes = new_figure(1, n, figsize=(3.6 * n, 4.4), squeeze=False,
-                           title=f"From S3 on loopback, 20 ms per request, zarr {env.zarr_version}, {data}, one core "
-                                 f"(log scale, lower is faster; {STATISTIC_LABEL})")
+    fig, axes = new_figure(1, n, figsize=(max(4.8 * n, 9), 4.8), squeeze=False,
+                           title=f"From S3 on loopback, 20 ms per request\nzarr {env.zarr_version}, {data}, one core; "
+                                 "log scale, lower is faster; bars: the interval")
     clients = [c for c in CLIENT_ENGINES if any(r["client"] == c for r in rows)]
     width = 0.8 / max(len(clients), 1)
     for ax, workload in zip(axes[0], workloads):
@@ -165,7 +165,7 @@ def build_figure(results: ReportResults):
                     ys.append(match[0]["ms"])
                     errors.append(match[0]["ms"] * (match[0]["precision_pct"] or 0) / 200)
             ax.bar(xs, ys, width=width, yerr=errors, capsize=2, label=client,
-                   color=ENGINE_COLOURS[CLIENT_ENGINES[client]], hatch="///" if "obstore" not in client else "")
+                   color=ENGINE_COLOURS[CLIENT_ENGINES[client]], hatch="///" if "s3fs" in client else "")
         ax.set_yscale("log")
         plain_log_ticks(ax)
         ax.set_xticks(range(len(layouts)), [f"{chunk_label(c)}\nv{3 if '/' in c else 2}" for c in layouts],

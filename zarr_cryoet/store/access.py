@@ -97,6 +97,14 @@ def chunks_touched(selections, shape, chunks) -> int:
     return total
 
 
+def middle_planes(shape) -> dict[str, Selection]:
+    """The middle XY, XZ and YZ planes of a (z, y, x) volume."""
+    nz, ny, nx = shape
+    return {"xy": (nz // 2, slice(None), slice(None)),
+            "xz": (slice(None), ny // 2, slice(None)),
+            "yz": (slice(None), slice(None), nx // 2)}
+
+
 def pattern(name: str, shape, particles=None) -> list[Selection]:
     """The selections of a named pattern (the ``pattern`` parameter of the access benchmarks)."""
     if name in ("xy", "xz", "yz"):

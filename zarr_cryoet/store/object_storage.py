@@ -25,9 +25,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import select
 import subprocess
 import sys
-import threading
 from collections import Counter
 from pathlib import Path
 
@@ -112,16 +112,15 @@ class S3Endpoint:
 
     # -- commands -----------------------------------------------------------------------------------------
     def _receive(self, what: str):
-        answer: list = []
-        reader = threading.Thread(target=lambda: answer.append(self._process.stdout.readline()), daemon=True)
-        reader.start()
-        reader.join(_START_TIMEOUT)
-        if not answer or not answer[0]:
-            error = "" if answer else f"no answer within {_START_TIMEOUT} s"
-            if answer and self._process.poll() is not None:
+        """The child's one-line answer (it writes exactly one per command, so nothing waits in the buffer)."""
+        ready, _, _ = select.select([self._process.stdout], [], [], _START_TIMEOUT)
+        line = self._process.stdout.readline() if ready else ""
+        if not line:
+            error = f"no answer within {_START_TIMEOUT} s"
+            if ready and self._process.wait(10) is not None:
                 error = (self._process.stderr.read().strip().splitlines() or ["it exited"])[-1]
             raise ObjectStorageError(f"the loopback S3 endpoint failed to {what}: {error}")
-        status, value = json.loads(answer[0])
+        status, value = json.loads(line)
         if status != "ok":
             raise ObjectStorageError(f"the loopback S3 endpoint failed to {what}: {value}")
         return value

@@ -56,7 +56,7 @@ def run_all(config: Path, env_name: str, runs: int, slowdowns, *, bench: str = B
             log=print) -> Path:
     """Make every run of the proof; the results directory."""
     from zarr_cryoet.tracking.focused_run import focused_config
-    from zarr_cryoet.tracking.nightly import ensure_machine, run_suite
+    from zarr_cryoet.tracking.asv_process import ensure_machine, run_suite
 
     conf_dir = config.resolve().parent
     conf = asv_config.load(config)

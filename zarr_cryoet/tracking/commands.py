@@ -1,7 +1,7 @@
-"""The alarm's subcommands of ``zarr-cryoet``: alarm-proof and restate.
+"""The tracking subcommands of ``zarr-cryoet``: nightly, alarm-proof and restate.
 
 Kept apart from :mod:`zarr_cryoet.cli` (which adds them to its parser) because they belong to
-:mod:`zarr_cryoet.tracking`: they prove the nightly alarm and put the suite's statistic into asv's files.
+:mod:`zarr_cryoet.tracking`: the cron job, the proof of its alarm, and the suite's statistic in asv's files.
 """
 
 from __future__ import annotations
@@ -10,6 +10,22 @@ import os
 from pathlib import Path
 
 from zarr_cryoet.errors import ZarrCryoetError
+
+
+def cmd_nightly(args) -> int:
+    from zarr_cryoet.tracking.nightly import NightlyOptions, install_sigterm_handler, nightly
+
+    install_sigterm_handler()
+    asv_args = [*(a for b in args.bench for a in ("--bench", b)), *(["--quick"] if args.quick else []),
+                *(a for attr in args.attribute for a in ("--attribute", attr)),
+                *(a for e in args.environment for a in ("--environment", e))]
+    return nightly(NightlyOptions(config=Path(args.config), machine=args.machine, repo=args.repo,
+                                  factor=args.factor, noise=Path(args.noise) if args.noise else None,
+                                  cpu=args.cpu, results_branch=args.results_branch,
+                                  follow_releases=args.follow_releases, max_commits=args.max_commits,
+                                  confirm=args.confirm,
+                                  report=Path(args.report) if args.report else None, publish=args.publish,
+                                  asv_args=asv_args))
 
 
 def cmd_alarm_proof(args) -> int:
@@ -64,3 +80,41 @@ def add_parsers(sub) -> None:
                                 help="asv results directory (default: %(default)s)")
     restate_parser.add_argument("--machine", help="only this asv machine's results (default: every machine)")
     restate_parser.set_defaults(func=cmd_restate)
+
+
+def add_nightly_parser(sub) -> None:
+    """Add ``nightly`` to ``zarr-cryoet``'s subparsers."""
+    from zarr_cryoet.tracking.regressions import DEFAULT_FACTOR
+
+    night = sub.add_parser(
+        "nightly", help="cron job: benchmark new commits and releases, publish, exit 1 on a regression",
+        description="Take a lock, run asv on the new commits (and on the newest zarr release), publish the "
+                    "dashboard, compare every new result with its baseline like asv compare, write a Markdown "
+                    "report and commit the results to a git branch. Exit status: 0 no regression, "
+                    "1 regression, 2 error, 75 another run is in progress.")
+    night.add_argument("--config", default="asv.conf.json",
+                       help="asv config: asv.conf.json (zarr releases) or asv.upstream.conf.json (zarr commits)")
+    night.add_argument("--repo", help="override the config's repo (a path or URL of the benchmarked git repository)")
+    night.add_argument("--machine", help="asv machine name (default: this host's name)")
+    night.add_argument("--factor", type=float, default=None,
+                       help="one ratio that counts as a change for every timing, with asv compare's rules "
+                            f"(default: each timing's own threshold, from the noise profile or its results' "
+                            f"intervals; {DEFAULT_FACTOR:g} for results without samples)")
+    night.add_argument("--noise", help="noise profile of this machine (zarr-cryoet stability --save; default: "
+                       ".asv/noise/MACHINE.json, else recorded/noise/MACHINE.json)")
+    night.add_argument("--cpu", default="auto", help="pin benchmarks to this CPU core, like taskset "
+                       "(default: auto = the last core when there are several; none to disable)")
+    night.add_argument("--results-branch", help="git branch that keeps the results history "
+                       "(default: asv-results/PROJECT; '' to disable)")
+    night.add_argument("--no-follow-releases", dest="follow_releases", action="store_false",
+                       help="do not add an environment for a zarr release newer than the matrix")
+    night.add_argument("--max-commits", type=int, default=10, help="benchmark at most this many new commits")
+    night.add_argument("--no-confirm", dest="confirm", action="store_false",
+                       help="raise the alarm on the first look (default: run flagged timings again to confirm)")
+    night.add_argument("--report", help="also write the Markdown report here")
+    night.add_argument("--no-publish", dest="publish", action="store_false", help="skip asv publish")
+    night.add_argument("--bench", "-b", action="append", default=[], help="passed to asv run (a regex)")
+    night.add_argument("--quick", action="store_true", help="passed to asv run (one sample per benchmark)")
+    night.add_argument("--attribute", "-a", action="append", default=[], help="passed to asv run, e.g. repeat=5")
+    night.add_argument("--environment", "-E", action="append", default=[], help="passed to asv run")
+    night.set_defaults(func=cmd_nightly)

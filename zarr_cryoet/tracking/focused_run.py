@@ -22,7 +22,7 @@ from zarr_cryoet.data import sources
 from zarr_cryoet.data.provenance import PROVENANCE_DIR_ENV, provenance_dir
 from zarr_cryoet.errors import ZarrCryoetError
 from zarr_cryoet.tracking import asv_config
-from zarr_cryoet.tracking.nightly import ensure_machine, run_suite
+from zarr_cryoet.tracking.asv_process import ensure_machine, run_suite
 
 DEFAULT_CONFIG = Path("asv.conf.json")
 

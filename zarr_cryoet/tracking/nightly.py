@@ -35,7 +35,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tarfile
 import tempfile
 import time
@@ -47,6 +46,7 @@ from zarr_cryoet.data.provenance import PROVENANCE_DIR_ENV, provenance_dir
 from zarr_cryoet.errors import ZarrCryoetError
 from zarr_cryoet.files import write_atomically
 from zarr_cryoet.tracking import alarm, asv_config, history, regressions, releases
+from zarr_cryoet.tracking.asv_process import asv_command, ensure_machine, run_foreground, run_suite
 from zarr_cryoet.tracking.entries import load_history
 
 EXIT_OK, EXIT_REGRESSION, EXIT_ERROR, EXIT_LOCKED = 0, 1, 2, 75
@@ -154,52 +154,6 @@ def run_config(options: NightlyOptions, notes: list[str]) -> dict:
             raise NightlyError(f"none of the config's Pythons ({', '.join(missing)}) is on PATH; install one "
                                "or run through python3 tasks.py nightly")
     return conf
-
-
-def asv_command(conf_path: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "asv", "--config", str(conf_path), *args]
-
-
-def run_foreground(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> int:
-    """Run a command in the foreground (in ``env``, default this process's); on SIGTERM/Ctrl-C stop it too
-    before giving up."""
-    log("$ " + " ".join(cmd))
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env)
-    try:
-        return proc.wait()
-    except BaseException:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        raise
-
-
-def run_suite(conf_path: Path, conf: dict, args: list[str], cwd: Path, env: dict[str, str] | None = None) -> int:
-    """``asv run`` as every run of the suite makes it (:data:`asv_config.RUN_ARGS`: rounds interleaved across
-    the environments, samples recorded), then the setup caches the rounds shared removed and the suite's
-    statistic written into the results (:mod:`zarr_cryoet.tracking.restate`). ``conf``: the config at
-    ``conf_path``, with absolute paths. Returns asv's exit status."""
-    from zarr_cryoet.tracking.restate import restate
-
-    try:
-        return run_foreground(asv_command(conf_path, "run", *asv_config.RUN_ARGS, *args), cwd, env)
-    finally:
-        shutil.rmtree(asv_config.setup_cache_root(conf["env_dir"]), ignore_errors=True)
-        if Path(conf["results_dir"]).is_dir():
-            restate(conf["results_dir"])
-
-
-def ensure_machine(conf_path: Path, machine: str, cwd: Path) -> None:
-    from asv.machine import MachineCollection
-    from asv.util import UserError
-
-    try:
-        MachineCollection.load(machine)
-    except UserError:
-        if run_foreground(asv_command(conf_path, "machine", "--yes", "--machine", machine), cwd) != 0:
-            raise NightlyError(f"asv machine --yes --machine {machine} failed; see its output above")
 
 
 def cpu_affinity(choice: str) -> list[str]:
