@@ -2,7 +2,11 @@
 
 * ``tests``: the pytest suite under each (python, zarr) pair that asv.conf.json
   benchmarks, so zarr_cryoet is proven on every zarr it is measured with;
-* ``asv``: a real ``asv check`` and ``asv run --quick`` across the whole matrix.
+* ``asv``: a real ``asv check`` and ``asv run --quick`` across the whole matrix;
+* ``nightly``: the nightly job end to end.
+
+``python3 tasks.py test`` runs ``tests`` and ``asv`` side by side (neither's checks depend on timings),
+then ``nightly`` alone.
 """
 
 import os
@@ -40,8 +44,19 @@ def tests(session: nox.Session, zarr: str) -> None:
     session.run("pytest", "-m", "not asv", "-n", "auto", *session.posargs)
 
 
-@nox.session(python=matrix.pythons()[0])
+#: the end-to-end tests of the nightly job: they compare timings, so ``tasks.py test`` runs them alone
+NIGHTLY_TESTS = "tests/test_nightly_asv.py"
+
+
+@nox.session(venv_backend="none")
 def asv(session: nox.Session) -> None:
-    """asv check + asv run --quick + asv publish over the whole matrix, in a temporary results dir."""
-    session.install("-e", ".[dev]")
-    session.run("pytest", "-m", "asv", *session.posargs)
+    """asv check + asv run --quick + asv publish over the whole matrix, in a temporary results dir; the dashboard
+    and the focused run. In this interpreter (``.venv``, which has ``.[dev]``): asv builds its own environments."""
+    session.run(sys.executable, "-m", "pytest", "-m", "asv", "--ignore", NIGHTLY_TESTS, *session.posargs,
+                external=True)
+
+
+@nox.session(venv_backend="none")
+def nightly(session: nox.Session) -> None:
+    """The nightly job end to end (real asv, git and pip): a slowdown caught, a clean night quiet, a killed run."""
+    session.run(sys.executable, "-m", "pytest", "-m", "asv", NIGHTLY_TESTS, *session.posargs, external=True)

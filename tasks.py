@@ -82,11 +82,13 @@ def ensure_venv(extra: str = "dev") -> None:
     _STAMP.write_text(" ".join([*stamp, extra]))
 
 
-def check_settings() -> None:
+def check_settings() -> str | None:
     """Check the ZARR_CRYOET_* data settings as the benchmarks will read them, before asv runs.
 
     ``zarr-cryoet check-source`` (in .venv) parses them and checks that the data can be loaded
     here (a portal crop cached or the portal reachable, a path that exists); TaskError otherwise.
+    Returns the machine name of data other than the default phantom (the line ``machine: NAME``),
+    under which its results are kept apart, or None.
     """
     try:
         proc = subprocess.run([str(VENV / "bin" / "zarr-cryoet"), "check-source"], cwd=ROOT,
@@ -98,7 +100,9 @@ def check_settings() -> None:
         lines = (proc.stderr.strip() or proc.stdout.strip()).splitlines()
         message = lines[-1] if lines else f"zarr-cryoet check-source exited with status {proc.returncode}"
         raise TaskError(message.removeprefix("zarr-cryoet: error: "))
-    log(proc.stdout.strip())
+    lines = proc.stdout.strip().splitlines()
+    log("\n".join(line for line in lines if not line.startswith("machine: ")))
+    return next((line.removeprefix("machine: ") for line in lines if line.startswith("machine: ")), None)
 
 
 def provide_pythons() -> tuple[dict[str, str], list[str]]:
@@ -129,21 +133,14 @@ def run(cmd: list[str], env: dict[str, str]) -> int:
     return subprocess.run(cmd, cwd=ROOT, env=env).returncode
 
 
-def machine_name() -> str | None:
-    """A machine name of its own for data other than the default phantom, or None (asv_config's rule)."""
-    return matrix.asv_config.machine_for_source(*(os.environ.get(f"ZARR_CRYOET_{k}", "")
-                                                  for k in ("SOURCE", "SIZE", "OFFSET", "LEVEL")))
-
-
 def benchmark(extra: list[str]) -> int:
     """asv run across the matrix (this checkout's HEAD), then asv publish; ``--full``: the full grids."""
     if "--full" in extra:
         extra = [a for a in extra if a != "--full"]
         os.environ[FULL_ENV] = "1"
-    check_settings()
+    machine = check_settings()
     env, missing = provide_pythons()
     asv = [str(VENV / "bin" / "asv")]
-    machine = machine_name()
     # Record the machine (hostname, or a name for the data) without prompting.
     run([*asv, "machine", "--yes", *(["--machine", machine] if machine else [])], env)
     if machine and "--machine" not in extra:
@@ -177,11 +174,43 @@ def benchmark(extra: list[str]) -> int:
     return status or publish
 
 
+#: nox's options that choose sessions: given any, ``test`` runs nox as told
+NOX_SELECTION = ("-s", "--session", "--sessions", "-e", "-k", "--keywords", "-t", "--tags")
+
+
 def test(extra: list[str]) -> int:
-    """nox: pytest under each zarr of the matrix, and the real-asv test session."""
+    """nox: pytest under each zarr of the matrix beside the real-asv session, then the nightly job's tests alone.
+
+    The ``tests`` and ``asv`` sessions check no timings, so they run side by side (asv runs one benchmark
+    process at a time, leaving cores idle); the ``nightly`` session compares timings, so it runs alone,
+    after them. The ``asv`` session's output is kept in ``.nox/asv-session.log`` and printed when it ends.
+    """
     env, missing = provide_pythons()
     env["ZARR_CRYOET_MISSING_PYTHONS"] = ",".join(missing)
-    return run([str(VENV / "bin" / "nox"), *extra], env)
+    nox = [str(VENV / "bin" / "nox")]
+    chosen = any(a.split("=")[0] in NOX_SELECTION for a in extra[:extra.index("--") if "--" in extra else None])
+    if chosen:
+        return run([*nox, *extra], env)
+    log_path = ROOT / ".nox" / "asv-session.log"
+    log_path.parent.mkdir(exist_ok=True)
+    log(f"$ {' '.join([*nox, '-s', 'asv', *extra])} > {log_path.relative_to(ROOT)} (in the background)")
+    with open(log_path, "w") as out:
+        beside = subprocess.Popen([*nox, "-s", "asv", *extra], cwd=ROOT, env=env, stdout=out,
+                                  stderr=subprocess.STDOUT)
+        try:
+            status = run([*nox, "-s", "tests", *extra], env)
+            asv_status = beside.wait()
+        finally:
+            if beside.poll() is None:  # interrupted: stop the background session too
+                beside.terminate()
+                beside.wait()
+    log(f"the asv session ({log_path.relative_to(ROOT)}):")
+    print(log_path.read_text(errors="replace"), flush=True)
+    nightly_status = run([*nox, "-s", "nightly", *extra], env)
+    outcome = {"tests": status, "asv": asv_status, "nightly": nightly_status}
+    log("sessions: " + ", ".join(f"{name} {'passed' if code == 0 else f'FAILED ({code})'}"
+                                 for name, code in outcome.items()))
+    return status or asv_status or nightly_status
 
 
 def nightly(extra: list[str]) -> int:

@@ -52,7 +52,7 @@ VERSION = "2"
 #: The version of every timing (``time_``) benchmark. "3": the value is the fastest of many interleaved
 #: processes (zarr_cryoet.measure.statistic), no longer asv's median of two: a new series.
 TIME_VERSION = "3"
-REQUEST = sources.request_from_env()
+REQUEST = sources.SourceRequest.from_env()
 DATA = [REQUEST.identity()]  # the ``data`` parameter of every benchmark
 
 FULL_ENV = "ZARR_CRYOET_FULL"
@@ -108,7 +108,7 @@ def build_cache(layouts, *, raw_file: bool = False, truth: bool = False) -> dict
     """Load the volume, record its provenance, write a reference store per layout (cwd = asv's cache dir).
 
     ``truth``: keep the phantom's noise-free volume too (the lossy question's fidelity benchmarks)."""
-    request = sources.request_from_env()
+    request = sources.SourceRequest.from_env()
     if request.identity() != DATA[0]:
         raise RuntimeError(f"the data changed between benchmark discovery ({DATA[0]}) and setup "
                            f"({request.identity()}); keep ZARR_CRYOET_* unchanged during a run")

@@ -206,7 +206,7 @@ def interop_cache():
     Also records what the engines are here (versions, pinned concurrency, library defaults) and the
     table with each failure's message, next to asv's results (the report's ``engines/`` tables).
     """
-    request = sources.request_from_env()
+    request = sources.SourceRequest.from_env()
     loaded = sources.load(request)
     workdir = Path.cwd() / "interop"
     try:

@@ -21,9 +21,10 @@ in flight pinned (``concurrency``, default 10). A client that cannot run here is
   one-off question: ``--bench object_storage.Concurrency``).
 
 Default grid: plain 64³ chunks on format 2 and 32³ chunks in 128³ shards on format 3 (the format follows
-from the chunks); timed: the XY plane and the full read; counted: those, the 32³ particle boxes and the
-open; one network. ``ZARR_CRYOET_FULL=1`` adds the orthogonal planes and the particle boxes to the timings,
-64³ boxes to the counts, 0 and 100 ms and a 100 Mbit/s link.
+from the chunks); the main clients (zarr-python over obstore and over s3fs, tensorstore); timed: the XY plane
+and the full read; counted: those, the 32³ particle boxes and the open; one network. ``ZARR_CRYOET_FULL=1``
+adds zarr's fused pipeline and the zarrs pipeline, the orthogonal planes and the particle boxes to the
+timings, 64³ boxes to the counts, 0 and 100 ms and a 100 Mbit/s link.
 """
 
 import atexit
@@ -39,6 +40,9 @@ from . import common
 from .suite import InSession, LayoutSuite, ReadBenchmark, StorageBenchmark, _Benchmark
 
 CLIENTS = list(clients.CLIENT_NAMES)
+#: the main clients in the default grid (zarr-python over obstore and over s3fs, tensorstore); the full grid adds
+#: zarr's fused pipeline and the zarrs pipeline (both over obstore)
+CLIENT_GRID = common.grid(default=["zarr-python+obstore", "zarr-python+s3fs", "tensorstore"], full=CLIENTS)
 CHUNKINGS = ["64x64x64", "32x32x32/128x128x128"]
 #: the networks between client and store: a round trip per request and a link shared by all answers
 NETWORKS = {"20ms-1gbit": Shaping(0.020, 1e9), "0ms-1gbit": Shaping(0.0, 1e9), "100ms-1gbit": Shaping(0.100, 1e9),
@@ -62,7 +66,7 @@ class _PortalFormats(LayoutSuite):
         return stores.Layout.from_spec(self.fixed["codec"], chunks, 3 if "/" in chunks else 2)
 
 
-suite = _PortalFormats({"chunks": CHUNKINGS, "client": CLIENTS}, codec="blosc-zstd")
+suite = _PortalFormats({"chunks": CHUNKINGS, "client": CLIENT_GRID}, codec="blosc-zstd")
 LAYOUTS = suite.layouts + [SWEEP_LAYOUT]  # built by the shared setup cache (common.LAYOUT_MODULES)
 
 _endpoint: S3Endpoint | None = None
@@ -165,7 +169,7 @@ class OpenImage(InSession, _Benchmark):
 
     version = common.TIME_VERSION
     group = None
-    params = (common.DATA, IMAGE_METADATA, CLIENTS, NETWORK_GRID)
+    params = (common.DATA, IMAGE_METADATA, CLIENT_GRID, NETWORK_GRID)
     param_names = ["data", "metadata", "client", "network"]
 
     def setup(self, cache, data, metadata, client, network):
@@ -192,7 +196,7 @@ class OpenImage(InSession, _Benchmark):
 class ImageTraffic(_Benchmark):
     """Requests and bytes of opening the portal's image (group and three levels), counted once per environment."""
 
-    params = (common.DATA, IMAGE_METADATA, CLIENTS)
+    params = (common.DATA, IMAGE_METADATA, CLIENT_GRID)
     param_names = ["data", "metadata", "client"]
 
     def setup(self, cache, data, metadata, client):

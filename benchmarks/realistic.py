@@ -22,7 +22,7 @@ from .suite import FULL_VOLUME, LayoutSuite, middle_plane, plain_v2_sharded_v3
 
 #: the tier's volume; ``ZARR_CRYOET_REALISTIC_SHAPE=ZxYxX`` changes it (the tests use a small one)
 SHAPE = os.environ.get("ZARR_CRYOET_REALISTIC_SHAPE", "").strip() or "184x630x630"
-REQUEST = sources.parse_source(f"phantom:{SHAPE}")
+REQUEST = sources.SourceRequest.parse(f"phantom:{SHAPE}")
 LAYOUTS_RUN = ["64x64x64", "128x128x128", "64x64x64/128x128x128"]
 suite = LayoutSuite({"chunks": LAYOUTS_RUN, "zarr_format": [2, 3]}, data=[REQUEST.identity()], codec="blosc-zstd",
                     measured=plain_v2_sharded_v3)

@@ -103,7 +103,7 @@ def test_fetch_caches_the_crop_with_provenance(portal, zarr_server, tomogram_dat
 def test_second_use_reads_the_cache_offline(portal, tomogram_data, capsys):
     assert fetch(portal.url) == 0
     offline = closed_port_url()
-    request = sources.parse_source("portal:10445/TS_100_3", size=SIZE, portal_url=offline)
+    request = sources.SourceRequest.parse("portal:10445/TS_100_3", size=SIZE, portal_url=offline)
     loaded = sources.load(request)
     assert np.array_equal(loaded.volume, centre_crop(tomogram_data))
     assert loaded.provenance["tomogram_id"] == 32
@@ -119,7 +119,7 @@ def test_benchmarks_read_the_source_from_the_environment(portal, monkeypatch, to
     monkeypatch.setenv(sources.SOURCE_ENV, "portal:10445/TS_100_3")
     monkeypatch.setenv(sources.SIZE_ENV, str(SIZE))
     monkeypatch.setenv(sources.PORTAL_URL_ENV, closed_port_url())
-    request = sources.request_from_env()
+    request = sources.SourceRequest.from_env()
     assert request.identity() == "portal:10445/TS_100_3 64³@centre float32"
     assert np.array_equal(sources.load(request).volume, centre_crop(tomogram_data))
 
@@ -208,7 +208,7 @@ def test_info_on_an_mrc_file(tmp_path, capsys):
 
 
 def test_zarr_source_over_http(zarr_server, tomogram_data):
-    loaded = sources.load(sources.parse_source(f"zarr:{zarr_server.url}/TS_100_3.zarr", size=32, offset="0,0,0"))
+    loaded = sources.load(sources.SourceRequest.parse(f"zarr:{zarr_server.url}/TS_100_3.zarr", size=32, offset="0,0,0"))
     assert np.array_equal(loaded.volume, tomogram_data[:32, :32, :32])
     assert loaded.provenance["level"] == 0
 
@@ -258,8 +258,9 @@ def test_check_source_accepts_a_cached_crop_offline(portal, monkeypatch, capsys,
     status, out = check_source(monkeypatch, capsys, source="portal:10445/TS_100_3", size=str(SIZE),
                                portal_url=closed_port_url())
     assert status == 0, out.err
-    assert out.out.strip() == (f"data: portal:10445/TS_100_3 64³@centre float32 "
-                               f"(cached in {cache_dir / 'portal-10445-TS_100_3-64-centre'})")
+    assert out.out.strip().splitlines() == [f"data: portal:10445/TS_100_3 64³@centre float32 "
+                                            f"(cached in {cache_dir / 'portal-10445-TS_100_3-64-centre'})",
+                                            f"machine: {socket.gethostname()}-portal-10445-TS-100-3-64-centre"]
 
 
 def test_check_source_asks_the_portal_when_not_cached(portal, monkeypatch, capsys, cache_dir):

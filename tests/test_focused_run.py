@@ -14,6 +14,7 @@ import pytest
 
 from tests.asv_helpers import ROOT, matrix
 from zarr_cryoet import cli
+from zarr_cryoet.data import sources
 from zarr_cryoet.tracking import asv_config, focused_run
 
 
@@ -75,7 +76,7 @@ def test_a_focused_run_on_an_mrc_file_answers_from_its_own_results(tmp_path, mon
     status = cli.main(["recommend", "--source", f"mrc:{path}", "--size", "64", "--quick", "--config", str(config)])
     out = capsys.readouterr().out
     assert status == 0, out[-3000:]
-    machine = asv_config.machine_for_source(f"mrc:{path}", "64")
+    machine = sources.SourceRequest.parse(f"mrc:{path}", size="64").machine_name()
     assert f"results under machine {machine}" in out
     table = out[out.index("One asv run:"):]
     assert f"machine {machine}" in table and f"mrc:{path} 64³@centre float32" in table

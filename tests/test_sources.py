@@ -7,13 +7,13 @@ from zarr_cryoet.data.phantom import phantom_volume
 
 def test_default_source_is_the_128_phantom(volume, monkeypatch):
     monkeypatch.delenv(sources.SOURCE_ENV, raising=False)
-    assert sources.source_from_env() == "phantom"
+    assert sources.SourceRequest.from_env().spec == "phantom"
     assert np.array_equal(sources.load_source(), volume)
 
 
 def test_phantom_size(monkeypatch):
     monkeypatch.setenv(sources.SOURCE_ENV, "phantom:24")
-    loaded = sources.load_source(sources.source_from_env())
+    loaded = sources.load_source(sources.SourceRequest.from_env().spec)
     assert loaded.shape == (24, 24, 24) and np.array_equal(loaded, phantom_volume(24))
 
 
@@ -39,10 +39,10 @@ def test_the_environment_is_read_like_the_command_line(no_settings, monkeypatch)
     monkeypatch.setenv(sources.OFFSET_ENV, "0,0,0")
     monkeypatch.setenv(sources.LEVEL_ENV, "1")
     monkeypatch.setenv(sources.PORTAL_URL_ENV, "http://127.0.0.1:1/graphql")
-    assert sources.request_from_env() == sources.SourceRequest(
+    assert sources.SourceRequest.from_env() == sources.SourceRequest(
         "zarr", "/data/tomo.zarr", (64, 128, 128), (0, 0, 0), 1, "http://127.0.0.1:1/graphql")
     monkeypatch.setenv(sources.SIZE_ENV, "full")
-    assert sources.request_from_env().size is None
+    assert sources.SourceRequest.from_env().size is None
 
 
 @pytest.mark.parametrize("var, value, problem", [
@@ -56,7 +56,7 @@ def test_the_environment_is_read_like_the_command_line(no_settings, monkeypatch)
 def test_a_bad_setting_names_its_variable(no_settings, monkeypatch, var, value, problem):
     monkeypatch.setenv(var, value)
     with pytest.raises(sources.InvalidSourceError) as info:
-        sources.request_from_env()
+        sources.SourceRequest.from_env()
     assert str(info.value).startswith(problem) and "\n" not in str(info.value)
 
 
@@ -68,13 +68,14 @@ def test_the_default_dataset_is_defined_once(no_settings):
     from zarr_cryoet.data import portal
 
     assert portal.DEFAULT_DATASET is sources.DEFAULT_DATASET == 10445
-    assert sources.parse_source("portal:").target == "10445"
+    assert sources.SourceRequest.parse("portal:").target == "10445"
     assert cli.build_parser().parse_args(["fetch"]).source == "portal:10445"
     root = pathlib.Path(sources.__file__).resolve().parent.parent
-    for module in (root / "cli.py", root / "data" / "portal.py", root / "data" / "sources.py"):
+    for module in (root / "cli.py", root / "data" / "portal.py", root / "data" / "sources.py",
+                   root / "data" / "request.py"):
         code = [n for n in ast.walk(ast.parse(module.read_text())) if isinstance(n, ast.Constant)
                 and n.value in (10445, "10445") and not isinstance(n.value, bool)]
-        assert [n.value for n in code] == ([10445] if module.name == "sources.py" else []), module
+        assert [n.value for n in code] == ([10445] if module.name == "request.py" else []), module
 
 
 def test_sources_do_not_import_the_portal_client():
@@ -87,9 +88,9 @@ def test_sources_do_not_import_the_portal_client():
 
 
 def test_check_needs_no_input_for_the_phantom_and_an_existing_path(tmp_path):
-    assert sources.check(sources.parse_source("phantom:24")) == "data: phantom 24³ float32 (generated here)"
+    assert sources.check(sources.SourceRequest.parse("phantom:24")) == "data: phantom 24³ float32 (generated here)"
     with pytest.raises(sources.InvalidSourceError, match="does not exist; give the path of an existing MRC file"):
-        sources.check(sources.parse_source(f"mrc:{tmp_path / 'nope.mrc'}"))
+        sources.check(sources.SourceRequest.parse(f"mrc:{tmp_path / 'nope.mrc'}"))
 
 
 @pytest.mark.parametrize("record, expected", [

@@ -34,18 +34,6 @@ def test_a_version_that_does_not_exist_is_not_found():
     assert interpreters.find("2.1") is None
 
 
-def test_other_data_gets_its_own_machine_name(monkeypatch):
-    import tasks
-    for var in ("ZARR_CRYOET_SOURCE", "ZARR_CRYOET_SIZE", "ZARR_CRYOET_OFFSET", "ZARR_CRYOET_LEVEL"):
-        monkeypatch.delenv(var, raising=False)
-    assert tasks.machine_name() is None
-    monkeypatch.setenv("ZARR_CRYOET_SOURCE", "phantom")
-    assert tasks.machine_name() is None
-    monkeypatch.setenv("ZARR_CRYOET_SOURCE", "portal:10445/TS_100_3")
-    monkeypatch.setenv("ZARR_CRYOET_SIZE", "256")
-    assert tasks.machine_name().endswith("-portal-10445-TS-100-3-256")
-
-
 def test_every_cache_follows_one_rule(tmp_path):
     """Crops, npm packages, sdists and the Python built from source all live under files.cache_root()."""
     import os

@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from zarr_cryoet.data import sources
+from zarr_cryoet.data.request import PORTAL_VIA, PORTAL_VIA_ENV, SourceRequest
 from zarr_cryoet.store.codecs import CODECS
 from zarr_cryoet.data.crop import DEFAULT_CROP_SIZE
 from zarr_cryoet.errors import ZarrCryoetError
@@ -57,10 +58,10 @@ def _add_source_options(parser: argparse.ArgumentParser, default_source: str | N
     """--source and the crop options; ``default_source`` None: no source unless given (recommend)."""
     if default_source is None:
         parser.add_argument("--source", help="run a focused benchmark on this data first: phantom[:SIZE], "
-                                             "portal:DATASET[/RUN], mrc:PATH or zarr:PATH_OR_URL")
+                                             "portal:DATASET[/RUN], mrc:PATH, zarr:PATH_OR_URL or s3://BUCKET/KEY")
     else:
         parser.add_argument("--source", default=os.environ.get(sources.SOURCE_ENV) or default_source,
-                            help="phantom[:SIZE], portal:DATASET[/RUN], mrc:PATH or zarr:PATH_OR_URL "
+                            help="phantom[:SIZE], portal:DATASET[/RUN], mrc:PATH, zarr:PATH_OR_URL or s3://BUCKET/KEY "
                                  f"(default: ${sources.SOURCE_ENV} or %(default)s)")
     parser.add_argument("--size", default=None if default_source is None else str(DEFAULT_CROP_SIZE),
                         help=f"crop edge in voxels, or Z,Y,X, or 'full' (default: {DEFAULT_CROP_SIZE}, centred)")
@@ -68,6 +69,9 @@ def _add_source_options(parser: argparse.ArgumentParser, default_source: str | N
     parser.add_argument("--level", type=int, help="OME-Zarr multiscale level (default: 0)")
     parser.add_argument("--portal-url", default=os.environ.get(sources.PORTAL_URL_ENV),
                         help="GraphQL endpoint of the CryoET Data Portal (default: the public portal)")
+    parser.add_argument("--via", choices=PORTAL_VIA, default=os.environ.get(PORTAL_VIA_ENV) or None,
+                        help="read a portal: tomogram's OME-Zarr over https (default) or s3 (its s3_omezarr_dir; "
+                             "the endpoint: $AWS_ENDPOINT_URL, else AWS)")
 
 
 def _add_results_options(parser: argparse.ArgumentParser) -> None:
@@ -78,15 +82,11 @@ def _add_results_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--commit", help="commit hash or prefix (default: the latest by date)")
 
 
-def _request(args) -> sources.SourceRequest:
-    spec = args.source
-    if getattr(args, "run", None):
-        if not spec.startswith("portal"):
-            raise sources.InvalidSourceError("--run only applies to --source portal:DATASET")
-        dataset = spec.partition(":")[2].partition("/")[0] or str(sources.DEFAULT_DATASET)
-        spec = f"portal:{dataset}/{args.run}"
-    return sources.parse_source(spec, size=args.size or DEFAULT_CROP_SIZE, offset=args.offset, level=args.level,
-                                portal_url=args.portal_url)
+def _request(args) -> SourceRequest:
+    """The data the options name, parsed once (``--run`` picks another run of the portal dataset)."""
+    request = SourceRequest.parse(args.source, size=args.size or DEFAULT_CROP_SIZE, offset=args.offset,
+                                  level=args.level, portal_url=args.portal_url, via=args.via)
+    return request.with_run(args.run) if getattr(args, "run", None) else request
 
 
 def cmd_fetch(args) -> int:
@@ -96,9 +96,7 @@ def cmd_fetch(args) -> int:
             f"fetch downloads portal crops, not {request.spec!r}; use --source portal:DATASET[/RUN]")
     from zarr_cryoet.data.crop_cache import portal_crop
 
-    dataset, run = sources.portal_ids(request.target, request.spec)
-    volume, provenance = portal_crop(dataset, run, size=request.size, offset=request.offset,
-                                     url=request.portal_url, progress=True, refresh=args.refresh)
+    volume, provenance = portal_crop(request, progress=True, refresh=args.refresh)
     print(f"cached {volume.shape[0]}x{volume.shape[1]}x{volume.shape[2]} float32 crop of tomogram "
           f"{provenance.get('tomogram_id')} (dataset {provenance.get('dataset_id')}, run "
           f"{provenance.get('run_name')}) in {provenance['cache']}")
@@ -106,7 +104,11 @@ def cmd_fetch(args) -> int:
 
 
 def cmd_check_source(args) -> int:
-    print(sources.check(sources.request_from_env(), timeout=args.timeout))
+    request = SourceRequest.from_env()
+    print(sources.check(request, timeout=args.timeout))
+    machine = request.machine_name()
+    if machine:  # tasks.py benchmark records the results under it
+        print(f"machine: {machine}")
     return 0
 
 
@@ -189,8 +191,7 @@ def cmd_recommend(args) -> int:
         if args.results or args.machine or args.commit:
             raise ReportError("--source runs a new benchmark and answers from it; drop --results, --machine "
                               "and --commit (or drop --source to answer from recorded results)")
-        run = focused_run.run(_request(args), size=args.size, offset=args.offset, level=args.level,
-                              zarr_version=args.zarr, config=Path(args.config), quick=args.quick)
+        run = focused_run.run(_request(args), zarr_version=args.zarr, config=Path(args.config), quick=args.quick)
         results_dir, machine, zarr_version = run.results_dir, run.machine, run.zarr_version
         print(f"\nFocused run on {args.source}: results under machine {machine} in {results_dir}"
               + ("" if run.status == 0 else f" (asv exited with status {run.status}: some benchmarks failed)")

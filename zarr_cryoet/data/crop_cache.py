@@ -39,15 +39,17 @@ def cache_root() -> Path:
     return files.cache_root() / "crops"
 
 
-def crop_key(dataset: int, run: str | None, size, offset) -> str:
+def crop_key(request) -> str:
+    """The cache entry's name: the dataset, run, size and offset (not how it was read: the voxels are the same)."""
+    (dataset, run), size, offset = request.portal_ids(), request.size, request.offset
     size_part = "full" if size is None else ("x".join(map(str, size)) if isinstance(size, tuple) else str(size))
     offset_part = "centre" if offset is None else "-".join(map(str, offset))
     return f"portal-{dataset}-{run or 'auto'}-{size_part}-{offset_part}"
 
 
-def crop_dir(dataset: int, run: str | None, size, offset) -> Path:
-    """Where the crop of these parameters is (or would be) cached."""
-    return cache_root() / crop_key(dataset, run, size, offset)
+def crop_dir(request) -> Path:
+    """Where the crop a ``portal:`` :class:`~zarr_cryoet.data.request.SourceRequest` names is (or would be) cached."""
+    return cache_root() / crop_key(request)
 
 
 def sha256(volume: np.ndarray) -> str:
@@ -100,10 +102,12 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def portal_crop(dataset: int, run: str | None, *, size=128, offset=None, url=None, progress=False,
-                refresh=False) -> tuple[np.ndarray, dict]:
-    """The crop from the cache, or fetched from the portal (and then cached)."""
-    directory = crop_dir(dataset, run, size, offset)
+def portal_crop(request, *, progress=False, refresh=False) -> tuple[np.ndarray, dict]:
+    """The crop a ``portal:`` request names, from the cache, or fetched from the portal (and then cached).
+
+    The tomogram's OME-Zarr is read from its ``https_omezarr_dir``, or from its ``s3_omezarr_dir`` when the
+    request says ``via="s3"`` (the endpoint: ``$AWS_ENDPOINT_URL``, else AWS itself)."""
+    directory = crop_dir(request)
     if not refresh:
         cached = read_cached(directory)
         if cached is not None:
@@ -113,13 +117,14 @@ def portal_crop(dataset: int, run: str | None, *, size=128, offset=None, url=Non
     from zarr_cryoet.data.readers import read_zarr
 
     remove_leftovers(directory.parent)
-    tomogram = find_tomogram(dataset, run, url=url)
+    dataset, run = request.portal_ids()
+    tomogram = find_tomogram(dataset, run, url=request.portal_url)
+    location = tomogram.s3_omezarr_dir if request.via == "s3" else tomogram.https_omezarr_dir
     if progress:
-        print(f"Reading a {size} crop of tomogram {tomogram.tomogram_id} (run {tomogram.run_name}) "
-              f"from {tomogram.https_omezarr_dir}", flush=True)
-    volume, meta = read_zarr(tomogram.https_omezarr_dir, size=size, offset=offset, level=0,
-                             progress=progress)
+        print(f"Reading a {request.size} crop of tomogram {tomogram.tomogram_id} (run {tomogram.run_name}) "
+              f"from {location}", flush=True)
+    volume, meta = read_zarr(location, size=request.size, offset=request.offset, level=0, progress=progress)
     volume = np.ascontiguousarray(volume, dtype=np.float32)
-    provenance = {**tomogram.as_dict(), **meta, "sha256": sha256(volume)}
+    provenance = {**tomogram.as_dict(), **meta, "read_from": location, "sha256": sha256(volume)}
     write_cached(directory, volume, provenance)
     return volume, {**provenance, "cache": str(directory)}

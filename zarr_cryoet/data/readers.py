@@ -91,7 +91,8 @@ def read_zarr(path_or_url, size=DEFAULT_CROP_SIZE, offset=None, level=None, *,
               progress: bool = False) -> tuple[np.ndarray, dict]:
     """Read a crop of an OME-Zarr image (multiscale ``level``, default 0) or of a plain Zarr array.
 
-    ``path_or_url`` is a local directory or an ``http(s)://`` URL. Only the
+    ``path_or_url`` is a local directory, an ``http(s)://`` URL or an ``s3://`` URL (the endpoint:
+    ``$AWS_ENDPOINT_URL``, see :func:`zarr_cryoet.store.compat.storage_options`). Only the
     chunks that the crop touches are read. ``progress`` prints one line saying
     what is fetched.
     """
@@ -272,18 +273,57 @@ def _chunks_touched(crop: Crop, chunks) -> int:
 
 
 def _network_errors() -> tuple[type[BaseException], ...]:
-    """What fsspec's HTTP filesystem raises when the network or server fails."""
+    """What fsspec's HTTP and S3 filesystems raise when the network or server fails."""
+    errors: tuple[type[BaseException], ...] = (OSError,)
     try:
         from aiohttp import ClientError
+
+        errors += (ClientError,)
     except ImportError:
-        return (OSError,)
-    return (OSError, ClientError)
+        pass
+    try:
+        from botocore.exceptions import BotoCoreError
+
+        errors += (BotoCoreError,)
+    except ImportError:
+        pass
+    return errors
+
+
+def probe_s3(location: str, timeout: float = 10) -> str:
+    """Ask the S3 endpoint for ``location`` (an object or a prefix) within ``timeout`` seconds.
+
+    Returns the endpoint's name; raises :class:`SourceNotFoundError` when it answers that nothing is
+    there, :class:`SourceUnreachableError` when it does not answer (or s3fs is missing)."""
+    import os
+
+    import fsspec
+
+    endpoint = os.environ.get(compat.S3_ENDPOINT_ENV, "").strip() or "AWS S3"
+    try:
+        fs, path = fsspec.core.url_to_fs(location, **compat.storage_options(location, timeout))
+        fs.info(path)
+    except ImportError:
+        raise SourceUnreachableError(f"reading {location} needs s3fs; pip install s3fs") from None
+    except FileNotFoundError:
+        raise SourceNotFoundError(f"nothing at {location} on {endpoint}; check the bucket and key "
+                                  f"(and ${compat.S3_ENDPOINT_ENV})") from None
+    except Exception as err:  # noqa: BLE001 - any other failure: the endpoint did not answer usably
+        raise SourceUnreachableError(f"cannot read {location} from {endpoint} ({_one_line(_root_cause(err))}); "
+                                     f"check ${compat.S3_ENDPOINT_ENV} and the network") from None
+    return endpoint
 
 
 def _probe_url(url: str) -> ZarrCryoetError | None:
     """Ask the server about ``url`` itself: an error if it is unreachable or answers 404, else None."""
     import fsspec
 
+    if url.lower().startswith("s3://"):
+        try:
+            probe_s3(url)
+        except ZarrCryoetError as err:
+            return err
+        return None
     try:
         fs, _ = fsspec.core.url_to_fs(url)
         fs.info(url)

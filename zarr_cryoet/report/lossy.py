@@ -169,10 +169,10 @@ def load_volume(results: ReportResults, data):
     ``$ZARR_CRYOET_SOURCE`` names when it is that data), or None."""
     from zarr_cryoet.data import sources
 
-    request = sources.request_from_env()
+    request = sources.SourceRequest.from_env()
     recorded = results.provenance(data) or {}
     if request.identity() != data and str(recorded.get("source", "")).startswith("phantom"):
-        request = sources.parse_source(recorded["source"])
+        request = sources.SourceRequest.parse(recorded["source"])
     if request.identity() != data:
         return None
     return sources.load(request, truth=True)

@@ -9,6 +9,7 @@ work done (``write_empty_chunks``). Everything version-specific lives here.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import zarr
@@ -79,22 +80,46 @@ def open_array(path):
     return zarr.open_array(store=str(path), mode="r")
 
 
+#: the S3 endpoint of ``s3://`` locations (the variable AWS's own tools read; unset: AWS itself)
+S3_ENDPOINT_ENV = "AWS_ENDPOINT_URL"
+
+
 def is_url(location: str) -> bool:
-    """Whether ``location`` is an http(s) URL rather than a local path."""
-    return str(location).lower().startswith(("http://", "https://"))
+    """Whether ``location`` is an http(s) or s3 URL rather than a local path."""
+    return str(location).lower().startswith(("http://", "https://", "s3://"))
+
+
+def storage_options(location: str, timeout: float | None = None) -> dict:
+    """fsspec's options for ``location``: for ``s3://``, the endpoint in ``$AWS_ENDPOINT_URL`` (path-style
+    addressing) and anonymous access unless ``$AWS_ACCESS_KEY_ID`` is set (the portal's bucket is public);
+    ``timeout`` (s): connect and read timeouts, without retries (a quick check)."""
+    if not str(location).lower().startswith("s3://"):
+        return {}
+    options = {"anon": not os.environ.get("AWS_ACCESS_KEY_ID")}
+    config = {}
+    endpoint = os.environ.get(S3_ENDPOINT_ENV, "").strip()
+    if endpoint:
+        options["endpoint_url"] = endpoint
+        config["s3"] = {"addressing_style": "path"}
+    if timeout is not None:
+        config.update(connect_timeout=timeout, read_timeout=timeout, retries={"max_attempts": 1})
+    if config:
+        options["config_kwargs"] = config
+    return options
 
 
 def read_only_store(location: str):
-    """A read-only store for a local directory or an http(s) URL (fsspec), on either zarr."""
+    """A read-only store for a local directory or an http(s) or s3 URL (fsspec), on either zarr."""
     location = str(location)
     if ZARR_MAJOR < 3:
         if is_url(location):
             # zarr 2 turns every OSError into "missing key" (so a dropped connection would read as
             # fill values); only a real 404 (FileNotFoundError) may mean "no such chunk".
-            return zarr.storage.FSStore(location, mode="r", exceptions=(KeyError, FileNotFoundError))
+            return zarr.storage.FSStore(location, mode="r", exceptions=(KeyError, FileNotFoundError),
+                                        **storage_options(location))
         return zarr.storage.DirectoryStore(location)
     if is_url(location):
-        return zarr.storage.FsspecStore.from_url(location, read_only=True)
+        return zarr.storage.FsspecStore.from_url(location, read_only=True, storage_options=storage_options(location))
     return zarr.storage.LocalStore(location, read_only=True)
 
 

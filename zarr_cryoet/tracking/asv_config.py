@@ -142,25 +142,6 @@ def environments(conf: dict, package: str = "zarr") -> list[tuple[str, str | Non
     return list(dict.fromkeys(found))
 
 
-def machine_for_source(source: str = "", size: str = "", offset: str = "", level: str = "",
-                       hostname: str | None = None) -> str | None:
-    """The asv machine name of a run on data other than the default phantom, or None for the phantom.
-
-    asv keeps one result per benchmark, commit, machine and environment, so a run on other data
-    would overwrite the phantom's results; under a machine name of its own (shown separately in the
-    dashboard) it never does. The arguments are the ``ZARR_CRYOET_*`` settings as given (strings);
-    ``tasks.py benchmark`` and ``zarr-cryoet recommend --source`` name the same data alike.
-    """
-    import socket
-
-    source = (source or "").strip()
-    crop = [str(v or "").strip() for v in (size, offset, level)]
-    if source in ("", "phantom") and not any(crop):
-        return None
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", "-".join([source or "phantom", *filter(None, crop)])).strip("-")
-    return f"{hostname or socket.gethostname()}-{slug}"[:80]
-
-
 #: asv's path settings, with asv's defaults (relative to the config's directory)
 PATH_DEFAULTS = {"benchmark_dir": "benchmarks", "env_dir": "env", "results_dir": "results", "html_dir": "html"}
 PATH_KEYS = tuple(PATH_DEFAULTS)

@@ -5,7 +5,7 @@ Python is on PATH, or ``--zarr``), and only the benchmarks the recommendations n
 (:data:`asv_config.FOCUSED_BENCH`: the chunking and HTTP reads, the codec ratios and the lossy
 fidelity figures). It reuses the environment ``python3 tasks.py benchmark`` built for that release
 (the environment's name depends only on its Python and zarr), and records its results under a machine
-name of the data's own (:func:`asv_config.machine_for_source`), so the phantom's results and the
+name of the data's own (:meth:`SourceRequest.machine_name <zarr_cryoet.data.request.SourceRequest.machine_name>`), so the phantom's results and the
 dashboard's history are never overwritten. On a 128³ crop it takes a few minutes on two cores.
 """
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,22 +73,7 @@ def focused_config(conf: dict, conf_dir: Path, python: str, zarr_version: str) -
     return conf
 
 
-def data_environment(request: sources.SourceRequest, size: str | None, offset: str | None,
-                     level: int | None) -> dict[str, str]:
-    """The ``ZARR_CRYOET_*`` variables that make the benchmarks load ``request`` (unset ones removed)."""
-    env = dict(os.environ)
-    settings = {sources.SOURCE_ENV: request.spec, sources.SIZE_ENV: size, sources.OFFSET_ENV: offset,
-                sources.LEVEL_ENV: None if level is None else str(level), sources.PORTAL_URL_ENV: request.portal_url}
-    for name, value in settings.items():
-        if value in (None, ""):
-            env.pop(name, None)
-        else:
-            env[name] = str(value)
-    return env
-
-
-def run(request: sources.SourceRequest, *, size: str | None = None, offset: str | None = None,
-        level: int | None = None, zarr_version: str | None = None, config: Path = DEFAULT_CONFIG,
+def run(request: sources.SourceRequest, *, zarr_version: str | None = None, config: Path = DEFAULT_CONFIG,
         cpu: str = "auto", quick: bool = False) -> FocusedRun:
     """Check the data, run the focused benchmarks on it with asv and return where the results are."""
     config = Path(config)
@@ -101,13 +87,12 @@ def run(request: sources.SourceRequest, *, size: str | None = None, offset: str 
         raise FocusedRunError(f"asv config {config} is not valid: {err}") from None
     python, zarr_version = choose_environment(conf, zarr_version)
     sources.check(request)  # a missing file or an unreachable portal is one line, before asv starts
-    machine = asv_config.machine_for_source(request.spec, size or "", offset or "", "" if level is None else str(level))
-    if machine is None:  # the default phantom: its own name too, so the full run's results stay whole
-        machine = asv_config.machine_for_source("phantom", "recommend")
+    # the default phantom gets a name of its own too, so the full run's results stay whole
+    machine = request.machine_name() or f"{socket.gethostname()}-phantom-recommend"
     focused = focused_config(conf, conf_dir, python, zarr_version)
     results_dir = Path(focused["results_dir"])
     results_dir.mkdir(parents=True, exist_ok=True)
-    env = data_environment(request, size, offset, level)
+    env = request.environment()
     env[PROVENANCE_DIR_ENV] = str(provenance_dir(results_dir))
     handle, conf_path = tempfile.mkstemp(prefix="focused-", suffix=".conf.json", dir=results_dir.parent)
     try:
