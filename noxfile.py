@@ -52,8 +52,11 @@ NIGHTLY_TESTS = "tests/test_nightly_asv.py"
 def asv(session: nox.Session) -> None:
     """asv check + asv run --quick + asv publish over the whole matrix, in a temporary results dir; the dashboard
     and the focused run. In this interpreter (``.venv``, which has ``.[dev]``): asv builds its own environments."""
-    session.run(sys.executable, "-m", "pytest", "-m", "asv", "--ignore", NIGHTLY_TESTS, *session.posargs,
-                external=True)
+    # its own temporary directory: pytest sessions sharing /tmp/pytest-of-$USER delete each other's older
+    # directories (it keeps the newest three), and this one runs beside the ``tests`` sessions
+    basetemp = Path(".nox", "asv-session-tmp").resolve()
+    session.run(sys.executable, "-m", "pytest", "-m", "asv", "--ignore", NIGHTLY_TESTS, f"--basetemp={basetemp}",
+                *session.posargs, external=True)
 
 
 @nox.session(venv_backend="none")

@@ -285,8 +285,8 @@ def counted_traffic(cache: dict, layout: stores.Layout | None, client, workload:
     ``"open image plain"`` / ``"open image consolidated"`` with ``layout`` None) cost ``client`` over S3, as a dict
     of :class:`~zarr_cryoet.measure.object_traffic.Cost` (or ``{"failed": message}``).
 
-    Counted once per setup cache for ``workloads`` (default: every one) of the layout and client together, on an
-    endpoint of its own at 20 ms per request; every read is checked against the volume."""
+    Counted once per setup cache for ``workloads`` (default: every one) of the layout and client together, on the
+    shared endpoint at 20 ms per request; every read is checked against the volume."""
     from zarr_cryoet.data import ome_zarr
     from zarr_cryoet.measure import object_traffic
     from zarr_cryoet.store.object_storage import S3Endpoint
@@ -295,7 +295,8 @@ def counted_traffic(cache: dict, layout: stores.Layout | None, client, workload:
     memo = Path(cache["dir"], "object_traffic", f"{layout.slug if layout else 'image'}_{client.name}.json")
     if not memo.is_file() or workload not in json.loads(memo.read_text()):
         counted = {}
-        with S3Endpoint(Shaping(*TRAFFIC_NETWORK)) as s3:
+        with S3Endpoint.shared(cache["dir"]) as s3:
+            s3.shape(Shaping(*TRAFFIC_NETWORK))
             if layout is None:
                 for metadata in ("plain", "consolidated"):
                     key = f"{metadata}/{ome_zarr.PORTAL_KEY}"

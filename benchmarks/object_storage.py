@@ -1,9 +1,10 @@
 """Reading from object storage: which client, which layout, and what it costs in requests, over an S3 API.
 
-Every benchmark here reads from an S3 endpoint on 127.0.0.1 (moto's server, in a child process)
+Every benchmark here reads from an S3 endpoint on 127.0.0.1 (moto's server, in a process of its own)
 through a proxy that shapes the network and counts the traffic (:mod:`zarr_cryoet.store.object_storage`).
-Each benchmark process starts its own endpoint and uploads the reference stores it reads in ``setup``
-(not timed; about half a second); the process's exit stops it. The ``client`` parameter is one of
+The benchmark processes of an environment share one endpoint, kept beside the setup cache: the first
+starts it and uploads the reference stores (not timed); it stops when asv's setup cache is removed after
+the run. The ``client`` parameter is one of
 :mod:`zarr_cryoet.engines.object_storage`'s clients (zarr-python over obstore or s3fs, zarr's fused
 pipeline over obstore, the zarrs pipeline over obstore, tensorstore's ``s3`` kvstore), its requests
 in flight pinned (``concurrency``, default 10). A client that cannot run here is a skip with the reason.
@@ -70,23 +71,21 @@ suite = _PortalFormats({"chunks": CHUNKINGS, "client": CLIENT_GRID}, codec="blos
 LAYOUTS = suite.layouts + [SWEEP_LAYOUT]  # built by the shared setup cache (common.LAYOUT_MODULES)
 
 _endpoint: S3Endpoint | None = None
-_uploaded: set = set()
 
 
-def endpoint() -> S3Endpoint:
-    """This process's S3 endpoint, started on first use and stopped when the process exits."""
+def endpoint(cache: dict) -> S3Endpoint:
+    """The S3 endpoint this environment's benchmark processes share (beside the setup cache), attached once per
+    process and detached when it exits."""
     global _endpoint
     if _endpoint is None:
-        _endpoint = S3Endpoint().start()
+        _endpoint = S3Endpoint.shared(cache["dir"])
         atexit.register(_endpoint.stop)
     return _endpoint
 
 
-def uploaded(directory: str, key: str) -> str:
-    """``key``, after uploading ``directory`` there once in this process."""
-    if key not in _uploaded:
-        endpoint().put_tree(directory, key)
-        _uploaded.add(key)
+def uploaded(cache: dict, directory: str, key: str) -> str:
+    """``key``, after uploading ``directory`` there (the shared endpoint does it once)."""
+    endpoint(cache).put_tree(directory, key)
     return key
 
 
@@ -104,8 +103,8 @@ class _S3Read(InSession, ReadBenchmark):
 
     def open(self, cache, layout, params):
         client = available(params["client"], layout.zarr_format)
-        s3 = endpoint()
-        key = uploaded(common.reference_store(cache, layout), layout.slug)
+        s3 = endpoint(cache)
+        key = uploaded(cache, common.reference_store(cache, layout), layout.slug)
         s3.shape(NETWORKS[params.get("network", NETWORK_GRID[0])])
         self.enter_session(client.session(params.get("concurrency")))
         return client.open(s3, key, layout.zarr_format)
@@ -160,7 +159,7 @@ class Traffic(StorageBenchmark):
 def _image(cache, metadata: str) -> str:
     """The portal-layout image's key on this process's endpoint (uploaded once)."""
     path = common.portal_image(cache, consolidated=metadata == "consolidated")
-    return uploaded(path, f"{metadata}/{ome_zarr.PORTAL_KEY}")
+    return uploaded(cache, path, f"{metadata}/{ome_zarr.PORTAL_KEY}")
 
 
 @common.sampled(common.REMOTE)
@@ -177,12 +176,12 @@ class OpenImage(InSession, _Benchmark):
         if isinstance(self.client, clients.TensorStoreS3):
             raise NotImplementedError("tensorstore opens arrays, not groups")
         self.key = _image(cache, metadata)
-        endpoint().shape(NETWORKS[network])
+        endpoint(cache).shape(NETWORKS[network])
         self.enter_session(self.client.session())
         self.group = None
 
     def time_open(self, cache, data, metadata, client, network):
-        self.group = self.client.open_group(endpoint(), self.key, metadata == "consolidated")
+        self.group = self.client.open_group(endpoint(cache), self.key, metadata == "consolidated")
         self.levels = [self.group[str(i)] for i in range(ome_zarr.LEVELS)]
 
     def teardown(self, cache, data, metadata, client, network):

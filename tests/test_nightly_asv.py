@@ -6,10 +6,8 @@
   a night with nothing new, a run killed midway (earlier results intact,
   the next run completes and repairs a file the kill truncated), and a commit
   benchmarked with an injected slowdown of zarr's reads (caught, reads only).
-* Upstream tracking: asv.upstream.conf.json against a local zarr repository
-  made from the released 2.18.7 and 3.1.6 sdists (cached, and checked against
-  the package index's sha256 at every use: tests/zarr_repo.py), both commits
-  benchmarked.
+
+(The upstream config, which checks no timings, is tested in tests/test_upstream_asv.py.)
 
 Kept small for CI: one zarr environment (shared with the other asv tests),
 a 64³ phantom and two codecs of the compression benchmarks. CI machines are
@@ -22,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import signal
 import subprocess
@@ -33,7 +30,7 @@ from pathlib import Path
 import pytest
 
 from tests.asv_helpers import ROOT, matrix
-from tests.zarr_repo import git, make_zarr_repo
+from tests.zarr_repo import git
 
 pytestmark = pytest.mark.asv
 
@@ -178,43 +175,3 @@ def test_an_injected_slowdown_of_zarrs_reads_is_caught_end_to_end(repo):
     regressed = text.split("## Regressed")[1].split("## Improved")[0]
     assert "**2 regressions**" in text and regressed.count("`compression.Read.time_read(") == 2, text
     assert SLOW_BENCHMARK not in regressed  # writes are not slowed
-
-
-def test_upstream_config_benchmarks_zarr_commits(tmp_path):
-    """asv.upstream.conf.json against a local zarr repository: two releases, two commits, both benchmarked."""
-    zarr_repo = tmp_path / "zarr-python"
-    hashes = make_zarr_repo(zarr_repo, ["2.18.7", "3.1.6"])  # sdists cached, checked against the index's sha256
-    conf = matrix.load_asv_conf(ROOT / "asv.upstream.conf.json")
-    python = f"{sys.version_info.major}.{sys.version_info.minor}"  # zarr 2.18.7 and 3.1.6 both run on it
-    conf.update(pythons=[python], repo=str(zarr_repo), benchmark_dir=str(ROOT / "benchmarks"),
-                env_dir=str(tmp_path / "env"), results_dir=str(tmp_path / "results"), html_dir=str(tmp_path / "html"))
-    conf["install_command"] = [c.replace("{conf_dir}", str(ROOT)) for c in conf["install_command"]]
-    conf_path = tmp_path / "asv.upstream.conf.json"
-    conf_path.write_text(json.dumps(conf, indent=2))
-    # the full grid: compression on format 3 too, which only the newer zarr can write
-    env = {**os.environ, "ZARR_CRYOET_SOURCE": "phantom:64", "ZARR_CRYOET_FULL": "1"}
-    asv = [sys.executable, "-m", "asv", "--config", str(conf_path)]
-    subprocess.run([*asv, "machine", "--yes", "--machine", MACHINE], check=True, capture_output=True)
-    # the backfill command README gives, over the whole (two-commit) history
-    run = subprocess.run([*asv, "run", "--quick", "--show-stderr", "--machine", MACHINE, "--bench",
-                          r"compression\.Read\.time_read\(.*'none'", "main"], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=1200)
-    print(run.stdout[-5000:], run.stderr[-3000:])
-    assert run.returncode == 0
-    values = {}
-    for path in (tmp_path / "results" / MACHINE).glob("*-virtualenv-*.json"):
-        result = json.loads(path.read_text())
-        values[result["commit_hash"]] = result["results"]["compression.Read.time_read"][0]
-    assert set(values) == set(hashes)
-    # each commit got its own zarr: 2.18.7 cannot write format 3 (skipped: NaN), 3.1.6 can
-    (old_v2, old_v3), (new_v2, new_v3) = values[hashes[0]][:2], values[hashes[1]][:2]  # codec 'none'
-    assert old_v2 > 0 and math.isnan(old_v3) and new_v2 > 0 and new_v3 > 0, values
-
-    # the nightly job on the upstream config: nothing new to run, published, no regression
-    proc = subprocess.run([sys.executable, "-m", "zarr_cryoet.cli", "nightly", "--config", str(conf_path),
-                           "--machine", MACHINE, "--results-branch", ""], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=600)
-    print(proc.stdout[-3000:], proc.stderr[-2000:])
-    assert proc.returncode == 0
-    assert "Benchmarked: none" in (tmp_path / "nightly" / "latest.md").read_text()
-    assert (tmp_path / "html" / "index.html").is_file()

@@ -3,8 +3,10 @@ workload (checked, counted), the portal's image, and the benchmark classes drive
 
 import http.client
 import itertools
+import json
 import math
 import os
+import shutil
 import threading
 import time
 
@@ -97,6 +99,39 @@ def test_request_kinds_and_bad_shaping():
 
 
 # -- the endpoint and the clients --------------------------------------------------------------------------
+def _running(pid: int) -> bool:
+    try:
+        state = next(line for line in open(f"/proc/{pid}/status") if line.startswith("State:"))
+    except (FileNotFoundError, StopIteration):
+        return False
+    return "Z" not in state.split()[1]  # a zombie has exited (its starter has not reaped it)
+
+
+def test_one_endpoint_is_shared_and_stops_when_its_directory_goes(tmp_path):
+    (tmp_path / "store").mkdir()
+    (tmp_path / "store" / "chunk").write_bytes(b"x" * 1000)
+    first = S3Endpoint.shared(tmp_path / "cache")
+    pid = json.loads((tmp_path / "cache" / "s3-endpoint.json").read_text())["pid"]
+    assert first.put_tree(tmp_path / "store", "k") == 1
+    first.stop()
+    started = time.monotonic()
+    second = S3Endpoint.shared(tmp_path / "cache")  # attached, not started: no interpreter to wait for
+    assert time.monotonic() - started < 0.3 and second.url == first.url and _running(pid)
+    assert second.put_tree(tmp_path / "store", "k") == 1  # uploaded once: the endpoint remembers
+    assert sum(second.traffic().requests.values()) == 0  # a process attaching starts with clean counts
+    second.stop()
+    assert os.environ.get("AWS_ACCESS_KEY_ID") != CREDENTIALS["AWS_ACCESS_KEY_ID"]  # detached: credentials gone
+    shutil.rmtree(tmp_path / "cache")  # as asv's setup cache after a run
+    deadline = time.monotonic() + 10
+    while _running(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _running(pid)
+    third = S3Endpoint.shared(tmp_path / "cache")  # a new one, since the old one is gone
+    assert third.url != first.url
+    third.stop()
+    assert S3Endpoint.stop_shared(tmp_path / "cache") and not S3Endpoint.stop_shared(tmp_path / "cache")
+
+
 @pytest.fixture(scope="module")
 def volume():
     return np.random.default_rng(3).normal(size=(128, 128, 128)).astype("float32")
@@ -199,9 +234,12 @@ def s3_cache(tmp_path, monkeypatch):
     monkeypatch.setattr(object_storage, "COUNTED_WORKLOADS", ["xy", "full"])
     monkeypatch.setitem(object_storage.NETWORKS, object_storage.NETWORK_GRID[0], Shaping())
     monkeypatch.chdir(tmp_path)
-    yield common.build_cache(object_storage.LAYOUTS)
+    cache = common.build_cache(object_storage.LAYOUTS)
+    yield cache
     if object_storage._endpoint is not None:
         object_storage._endpoint.stop()
+        object_storage._endpoint = None
+    assert S3Endpoint.stop_shared(cache["dir"])
 
 
 def test_the_s3_benchmarks_run_or_skip_for_a_reason(s3_cache):

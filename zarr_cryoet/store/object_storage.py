@@ -10,10 +10,17 @@
 Why a child process: the server's work (moto parses and answers every request in Python, 2.5-4 ms
 each here) must not share the measured process's interpreter lock, and where the machine has a core
 that the measured process is not pinned to (asv's ``--cpu-affinity``), the child runs there. It is a
-fresh interpreter (``python -m zarr_cryoet.store.object_storage``, about 0.5 s to start), not a fork:
+fresh interpreter (``python -m zarr_cryoet.store.object_storage_server``, about 0.5 s to start), not a fork:
 forking a process whose threads may hold locks can deadlock the child. Commands and answers travel as
 JSON lines over its stdin and stdout; when the parent goes away its stdin closes and it stops. Uploads
 go to moto directly (set-up, not traffic).
+
+**Shared** (:meth:`S3Endpoint.shared`): the processes of one asv run share one endpoint per setup cache, rather
+than each starting its own (half a second, and the uploads, in every benchmark process). The first starts
+it detached, with a control port on 127.0.0.1 and its address in ``<directory>/s3-endpoint.json``; the
+others attach to it. It stops when the directory is removed (asv's setup caches are, after every run),
+after :data:`SHARED_IDLE_S` without a command, or on :meth:`S3Endpoint.stop_shared`. asv runs one benchmark
+process at a time, so the counts of one are not mixed with another's.
 
 Credentials are dummies (:data:`CREDENTIALS`), set in the environment while the endpoint runs (some
 clients, tensorstore's among them, read them only from there) and restored afterwards: real ones are
@@ -22,16 +29,18 @@ never read, never sent, and only 127.0.0.1 is contacted.
 
 from __future__ import annotations
 
+import fcntl
 import json
-import logging
 import os
 import select
+import socket
 import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
 
 from zarr_cryoet.errors import ZarrCryoetError
+from zarr_cryoet.files import write_atomically
 from zarr_cryoet.store.shaping_proxy import Shaping, Traffic
 
 BUCKET = "zarr-cryoet"
@@ -42,6 +51,9 @@ CREDENTIALS = {"AWS_ACCESS_KEY_ID": "zarr-cryoet-dummy-key", "AWS_SECRET_ACCESS_
 #: environment variables that would point a client at a real account or another endpoint: unset while it runs
 _UNSET = ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_SHARED_CREDENTIALS_FILE")
 _START_TIMEOUT = 60
+#: a shared endpoint stops after this long without a command (asv interleaves environments: each has its own)
+SHARED_IDLE_S = 600
+_RECORD = "s3-endpoint.json"
 
 
 class ObjectStorageError(ZarrCryoetError, RuntimeError):
@@ -62,28 +74,99 @@ class S3Endpoint:
     def __init__(self, shaping: Shaping = Shaping()):
         self._initial = shaping
         self._process: subprocess.Popen | None = None
+        self._control: socket.socket | None = None  # a shared endpoint's control connection
         self._saved_env: dict | None = None
         self.url = self.upstream_url = None
 
     # -- life cycle ---------------------------------------------------------------------------------------
     def start(self) -> S3Endpoint:
-        if self._process is not None:
+        if self._process is not None or self._control is not None:
             return self
-        cores = _other_cores()
-        command = [sys.executable, "-m", __name__, json.dumps(_shaping_dict(self._initial)),
-                   ",".join(map(str, sorted(cores))) if cores else ""]
-        self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         stderr=subprocess.PIPE, text=True, env={**os.environ, **CREDENTIALS})
+        self._process = self._spawn(stdin=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
-            self.upstream_url, self.url = self._receive("start")
+            self.upstream_url, self.url = self._receive("start")[:2]
         except ObjectStorageError:
             self.stop()
             raise
+        self._use_credentials()
+        return self
+
+    @classmethod
+    def shared(cls, directory) -> S3Endpoint:
+        """The endpoint of ``directory``, shared by every process that asks: attached to if one serves it, else
+        started detached (see the module's notes). ``stop()`` detaches; the network starts as a fresh one's."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        endpoint = cls()
+        with open(directory / f"{_RECORD}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # one starter at a time
+            record = directory / _RECORD
+            if record.is_file():
+                try:
+                    return endpoint._attach(json.loads(record.read_text()))
+                except (OSError, ValueError, ObjectStorageError):
+                    endpoint._detach()  # gone (idle, killed): start another
+            with open(directory / "s3-endpoint.log", "a") as log:
+                process = endpoint._spawn(stdin=subprocess.DEVNULL, stderr=log, shared=directory)
+            endpoint._process = process
+            try:
+                upstream, url, port = endpoint._receive("start")
+            except ObjectStorageError:
+                process.kill()
+                raise
+            finally:
+                endpoint._process = None
+                process.stdout.close()  # the daemon answers on its control port from now on
+            address = {"upstream": upstream, "url": url, "control": port, "pid": process.pid}
+            endpoint._attach(address)
+            write_atomically(record, json.dumps(address))
+        return endpoint
+
+    @classmethod
+    def stop_shared(cls, directory) -> bool:
+        """Stop the endpoint ``directory`` shares, if one runs; whether one did."""
+        record = Path(directory) / _RECORD
+        try:
+            endpoint = cls()._attach(json.loads(record.read_text()))
+        except (OSError, ValueError, ObjectStorageError):
+            return False
+        try:
+            endpoint._call("shutdown")
+        finally:
+            endpoint.stop()
+            record.unlink(missing_ok=True)
+        return True
+
+    def _spawn(self, *, stdin, stderr, shared: Path | None = None) -> subprocess.Popen:
+        cores = _other_cores()
+        command = [sys.executable, "-m", "zarr_cryoet.store.object_storage_server", json.dumps(_shaping_dict(self._initial)),
+                   ",".join(map(str, sorted(cores))) if cores else "", *([str(shared)] if shared else [])]
+        return subprocess.Popen(command, stdin=stdin, stdout=subprocess.PIPE, stderr=stderr, text=True,
+                                env={**os.environ, **CREDENTIALS}, start_new_session=shared is not None)
+
+    def _attach(self, address: dict) -> S3Endpoint:
+        try:
+            self._control = socket.create_connection(("127.0.0.1", int(address["control"])), timeout=_START_TIMEOUT)
+        except OSError as err:
+            raise ObjectStorageError(f"the shared S3 endpoint does not answer ({err})") from None
+        self._lines = self._control.makefile("r", encoding="utf-8")
+        self.upstream_url, self.url = address["upstream"], address["url"]
+        self.reset()
+        self.shape(self._initial)
+        self._use_credentials()
+        return self
+
+    def _detach(self) -> None:
+        if self._control is not None:
+            self._lines.close()
+            self._control.close()
+            self._control = None
+
+    def _use_credentials(self) -> None:
         self._saved_env = {k: os.environ.get(k) for k in (*CREDENTIALS, *_UNSET)}
         for key in _UNSET:
             os.environ.pop(key, None)
         os.environ.update(CREDENTIALS)
-        return self
 
     def stop(self) -> None:
         if self._saved_env is not None:
@@ -93,6 +176,7 @@ class S3Endpoint:
                 else:
                     os.environ[key] = value
             self._saved_env = None
+        self._detach()
         if self._process is not None:
             process, self._process = self._process, None
             try:
@@ -118,7 +202,8 @@ class S3Endpoint:
         if not line:
             error = f"no answer within {_START_TIMEOUT} s"
             if ready and self._process.wait(10) is not None:
-                error = (self._process.stderr.read().strip().splitlines() or ["it exited"])[-1]
+                error = (self._process.stderr.read().strip().splitlines() if self._process.stderr else [])
+                error = (error or ["it exited"])[-1]
             raise ObjectStorageError(f"the loopback S3 endpoint failed to {what}: {error}")
         status, value = json.loads(line)
         if status != "ok":
@@ -126,6 +211,16 @@ class S3Endpoint:
         return value
 
     def _call(self, command: str, *args):
+        if self._control is not None:
+            try:
+                self._control.sendall((json.dumps([command, *args]) + "\n").encode())
+                line = self._lines.readline()
+            except OSError as err:
+                raise ObjectStorageError(f"the shared S3 endpoint failed to {command}: {err}") from None
+            status, value = json.loads(line) if line else ("error", "it went away")
+            if status != "ok":
+                raise ObjectStorageError(f"the shared S3 endpoint failed to {command}: {value}")
+            return value
         if self._process is None:
             raise ObjectStorageError("the S3 endpoint is not running; call start() or use it in a with block")
         self._process.stdin.write(json.dumps([command, *args]) + "\n")
@@ -189,58 +284,3 @@ def _other_cores() -> set[int] | None:
 
 def _shaping_dict(shaping: Shaping) -> dict:
     return {"latency_s": shaping.latency_s, "bandwidth_bps": shaping.bandwidth_bps}
-
-
-def _serve(shaping: Shaping, cores: set[int] | None) -> None:  # the child process
-    if cores:
-        os.sched_setaffinity(0, cores)
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
-    reply = lambda status, value: print(json.dumps([status, value]), flush=True)  # noqa: E731
-    try:
-        import boto3
-        from moto.server import ThreadedMotoServer
-
-        from zarr_cryoet.store.shaping_proxy import ShapingProxy
-
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
-        host, port = server.get_host_and_port()
-        upstream = f"http://{host}:{port}"
-        client = boto3.client("s3", endpoint_url=upstream, region_name=REGION)
-        client.create_bucket(Bucket=BUCKET)
-        proxy = ShapingProxy(upstream, shaping).start()
-    except Exception as err:  # noqa: BLE001 - reported to the parent as one line
-        reply("error", f"{type(err).__name__}: {err}")
-        return
-    reply("ok", [upstream, proxy.url])
-    for line in sys.stdin:  # until the parent closes it (stop(), or the parent's exit)
-        command, *args = json.loads(line)
-        try:
-            reply("ok", _command(client, proxy, command, args))
-        except Exception as err:  # noqa: BLE001 - one line to the parent, the server keeps running
-            reply("error", f"{type(err).__name__}: {err}")
-    proxy.stop()
-    server.stop()
-
-
-def _command(client, proxy, command: str, args):
-    if command == "put_tree":
-        directory, key = Path(args[0]), args[1]
-        files = [p for p in sorted(directory.rglob("*")) if p.is_file()]
-        for path in files:
-            client.put_object(Bucket=BUCKET, Key=f"{key}/{path.relative_to(directory).as_posix()}",
-                              Body=path.read_bytes())
-        return len(files)
-    if command == "shape":
-        proxy.shaping = Shaping(**args[0])
-        return None
-    if command == "traffic":
-        return proxy.traffic().to_dict()
-    if command == "reset":
-        proxy.reset()
-        return None
-    raise ValueError(f"unknown command {command!r}")
-
-
-if __name__ == "__main__":
-    _serve(Shaping(**json.loads(sys.argv[1])), {int(c) for c in sys.argv[2].split(",") if c} or None)
