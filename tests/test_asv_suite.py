@@ -28,8 +28,11 @@ def test_asv_check_is_clean(asv_run):
 
 def test_asv_run_succeeds(asv_run):
     _, _, out = asv_run
-    assert out["run"].returncode == 0, out["run"].stdout[-3000:] + out["run"].stderr[-3000:]
-    assert "failed" not in out["run"].stdout.lower()
+    lines = out["run"].stdout.splitlines()
+    # each failed benchmark with the stderr asv shows under it (--show-stderr), not just the run's last lines
+    failures = "\n".join("\n".join(lines[i:i + 12]) for i, line in enumerate(lines) if "failed" in line.lower())
+    assert out["run"].returncode == 0, (failures or out["run"].stdout[-3000:]) + out["run"].stderr[-3000:]
+    assert not failures, failures[-6000:]
 
 
 def result_files(results_dir):

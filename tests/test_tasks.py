@@ -22,11 +22,16 @@ def clean_env(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def commands(monkeypatch, clean_env):
-    """Every command tasks.py would run (asv, nox, zarr-cryoet nightly), recorded instead of run."""
+def commands(monkeypatch, clean_env, tmp_path):
+    """Every command tasks.py would run (asv, nox, zarr-cryoet nightly), recorded instead of run.
+
+    What tasks.py does itself happens under ``tmp_path``, not in this checkout: its clean-up after a run
+    removes the setup caches in ``.asv/``, which a real asv run beside these tests (the ``asv`` session)
+    is using."""
     ran = []
     monkeypatch.setattr(tasks, "ensure_venv", lambda *extra: None)
     monkeypatch.setattr(tasks, "run", lambda cmd, env: ran.append(cmd) or 0)
+    monkeypatch.setattr(tasks, "ROOT", tmp_path)
     return ran
 
 
@@ -150,3 +155,32 @@ def test_recommend_needs_the_matrix_pythons_only_for_a_focused_run(commands, mon
     assert commands[-1][1:] == ["recommend"] and commands[-1][0].endswith("zarr-cryoet") and looked == []
     assert tasks.main(["recommend", "--source", "mrc:/data/t.mrc"]) == 0
     assert commands[-1][1:] == ["recommend", "--source", "mrc:/data/t.mrc"] and looked == [1]
+
+
+def test_the_test_task_runs_the_asv_session_beside_the_tests_and_the_nightly_tests_alone(commands, monkeypatch,
+                                                                                          capsys):
+    """``tests`` and ``asv`` side by side (asv's output kept and printed once it ends), then ``nightly`` alone;
+    a failure of any is the task's; naming a session runs nox as told."""
+    monkeypatch.setattr(tasks, "provide_pythons", lambda: (dict(os.environ), []))
+    started = []
+
+    class Background:
+        def __init__(self, cmd, stdout, **kwargs):
+            started.append((cmd, len(commands)))
+            stdout.write("asv session output\n")
+
+        def wait(self):
+            return 1  # the asv session failed
+
+        def poll(self):
+            return 1
+
+    monkeypatch.setattr(tasks.subprocess, "Popen", Background)
+    assert tasks.main(["test"]) == 1
+    assert [cmd[1:] for cmd, _ in started] == [["-s", "asv"]] and started[0][1] == 0  # started before the tests
+    assert [cmd[1:] for cmd in commands] == [["-s", "tests"], ["-s", "nightly"]]
+    out = capsys.readouterr().out
+    assert "asv session output" in out and "[tasks] sessions: tests passed, asv FAILED (1), nightly passed" in out
+    commands.clear()
+    assert tasks.main(["test", "-s", "nightly"]) == 0
+    assert [cmd[1:] for cmd in commands] == [["-s", "nightly"]] and len(started) == 1
