@@ -113,14 +113,10 @@ class SourceRequest:
         offset = _from_env(environ, OFFSET_ENV, lambda text: _parse_ints(text, "offset"))
         level = _from_env(environ, LEVEL_ENV, _parse_level)
         portal_url = _from_env(environ, PORTAL_URL_ENV, _parse_url)
-        via = _from_env(environ, PORTAL_VIA_ENV, _parse_via, "https")
-        spec = environ.get(SOURCE_ENV, "").strip() or DEFAULT_SOURCE
         parse = functools.partial(cls.parse, size=size, offset=offset, level=level, portal_url=portal_url)
-        try:
-            return parse(spec, via=via)
-        except InvalidSourceError as err:
-            culprit = _from_env(environ, SOURCE_ENV, lambda text: parse(text) and PORTAL_VIA_ENV, PORTAL_VIA_ENV)
-            raise InvalidSourceError(f"${culprit}: {err}") from None
+        request = _from_env(environ, SOURCE_ENV, parse) or parse(DEFAULT_SOURCE)
+        # how the portal is read: checked against the source, an error naming its own variable
+        return _from_env(environ, PORTAL_VIA_ENV, lambda via: parse(request.spec, via=via), request)
 
     def with_run(self, run: str) -> SourceRequest:
         """The same request for another run of the portal dataset."""
