@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "tools"))
 import interpreters  # noqa: E402  (stdlib-only helpers next to this file)
 import matrix  # noqa: E402  (puts the repository root on sys.path)
 from zarr_cryoet.data import provenance  # noqa: E402  (stdlib only)
+from zarr_cryoet.files import write_atomically  # noqa: E402  (stdlib only)
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
@@ -229,16 +230,37 @@ def recommend(extra: list[str]) -> int:
     return run([str(VENV / "bin" / "zarr-cryoet"), "recommend", *extra], env)
 
 
+#: where ``benchmark`` and ``test`` record how long they took, run as the README gives them (no arguments)
+TIMES_DIR = Path(".asv", "command-times")
+
+
+def record_time(task: str, status: int, fresh: bool) -> None:
+    """Write ``ROOT/TIMES_DIR/<task>.json``: the command, its wall time (set-up included), the commit, whether it
+    started on a fresh clone (no .venv) and its exit status; ``zarr-cryoet command-times`` prints them."""
+    import json
+
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    record = {"command": f"python3 tasks.py {task}", "seconds": round(time.monotonic() - STARTED),
+              "commit": commit, "fresh_clone": fresh, "status": status, "cores": os.cpu_count(),
+              "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    (ROOT / TIMES_DIR).mkdir(parents=True, exist_ok=True)
+    write_atomically(ROOT / TIMES_DIR / f"{task}.json", json.dumps(record, indent=1) + "\n")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("task", choices=["benchmark", "test", "nightly", "recommend"])
     args, extra = parser.parse_known_args(argv)
+    fresh = not VENV_PYTHON.exists()
     ensure_venv(EXTRAS[args.task])
     try:
-        return {"benchmark": benchmark, "test": test, "nightly": nightly, "recommend": recommend}[args.task](extra)
+        status = {"benchmark": benchmark, "test": test, "nightly": nightly, "recommend": recommend}[args.task](extra)
     except TaskError as err:
         print(f"[tasks] error: {err}", file=sys.stderr, flush=True)
         return 2
+    if args.task in ("benchmark", "test") and not extra:
+        record_time(args.task, status, fresh)
+    return status
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ from zarr_cryoet.store.object_storage import S3Endpoint
 from zarr_cryoet.store.shaping_proxy import Shaping
 
 from . import common
-from .suite import InSession, LayoutSuite, ReadBenchmark, StorageBenchmark, _Benchmark
+from .suite import FormatFollowsChunks, InSession, LayoutSuite, ReadBenchmark, StorageBenchmark, _Benchmark
 
 CLIENTS = list(clients.CLIENT_NAMES)
 #: the main clients in the default grid (zarr-python over obstore and over s3fs, tensorstore); the full grid adds
@@ -58,16 +58,7 @@ IMAGE_METADATA = ["plain", "consolidated"]
 
 
 
-class _PortalFormats(LayoutSuite):
-    """Plain chunks on format 2 (the portal's), shards on format 3: the format follows from the chunks, so the
-    grid has no ``zarr_format`` parameter (asv starts a process per combination, skipped ones too)."""
-
-    def layout(self, named: dict) -> stores.Layout:
-        chunks = named.get("chunks", self.fixed["chunks"])
-        return stores.Layout.from_spec(self.fixed["codec"], chunks, 3 if "/" in chunks else 2)
-
-
-suite = _PortalFormats({"chunks": CHUNKINGS, "client": CLIENT_GRID}, codec="blosc-zstd")
+suite = FormatFollowsChunks({"chunks": CHUNKINGS, "client": CLIENT_GRID}, codec="blosc-zstd")
 LAYOUTS = suite.layouts + [SWEEP_LAYOUT]  # built by the shared setup cache (common.LAYOUT_MODULES)
 
 _endpoint: S3Endpoint | None = None
@@ -98,7 +89,7 @@ def available(client_name: str, zarr_format: int) -> clients.S3Client:
     return client
 
 
-class _S3Read(InSession, ReadBenchmark):
+class S3ReadBenchmark(InSession, ReadBenchmark):
     """A :class:`ReadBenchmark` whose array is opened from the endpoint by the ``client`` parameter."""
 
     def open(self, cache, layout, params):
@@ -110,18 +101,20 @@ class _S3Read(InSession, ReadBenchmark):
         return client.open(s3, key, layout.zarr_format)
 
 
-def _workload(name: str):
+def workload(name: str):
+    """The selections of :mod:`~zarr_cryoet.measure.object_traffic`'s workload ``name`` (a read class's reader)."""
     def selections(shape, cache, params):
         return object_traffic.selections(name, shape, common.reference_particles(cache))
     return selections
 
 
-Read = suite.read_class(common.REMOTE, base=_S3Read, params={"network": NETWORK_GRID},
-                        **{f"time_read_{w}": _workload(w) for w in WORKLOAD_GRID})
+Read = suite.read_class(common.REMOTE, base=S3ReadBenchmark, params={"network": NETWORK_GRID},
+                        **{f"time_read_{w}": workload(w) for w in WORKLOAD_GRID})
 
 sweep_suite = LayoutSuite({"client": CLIENTS, "concurrency": CONCURRENCY}, codec=SWEEP_LAYOUT.codec,
                           chunks=SWEEP_LAYOUT.spec, zarr_format=SWEEP_LAYOUT.zarr_format)
-Concurrency = sweep_suite.read_class(common.REMOTE, name="Concurrency", base=_S3Read, time_read_full=_workload("full"))
+Concurrency = sweep_suite.read_class(common.REMOTE, name="Concurrency", base=S3ReadBenchmark,
+                                     time_read_full=workload("full"))
 
 
 class Traffic(StorageBenchmark):

@@ -318,6 +318,28 @@ class LayoutSuite:
         return self._class(name, StorageBenchmark, methods, None)
 
 
+def on_every_core(cls: type) -> type:
+    """``cls`` with its ``setup`` run on every core asv's process may use (a reader's realistic thread count)
+    instead of the one core ``--cpu-affinity`` pins the suite to."""
+    base_setup = cls.setup
+
+    def setup(self, cache, *params):
+        common.use_every_core()
+        base_setup(self, cache, *params)
+
+    cls.setup = setup
+    return cls
+
+
+class FormatFollowsChunks(LayoutSuite):
+    """Plain chunks on format 2 (the portal's), shards on format 3: the format follows from the chunks, so the
+    grid has no ``zarr_format`` parameter (asv starts a process per combination, skipped ones too)."""
+
+    def layout(self, named: dict) -> stores.Layout:
+        chunks = named.get("chunks", self.fixed["chunks"])
+        return stores.Layout.from_spec(self.fixed["codec"], chunks, 3 if "/" in chunks else 2)
+
+
 def _figure(key: str):
     return lambda self: self.figures[key]
 

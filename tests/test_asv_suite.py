@@ -54,7 +54,7 @@ def should_skip(zarr_version: str, params: dict, name: str = "") -> bool:
             or not_in_tier or (name.startswith("engines.") and engine_skipped(zarr_version, params, name))
             or (name == "lossy.PSNR.track_psnr" and str(params.get("codec")).strip("'") in LOSSLESS)
             or (name.startswith("instructions.") and shutil.which("valgrind") is None)
-            or (name.startswith("object_storage.") and zarr_version.startswith("2.")
+            or (name.startswith(("object_storage.", "realistic.ObjectStorage.")) and zarr_version.startswith("2.")
                 and str(params.get("client")).strip("'") != "zarr-python+s3fs"))  # zarr 2 reads S3 over s3fs only
 
 
@@ -82,7 +82,7 @@ def test_every_zarr_version_has_results_for_every_benchmark(asv_run):
     # benchmark process starts an S3 endpoint, so the rest of the tier is left to tasks.py benchmark
     s3_left_out = {"object_storage.OpenImage.time_open", "object_storage.Concurrency.time_read_full",
                    "object_storage.Traffic.track_max_in_flight", "object_storage.Traffic.track_read_amplification",
-                   "object_storage.Read.time_read_full"}
+                   "object_storage.Read.time_read_full", "realistic.ObjectStorage.time_read_full"}
     names = {name for name in benchmarks if name != "version" and not name.startswith("codec_sweep.")
              and name not in s3_left_out}
     assert {"compression.Write.time_write", "compression.Read.time_read",
@@ -95,7 +95,10 @@ def test_every_zarr_version_has_results_for_every_benchmark(asv_run):
             "limits.RawIO.time_read_file", "limits.RawIO.time_memory_copy",
             "process_state.PageFaults.track_minor_faults_per_read", "realistic.Write.time_write",
             "realistic.Read.time_read_full", "realistic.Read.time_read_slice_xy",
-            "engines.Write.time_write", "engines.Read.time_read_full", "engines.Read.time_read_slice_xz",
+            *(f"realistic.UseCases.time_read_{read}" for read in ("slice_xy", "orthogonal", "particle_boxes",
+                                                                  "particle_boxes_64", "full")),
+            "realistic.ObjectStorage.time_read_xy", "chunking.ReadEveryCore.time_read_full",
+            "chunking.ReadEveryCore.time_read_slice_xy", "engines.Write.time_write", "engines.Read.time_read_full", "engines.Read.time_read_slice_xz",
             "engines.Read.time_read_particle_boxes", "engines.Memory.peakmem_read_full", "engines.Memory.peakmem_write",
             "engines.Memory.peakmem_open", "engines.Requests.track_get_requests", "engines.RemoteRead.time_read",
             "engines.Interop.track_mismatched_voxels", "lossy.Write.time_write", "lossy.Read.time_read",

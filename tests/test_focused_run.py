@@ -82,7 +82,7 @@ def test_a_focused_run_on_an_mrc_file_answers_from_its_own_results(tmp_path, mon
     assert f"machine {machine}" in table and f"mrc:{path} 64³@centre float32" in table
     for title in ("XY viewer", "orthogonal views", "particle picking", "whole-volume", "over HTTP"):
         assert f"| {title}" in table
-    assert "* Lossless codec: **" in table and "* Lossy, keeping everything" in table
+    assert "* Lossless codec: **" in table and "* Lossy, keeping every voxel's information" in table
     assert [p.name for p in (tmp_path / "results").iterdir() if p.is_dir()] == [machine]
     assert not list(tmp_path.glob("focused-*.conf.json"))
     recorded = json.loads(next((tmp_path / "provenance").glob("mrc*.json")).read_text())

@@ -8,7 +8,8 @@ import pytest
 
 from zarr_cryoet.data.phantom import make_phantom
 from zarr_cryoet.errors import UnknownCodecError
-from zarr_cryoet.fidelity.metrics import HARMLESS_DROP, measure, normalised_cross_correlation
+from zarr_cryoet.fidelity.metrics import measure, normalised_cross_correlation
+from zarr_cryoet.fidelity.tiers import FSC_DROP_LIMIT, Tier, tier
 from zarr_cryoet.store import access, compat, stores
 from zarr_cryoet.store.codecs import VolumeStats, get_codec
 from zarr_cryoet.store.lossy_codecs import LOSSY_CODECS, LOSSY_QUESTION, SPEED_DEFAULT, roundtrip
@@ -91,7 +92,7 @@ def test_fidelity_of_an_exact_copy(phantom):
     figures = measure(phantom.volume, phantom.volume.copy(), truth=phantom.truth, boxes=boxes, voxel_size=10.0)
     assert figures.rmse_over_sigma == 0 and figures.max_abs_error == 0 and math.isinf(figures.psnr_db)
     assert figures.fsc_05 == figures.fsc_0143 == 1.0 and figures.fsc_0143_angstrom == 20.0  # 2 voxels
-    assert figures.truth_fsc_max_drop == 0 and figures.harmless
+    assert figures.truth_fsc_max_drop == 0 and figures.tier is Tier.LOSSLESS and figures.to_dict()["tier"] == "lossless"
     assert figures.truth_fsc_0143 == figures.original_truth_fsc_0143 < 1
     assert figures.particle_ncc_min == figures.particle_ncc_mean == pytest.approx(1.0)
 
@@ -106,17 +107,49 @@ def test_fidelity_of_known_noise(phantom):
     figures = measure(volume, noisy, truth=phantom.truth)
     assert figures.rmse_over_sigma == pytest.approx(0.5, rel=0.03)
     assert figures.psnr_db == pytest.approx(20 * math.log10(float(volume.max() - volume.min()) / (sigma / 2)), abs=0.3)
-    assert figures.particle_ncc_min is None and not figures.harmless
+    assert figures.particle_ncc_min is None and figures.tier is Tier.VISIBLE_LOSS
     coarse = measure(volume, (volume + rng.standard_normal(SHAPE) * sigma * 2).astype(np.float32), truth=phantom.truth)
-    assert coarse.truth_fsc_max_drop > figures.truth_fsc_max_drop > HARMLESS_DROP
+    assert coarse.truth_fsc_max_drop > figures.truth_fsc_max_drop > FSC_DROP_LIMIT
     assert coarse.truth_fsc_0143 < coarse.original_truth_fsc_0143 and coarse.fsc_0143 < 1
 
 
-def test_gentle_and_coarse_codecs_on_either_side_of_the_harmless_line(phantom):
-    gentle = measure(phantom.volume, roundtrip(phantom.volume, get_codec("bitround-10"), CHUNKS), truth=phantom.truth)
-    coarse = measure(phantom.volume, roundtrip(phantom.volume, get_codec("zfp-rate-1"), CHUNKS), truth=phantom.truth)
-    assert gentle.harmless and gentle.rmse_over_sigma < 1e-3
+def test_gentle_and_coarse_codecs_in_the_best_and_worst_lossy_tiers(phantom):
+    boxes = access.particle_boxes(SHAPE, 16, centres=phantom.particle_centres)
+    gentle, coarse = (measure(phantom.volume, roundtrip(phantom.volume, get_codec(name), CHUNKS), truth=phantom.truth,
+                              boxes=boxes) for name in ("bitround-10", "zfp-rate-1"))
+    assert gentle.tier is Tier.KEEPS_EVERY_VOXEL and gentle.rmse_over_sigma < 1e-3
     assert coarse.rmse_over_sigma > 0.3 and coarse.truth_fsc_max_drop > gentle.truth_fsc_max_drop
+    assert coarse.tier in (Tier.BELOW_NOISE, Tier.VISIBLE_LOSS)
+
+
+#: zfp-rate-2 on the 128³ phantom (lossy/lossy_results.csv): its FSC against the truth barely moves, its voxels do
+ZFP_RATE_2 = {"rmse_over_sigma": 0.323, "max_abs_error_over_sigma": 2.1, "particle_ncc_min": 0.9372,
+              "truth_fsc_max_drop": 0.0054}
+
+
+@pytest.mark.parametrize(("figures", "expected"), [
+    (ZFP_RATE_2, Tier.BELOW_NOISE),  # NCC 0.94: never "keeps every voxel"
+    ({**ZFP_RATE_2, "truth_fsc_max_drop": 0.024}, Tier.VISIBLE_LOSS),
+    ({**ZFP_RATE_2, "truth_fsc_max_drop": None}, Tier.NOT_JUDGED),  # no truth: the FSC tier cannot be judged
+    ({**ZFP_RATE_2, "truth_fsc_max_drop": ""}, Tier.NOT_JUDGED),  # a CSV row of real data
+    ({"rmse_over_sigma": 0.028, "particle_ncc_min": 0.9995, "truth_fsc_max_drop": 0.001}, Tier.KEEPS_EVERY_VOXEL),
+    ({"rmse_over_sigma": 0.028, "particle_ncc_min": 0.9995, "truth_fsc_max_drop": None}, Tier.KEEPS_EVERY_VOXEL),
+    ({"rmse_over_sigma": 0.03, "particle_ncc_min": 0.999}, Tier.KEEPS_EVERY_VOXEL),  # the bounds are inclusive
+    ({"rmse_over_sigma": 0.031, "particle_ncc_min": 0.9999, "truth_fsc_max_drop": 0.01}, Tier.BELOW_NOISE),
+    ({"rmse_over_sigma": 0.01, "particle_ncc_min": 0.998, "truth_fsc_max_drop": math.nan}, Tier.NOT_JUDGED),
+    ({"rmse_over_sigma": 0.0, "particle_ncc_min": 1.0, "truth_fsc_max_drop": 0.0}, Tier.LOSSLESS),
+    ({"rmse_over_sigma": "0.028", "particle_ncc_min": "0.9995", "truth_fsc_max_drop": ""}, Tier.KEEPS_EVERY_VOXEL),
+    ({"rmse_over_sigma": math.nan, "particle_ncc_min": None, "truth_fsc_max_drop": ""}, None),  # nothing measured
+    ({}, None),
+])
+def test_the_tier_of_a_settings_figures(figures, expected):
+    assert tier(figures) is expected
+
+
+def test_every_tier_names_its_rule():
+    assert Tier.KEEPS_EVERY_VOXEL.rule == "RMSE ≤ 0.03 σ, every particle box NCC ≥ 0.999"
+    assert str(FSC_DROP_LIMIT) in Tier.BELOW_NOISE.rule and "no noise-free truth" in Tier.NOT_JUDGED.rule
+    assert not any("harmless" in t or "harmless" in t.rule for t in Tier)
 
 
 def test_normalised_cross_correlation():

@@ -21,10 +21,14 @@ def results():
 
 @pytest.mark.parametrize("zarr", ["2.18.7", "3.1.6", "3.4.2"])
 def test_every_use_case_is_answered_from_the_sum_of_its_timings(results, zarr):
-    answers = recommend.recommend(results, zarr)
-    # every use case whose module the run measured
+    answers = recommend.recommend(results, zarr, recommend.SMALL)
+    # every use case whose reads the run measured at 128³
+    def measured(benchmark, extra):
+        module = benchmark.partition(".")[0]
+        return benchmark in results.param_names and all(v in results.choices(module, k) for k, v in extra)
+
     assert [a.use_case.key for a in answers] == [u.key for u in recommend.USE_CASES
-                                                 if results.has(u.reads[0][0].partition(".")[0])]
+                                                 if u.reads and all(measured(*read) for read in u.reads)]
     for answer in answers:
         assert [r.seconds for r in answer.ranked] == sorted(r.seconds for r in answer.ranked)
         for ranked in answer.ranked:
@@ -38,16 +42,16 @@ def test_every_use_case_is_answered_from_the_sum_of_its_timings(results, zarr):
 
 
 def test_the_answers_of_the_recorded_run(results):
-    answers = {a.use_case.key: a for a in recommend.recommend(results)}
+    answers = {a.use_case.key: a for a in recommend.recommend(results, size=recommend.SMALL)}
     assert answers["particles"].best.chunks == "32x32x32"
     assert answers["whole-volume"].worst.chunks == "16x16x16"
     assert answers["xy-viewer"].best.chunks == "16x128x128"
 
 
 def test_the_command_prints_the_table_and_names_the_run(capsys):
-    assert cli.main(["recommend", "--results", str(RESULTS), "--zarr", "3.4.2"]) == 0
+    assert cli.main(["recommend", "--results", str(RESULTS), "--zarr", "3.4.2", "--shape", "128,128,128"]) == 0
     out = capsys.readouterr().out
-    assert f"commit {COMMIT}, machine vm" in out and out.count("| zarr 3.4.2, phantom 128³ float32 |") == 6
+    assert f"commit {COMMIT}, machine vm" in out and out.count("| zarr 3.4.2, phantom 128³ float32, one core |") == 6
 
 
 def test_an_unknown_release_fails_in_one_line(capsys):
@@ -97,7 +101,7 @@ def test_the_interval_is_the_sum_of_the_reads_intervals_and_close_calls_are_mark
     """Each time comes with its interval (the suite's statistic); a runner-up whose interval overlaps the best's
     is marked ≈, and every time in the table carries its ±."""
     env = results.newest
-    answers = {a.use_case.key: a for a in recommend.recommend(results)}
+    answers = {a.use_case.key: a for a in recommend.recommend(results, size=recommend.SMALL)}
     orthogonal = answers["orthogonal"]
     cell = dict(data=orthogonal.data, chunks=orthogonal.best.chunks, zarr_format=orthogonal.best.zarr_format)
     intervals = [results.interval(env, f"chunking.Read.time_read_slice_{axis}", **cell) for axis in ("xy", "xz", "yz")]
@@ -117,7 +121,7 @@ def test_the_interval_is_the_sum_of_the_reads_intervals_and_close_calls_are_mark
 
 
 def test_the_table_names_its_run_and_says_it_in_one_sentence(results):
-    answers = recommend.recommend(results)
+    answers = recommend.recommend(results, size=recommend.SMALL)
     label, _, short = recommend.table(answers, results).splitlines()[:3]
     assert label.startswith(f"One asv run: commit {COMMIT}, machine vm (2 cores, AMD EPYC), 2026-12-03; zarr 3.4.2")
     assert "phantom 128³ float32 (128×128×128, 8.4 MB)" in label and "bootstrap interval" in label
@@ -131,13 +135,14 @@ def test_the_table_names_its_run_and_says_it_in_one_sentence(results):
 
 
 def test_trade_offs_and_releases_are_computed_from_the_same_timings(results):
-    answers = recommend.recommend(results)
+    answers = recommend.recommend(results, size=recommend.SMALL)
     lines = answer_notes.tradeoffs(answers)
-    whole = answers[3].best  # whole-volume processing
+    by_key = {a.use_case.key: a for a in answers}
+    whole = by_key["whole-volume"].best
     line = next(line for line in lines if line.startswith(f"Trade-off: {whole.label}, the best for whole-volume"))
     boxes = RAW[("3.4.2", "chunking.Read.time_read_particle_boxes", ("phantom 128³ float32", whole.chunks,
                                                                      whole.zarr_format))]
-    assert f"{boxes / answers[2].best.seconds:.1f}× ± " in line and "the best for particles" in line
+    assert f"{boxes / by_key['particles'].best.seconds:.1f}× ± " in line and "the best for particles" in line
     releases = answer_notes.releases(results)
     assert [line.split(" against ")[0] for line in releases] == ["zarr 3.1.6", "zarr 3.4.2"]
     assert all("against 2.18.7" in line and "× ± " in line and "beyond their intervals" in line for line in releases)
@@ -149,7 +154,8 @@ def test_the_readme_tables_are_what_their_commands_print(capsys):
 
     root = RESULTS.parent.parent
     text = (root / "README.md").read_text(encoding="utf-8")
-    assert [command for command, _ in readme.blocks(text)] == ["zarr-cryoet recommend --results recorded/results"]
+    assert [command for command, _ in readme.blocks(text)] == ["zarr-cryoet recommend --results recorded/results",
+                                                               "zarr-cryoet command-times --dir recorded/command-times"]
     # the block sits before the two commands: the answer comes first
     assert text.index("<!-- generated by:") < text.index("## The two commands")
     with pytest.MonkeyPatch.context() as mp:
@@ -162,19 +168,21 @@ def test_readme_rewrites_a_stale_block_and_check_reports_it(tmp_path, monkeypatc
 
     monkeypatch.chdir(RESULTS.parent.parent)
     page = tmp_path / "page.md"
-    command = f"zarr-cryoet recommend --results {RESULTS} --zarr 2.18.7"
+    command = f"zarr-cryoet recommend --results {RESULTS} --zarr 2.18.7 --shape 128,128,128"
     page.write_text(f"intro\n{readme.BEGIN.format(command=command)}\nold numbers\n{readme.END}\noutro\n")
     assert cli.main(["readme", "--check", str(page)]) == 1
     assert "out of date" in capsys.readouterr().err
     assert cli.main(["readme", str(page)]) == 0
     text = page.read_text()
-    assert "old numbers" not in text and "zarr 2.18.7, phantom 128³ float32" in text
+    assert "old numbers" not in text and "zarr 2.18.7, phantom 128³ float32, one core" in text
     assert text.startswith("intro\n") and text.endswith("outro\n")
     assert cli.main(["readme", "--check", str(page)]) == 0
 
 
 @pytest.mark.parametrize("command, phrase", [
-    ("ls -l", "is not a zarr-cryoet command"),
+    ("ls -l", "is not one the README can show; write it as zarr-cryoet recommend or command-times"),
+    ("zarr-cryoet report", "is not one the README can show"),
+    ("zarr-cryoet recommend --bogus", "unrecognized arguments: --bogus"),
     ("zarr-cryoet recommend --results /nonexistent", "zarr-cryoet recommend --results /nonexistent failed: no asv "
                                                      "results directory at /nonexistent"),
 ])

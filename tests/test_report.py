@@ -21,7 +21,7 @@ from matplotlib.colors import to_hex
 from matplotlib.image import imread
 
 from zarr_cryoet import cli
-from zarr_cryoet.report.tables import chunk_label
+from zarr_cryoet.report.tables import chunk_label, pattern_label
 from zarr_cryoet.data.provenance import provenance_dir, record
 
 from zarr_cryoet import report
@@ -288,9 +288,11 @@ def titles(fig):
 
 def test_compression_figure(results):
     fig = report.build_compression_figure(results)
-    assert [t.removesuffix(" (log scale)") for t in titles(fig)] == ["Write time", "Read time", "Compression ratio (higher is better)",
-                           "Storage size (lower is better)"]
-    assert "zarr 3.4.2, zarr format 2" in fig.get_suptitle() and DATA in fig.get_suptitle()
+    assert [t.removesuffix(" (log scale)") for t in titles(fig)] == [
+        "Write time", "Read time", "Compression ratio (higher is better; axis from 1×: no gain)",
+        "Storage size (lower is better)"]
+    footer = next(t.get_text() for t in fig.texts if t.get_gid() == "run-label")
+    assert "zarr format 2" in fig.get_suptitle() and "zarr 3.4.2" in footer and DATA in footer
     assert style.unlabelled_axes(fig) == []
     for ax in fig.axes:
         assert bar_count(ax) == len(CODECS)
@@ -317,8 +319,8 @@ def test_chunking_figure(results):
     """Formats 2 and 3 side by side (format 3 hatched), only what was measured, one colour per layout."""
     fig = report.build_chunking_figure(results)
     assert [t.removesuffix(" (log scale)") for t in titles(fig)] == [
-        "Write time", "Read time by operation", "File count", "Compression ratio", "Storage size",
-        "Efficiency: XY plane vs file count"]
+        "Write time", "Read time by operation", "File count", "Compression ratio (axis from 1×: no gain)",
+        "Storage size", "Efficiency: XY plane vs file count"]
     assert style.unlabelled_axes(fig) == []
     write_ax, read_ax, files_ax, ratio_ax, size_ax, eff_ax = fig.axes
     cells = [(c, f) for c in CHUNKS for f in (2, 3)]  # zarr 3.4.2 measured every layout on both formats
@@ -620,7 +622,10 @@ def test_the_access_figure_draws_every_layout_the_limit_and_the_remote_reads():
     fig = report.build_access_figure(results)
     assert "zarr format 2 and 3" in fig._suptitle.get_text()  # both formats; the sharded layouts on 3
     local, gets, remote = fig.axes
-    assert [t.get_text() for t in local.get_xticklabels()] == PATTERNS
+    # what each pattern reads (wrapped in a crowded panel) and its name
+    assert [t.get_text().replace("\n", " ") for t in local.get_xticklabels()] == [f"{pattern_label(p)} ({p})"
+                                                                                  for p in PATTERNS]
+    assert pattern_label("xy") == "4 random XY planes" and pattern_label("box32") == "16 boxes of 32³"
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert set(legend) == {"raw file, same bytes (the limit)", "64³ v2", "64³ v3", "32³ v2", "32³ v3",
                            "16×128×128 v2", "16×128×128 v3", "32³ in 128³ v3", "16×128×128 in 128³ v3"}
@@ -632,13 +637,16 @@ def test_the_access_figure_draws_every_layout_the_limit_and_the_remote_reads():
     low, high = local.get_ylim()
     assert all(low < seg[0][1] < high for seg in limit[0].get_segments())  # visible, on the log axis
     assert gets.get_yscale() == "log"
-    assert [t.get_text() for t in remote.get_xticklabels()] == ["xy", "box32"]
-    assert remote.get_title() == "Read time over HTTP, +20 ms per request"
+    assert [t.get_text() for t in remote.get_xticklabels()] == ["4 random XY planes\n(xy)", "16 boxes of 32³\n(box32)"]
+    assert remote.get_title().startswith("Read time over HTTP, +20 ms per request (log scale)")
+    assert remote.get_yscale() == "log"  # as the other panels
     assert _bars_of(remote, "64x64x64", 3) == pytest.approx(
         [raw[("3.1.6", "access.RemoteRead.time_read", (DATA, "64x64x64", 3, p, 20))] * 1000 for p in ("xy", "box32")])
     timed = {(c, f) for (v, b, key), value in raw.items() if b == "access.RemoteRead.time_read" and v == "3.1.6"
              and not missing(value) for c, f in [key[1:3]]}
     assert bar_count(remote) == 2 * len(timed)  # only the layouts timed over slow HTTP
+    # the title says so where that is fewer than the other panels show
+    assert ("layouts timed over HTTP" in remote.get_title()) == (len(timed) < 8)
 
 
 # --- shapes and dtypes from the recorded provenance, not from the label -----------------

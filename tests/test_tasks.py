@@ -176,6 +176,7 @@ def test_the_test_task_runs_the_asv_session_beside_the_tests_and_the_nightly_tes
             return 1
 
     monkeypatch.setattr(tasks.subprocess, "Popen", Background)
+    monkeypatch.setattr(tasks, "record_time", lambda *args: None)  # it asks git for the commit (a Popen)
     assert tasks.main(["test"]) == 1
     assert [cmd[1:] for cmd, _ in started] == [["-s", "asv"]] and started[0][1] == 0  # started before the tests
     assert [cmd[1:] for cmd in commands] == [["-s", "tests"], ["-s", "nightly"]]
@@ -184,3 +185,30 @@ def test_the_test_task_runs_the_asv_session_beside_the_tests_and_the_nightly_tes
     commands.clear()
     assert tasks.main(["test", "-s", "nightly"]) == 0
     assert [cmd[1:] for cmd in commands] == [["-s", "nightly"]] and len(started) == 1
+
+
+def test_the_two_commands_record_their_time_and_commit_for_the_readme(commands, monkeypatch, tmp_path, capsys):
+    """``benchmark`` and ``test`` run as the README gives them write .asv/command-times/<task>.json (the commit,
+    the wall time, a fresh clone or not, the status); with arguments they record nothing; zarr-cryoet
+    command-times prints them for the README's generated block."""
+    import json
+
+    from zarr_cryoet.tracking import command_times
+
+    monkeypatch.setattr(tasks, "benchmark", lambda extra: 0)
+    monkeypatch.setattr(tasks, "test", lambda extra: 1)
+    monkeypatch.setattr(tasks, "STARTED", tasks.time.monotonic() - 125)
+    assert tasks.main(["benchmark"]) == 0 and tasks.main(["test"]) == 1
+    records = tmp_path / ".asv" / "command-times"
+    bench = json.loads((records / "benchmark.json").read_text())
+    assert bench["command"] == "python3 tasks.py benchmark" and 125 <= bench["seconds"] < 200
+    assert bench["status"] == 0 and "commit" in bench and bench["cores"] == os.cpu_count()
+    assert json.loads((records / "test.json").read_text())["status"] == 1
+    (records / "benchmark.json").unlink()
+    assert tasks.main(["benchmark", "--quick"]) == 0 and not (records / "benchmark.json").exists()
+    (records / "benchmark.json").write_text(json.dumps({**bench, "commit": "0123456789abcdef"}))
+    text = command_times.render(records)
+    assert text.splitlines()[0].startswith("* `python3 tasks.py benchmark`: 2 min 0") and "of 01234567 (" in text
+    assert "exit status 1" in text.splitlines()[1]
+    with pytest.raises(command_times.CommandTimesError, match="no command times"):
+        command_times.render(tmp_path / "nowhere")

@@ -37,7 +37,7 @@ def test_upstream_config_benchmarks_zarr_commits(tmp_path):
     env = {**os.environ, "ZARR_CRYOET_SOURCE": "phantom:64", "ZARR_CRYOET_FULL": "1"}
     asv = [sys.executable, "-m", "asv", "--config", str(conf_path)]
     subprocess.run([*asv, "machine", "--yes", "--machine", MACHINE], check=True, capture_output=True)
-    # the backfill command README gives, over the whole (two-commit) history
+    # the backfill command docs/nightly.md gives, over the whole (two-commit) history
     run = subprocess.run([*asv, "run", "--quick", "--show-stderr", "--machine", MACHINE, "--bench",
                           r"compression\.Read\.time_read\(.*'none'", "main"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=1200)

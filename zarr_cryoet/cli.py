@@ -1,10 +1,13 @@
 """zarr-cryoet: which Zarr layout to use for a tomogram, from the asv benchmarks of this project.
 
 Answers:
-  zarr-cryoet recommend                        which layout per use case, from one asv run
+  zarr-cryoet recommend                        which layout per use case, from one asv run (portal size)
+  zarr-cryoet recommend --shape 400,1000,1000 --use viewer,particles,training
+                                               the answer at your size, and one layout for those uses
   zarr-cryoet recommend --source mrc:t.mrc     the same, from a focused run on your own data (minutes)
   zarr-cryoet report --out data/output         tables and figures of that run (prints the summary too)
   zarr-cryoet readme [--check] README.md       rewrite (or check) the README's generated tables
+  zarr-cryoet command-times                    how long the README's two commands took, at which commit
 
 Without --results, recommend and report read .asv/results once it holds results, else the run
 recorded in this repository (recorded/results), so they answer before any benchmarking.
@@ -75,11 +78,10 @@ def _add_source_options(parser: argparse.ArgumentParser, default_source: str | N
 
 
 def _add_results_options(parser: argparse.ArgumentParser) -> None:
-    """--results, --machine and --commit, alike for report and recommend."""
-    parser.add_argument("--results", help="asv results directory (default: .asv/results once it holds results, "
-                                          "else the run recorded in this repository, recorded/results)")
-    parser.add_argument("--machine", help=commands.MACHINE_HELP)
-    parser.add_argument("--commit", help="commit hash or prefix (default: the latest by date)")
+    """--results, --machine and --commit, alike for report and recommend (:func:`answer.add_results_arguments`)."""
+    from zarr_cryoet.report import answer
+
+    answer.add_results_arguments(parser)
 
 
 def _request(args) -> SourceRequest:
@@ -157,27 +159,23 @@ def cmd_viz(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from zarr_cryoet.report import answer_notes, recommend, report
+    from zarr_cryoet.report import answer, recommend, report
     from zarr_cryoet.report.results import ReportResults
 
     results = ReportResults.load(args.results, machine=args.machine, commit=args.commit)
     for path in report(out=args.out, dpi=args.dpi, slice_codec=args.slice_codec, results=results):
         print(path)
-    answers = recommend.recommend(results)
-    if answers:  # the same summary as zarr-cryoet recommend
+    if recommend.measured_sizes(results):  # the same answer as zarr-cryoet recommend
         print()
-        print(recommend.table(answers, results))
-        print()
-        for line in answer_notes.extras(results, None, answers):
-            print(f"* {line}")
+        print(answer.render(results), end="")
     if results.other_machines:
-        print(f"\nAlso in {results.results_dir}: results of machine(s) {', '.join(results.other_machines)}; "
-              "report them with --machine NAME.")
+        print(f"\nReported machine {results.machine}; also in {results.results_dir}: results of machine(s) "
+              f"{', '.join(results.other_machines)}; report them with --machine NAME.")
     return 0
 
 
 def cmd_recommend(args) -> int:
-    from zarr_cryoet.report import answer_notes, recommend
+    from zarr_cryoet.report import answer
     from zarr_cryoet.report.results import ReportError, ReportResults
 
     results_dir, machine, zarr_version = args.results, args.machine, args.zarr
@@ -197,14 +195,14 @@ def cmd_recommend(args) -> int:
               + ("" if run.status == 0 else f" (asv exited with status {run.status}: some benchmarks failed)")
               + "\n")
     results = ReportResults.load(results_dir, machine=machine, commit=args.commit)
-    answers = recommend.recommend(results, zarr_version)
-    if not answers:
-        raise ReportError(f"the results of commit {results.short_commit} hold no chunking or access reads; "
-                          "run python3 tasks.py benchmark first")
-    print(recommend.table(answers, results))
-    print()
-    for line in answer_notes.extras(results, zarr_version, answers):
-        print(f"* {line}")
+    print(answer.render(results, zarr_version, args.shape, args.use), end="")
+    return 0
+
+
+def cmd_command_times(args) -> int:
+    from zarr_cryoet.tracking import command_times
+
+    print(command_times.render(args.dir), end="")
     return 0
 
 
@@ -283,8 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", default=os.path.join("data", "output"), help="output directory (default: %(default)s)")
     rep.add_argument("--dpi", type=int, choices=[150, 300], default=150,
                      help="150 for the web, 300 for print (default: %(default)s)")
-    rep.add_argument("--slice-codec", help="the lossy codec of lossy/lossy_slices.png (default: the highest-ratio "
-                                           "codec that keeps the FSC against the truth)")
+    rep.add_argument("--slice-codec", help="a lossy codec to add to lossy/lossy_slices.png (it always shows each "
+                                           "tier's highest-ratio setting)")
     rep.set_defaults(func=cmd_report)
     rec = sub.add_parser("recommend", help="which layout to use, per use case, from one run's asv results",
                          description="Rank the measured layouts for an XY viewer, orthogonal views, particle "
@@ -294,8 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
                                      "first run a focused asv benchmark on that data (a few minutes) and answer "
                                      "from it.")
     _add_results_options(rec)
-    rec.add_argument("--zarr", help="zarr release to answer for (default: the newest in the results; with "
-                                    "--source, the newest whose Python is on PATH)")
+    from zarr_cryoet.report import answer
+
+    answer.add_arguments(rec)
     _add_source_options(rec, None)
     rec.add_argument("--config", default="asv.conf.json",
                      help="with --source: the asv config whose environments and results directory the focused run "
@@ -310,6 +309,11 @@ def build_parser() -> argparse.ArgumentParser:
     readme_parser.add_argument("path", nargs="?", default="README.md", help="the file (default: %(default)s)")
     readme_parser.add_argument("--check", action="store_true", help="exit 1 if a block is out of date; write nothing")
     readme_parser.set_defaults(func=cmd_readme)
+    times = sub.add_parser("command-times", help="how long python3 tasks.py benchmark and test took, and at which "
+                                                 "commit (what the README shows)")
+    times.add_argument("--dir", default="recorded/command-times",
+                       help="the records' directory (tasks.py writes .asv/command-times; default: %(default)s)")
+    times.set_defaults(func=cmd_command_times)
     tracking_commands.add_nightly_parser(sub)
     commands.add_parsers(sub)
     tracking_commands.add_parsers(sub)

@@ -8,11 +8,13 @@ noise-free truth):
 * the **FSC of decoded against original**, and where it falls below 0.5 and 0.143 (fraction of
   Nyquist; Å where the voxel size is known);
 * on the phantom, the **FSC against the noise-free truth** of the decoded volume and of the
-  original. The original's curve is what the data holds; a codec is *harmless* where the
-  decoded curve matches it: :data:`HARMLESS_DROP` is the largest loss allowed in any shell up to
-  the original's 0.143 crossing;
+  original. The original's curve is what the data holds; ``truth_fsc_max_drop`` is the largest
+  loss of the decoded curve against it in any shell up to the original's 0.143 crossing;
 * the **normalised cross-correlation** of decoded against original particle boxes (the
   phantom's particles, or fixed-seed random boxes on real data): the worst box and the mean.
+
+What these figures make of a setting (lossless, keeps every voxel, below this data's noise, visible
+loss) is its tier, :func:`zarr_cryoet.fidelity.tiers.tier`.
 """
 
 from __future__ import annotations
@@ -23,10 +25,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from zarr_cryoet.fidelity.fsc import FSCCurve, fourier_shell_correlation
-
-#: the largest FSC-against-truth loss, in any shell up to the original's 0.143 crossing, that still
-#: counts as "unchanged": a hundredth of the FSC's range, below the shell-to-shell scatter of a 128³ map
-HARMLESS_DROP = 0.01
+from zarr_cryoet.fidelity.tiers import Tier, tier
 
 
 @dataclass(frozen=True)
@@ -49,12 +48,13 @@ class Fidelity:
     curves: dict = field(default_factory=dict, repr=False)  # frequency and FSC curves, as lists
 
     @property
-    def harmless(self) -> bool | None:
-        """Whether the FSC against the truth is unchanged (None without a truth)."""
-        return None if self.truth_fsc_max_drop is None else self.truth_fsc_max_drop <= HARMLESS_DROP
+    def tier(self) -> Tier | None:
+        """What the setting keeps (:func:`zarr_cryoet.fidelity.tiers.tier`)."""
+        return tier(self)
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "harmless": self.harmless}
+        found = self.tier
+        return {**asdict(self), "tier": None if found is None else str(found)}
 
 
 def normalised_cross_correlation(a: np.ndarray, b: np.ndarray) -> float:

@@ -32,9 +32,9 @@ file (under ``--out``)                            content
                                                   smallest detectable change (:mod:`.measurement`)
 ``lossy/lossy_results.csv``                       per codec × zarr version × format: ratio, stored MB, write
                                                   and read time, RMSE/σ, PSNR, FSC crossings, FSC against
-                                                  the truth, particle-box NCC, harmless? (:mod:`.lossy`)
-``lossy/lossy_pareto.png``                        ratio against FSC-0.143, FSC loss against the truth, PSNR
-``lossy/lossy_slices.png``                        original / truth / decoded / difference slice of one codec
+                                                  the truth, particle-box NCC, tier (:mod:`.lossy`)
+``lossy/lossy_pareto.png``                        ratio against FSC-0.143, FSC loss against the truth, RMSE/σ
+``lossy/lossy_slices.png``                        original / truth / each tier's best setting and its error
 ``lossy/lossy_fsc.png``                           FSC curves of the Pareto-front codecs (vs original, vs truth)
 ================================================  ==========================================================
 
@@ -58,15 +58,17 @@ this module holds the command that writes them all.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from zarr_cryoet.report.engines import (COMPARISON_CSV, COMPARISON_PNG, INTEROP_CSV, SETTINGS_CSV, build_engine_figure,
                                        comparison_rows, interop_rows, settings_rows)
-from zarr_cryoet.report.families import ACCESS, CHUNKING, COMPRESSION, ENGINES, LOSSY, PROCESS_STATE, REALISTIC
-from zarr_cryoet.report.lossy import (FSC_PNG, LOSSY_CSV, PARETO_PNG, SLICES_PNG, build_fsc_figure, build_pareto_figure,
-                                     build_slice_figure, load_volume, lossy_rows)
+from zarr_cryoet.report.families import (ACCESS, CHUNKING, COMPRESSION, ENGINES, LIMITS, LOSSY, PROCESS_STATE,
+                                        REALISTIC)
+from zarr_cryoet.report.lossy import FSC_PNG, LOSSY_CSV, PARETO_PNG, SLICES_PNG, build_pareto_figure, lossy_rows
+from zarr_cryoet.report.lossy_images import build_fsc_figure, build_slice_figure, load_volume
 from zarr_cryoet.report.figures import (ACCESS_PNG, CHUNKING_PNG, COMPRESSION_PNG, FIGSIZES, VERSION_PNG,
                                         build_access_figure, build_chunking_figure, build_compression_figure,
                                         build_version_figure)
@@ -92,6 +94,23 @@ __all__ = [
 ]
 
 DEFAULT_OUT = Path("data", "output")
+#: each module of the default run the report reads, and what it leaves out without that module's results
+SKIPPED = {COMPRESSION.module: f"{COMPRESSION_CSV.parent}/", CHUNKING.module: f"{CHUNKING_CSV.parent}/",
+           ACCESS.module: f"{ACCESS_CSV.parent}/", ENGINES.module: f"{COMPARISON_CSV.parent}/",
+           PROCESS_STATE.module: f"{PAGE_FAULTS_CSV} and .png", LOSSY.module: f"{LOSSY_CSV.parent}/",
+           REALISTIC.module: str(REALISTIC_CSV), cache_state.MODULE: str(cache_state.COLD_CSV),
+           object_storage.MODULE: f"{object_storage.READS_CSV.parent}/object_storage*",
+           LIMITS.module: "the raw-file limit in the figures and CSVs"}
+
+
+def left_out(results: ReportResults) -> dict[str, str]:
+    """The modules of :data:`SKIPPED` that did not run: in the suite (asv's ``benchmarks.json`` lists every
+    benchmark, also after ``asv run --bench``) without results; each with what the report leaves out."""
+    try:
+        suite = {name.partition(".")[0] for name in json.loads((results.results_dir / "benchmarks.json").read_text())}
+    except (OSError, ValueError):
+        suite = set(SKIPPED)
+    return {module: skipped for module, skipped in SKIPPED.items() if module in suite and not results.has(module)}
 
 
 def report(results_dir=None, out=DEFAULT_OUT, *, machine: str | None = None, commit: str | None = None,
@@ -101,7 +120,7 @@ def report(results_dir=None, out=DEFAULT_OUT, *, machine: str | None = None, com
 
     ``results`` already loaded (by the caller) are used instead of ``results_dir``/``machine``/``commit``.
 
-    ``slice_codec`` chooses the codec of ``lossy/lossy_slices.png`` (default: the highest-ratio harmless one).
+    ``slice_codec`` adds a codec to ``lossy/lossy_slices.png`` (which shows each tier's highest-ratio setting).
 
     ``warn`` receives one line per problem that does not stop the report (failed
     benchmarks, a module without results, data without recorded provenance); by
@@ -117,14 +136,15 @@ def report(results_dir=None, out=DEFAULT_OUT, *, machine: str | None = None, com
     failed = results.failed()
     if failed:
         warn(f"{len(failed)} failed benchmark(s), left empty: {'; '.join(failed)}")
+    for module, skipped in left_out(results).items():  # one line per module that did not run
+        warn(f"no {module} results for commit {results.short_commit}; skipped {skipped}")
     out = Path(out)
     written = []
     sections = [(COMPRESSION.module, compression_rows, COMPRESSION_CSV, build_compression_figure, COMPRESSION_PNG),
                 (CHUNKING.module, chunking_rows, CHUNKING_CSV, build_chunking_figure, CHUNKING_PNG)]
     for module, rows, csv_path, build, png_path in sections:
         if not results.has(module):
-            warn(f"no {module} results for commit {results.short_commit}; skipped {csv_path.parent}/")
-            continue
+            continue  # warned above
         if len(results.choices(module, "data")) > 1:
             warn(f"{module} results on several data; the figure shows {results.choices(module, 'data')[0]!r}, "
                  "the CSV all of them")
@@ -154,8 +174,13 @@ def report(results_dir=None, out=DEFAULT_OUT, *, machine: str | None = None, com
             warn("lossy/lossy_slices.png and lossy_fsc.png not written: the data of the lossy results cannot be "
                  "loaded here (set ZARR_CRYOET_SOURCE to it)")
         else:
-            written.append(save_figure(build_slice_figure(results, slice_codec, loaded), out / SLICES_PNG, dpi=dpi))
-            written.append(save_figure(build_fsc_figure(results, loaded), out / FSC_PNG, dpi=dpi))
+            for build, path in ((lambda: build_slice_figure(results, slice_codec, loaded), SLICES_PNG),
+                                (lambda: build_fsc_figure(results, loaded), FSC_PNG)):
+                fig = build()
+                if fig is None:
+                    warn(f"{path} not written: no lossy setting of this run has its fidelity figures")
+                else:
+                    written.append(save_figure(fig, out / path, dpi=dpi))
     if results.has(REALISTIC.module):
         written.append(write_csv(realistic_rows(results), out / REALISTIC_CSV))
     if results.has(cache_state.MODULE):

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import math
 
+from zarr_cryoet.fidelity.tiers import Tier, tier
 from zarr_cryoet.report import object_storage
+from zarr_cryoet.report.families import LOSSY
 from zarr_cryoet.report.precision import differ, ratio_precision, ratio_text, timed
-from zarr_cryoet.report.recommend import Answer, choose_env, recommend
+from zarr_cryoet.report.recommend import PORTAL, Answer, choose_env, recommend
 from zarr_cryoet.report.results import ReportResults, finite
 from zarr_cryoet.report.tables import chunk_label
-
-#: the lossy settings that keep everything the phantom can show (docs/lossy.md): errors far below the noise
-KEEPS_EVERYTHING = {"rmse_over_sigma": 0.03, "particle_ncc_min": 0.999}
 
 
 def tradeoffs(answers: list[Answer], factor: float = 2.0) -> list[str]:
@@ -88,21 +87,21 @@ def lossless_ratios(results: ReportResults, env, data) -> dict:
 
 
 def keeps_everything(results: ReportResults, env, data) -> list[tuple]:
-    """The lossy settings within :data:`KEEPS_EVERYTHING`, as (ratio, codec, RMSE/σ, write Timed or None)."""
-    tier = []
-    for codec in results.choices("lossy", "codec"):
+    """The lossy settings of the tier "keeps every voxel" (:mod:`zarr_cryoet.fidelity.tiers`), as (ratio, codec,
+    RMSE/σ, write Timed or None)."""
+    found = []
+    for codec in results.choices(LOSSY.module, "codec"):
         cell = {"data": data, "codec": codec, "zarr_format": 2}
-        rmse = results.value(env, "lossy.Fidelity.track_rmse_over_sigma", **cell)
-        ncc = results.value(env, "lossy.Fidelity.track_particle_ncc_min", **cell)
-        ratio = results.value(env, "lossy.Storage.track_compression_ratio", **cell)
-        if all(finite(v) for v in (rmse, ncc, ratio)) and rmse > 0 \
-                and rmse <= KEEPS_EVERYTHING["rmse_over_sigma"] and ncc >= KEEPS_EVERYTHING["particle_ncc_min"]:
-            tier.append((ratio, codec, rmse, timed(results, env, "lossy.Write.time_write", **cell)))
-    return tier
+        figures = {name: results.value(env, bench, **cell) for name, bench in LOSSY.fidelity.items()}
+        ratio = results.value(env, LOSSY.ratio, **cell)
+        if finite(ratio) and tier(figures) is Tier.KEEPS_EVERY_VOXEL:
+            found.append((ratio, codec, figures["rmse_over_sigma"],
+                          timed(results, env, LOSSY.write, **cell)))
+    return found
 
 
-def fastest_write(tier: list[tuple]):
-    written = [t for t in tier if t[3] is not None]
+def fastest_write(settings: list[tuple]):
+    written = [t for t in settings if t[3] is not None]
     return min(written, key=lambda t: t[3].seconds) if written else None
 
 
@@ -188,12 +187,11 @@ def extras(results: ReportResults, zarr_version: str | None = None, answers: lis
                          + ") of " + ", ".join(f"{c} {r:.3f}×" for c, r in sorted(ratios.items(), key=lambda kv: -kv[1])
                                                if c != best) + f"; zarr {env.zarr_version}, {data}, 64³ chunks.")
     for data in results.choices("lossy", "data"):
-        tier = keeps_everything(results, env, data)
-        if tier:
-            ratio, codec, rmse, _ = max(tier)
-            fastest = fastest_write(tier)
-            line = (f"Lossy, keeping everything the data shows (RMSE ≤ {KEEPS_EVERYTHING['rmse_over_sigma']} σ, "
-                    f"every particle box NCC ≥ {KEEPS_EVERYTHING['particle_ncc_min']}): most compression "
+        kept = keeps_everything(results, env, data)
+        if kept:
+            ratio, codec, rmse, _ = max(kept)
+            fastest = fastest_write(kept)
+            line = (f"Lossy, keeping every voxel's information ({Tier.KEEPS_EVERY_VOXEL.rule}): most compression "
                     f"**{codec}** ({ratio:.2f}×, RMSE {rmse:.3f} σ)")
             if fastest and fastest[1] != codec:
                 line += f"; fastest write **{fastest[1]}** ({fastest[0]:.2f}×, {fastest[3]})"
@@ -212,7 +210,8 @@ def extras(results: ReportResults, zarr_version: str | None = None, answers: lis
             lines.append(fused)
     lines += cold_cache(results, env)
     lines += object_storage.answer_lines(results, env)
-    for data in results.choices("realistic", "data"):
+    at_portal_size = bool(answers) and answers[0].size == PORTAL  # the table has the tier's every read then
+    for data in ([] if at_portal_size else results.choices("realistic", "data")):
         for operation, benchmark in (("full read", "realistic.Read.time_read_full"),
                                      ("XY plane", "realistic.Read.time_read_slice_xy")):
             cells = {f"{chunk_label(c)} v{3 if '/' in str(c) else 2}":

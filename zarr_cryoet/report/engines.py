@@ -24,10 +24,12 @@ import json
 import math
 from pathlib import Path
 
+from matplotlib.patches import Patch
+
 from zarr_cryoet.data import provenance
 from zarr_cryoet.report.families import ACCESS, ENGINES, LIMITS
 from zarr_cryoet.report.results import ReportResults, finite
-from zarr_cryoet.report.style import ENGINE_COLOURS, label_axis, new_figure, plain_log_ticks
+from zarr_cryoet.report.style import ENGINE_COLOURS, add_run_label, label_axis, new_figure, plain_log_ticks
 from zarr_cryoet.report.tables import _cell, chunk_label
 from zarr_cryoet.store.access import pattern as pattern_selections
 from zarr_cryoet.store.access import selected_voxels
@@ -174,14 +176,25 @@ def settings_rows(results: ReportResults) -> list[dict]:
     return rows
 
 
+def cores(results: ReportResults, zarr_version: str) -> str:
+    """The cores the engines ran on, from the thread budget each environment's record names (``"one core"``:
+    asv pins the suite to one; :func:`zarr_cryoet.engines.base.thread_budget`)."""
+    budgets = {record.get("thread_budget") for (version, _), record in _records(results).items()
+               if version == zarr_version} - {None, ""}
+    if len(budgets) != 1 or next(iter(budgets)) == 1:
+        return "one core"
+    return f"{next(iter(budgets))} cores"
+
+
 def build_engine_figure(results: ReportResults):
     """One panel per operation: layouts along x, a bar per engine, log time; the newest zarr release."""
-    rows = [r for r in comparison_rows(results) if r["zarr_version"] == results.newest.zarr_version]
+    zarr = results.newest.zarr_version
+    rows = [r for r in comparison_rows(results) if r["zarr_version"] == zarr]
     operations = [op for op in ENGINES.operations if any(r["operation"] == op for r in rows)]
     data = rows[0]["data"] if rows else ""
-    fig, axes = new_figure(1, max(len(operations), 1), figsize=(3.6 * max(len(operations), 1), 4.2), squeeze=False,
-                           title=f"Engines on zarr {results.newest.zarr_version}: time per operation ({data}; "
-                                 "log scale, lower is faster)")
+    fig, axes = new_figure(1, max(len(operations), 1), figsize=(3.6 * max(len(operations), 1), 4.6), squeeze=False,
+                           title=f"Engines, each with {cores(results, zarr)}: time per operation (log scale, lower "
+                                 "is faster)")
     engines = list(ENGINE_COLOURS)
     for ax, operation in zip(axes[0], operations):
         here = [r for r in rows if r["operation"] == operation and r["data"] == data]
@@ -198,9 +211,11 @@ def build_engine_figure(results: ReportResults):
         ax.set_yscale("log")
         plain_log_ticks(ax)
         ax.set_xticks(range(len(layouts)), [f"{layout}\nv{fmt}" for layout, fmt in layouts], fontsize=8)
-        ax.set_title({"write": "write", "full": "full read", "xy": "XY plane", "xz": "XZ plane", "yz": "YZ plane",
-                      "box32": "16 particle boxes (32³)"}[operation])
+        ax.set_title({"write": "write", "full": "full read", "xy": "middle XY plane", "xz": "middle XZ plane",
+                      "yz": "middle YZ plane", "box32": "16 particle boxes (32³)"}[operation])
         label_axis(ax, y="time (ms)")
-    if operations:
-        axes[0][0].legend(title="engine", fontsize=8)
-    return fig
+    drawn = [e for e in engines if any(r["engine"] == e for r in rows)]
+    if drawn:  # beside the panels: over the bars it would hide some
+        fig.legend(handles=[Patch(color=ENGINE_COLOURS[e], label=e) for e in drawn], title="engine",
+                   loc="outside lower center", ncols=len(drawn))
+    return add_run_label(fig, results.run_label(data or None, cores=cores(results, zarr), zarr=zarr))

@@ -5,22 +5,30 @@ reference gallery's setting (the access figure: the newest format with results).
 Skipped and failed cells are not drawn but marked ``n/a``. Panels that need the size
 of the volume (storage size, the raw-file limit per access pattern) take it from the
 provenance recorded next to the results, and are left out without it.
+
+Every figure's footer is the run label (:meth:`ReportResults.run_label
+<zarr_cryoet.report.results.ReportResults.run_label>`: data, size, one core, zarr release,
+commit); its title says what is drawn. Ratio axes start at 1× (no gain) or at 0, so bar
+lengths compare; legends sit outside the data.
 """
 
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 
 import numpy as np
 from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from zarr_cryoet.report.families import ACCESS, CHUNKING, COMPRESSION, LIMITS
 from zarr_cryoet.report.results import Env, ReportResults, finite
 from zarr_cryoet.report import versions
-from zarr_cryoet.report.style import (FORMAT_HATCH, STATISTIC_LABEL, codec_colours, figure_style, label_axis,
-                                      layout_colour, log_if_wide, new_figure)
-from zarr_cryoet.report.tables import chunk_label, codec_label, selected_bytes, volume_bytes
+from zarr_cryoet.report.style import (FORMAT_HATCH, STATISTIC_LABEL, add_run_label, codec_colours, figure_style,
+                                      footer_height, label_axis, layout_colour, log_if_wide, new_figure,
+                                      plain_log_ticks)
+from zarr_cryoet.report.tables import chunk_label, codec_label, pattern_label, selected_bytes, volume_bytes
 from zarr_cryoet.report.versions import VERSION_PNG, build_version_figure  # noqa: F401  (the report's figures)
 
 COMPRESSION_PNG = Path("cryoet_benchmarks", "cryoet_benchmark.png")
@@ -31,13 +39,16 @@ FIGSIZES = {COMPRESSION_PNG.name: (12.0, 9.0), CHUNKING_PNG.name: (20.0, 12.0), 
             ACCESS_PNG.name: (20.0, 7.5)}
 # Fixed margins (figure fractions) instead of a constrained layout, which would need an
 # extra drawing pass per save: the content of these figures is known.
+# The bottom margin is raised above the run label's strip (:func:`_figure`).
 _GRIDS = {
     COMPRESSION_PNG.name: {"left": 0.075, "right": 0.985, "bottom": 0.1, "top": 0.875, "wspace": 0.2, "hspace": 0.5},
-    CHUNKING_PNG.name: {"left": 0.05, "right": 0.89, "bottom": 0.13, "top": 0.89, "wspace": 0.2, "hspace": 0.62},
-    ACCESS_PNG.name: {"left": 0.045, "right": 0.99, "bottom": 0.2, "top": 0.84, "wspace": 0.2},
+    CHUNKING_PNG.name: {"left": 0.05, "right": 0.855, "bottom": 0.13, "top": 0.89, "wspace": 0.2, "hspace": 0.62},
+    ACCESS_PNG.name: {"left": 0.045, "right": 0.99, "bottom": 0.25, "top": 0.82, "wspace": 0.2},
 }
 _TIME_MS = "Time (ms)"
 _RATIO_LABEL = "Ratio (uncompressed / stored)"
+_FROM_ONE = "; axis from 1×: no gain"
+_PATTERN_AXIS = "Access pattern (what is read)"
 
 
 def _ms(value):
@@ -68,13 +79,38 @@ def _ticks(ax, x, labels):
 
 
 def _limit_line(ax, seconds, what: str, legend: bool = True) -> None:
-    """A dashed line at the raw-file time of the same bytes (benchmarks/limits.py): the physical limit."""
+    """A dashed line at the raw-file time of the same bytes (benchmarks/limits.py): the physical limit; its
+    legend in the upper left corner, above the data (:func:`_headroom`)."""
     if not finite(seconds):
         return
     ax.axhline(seconds * 1000, color="#333333", linestyle="--", linewidth=1.2,
                label=f"raw file {what}: {seconds * 1000:.1f} ms (the limit)")
     if legend:
+        _headroom(ax)
         ax.legend(loc="upper left", fontsize=9)
+
+
+def _headroom(ax, fraction: float = 0.25) -> None:
+    """Raise the top of ``ax``'s y axis so its data (and their value labels) stay in the lower ``1 - fraction``:
+    the room above is the legend's."""
+    low, high = ax.get_ylim()
+    if ax.get_yscale() == "log":
+        ax.set_ylim(low, high * (high / low) ** (fraction / (1 - fraction)))
+    else:
+        ax.set_ylim(low, high + (high - low) * fraction / (1 - fraction))
+
+
+def _ratio_axis(ax, ratios) -> bool:
+    """Start a compression-ratio axis at 1× (no gain; at 0 where a ratio is clearly below 1), so the bars'
+    lengths compare; whether it starts at 1 (the title must say so)."""
+    shown = [v for v in ratios if finite(v)]
+    if not shown:
+        return False
+    # no compression stores a few bytes of metadata more than the raw volume (0.99997×): still 1.000×
+    floor = 1.0 if min(shown) > 0.999 else 0.0
+    top = max(max(shown), floor + 0.01)
+    ax.set_ylim(floor, top + (top - floor) * 0.3)
+    return bool(floor)
 
 
 def _no_data(ax, text="no results"):
@@ -93,10 +129,19 @@ def _formats(formats) -> str:
     return " and ".join(map(str, formats)) + (" (format 3 hatched)" if len(formats) > 1 else "") or "none"
 
 
-def _suptitle(what: str, results: ReportResults, data, env: Env | None = None, zarr_format=None) -> str:
-    setting = f": {env.label}, zarr format {zarr_format}" if env else ""
-    return (f"{what}{setting}\n{data} — {STATISTIC_LABEL}, commit {results.short_commit}, "
-            f"machine {results.machine}")
+def _suptitle(what: str, zarr_format=None) -> str:
+    """What a figure draws; the run it comes from is its footer (:func:`_figure`)."""
+    return f"{what}" + (f", zarr format {zarr_format}" if zarr_format else "") + f"\n{STATISTIC_LABEL}"
+
+
+def _figure(png: Path, nrows: int, ncols: int, title: str, results: ReportResults, env: Env, data):
+    """``png``'s figure: its size and fixed margins, the bottom one above the footer, the run label of
+    ``env`` and ``data`` (the 128³ suite runs on one core)."""
+    grid = _GRIDS[png.name]
+    grid = {**grid, "bottom": grid["bottom"] + footer_height(FIGSIZES[png.name][1])}
+    fig, axes = new_figure(nrows, ncols, figsize=FIGSIZES[png.name], layout=None, gridspec_kw=grid, title=title)
+    add_run_label(fig, results.run_label(data, zarr=env.label.removeprefix("zarr ")))
+    return fig, axes
 
 
 def build_compression_figure(results: ReportResults, *, env: Env | None = None, zarr_format=2, data=None):
@@ -110,13 +155,11 @@ def build_compression_figure(results: ReportResults, *, env: Env | None = None, 
         return [results.value(env, bench, data=data, codec=c, zarr_format=zarr_format) for c in codecs]
 
     with figure_style():
-        fig, axes = new_figure(2, 2, figsize=FIGSIZES[COMPRESSION_PNG.name], layout=None,
-                               gridspec_kw=_GRIDS[COMPRESSION_PNG.name],
-                               title=_suptitle("Compression benchmarks", results, data, env, zarr_format))
+        fig, axes = _figure(COMPRESSION_PNG, 2, 2, _suptitle("Compression benchmarks", zarr_format), results, env, data)
         panels = [
             (axes[0, 0], "Write time", [_ms(v) for v in series(COMPRESSION.write)], "Write time (ms)", "%.1f"),
             (axes[0, 1], "Read time", [_ms(v) for v in series(COMPRESSION.read)], "Read time (ms)", "%.1f"),
-            (axes[1, 0], "Compression ratio (higher is better)", series(COMPRESSION.ratio), _RATIO_LABEL, "%.3f×"),
+            (axes[1, 0], "Compression ratio", series(COMPRESSION.ratio), _RATIO_LABEL, "%.3f×"),
             (axes[1, 1], "Storage size (lower is better)",
              [v / 1e6 if finite(v) else v for v in series(COMPRESSION.stored_bytes)], "Size (MB)", "%.2f"),
         ]
@@ -129,10 +172,8 @@ def build_compression_figure(results: ReportResults, *, env: Env | None = None, 
             label_axis(ax, "Codec (name)", ylabel)
         _limit_line(axes[0, 0], limits[0], "write")
         _limit_line(axes[0, 1], limits[1], "read")
-        ratio_ax = axes[1, 0]
-        ratios = [v for v in panels[2][2] if finite(v)]
-        if ratios:  # ratios sit near 1: start the axis below the smallest so differences show
-            ratio_ax.set_ylim(min(0.95, min(ratios) - 0.02), max(ratios) + 0.03)
+        from_one = _ratio_axis(axes[1, 0], panels[2][2])
+        axes[1, 0].set_title(f"Compression ratio (higher is better{_FROM_ONE if from_one else ''})")
     return fig
 
 
@@ -152,7 +193,9 @@ def _grouped_layouts(ax, patterns, series: dict):
             else:
                 ax.annotate("n/a", (offset[i], 0), xytext=(0, 3), textcoords="offset points", ha="center",
                             fontsize=7, color="#7f7f7f", rotation=90, xycoords=("data", "axes fraction"))
-    _ticks(ax, x, patterns)
+    # what each pattern reads, and its name in the CSV; wrapped where many patterns share the panel's width
+    ax.set_xticks(x, [textwrap.fill(pattern_label(p), 13 if len(patterns) > 3 else 40) + f"\n({p})"
+                      for p in patterns], fontsize=9)
     ax.margins(y=0.08)
 
 
@@ -179,9 +222,7 @@ def build_access_figure(results: ReportResults, *, env: Env | None = None, zarr_
     local, gets = series(ACCESS.read, patterns), series(ACCESS.gets, patterns, factor=1)
     which = _formats(f for (_, f) in [*local, *gets])
     with figure_style():
-        fig, axes = new_figure(1, 3, figsize=FIGSIZES[ACCESS_PNG.name], layout=None,
-                               gridspec_kw=_GRIDS[ACCESS_PNG.name],
-                               title=_suptitle("Access patterns (Blosc-Zstd)", results, data, env, which))
+        fig, axes = _figure(ACCESS_PNG, 1, 3, _suptitle("Access patterns (Blosc-Zstd)", which), results, env, data)
         ax = axes[0]
         _grouped_layouts(ax, patterns, local)
         limits = []
@@ -192,23 +233,29 @@ def build_access_figure(results: ReportResults, *, env: Env | None = None, zarr_
         log = log_if_wide(ax, [v for values in local.values() for v in values] + limits)
         ax.set_title("Read time, local disk" + (" (log scale)" if log else ""))
         handles, labels = ax.get_legend_handles_labels()
-        fig.legend(handles, labels, loc="lower center", ncols=min(len(labels), 9), fontsize=9, frameon=False)
-        label_axis(ax, "Access pattern (name)", _TIME_MS)
+        fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, footer_height(fig)),
+                   ncols=min(len(labels), 9), fontsize=9, frameon=False)
+        label_axis(ax, _PATTERN_AXIS, _TIME_MS)
 
         ax = axes[1]
         ax.set_title("GET requests over HTTP (log scale)")
         _grouped_layouts(ax, patterns, gets)
         ax.set_yscale("log")
-        label_axis(ax, "Access pattern (name)", "Requests (count)")
+        label_axis(ax, _PATTERN_AXIS, "Requests (count)")
 
         ax = axes[2]
         remote = series(ACCESS.remote, patterns, latency_ms=latencies[0]) if latencies else {}
         timed = [p for i, p in enumerate(patterns) if any(finite(v[i]) for v in remote.values())]
         if timed:
-            ax.set_title(f"Read time over HTTP, +{latencies[0]} ms per request")
+            layouts = len(set(local) | set(gets))
+            ax.set_title(f"Read time over HTTP, +{latencies[0]} ms per request (log scale)"
+                         + (f"\nonly the {len(remote)} of {layouts} layouts timed over HTTP" if len(remote) < layouts
+                            else ""))
             remote = {cell: [v for p, v in zip(patterns, values) if p in timed] for cell, values in remote.items()}
             _grouped_layouts(ax, timed, remote)
-            label_axis(ax, "Access pattern (name)", _TIME_MS)
+            ax.set_yscale("log")
+            plain_log_ticks(ax)
+            label_axis(ax, _PATTERN_AXIS, _TIME_MS)
         else:
             ax.set_title("Read time over HTTP")
             ax.set_axis_off()
@@ -264,16 +311,14 @@ def build_chunking_figure(results: ReportResults, *, env: Env | None = None, zar
     total = volume_bytes(results, data)
     formats = sorted({f for _, f in cells})
     with figure_style():
-        fig, axes = new_figure(2, 3, figsize=FIGSIZES[CHUNKING_PNG.name], layout=None,
-                               gridspec_kw=_GRIDS[CHUNKING_PNG.name],
-                               title=_suptitle("Chunking benchmarks (Blosc-Zstd)", results, data, env,
-                                               _formats(formats)))
+        fig, axes = _figure(CHUNKING_PNG, 2, 3, _suptitle("Chunking benchmarks (Blosc-Zstd)", _formats(formats)),
+                            results, env, data)
         ax = axes[0, 0]
         writes, raw_write = [_ms(v) for v in series(CHUNKING.write)], results.value(env, LIMITS.write, data=data)
         _layout_bars(ax, cells, writes)
         ax.set_title("Write time" + (" (log scale)" if log_if_wide(ax, writes + [_ms(raw_write)]) else ""))
         label_axis(ax, "Layout (chunks, format)", "Write time (ms)")
-        _limit_line(ax, raw_write, "write")
+        _limit_line(ax, raw_write, "write", legend=False)
 
         ax = axes[0, 1]
         x = np.arange(len(cells))
@@ -287,12 +332,6 @@ def build_chunking_figure(results: ReportResults, *, env: Env | None = None, zar
         raw_read = results.value(env, LIMITS.read, data=data)
         ax.set_title("Read time by operation" + (" (log scale)" if log_if_wide(ax, drawn + [_ms(raw_read)]) else ""))
         _limit_line(ax, raw_read, "full read", legend=False)
-        legend = ax.legend(title="Read", loc="upper right", fontsize=9)
-        for handle in legend.legend_handles:  # the markers' shapes name the reads; their colours are the layouts'
-            if hasattr(handle, "set_facecolor"):
-                handle.set_facecolor("white")
-            elif hasattr(handle, "set_markerfacecolor"):
-                handle.set_markerfacecolor("white")
         _layout_ticks(ax, cells)
         label_axis(ax, "Layout (chunks, format)", "Read time (ms)")
 
@@ -303,11 +342,8 @@ def build_chunking_figure(results: ReportResults, *, env: Env | None = None, zar
         label_axis(ax, "Layout (chunks, format)", "Files (count)")
 
         ax = axes[1, 0]
-        ax.set_title("Compression ratio")
         _layout_bars(ax, cells, ratios, fmt="%.3f×")
-        shown = [v for v in ratios if finite(v)]
-        if shown:
-            ax.set_ylim(min(0.95, min(shown) - 0.02), max(shown) + 0.05)
+        ax.set_title("Compression ratio" + (" (axis from 1×: no gain)" if _ratio_axis(ax, ratios) else ""))
         label_axis(ax, "Layout (chunks, format)", _RATIO_LABEL)
 
         ax = axes[1, 1]
@@ -324,17 +360,41 @@ def build_chunking_figure(results: ReportResults, *, env: Env | None = None, zar
         xy = [_ms(v) for v in series(CHUNKING.slice_xy)]
         for (chunks, fmt), n, t in zip(cells, files, xy):
             if finite(n) and finite(t):
-                ax.scatter(n, t, s=70, color=layout_colour(chunks), marker="o" if fmt == 2 else "D",
-                           edgecolor="#333333", zorder=3)
+                ax.scatter(n, t, s=110, color=layout_colour(chunks), marker=READ_MARKERS["XY plane"],
+                           hatch=FORMAT_HATCH.get(fmt, ""), edgecolor="#333333", zorder=3)
         ax.set_xscale("log")
         log_if_wide(ax, xy)
         ax.margins(x=0.25, y=0.15)
-        # one legend for the whole figure: a colour per layout, a marker (and bar hatch) per format
-        handles = [Line2D([], [], marker="s", linestyle="", markersize=10, markerfacecolor=layout_colour(c),
-                          markeredgecolor="#333333", label=chunk_label(c)) for c in dict.fromkeys(c for c, _ in cells)]
-        handles += [Line2D([], [], marker=m, linestyle="", markersize=9, markerfacecolor="white",
-                           markeredgecolor="#333333", label=f"zarr format {f}" + (" (bars hatched)" if f == 3 else ""))
-                    for f, m in ((2, "o"), (3, "D")) if f in formats]
-        ax.legend(handles=handles, title="Layout", loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=9)
         label_axis(ax, "Files (count)", "XY plane read (ms)")
+        _chunking_legend(fig, cells, {"write": raw_write, "full read": raw_read})
     return fig
+
+
+def _chunking_legend(fig, cells, limits: dict) -> None:
+    """The chunking figure's one legend, right of its panels: a colour per layout, the hatch of zarr format 3,
+    a marker per read, the raw-file limits."""
+    headers = []
+
+    def header(text):
+        headers.append(text)
+        return Line2D([], [], linestyle="", label=text)
+
+    handles = [header("Layout (colour)")]
+    handles += [Patch(facecolor=layout_colour(c), edgecolor="#333333", label=chunk_label(c))
+                for c in dict.fromkeys(c for c, _ in cells)]
+    if any(f == 3 for _, f in cells):
+        handles.append(Patch(facecolor="white", edgecolor="#333333", hatch=FORMAT_HATCH[3],
+                             label="zarr format 3 (hatched)"))
+    handles.append(header("Read (marker)"))
+    handles += [Line2D([], [], marker=marker, linestyle="", markersize=8, markerfacecolor="white",
+                       markeredgecolor="#333333", label=name) for name, marker in READ_MARKERS.items()]
+    shown = {what: seconds for what, seconds in limits.items() if finite(seconds)}
+    if shown:
+        handles.append(header("Raw-file limit (dashed)"))
+        handles += [Line2D([], [], color="#333333", linestyle="--", label=f"{what}: {seconds * 1000:.1f} ms")
+                    for what, seconds in shown.items()]
+    legend = fig.legend(handles=handles, loc="center left", bbox_to_anchor=(_GRIDS[CHUNKING_PNG.name]["right"] + 0.01,
+                                                                            0.5), frameon=False)
+    for text in legend.get_texts():
+        if text.get_text() in headers:
+            text.set_fontweight("bold")

@@ -24,7 +24,8 @@ from pathlib import Path
 from zarr_cryoet.report.families import PROCESS_STATE, REALISTIC
 from zarr_cryoet.tracking.noise import USELESS as NOISE_USELESS
 from zarr_cryoet.report.results import ReportResults, finite
-from zarr_cryoet.report.style import figure_style, label_axis, new_figure, series_colour
+from zarr_cryoet.report.style import (add_run_label, figure_style, label_axis, new_figure, plain_log_ticks,
+                                      series_colour)
 from zarr_cryoet.report.tables import chunk_label
 
 PAGE_FAULTS_CSV = Path("measurement", "page_faults.csv")
@@ -103,7 +104,8 @@ def build_page_fault_figure(results: ReportResults):
     rows = page_fault_rows(results)
     with figure_style():
         fig, axes = new_figure(1, max(len(reads), 1), figsize=(7.0 * max(len(reads), 1), 5.5), squeeze=False,
-                               title="Minor page faults per read: allocator pinned (as every timing) vs glibc default")
+                               title="Minor page faults per read: allocator pinned (as every timing) vs glibc default "
+                                     "(log scale above 10)")
         for ax, read in zip(axes[0], reads):
             shown = [r for r in rows if r["read"] == read]
             labels = [f"{chunk_label(r['chunks'])} v{r['zarr_format']}\n{r['zarr_version']}" for r in shown]
@@ -115,7 +117,12 @@ def build_page_fault_figure(results: ReportResults):
                        edgecolor="#333333", linewidth=0.5)
             ax.set_xticks(range(len(shown)), labels, fontsize=8)
             ax.set_yscale("symlog", linthresh=10)
+            plain_log_ticks(ax)
             ax.set_title({"full": "Full volume", "xy": "Middle XY plane"}.get(read, read))
-            ax.legend(title="Allocator", loc="upper right")
             label_axis(ax, "Layout, zarr format, release (name)", "Page faults per read (count)")
+        if reads:  # one legend for both panels, beside them: over the bars it would hide some
+            handles, labels = axes[0][0].get_legend_handles_labels()
+            fig.legend(handles, labels, title="Allocator", loc="outside lower center", ncols=len(labels))
+        releases = list(dict.fromkeys(r["zarr_version"] for r in rows))
+        add_run_label(fig, results.run_label(rows[0]["data"] if rows else None, zarr=", ".join(releases) or None))
     return fig

@@ -141,16 +141,16 @@ FIGURE = Path("storage", "object_storage.png")
 
 def build_figure(results: ReportResults):
     """One panel per workload: layouts along x, a bar per client with its interval, log time; newest zarr."""
-    from zarr_cryoet.report.style import ENGINE_COLOURS, label_axis, new_figure, plain_log_ticks
+    from zarr_cryoet.report.style import ENGINE_COLOURS, add_run_label, label_axis, new_figure, plain_log_ticks
 
     env = results.newest
     rows = [r for r in read_rows(results) if r["zarr_version"] == env.zarr_version and r["ms"] != ""]
     workloads = [w for w in WORKLOAD_TEXT if any(r["workload"] == w for r in rows)]
     data = rows[0]["data"] if rows else ""
     n = max(len(workloads), 1)
-    fig, axes = new_figure(1, n, figsize=(max(4.8 * n, 9), 4.8), squeeze=False,
-                           title=f"From S3 on loopback, 20 ms per request\nzarr {env.zarr_version}, {data}, one core; "
-                                 "log scale, lower is faster; bars: the interval")
+    fig, axes = new_figure(1, n, figsize=(max(4.8 * n, 9), 5.2), squeeze=False,
+                           title=f"Reads from object storage: {NETWORK_TEXT}\nlog scale, lower is faster; "
+                                 "whiskers: the interval")
     clients = [c for c in CLIENT_ENGINES if any(r["client"] == c for r in rows)]
     width = 0.8 / max(len(clients), 1)
     for ax, workload in zip(axes[0], workloads):
@@ -172,6 +172,7 @@ def build_figure(results: ReportResults):
                       fontsize=8)
         ax.set_title(WORKLOAD_TEXT[workload])
         label_axis(ax, y="time (ms)")
-    if workloads:
-        axes[0][0].legend(title="client", fontsize=7)
-    return fig
+    if workloads:  # beside the panels: over the bars it would hide some
+        handles, labels = axes[0][0].get_legend_handles_labels()
+        fig.legend(handles, labels, title="client", loc="outside lower center", ncols=len(labels), fontsize=9)
+    return add_run_label(fig, results.run_label(data or None, zarr=env.zarr_version))

@@ -13,8 +13,6 @@ so the README can never drift from the results it quotes.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import re
 import shlex
 from pathlib import Path
@@ -38,21 +36,34 @@ def blocks(text: str) -> list[tuple[str, str]]:
     return [(m["command"], m["body"]) for m in _BLOCK.finditer(text)]
 
 
-def run_command(command: str) -> str:
-    """What ``command`` (a ``zarr-cryoet ...`` line) prints, run in this process."""
-    from zarr_cryoet import cli
+def _recommend(argv: list[str]) -> str:
+    from zarr_cryoet.report import answer
 
+    return answer.command(argv)
+
+
+def _command_times(argv: list[str]) -> str:
+    from zarr_cryoet.tracking import command_times
+
+    if len(argv) != 2 or argv[0] != "--dir":
+        raise ReadmeError(f"{PROGRAM} command-times takes --dir DIRECTORY in a generated block, got {argv!r}")
+    return command_times.render(argv[1])
+
+
+#: the commands a generated block may run, each rendered by its module (never through the command line)
+RENDERERS = {"recommend": _recommend, "command-times": _command_times}
+
+
+def run_command(command: str) -> str:
+    """What ``command`` (``zarr-cryoet recommend [OPTIONS]`` or ``zarr-cryoet command-times --dir DIR``) prints."""
     argv = shlex.split(command)
-    if not argv or argv[0] != PROGRAM or len(argv) < 2 or argv[1] == "readme":
-        raise ReadmeError(f"generated block command {command!r} is not a zarr-cryoet command; "
-                          f"write it as {PROGRAM} SUBCOMMAND [OPTIONS]")
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = cli.main(argv[1:])
-    if status != 0:
-        message = (err.getvalue().strip().splitlines() or [f"exit status {status}"])[-1]
-        raise ReadmeError(f"{command} failed: {message.removeprefix('zarr-cryoet: error: ')}")
-    return out.getvalue().rstrip("\n") + "\n"
+    if len(argv) < 2 or argv[0] != PROGRAM or argv[1] not in RENDERERS:
+        raise ReadmeError(f"generated block command {command!r} is not one the README can show; "
+                          f"write it as {PROGRAM} {' or '.join(RENDERERS)} [OPTIONS]")
+    try:
+        return RENDERERS[argv[1]](argv[2:]).rstrip("\n") + "\n"
+    except ZarrCryoetError as err:
+        raise ReadmeError(f"{command} failed: {err}") from None
 
 
 def regenerate(text: str) -> str:

@@ -37,27 +37,47 @@ from zarr_cryoet.report.tables import chunk_label
 class UseCase:
     key: str
     title: str
-    #: (benchmark, extra parameters) whose times are summed
+    #: at 128³ on one core: (benchmark, extra parameters) whose times are summed
     reads: tuple[tuple[str, tuple[tuple[str, object], ...]], ...]
+    #: at portal size on every core (``benchmarks/realistic.py``), where that tier measures it
+    at_size: tuple[tuple[str, tuple[tuple[str, object], ...]], ...] = ()
     #: a parameter whose every value is a candidate beside the layout (the S3 client)
     varies: str | None = None
 
+    def reads_at(self, size: str) -> tuple:
+        return self.at_size if size == PORTAL else self.reads
+
+
+#: the two sizes the suite measures: the portal's tomogram on every core, 128³ on one core
+PORTAL, SMALL = "portal", "128"
+CORES = {PORTAL: "every core", SMALL: "one core"}
+_S3 = (("network", "20ms-1gbit"),)
 
 USE_CASES = (
-    UseCase("xy-viewer", "XY viewer (one XY plane)", (("chunking.Read.time_read_slice_xy", ()),)),
+    UseCase("xy-viewer", "XY viewer (one XY plane)", (("chunking.Read.time_read_slice_xy", ()),),
+            (("realistic.UseCases.time_read_slice_xy", ()),)),
     UseCase("orthogonal", "orthogonal views (XY + XZ + YZ planes)",
-            tuple((f"chunking.Read.time_read_slice_{axis}", ()) for axis in ("xy", "xz", "yz"))),
+            tuple((f"chunking.Read.time_read_slice_{axis}", ()) for axis in ("xy", "xz", "yz")),
+            (("realistic.UseCases.time_read_orthogonal", ()),)),
     UseCase("particles", "particle picking / subtomogram extraction (16 boxes of 32³)",
-            (("chunking.Read.time_read_particle_boxes", ()),)),
-    UseCase("whole-volume", "whole-volume processing (full read)", (("chunking.Read.time_read_full", ()),)),
-    UseCase("remote", "over HTTP / object storage (4 XY planes + 16 boxes, +20 ms per request)",
+            (("chunking.Read.time_read_particle_boxes", ()),), (("realistic.UseCases.time_read_particle_boxes", ()),)),
+    UseCase("particles-64", "subtomogram averaging, large particles (16 boxes of 64³)",
+            (("access.Read.time_read", (("pattern", "box64"),)),),
+            (("realistic.UseCases.time_read_particle_boxes_64", ()),)),
+    UseCase("whole-volume", "whole-volume processing, training (full read)", (("chunking.Read.time_read_full", ()),),
+            (("realistic.UseCases.time_read_full", ()),)),
+    UseCase("remote", "over HTTP (4 XY planes + 16 boxes, +20 ms per request)",
             (("access.RemoteRead.time_read", (("pattern", "xy"), ("latency_ms", 20))),
              ("access.RemoteRead.time_read", (("pattern", "box32"), ("latency_ms", 20))))),
     UseCase("object-storage", "from object storage (S3 API, 20 ms per request, 10 requests in flight; XY plane + "
             "full read; layout and library)",
-            tuple((f"object_storage.Read.time_read_{w}", (("network", "20ms-1gbit"),)) for w in ("xy", "full")),
-            varies="client"),
+            tuple((f"object_storage.Read.time_read_{w}", _S3) for w in ("xy", "full")),
+            tuple((f"realistic.ObjectStorage.time_read_{w}", ()) for w in ("xy", "full")), varies="client"),
 )
+#: ``--use`` names: what users call their reads -> use case keys
+USE_NAMES = {"viewer": "xy-viewer", "xy": "xy-viewer", "orthogonal": "orthogonal", "particles": "particles",
+             "particles-64": "particles-64", "training": "whole-volume", "whole-volume": "whole-volume",
+             "http": "remote", "object-storage": "object-storage", "s3": "object-storage"}
 
 
 @dataclass(frozen=True)
@@ -79,6 +99,13 @@ class Answer:
     zarr_version: str
     data: str
     ranked: tuple[Ranked, ...]  # fastest first
+    size: str = SMALL  # PORTAL or SMALL: which tier measured it
+    #: set when the times are scaled to another shape (:mod:`zarr_cryoet.report.scaling`): that shape
+    scaled_to: tuple[int, ...] | None = None
+
+    @property
+    def cores(self) -> str:
+        return CORES[self.size]
 
     @property
     def best(self) -> Ranked:
@@ -104,9 +131,12 @@ def _module(benchmark: str) -> str:
     return benchmark.partition(".")[0]
 
 
-def rank(results: ReportResults, use_case: UseCase, env, data) -> tuple[Ranked, ...]:
-    """Every layout with a time for each read of ``use_case`` in ``env``, fastest first."""
-    module = _module(use_case.reads[0][0])
+def rank(results: ReportResults, use_case: UseCase, env, data, size: str = SMALL) -> tuple[Ranked, ...]:
+    """Every layout with a time for each read of ``use_case`` at ``size`` in ``env``, fastest first."""
+    reads = use_case.reads_at(size)
+    if not reads:
+        return ()
+    module = _module(reads[0][0])
     out = []
     variants = results.choices(module, use_case.varies) if use_case.varies else [None]
     for chunks, via in itertools.product(results.choices(module, "chunks"), variants):
@@ -114,7 +144,7 @@ def rank(results: ReportResults, use_case: UseCase, env, data) -> tuple[Ranked, 
         formats = results.choices(module, "zarr_format") or [3 if "/" in str(chunks) else 2]
         for fmt in formats:
             total, low, high = 0.0, 0.0, 0.0
-            for benchmark, extra in use_case.reads:
+            for benchmark, extra in reads:
                 by_format = {"zarr_format": fmt} if results.choices(module, "zarr_format") else {}
                 by_variant = {use_case.varies: via} if use_case.varies else {}
                 cell = dict(data=data, chunks=chunks, **by_format, **by_variant, **dict(extra))
@@ -140,16 +170,27 @@ def choose_env(results: ReportResults, zarr_version: str | None = None):
     return envs[-1]
 
 
-def recommend(results: ReportResults, zarr_version: str | None = None) -> list[Answer]:
-    """The answer for every use case the results can answer, for ``zarr_version`` (default: the newest)."""
+def measured_sizes(results: ReportResults) -> list[str]:
+    """The sizes the results answer at, portal size first."""
+    return [size for size in (PORTAL, SMALL)
+            if any(read in results.param_names for u in USE_CASES for read, _ in u.reads_at(size))]
+
+
+def recommend(results: ReportResults, zarr_version: str | None = None, size: str | None = None,
+              uses: tuple[str, ...] | None = None) -> list[Answer]:
+    """The answer for every use case (or those keyed in ``uses``) the results can answer at ``size`` (default:
+    portal size where measured, else 128³), for ``zarr_version`` (default: the newest)."""
     env = choose_env(results, zarr_version)
+    size = size or next(iter(measured_sizes(results)), SMALL)
     answers = []
     for use_case in USE_CASES:
-        module = _module(use_case.reads[0][0])
-        for data in results.choices(module, "data"):
-            ranked = rank(results, use_case, env, data)
+        reads = use_case.reads_at(size)
+        if not reads or (uses is not None and use_case.key not in uses):
+            continue
+        for data in results.choices(_module(reads[0][0]), "data"):
+            ranked = rank(results, use_case, env, data, size)
             if ranked:
-                answers.append(Answer(use_case, env.zarr_version, data, ranked))
+                answers.append(Answer(use_case, env.zarr_version, data, ranked, size))
     return answers
 
 
@@ -180,24 +221,28 @@ MEANING = ("Times are the fastest of each benchmark's processes (asv rounds, int
            "disk are exact.")
 
 
-def table(answers: list[Answer], results: ReportResults) -> str:
-    """A Markdown table: use case, best, runner-up, worst (each with its time), and what it holds for."""
-    lines = [run_label(results, answers), "", in_short(results, answers, answers[0].zarr_version if answers else None),
-             "", "| use case | best | runner-up | worst | holds for |", "|---|---|---|---|---|"]
+def table(answers: list[Answer], results: ReportResults, short: bool = True) -> str:
+    """A Markdown table: use case, best, runner-up, worst (each with its time), and what it holds for; headed by
+    the run label and the answer in one sentence unless ``short`` is False (:mod:`.answer` prints those itself)."""
+    lines = ([run_label(results, answers), "", in_short(results, answers, answers[0].zarr_version if answers else
+                                                           None), ""] if short else []) + [
+        "| use case | best | runner-up | worst | holds for |", "|---|---|---|---|---|"]
     for a in answers:
-        best = f"**{a.best.label}**: {a.best}"
+        mark = "~" if a.scaled_to else ""
+        best = f"**{a.best.label}**: {mark}{a.best}"
         if a.other_format:
             best += f"; v{a.other_format.zarr_format} {'≈ ' if a.other_format.overlaps(a.best) else ''}" \
-                    f"{a.other_format}"
+                    f"{mark}{a.other_format}"
         runner = "–"
         if a.runner_up:
-            runner = f"{'≈ ' if a.runner_up.overlaps(a.best) else ''}{a.runner_up.label}: {a.runner_up}"
+            runner = f"{'≈ ' if a.runner_up.overlaps(a.best) else ''}{a.runner_up.label}: {mark}{a.runner_up}"
         worst = "–"
         if a.worst:
             times = ratio_text(a.worst.seconds / a.best.seconds, ratio_precision(a.worst.precision, a.best.precision))
-            worst = f"{a.worst.label}: {a.worst} ({times} the best)"
+            worst = f"{a.worst.label}: {mark}{a.worst} ({times} the best)"
+        where = (f"~{'×'.join(map(str, a.scaled_to))} (scaled from {a.data})" if a.scaled_to else a.data)
         lines.append(f"| {a.use_case.title} | {best} | {runner} | {worst} | "
-                     f"zarr {a.zarr_version}, {a.data} |")
+                     f"zarr {a.zarr_version}, {where}, {a.cores} |")
     return "\n".join(lines)
 
 
@@ -223,7 +268,7 @@ def in_short(results: ReportResults, answers: list[Answer], zarr_version: str | 
     tier = keeps_everything(results, env, data)
     if tier:
         fastest, smallest = fastest_write(tier), max(tier)
-        parts.append("lossy without visible loss: " + (f"{fastest[1]} (fastest write) or " if fastest and
+        parts.append("lossy keeping every voxel's information: " + (f"{fastest[1]} (fastest write) or " if fastest and
                                                         fastest[1] != smallest[1] else "") + f"{smallest[1]} (smallest)")
     return "; ".join(parts) + "."
 
@@ -237,5 +282,5 @@ def _choice(answer: Answer) -> str:
 
 #: the use cases' names inside a sentence
 SHORT = {"xy-viewer": "an XY viewer", "orthogonal": "orthogonal views", "particles": "particle picking",
-         "whole-volume": "whole-volume processing", "remote": "reads over HTTP",
+         "particles-64": "64³ particle boxes", "whole-volume": "whole-volume processing", "remote": "reads over HTTP",
          "object-storage": "reads from object storage"}

@@ -235,6 +235,20 @@ class ReportResults:
         """The data labels :meth:`volume` was asked about that have no (usable) provenance."""
         return [data for data, volume in self._volumes.items() if volume is None]
 
+    def run_label(self, data=None, *, cores: str = "one core", zarr: str | None = None) -> str:
+        """The label every figure carries (:func:`~zarr_cryoet.report.style.add_run_label`): data and its size,
+        cores, zarr release(s), commit and machine, e.g. ``phantom (128×128×128, 8.4 MB) · one core · zarr 3.4.2 ·
+        commit 9cca0c2f on vm``. ``zarr`` defaults to every release in the results."""
+        parts = []
+        if data is not None:
+            volume = self.volume(data)
+            parts.append(f"{data} ({'×'.join(map(str, volume.shape))}, {volume.nbytes / 1e6:.1f} MB)"
+                         if volume is not None else str(data))
+        parts.append(cores)
+        parts.append("zarr " + (zarr or ", ".join(env.zarr_version for env in self.envs)))
+        parts.append(f"commit {self.short_commit} on {self.machine}")
+        return " · ".join(parts)
+
     def context(self, env: Env, data) -> dict:
         """The columns every CSV row carries."""
         return {"zarr_version": env.zarr_version, "python": env.python, "data": data,

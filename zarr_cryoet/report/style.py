@@ -43,14 +43,17 @@ from zarr_cryoet.tracking.asv_config import version_key
 __all__ = [
     "CODEC_COLOURS", "DPI_PRINT", "DPI_WEB", "ENGINE_COLOURS", "FASTER_COLOUR", "FORMAT_HATCH", "GRID_ALPHA",
     "GRID_COLOUR", "LAYOUT_COLOURS", "PALETTE", "RELEASE_PALETTE", "SLOWER_COLOUR", "STATISTIC_LABEL", "STYLE_RC",
-    "apply_style", "close_figure", "codec_colour", "codec_colours", "figure_style", "has_units", "label_axis",
-    "layout_colour", "log_if_wide", "new_figure", "plain_log_ticks", "release_colours", "scale_bar", "save_figure", "series_colour", "style_axes", "unlabelled_axes",
+    "add_run_label", "apply_style", "close_figure", "codec_colour", "codec_colours", "figure_style", "footer_height",
+    "has_units", "label_axis", "layout_colour", "log_if_wide", "new_figure", "plain_log_ticks", "release_colours",
+    "scale_bar", "save_figure", "series_colour", "style_axes", "unlabelled_axes",
 ]
 
 #: what every time in a figure is (the suite's statistic, :mod:`zarr_cryoet.measure.statistic`), for titles
 STATISTIC_LABEL = "times: fastest of the processes (± in the CSVs)"
 DPI_WEB = 150
 DPI_PRINT = 300
+#: the font size (pt) of the run label every report figure carries as its footer (:func:`add_run_label`)
+RUN_LABEL_SIZE = 8
 
 #: The four codecs of the reference gallery keep their colours in every figure.
 CODEC_COLOURS: dict[str, str] = {
@@ -298,6 +301,34 @@ def new_figure(nrows: int = 1, ncols: int = 1, *, figsize=None, title: str | Non
         if title:
             fig.suptitle(title)
     return fig, axes
+
+
+def footer_height(fig: Figure | float) -> float:
+    """The bottom strip (a fraction of the height of ``fig``, or of a figure that many inches high) that
+    :func:`add_run_label` writes in: a figure laid out by hand keeps its axes and legends above it."""
+    return RUN_LABEL_SIZE * 1.8 / 72 / (fig.get_figheight() if isinstance(fig, Figure) else float(fig))
+
+
+def add_run_label(fig: Figure, label: str) -> Figure:
+    """Write the run label (:meth:`ReportResults.run_label <zarr_cryoet.report.results.ReportResults.run_label>`:
+    data, size, cores, zarr release, commit) as the figure's footer, inside the canvas; returns ``fig``.
+
+    A constrained layout keeps the axes, and the figure legends made so far at ``loc="outside lower …"``, above
+    the footer's strip (:func:`footer_height`): call this after them."""
+    strip = footer_height(fig)
+    with figure_style():
+        fig.text(0.005, strip * 0.2, label, ha="left", va="bottom", fontsize=RUN_LABEL_SIZE, color="#555555",
+                 gid="run-label")
+    engine = fig.get_layout_engine()
+    if engine is not None and hasattr(engine, "set"):
+        bottom = strip
+        for legend in fig.legends:  # matplotlib puts these at the canvas's edge, over the footer: lift them
+            if getattr(legend, "_outside_loc", None) == "lower":
+                legend.set_bbox_to_anchor((0, strip, 1, 1 - strip), transform=fig.transFigure)
+                height = legend.get_window_extent(fig.canvas.get_renderer()).height / fig.bbox.height
+                bottom = max(bottom, strip + height + 0.01)
+        engine.set(rect=(0, bottom, 1, 1 - bottom))
+    return fig
 
 
 def style_axes(ax, *, grid: bool = True) -> None:

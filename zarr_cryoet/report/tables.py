@@ -17,6 +17,7 @@ import itertools
 import math
 from pathlib import Path
 
+from zarr_cryoet.store import access
 from zarr_cryoet.store.codecs import CODECS
 from zarr_cryoet.report.families import ACCESS, CHUNKING, COMPRESSION, LIMITS
 from zarr_cryoet.report.results import Env, ReportResults, finite
@@ -52,6 +53,19 @@ def chunk_label(chunks: str) -> str:
         return f"{chunk_label(inner)} in {chunk_label(shards)}"
     parts = str(chunks).split("x")
     return f"{parts[0]}³" if len(parts) == 3 and len(set(parts)) == 1 else "×".join(parts)
+
+
+def pattern_label(pattern: str) -> str:
+    """What an access pattern (:func:`zarr_cryoet.store.access.pattern`) reads, e.g. ``"xy"`` → ``"4 random
+    XY planes"``, ``"box32"`` → ``"16 boxes of 32³"``, ``"zslabs"`` → ``"whole volume, 16-plane z-slabs"``."""
+    name = str(pattern)
+    if name in ("xy", "xz", "yz"):
+        return f"{access.PLANES_PER_AXIS} random {name.upper()} planes"
+    if name.startswith("box") and name[3:].isdigit():
+        return f"{access.BOXES} boxes of {name[3:]}³"
+    if name == "zslabs":
+        return f"whole volume, {access.SLAB}-plane z-slabs"
+    return name
 
 
 def _grid(results: ReportResults, module: str, *names: str):

@@ -22,8 +22,8 @@ from matplotlib.lines import Line2D
 from zarr_cryoet.report.families import CHUNKING, COMPRESSION
 from zarr_cryoet.report.precision import differ, ratio_precision, timed
 from zarr_cryoet.report.results import ReportResults, finite
-from zarr_cryoet.report.style import (FASTER_COLOUR, SLOWER_COLOUR, STATISTIC_LABEL, figure_style, label_axis,
-                                      new_figure, plain_log_ticks, release_colours)
+from zarr_cryoet.report.style import (FASTER_COLOUR, SLOWER_COLOUR, STATISTIC_LABEL, add_run_label, figure_style,
+                                      footer_height, label_axis, new_figure, plain_log_ticks, release_colours)
 from zarr_cryoet.report.tables import _cell, chunk_label, codec_label, param_order
 
 VERSION_PNG = Path("version_comparison", "version_comparison.png")
@@ -130,23 +130,27 @@ def build_version_figure(results: ReportResults, *, data=None, threshold: float 
              for m in (COMPRESSION.module, CHUNKING.module)}
     shown = datas[COMPRESSION.module] or datas[CHUNKING.module]
     title = (f"Each zarr release's time ÷ the oldest release that measured it (zarr {oldest.zarr_version} unless "
-             f"marked †)\n{shown} — {STATISTIC_LABEL}, commit {results.short_commit}, machine {results.machine}")
+             f"marked †)\n{STATISTIC_LABEL}")
+    grid = {**_GRID, "bottom": _GRID["bottom"] + footer_height(FIGSIZE[1])}
     with figure_style():
-        fig, axes = new_figure(2, 3, figsize=FIGSIZE, layout=None, gridspec_kw=_GRID, squeeze=False, title=title)
+        fig, axes = new_figure(2, 3, figsize=FIGSIZE, layout=None, gridspec_kw=grid, squeeze=False, title=title)
+        add_run_label(fig, results.run_label(shown))
         flat = list(axes.flat)
+        rules = set()
         for ax, (panel, module, param, benchmark) in zip(flat, VERSION_PANELS):
-            _panel(ax, results, panel, module, param, benchmark, datas[module], colours, oldest, threshold)
+            rules |= _panel(ax, results, panel, module, param, benchmark, datas[module], colours, oldest, threshold)
         legend_ax = flat[len(VERSION_PANELS)]
         legend_ax.set_axis_off()
         handles = [Patch(facecolor=colours[e.zarr_version], edgecolor="#333333", label=f"zarr {e.zarr_version}")
                    for e in results.envs[1:]]
-        handles += [Patch(facecolor="white", edgecolor=SLOWER_COLOUR, linewidth=2,
-                          label="slower: the times' intervals do not overlap"),
-                    Patch(facecolor="white", edgecolor=FASTER_COLOUR, linewidth=2,
-                          label="faster: the times' intervals do not overlap"),
-                    Patch(facecolor="white", edgecolor="#333333", linewidth=0.5,
-                          label="intervals overlap: no clear change"),
-                    Line2D([], [], color="#333333", linewidth=1, label="whisker: the ratio's precision (±)")]
+        handles += [Patch(facecolor="white", edgecolor=edge, linewidth=width, label=label)
+                    for edge, width, label in zip((SLOWER_COLOUR, FASTER_COLOUR, "#333333"), (2, 2, 0.5),
+                                                  change_labels((rules - {"whisker"}) or {"intervals"}, threshold))]
+        if "whisker" in rules:
+            handles.append(Line2D([], [], color="#333333", linewidth=1, label="whisker: the ratio's precision (±)"))
+        if "threshold" in rules:
+            handles.append(Line2D([], [], color="#333333", linewidth=0.8, linestyle=":",
+                                  label=f"{threshold:g}× slower or faster"))
         legend_ax.legend(handles=handles, loc="upper left", title="Release / change", fontsize=11)
         legend_ax.text(0.0, 0.25, "† zarr format 3: against the oldest 3.x\n(zarr 2 cannot write format 3).\n"
                                   "Absolute times: version_comparison.csv\n(value, baseline_value).",
@@ -154,17 +158,31 @@ def build_version_figure(results: ReportResults, *, data=None, threshold: float 
     return fig
 
 
-def _panel(ax, results, title, module, param, benchmark, data, colours, oldest, threshold):
+def change_labels(rules: set, threshold: float = THRESHOLD) -> tuple[str, str, str]:
+    """The legend's words for slower, faster and no clear change after the rules :func:`change` applied:
+    ``"intervals"`` (the two times' intervals do not overlap) and ``"threshold"`` (no intervals: a ratio
+    above ``threshold`` or below its inverse). Slower and faster in the same words."""
+    words = [text for rule, text in (("intervals", "the times' intervals do not overlap"),
+                                     ("threshold", f"by more than {threshold:g}× (no intervals recorded)"))
+             if rule in rules]
+    same = {frozenset({"intervals"}): ": intervals overlap",
+            frozenset({"threshold"}): f": within {threshold:g}× either way"}.get(frozenset(rules), "")
+    return "slower: " + ", or ".join(words), "faster: " + ", or ".join(words), "no clear change" + same
+
+
+def _panel(ax, results, title, module, param, benchmark, data, colours, oldest, threshold) -> set:
+    """Draw one benchmark's ratios; the rules (:func:`change_labels`) that marked them, and ``"whisker"`` where
+    a ratio has a precision to draw."""
     cells = _cells(results, module, param, benchmark, data)
     label = codec_label if param == "codec" else chunk_label
     ax.set_title(title)
     if not cells:
         ax.set_axis_off()
         ax.text(0.5, 0.5, "no release to compare", transform=ax.transAxes, ha="center", color="#7f7f7f")
-        return
+        return set()
     newer = [e for e in results.envs[1:]]
     width = 0.8 / max(len(newer), 1)
-    ratios = []
+    ratios, rules = [], set()
     for j, env in enumerate(newer):
         for i, (category, fmt, base_env) in enumerate(cells):
             if env.name == base_env.name:
@@ -176,17 +194,23 @@ def _panel(ax, results, title, module, param, benchmark, data, colours, oldest, 
             ratios.append(ratio * (1 + (precision or 0)))
             ratios.append(ratio / (1 + (precision or 0)))
             marked = change(ratio, differs, threshold)
+            rules.add("threshold" if differs is None else "intervals")
             edge = {"slower": SLOWER_COLOUR, "faster": FASTER_COLOUR}.get(marked, "#333333")
             x = i + (j - (len(newer) - 1) / 2) * width
             ax.bar(x, ratio - 1, bottom=1, width=width, color=colours[env.zarr_version], edgecolor=edge,
                    linewidth=2 if marked != "same" else 0.5)
             if precision:
+                rules.add("whisker")
                 ax.errorbar(x, ratio, yerr=[[ratio - ratio / (1 + precision)], [ratio * precision]], fmt="none",
                             ecolor="#333333", elinewidth=0.8, capsize=1.5)
-            if marked != "same":
-                ax.annotate(f"{ratio:.2f}", (x, ratio), xytext=(0, 3 if ratio > 1 else -3), textcoords="offset points",
+            if marked != "same":  # beyond the whisker's end, clear of it
+                end = ratio * (1 + (precision or 0)) ** (1 if ratio > 1 else -1)
+                ax.annotate(f"{ratio:.2f}", (x, end), xytext=(0, 3 if ratio > 1 else -3), textcoords="offset points",
                             ha="center", va="bottom" if ratio > 1 else "top", fontsize=7, color=edge, rotation=90)
     ax.axhline(1, color="#333333", linewidth=1)
+    if "threshold" in rules:  # the fallback rule's bounds, the same distance from 1 both ways on the log axis
+        for bound in (threshold, 1 / threshold):
+            ax.axhline(bound, color="#333333", linewidth=0.8, linestyle=":")
     ax.set_yscale("log")
     low, high = min(ratios + [1 / threshold]), max(ratios + [threshold])
     ax.set_ylim(low / 1.35, high * 1.6)
@@ -194,3 +218,4 @@ def _panel(ax, results, title, module, param, benchmark, data, colours, oldest, 
     ax.set_xticks(np.arange(len(cells)), ticks, rotation=40, ha="right", rotation_mode="anchor")
     plain_log_ticks(ax)
     label_axis(ax, "Codec (name)" if param == "codec" else "Layout (chunks, format)", "Time ÷ baseline (ratio)")
+    return rules

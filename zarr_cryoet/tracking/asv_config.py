@@ -39,7 +39,12 @@ CI_BENCH = [
     r"^chunking\..*'(16x16x16|64x64x64|128x128x128|32x32x32/128x128x128)', [23]\)$",
     r"^access\..*'(64x64x64|32x32x32/128x128x128)', [23], '(xy|box32)'",
     r"^process_state\..*'64x64x64', [23], 'xy'",
-    r"^realistic\.",  # on a small volume in the tests (ZARR_CRYOET_REALISTIC_SHAPE)
+    # the realistic-size tier on a small volume in the tests (ZARR_CRYOET_REALISTIC_SHAPE): its history, every use
+    # case on a plain and a sharded layout, and one read from S3
+    r"^realistic\.(Write|Read)\.",
+    r"^realistic\.UseCases\..*'(64x64x64|32x32x32/128x128x128)'\)$",
+    r"^realistic\.ObjectStorage\.time_read_xy\(.*'64x64x64', 'zarr-python\+obstore'\)$",
+    r"^chunking\.ReadEveryCore\..*'64x64x64'\)$",
     # every engine on a plain format-2 and a sharded format-3 layout (zarr's fused pipeline: its reads only, to keep
     # CI within its budget; tests/test_engines.py writes and reads over HTTP with it); interop on the same two layouts
     # (tests/test_engines.py checks it on every default layout)

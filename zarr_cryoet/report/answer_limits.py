@@ -1,0 +1,69 @@
+"""What an answer covers and what it does not: the lines that head ``recommend`` and the README's answer.
+
+Everything is read from the results themselves (the data's provenance, the machine's cores, which
+modules ran) and from the machine's noise profile (:mod:`zarr_cryoet.tracking.noise`: how far a timing
+moves between runs of one commit); nothing is typed in.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from pathlib import Path
+
+from zarr_cryoet.report.recommend import PORTAL, Answer
+from zarr_cryoet.report.results import ReportResults
+from zarr_cryoet.tracking import noise
+
+
+def _data(results: ReportResults, data) -> str:
+    volume = results.volume(data)
+    recorded = results.provenance(data) or {}
+    kind = ("the suite's synthetic phantom (a noisy float32 tomogram with known particles, not your data: "
+            "`recommend --source` answers on yours)" if str(data).startswith("phantom") else
+            f"{recorded.get('source', data)}")
+    size = f"{'×'.join(map(str, volume.shape))} voxels, {volume.nbytes / 1e6:.0f} MB" if volume else "size unrecorded"
+    return f"{kind}; {size}"
+
+
+def covers(results: ReportResults, answers: list[Answer]) -> list[str]:
+    """The limits block: data, size, cores, cache, storage, what is not covered, and the precision."""
+    if not answers:
+        return []
+    cores = results.machine_info().get("num_cpu")
+    here = f" ({cores} here)" if cores else ""
+    first = answers[0]
+    sizes = "; ".join(dict.fromkeys(_data(results, a.data) for a in answers))
+    how = (f"every core{here}" if first.size == PORTAL else "one core (asv pins the process: the work per chunk)")
+    lines = [
+        f"**Covers:** {sizes}; read on {how}; zarr {first.zarr_version} (the newest in the run unless --zarr); "
+        "warm page cache (the cold-cache line below says what a first read adds); this machine's local disk; "
+        "\"object storage\" is moto's S3 API on 127.0.0.1 behind a proxy adding 20 ms per request and a "
+        "1 Gbit/s link, and \"over HTTP\" a loopback server adding 20 ms per request.",
+        "**Does not cover:** your tomograms' content and noise (run it on them: `recommend --source`); "
+        "multiscale levels (level 0 only); dask or other schedulers; a real network, cloud store or GPU; "
+        "writes of every layout at portal size (write times are at 128³).",
+    ]
+    spread = run_to_run(results)
+    if spread:
+        lines.append(spread)
+    return lines
+
+
+def run_to_run(results: ReportResults, repository: Path | None = None) -> str | None:
+    """One line: how far a timing moves between runs of one commit on this machine, from its noise profile."""
+    path = noise.default_path(results.results_dir, results.machine, repository or Path.cwd())
+    if path is None:
+        return ("**Precision:** each ± is that time's interval within this run; how far a second run moves "
+                f"is not measured for machine {results.machine} (`zarr-cryoet stability --save`).")
+    profile = noise.NoiseProfile.load(path)
+    changes = sorted(d for d in (profile.detectable(*key) for key in profile.sigma) if d is not None)
+    if not changes:
+        return None
+    sigmas = [math.exp(s) - 1 for s in profile.sigma.values()]
+    return (f"**Precision:** each ± is that time's interval within this run. Between {len(profile.runs)} runs of "
+            f"one commit on this machine a timing moves by {statistics.median(sigmas) * 100:.0f} % (median "
+            f"spread of {len(changes)} timings), so a difference between runs counts only beyond "
+            f"{statistics.median(changes) * 100:.0f} % (median; {changes[len(changes) // 10] * 100:.0f}–"
+            f"{changes[-(len(changes) // 10) - 1] * 100:.0f} % for 80 % of them); compare layouts within one run "
+            f"(recorded/noise/{path.name}, docs/measurement.md).")
