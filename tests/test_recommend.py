@@ -11,7 +11,7 @@ from zarr_cryoet.report.results import ReportResults
 
 RESULTS = Path(__file__).parent.parent / "recorded" / "results"
 RAW, _ = raw_results(RESULTS)  # the result files are restated: every timing's result is the suite's statistic
-COMMIT = "9cca0c2f"
+COMMIT = "5ec4b583"
 
 
 @pytest.fixture(scope="module")

@@ -136,16 +136,17 @@ def rank(results: ReportResults, use_case: UseCase, env, data, size: str = SMALL
     reads = use_case.reads_at(size)
     if not reads:
         return ()
-    module = _module(reads[0][0])
+    group = reads[0][0].rpartition(".")[0]  # the benchmark class: its grid is the candidates
+    has_format = "zarr_format" in results.param_names.get(reads[0][0], ())
     out = []
-    variants = results.choices(module, use_case.varies) if use_case.varies else [None]
-    for chunks, via in itertools.product(results.choices(module, "chunks"), variants):
-        # a grid without a format parameter (object_storage) puts shards on format 3 and plain chunks on 2
-        formats = results.choices(module, "zarr_format") or [3 if "/" in str(chunks) else 2]
+    variants = results.choices(group, use_case.varies) if use_case.varies else [None]
+    for chunks, via in itertools.product(results.choices(group, "chunks"), variants):
+        # a grid without a format parameter (object_storage, realistic) puts shards on format 3, plain chunks on 2
+        formats = results.choices(group, "zarr_format") if has_format else [3 if "/" in str(chunks) else 2]
         for fmt in formats:
             total, low, high = 0.0, 0.0, 0.0
             for benchmark, extra in reads:
-                by_format = {"zarr_format": fmt} if results.choices(module, "zarr_format") else {}
+                by_format = {"zarr_format": fmt} if has_format else {}
                 by_variant = {use_case.varies: via} if use_case.varies else {}
                 cell = dict(data=data, chunks=chunks, **by_format, **by_variant, **dict(extra))
                 value = results.value(env, benchmark, **cell)

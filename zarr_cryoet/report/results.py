@@ -238,7 +238,7 @@ class ReportResults:
     def run_label(self, data=None, *, cores: str = "one core", zarr: str | None = None) -> str:
         """The label every figure carries (:func:`~zarr_cryoet.report.style.add_run_label`): data and its size,
         cores, zarr release(s), commit and machine, e.g. ``phantom (128×128×128, 8.4 MB) · one core · zarr 3.4.2 ·
-        commit 9cca0c2f on vm``. ``zarr`` defaults to every release in the results."""
+        commit 5ec4b583 on vm``. ``zarr`` defaults to every release in the results."""
         parts = []
         if data is not None:
             volume = self.volume(data)
