@@ -5,6 +5,7 @@
     python3 tasks.py test         # pytest under every zarr in the matrix, plus a real asv run (--quick)
     python3 tasks.py nightly      # the cron job: zarr-cryoet nightly (new commits, publish, regressions)
     python3 tasks.py recommend    # zarr-cryoet recommend: the answer (from the recorded run if none here)
+    python3 tasks.py backfill-shard / merge-results   # the backfill workflow's jobs (docs/nightly.md)
 
 Both first make ``.venv`` (asv, virtualenv, nox, pytest and this package) and
 find the newer Python that the newest zarr needs (building it once on Debian if
@@ -58,7 +59,8 @@ def log(message: str) -> None:
 
 
 #: what each task needs in .venv (setup.cfg's extras): the benchmark run is the smaller set
-EXTRAS = {"benchmark": "bench", "nightly": "bench", "recommend": "bench", "test": "dev"}
+EXTRAS = {"benchmark": "bench", "nightly": "bench", "recommend": "bench", "test": "dev", "backfill-shard": "bench",
+          "merge-results": "bench"}
 
 
 def ensure_venv(extra: str = "dev") -> None:
@@ -221,6 +223,17 @@ def nightly(extra: list[str]) -> int:
     return run([str(VENV / "bin" / "zarr-cryoet"), "nightly", *extra], env)
 
 
+def backfill_shard(extra: list[str]) -> int:
+    """zarr-cryoet backfill-shard (one job of .github/workflows/backfill.yml), with the matrix Pythons on PATH."""
+    env, _ = provide_pythons()
+    return run([str(VENV / "bin" / "zarr-cryoet"), "backfill-shard", *extra], env)
+
+
+def merge_results(extra: list[str]) -> int:
+    """zarr-cryoet merge-results (the backfill workflow's merge job)."""
+    return run([str(VENV / "bin" / "zarr-cryoet"), "merge-results", *extra], dict(os.environ))
+
+
 def recommend(extra: list[str]) -> int:
     """zarr-cryoet recommend (arguments passed on); with --source (a focused asv run, which checks
     the data itself), the matrix Pythons on PATH first."""
@@ -247,14 +260,19 @@ def record_time(task: str, status: int, fresh: bool) -> None:
     write_atomically(ROOT / TIMES_DIR / f"{task}.json", json.dumps(record, indent=1) + "\n")
 
 
+#: each task and the function that runs it (looked up when it runs)
+TASKS = {"benchmark": "benchmark", "test": "test", "nightly": "nightly", "recommend": "recommend",
+         "backfill-shard": "backfill_shard", "merge-results": "merge_results"}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("task", choices=["benchmark", "test", "nightly", "recommend"])
+    parser.add_argument("task", choices=list(TASKS))
     args, extra = parser.parse_known_args(argv)
     fresh = not VENV_PYTHON.exists()
     ensure_venv(EXTRAS[args.task])
     try:
-        status = {"benchmark": benchmark, "test": test, "nightly": nightly, "recommend": recommend}[args.task](extra)
+        status = globals()[TASKS[args.task]](extra)
     except TaskError as err:
         print(f"[tasks] error: {err}", file=sys.stderr, flush=True)
         return 2

@@ -19,7 +19,6 @@ must catch is about 50×.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import signal
 import subprocess
@@ -29,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.asv_helpers import ROOT, matrix
+from tests.asv_helpers import git_commit, working_tree_repo
 from tests.zarr_repo import git
 
 pytestmark = pytest.mark.asv
@@ -42,7 +41,7 @@ SLOW_BENCHMARK = "compression.Write.time_write"
 
 def nightly_cmd(*extra: str) -> list[str]:
     return [sys.executable, "-m", "zarr_cryoet.cli", "nightly", "--machine", MACHINE, "--no-follow-releases",
-            "--bench", BENCH, "--factor", "2", *extra]
+            "--bench", BENCH, "--factor", "2", "--no-bisect", *extra]  # bisection: tests/test_bisection_asv.py
 
 
 def run_nightly(repo: Path, *extra: str, environment: dict | None = None) -> subprocess.CompletedProcess:
@@ -59,28 +58,13 @@ def report(repo: Path) -> str:
 
 
 def commit_all(repo: Path, message: str) -> None:
-    git(repo, "add", "--all")
-    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "--quiet", "-m", message)
+    git_commit(repo, message)
 
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory):
     """This working tree as a fresh repository whose asv config has one zarr environment."""
-    repo = tmp_path_factory.mktemp("nightly") / "repo"
-    repo.mkdir()
-    files = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                           capture_output=True, check=True).stdout.split(b"\0")
-    for name in filter(None, (f.decode() for f in files)):
-        if (ROOT / name).is_file():
-            (repo / name).parent.mkdir(parents=True, exist_ok=True)
-            (repo / name).write_bytes((ROOT / name).read_bytes())
-    conf = matrix.load_asv_conf(repo / "asv.conf.json")
-    conf["matrix"]["req"]["zarr"], conf["include"] = [ZARR], []
-    conf["env_dir"] = str(ROOT / ".asv" / "env")
-    (repo / "asv.conf.json").write_text(json.dumps(conf, indent=2))
-    git(repo, "init", "--quiet", "--initial-branch", "main")
-    commit_all(repo, "base")
-    return repo
+    return working_tree_repo(tmp_path_factory.mktemp("nightly") / "repo", ZARR)
 
 
 def result_files(repo: Path) -> dict[str, str]:

@@ -36,3 +36,21 @@ def zarr_matrix(path: Path = ASV_CONF) -> list[tuple[str, str]]:
 def pythons(path: Path = ASV_CONF) -> list[str]:
     """The distinct Python versions of the matrix, oldest first."""
     return asv_config.pythons(asv_config.load(path))
+
+
+def backfill_jobs(config: Path, shards: int) -> list[dict]:
+    """The backfill workflow's job matrix: every environment of ``config``'s matrix × shards 1..``shards``."""
+    jobs = []
+    for python, zarr in asv_config.environments(asv_config.load(config)):
+        for i in range(1, shards + 1):
+            jobs.append({"python": python, "zarr": zarr or "", "shard": f"{i}/{shards}",
+                         "name": f"py{python}-zarr{zarr or 'commit'}-{i}of{shards}"})
+    return jobs
+
+
+if __name__ == "__main__":  # python3 tools/matrix.py --backfill CONFIG SHARDS: a GitHub Actions output line
+    import json
+
+    if len(sys.argv) != 4 or sys.argv[1] != "--backfill" or not sys.argv[3].isdigit():
+        sys.exit("usage: python3 tools/matrix.py --backfill CONFIG SHARDS")
+    print("matrix=" + json.dumps(backfill_jobs(ROOT / sys.argv[2], int(sys.argv[3]))))

@@ -24,6 +24,9 @@ Nightly job and dashboard:
   zarr-cryoet offline-dashboard --html html    make html/ work without internet
   zarr-cryoet restate                          the suite's statistic into asv's result files (after asv run)
   zarr-cryoet alarm-proof                      the alarm against injected 10 % and 25 % slowdowns
+  zarr-cryoet backfill-shard --range A..B --shard 2/4 --zarr 3.1.6 --machine M --out DIR
+                                               one backfill job (.github/workflows/backfill.yml)
+  zarr-cryoet merge-results DIR...             join the shards into the results branch, publish
 
 Measurement quality:
   zarr-cryoet overhead                         asv's wall time against the time inside timed samples
@@ -317,6 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
     tracking_commands.add_nightly_parser(sub)
     commands.add_parsers(sub)
     tracking_commands.add_parsers(sub)
+    tracking_commands.add_backfill_parsers(sub)
     shot = sub.add_parser("screenshot", help="a PNG of the published asv dashboard, rendered by headless Chromium",
                           description="Serve the dashboard on 127.0.0.1, open it in headless Chromium and save "
                                       "a screenshot of the benchmark grid or of one benchmark's graph.")

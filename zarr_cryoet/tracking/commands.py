@@ -1,4 +1,4 @@
-"""The tracking subcommands of ``zarr-cryoet``: nightly, alarm-proof and restate.
+"""The tracking subcommands of ``zarr-cryoet``: nightly, alarm-proof, restate, backfill-shard and merge-results.
 
 Kept apart from :mod:`zarr_cryoet.cli` (which adds them to its parser) because they belong to
 :mod:`zarr_cryoet.tracking`: the cron job, the proof of its alarm, and the suite's statistic in asv's files.
@@ -6,24 +6,34 @@ Kept apart from :mod:`zarr_cryoet.cli` (which adds them to its parser) because t
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 from zarr_cryoet.errors import ZarrCryoetError
 
 
+def add_asv_run_arguments(parser) -> None:
+    """``--bench`` and ``--quick``, passed on to ``asv run`` (:func:`asv_run_arguments`)."""
+    parser.add_argument("--bench", "-b", action="append", default=[], help="passed to asv run (a regex)")
+    parser.add_argument("--quick", action="store_true", help="passed to asv run (one sample per benchmark)")
+
+
+def asv_run_arguments(args) -> list[str]:
+    return [*(a for b in args.bench for a in ("--bench", b)), *(["--quick"] if args.quick else [])]
+
+
 def cmd_nightly(args) -> int:
     from zarr_cryoet.tracking.nightly import NightlyOptions, install_sigterm_handler, nightly
 
     install_sigterm_handler()
-    asv_args = [*(a for b in args.bench for a in ("--bench", b)), *(["--quick"] if args.quick else []),
-                *(a for attr in args.attribute for a in ("--attribute", attr)),
+    asv_args = [*asv_run_arguments(args), *(a for attr in args.attribute for a in ("--attribute", attr)),
                 *(a for e in args.environment for a in ("--environment", e))]
     return nightly(NightlyOptions(config=Path(args.config), machine=args.machine, repo=args.repo,
                                   factor=args.factor, noise=Path(args.noise) if args.noise else None,
                                   cpu=args.cpu, results_branch=args.results_branch,
                                   follow_releases=args.follow_releases, max_commits=args.max_commits,
-                                  confirm=args.confirm,
+                                  confirm=args.confirm, bisect=args.bisect,
                                   report=Path(args.report) if args.report else None, publish=args.publish,
                                   asv_args=asv_args))
 
@@ -50,6 +60,82 @@ def cmd_restate(args) -> int:
                               "benchmark first, or pass --results DIR")
     print(f"restated {restate(results, args.machine)} timings in {results} with the suite's statistic")
     return 0
+
+
+def cmd_backfill_shard(args) -> int:
+    from zarr_cryoet.tracking.backfill import Shard, run_shard
+
+    asv_args = asv_run_arguments(args)
+    code = run_shard(Path(args.config), args.range, Shard.parse(args.shard), args.machine, Path(args.out),
+                     zarr=args.zarr, python=args.python, steps=args.steps, asv_args=asv_args, cpu=args.cpu)
+    return 0 if code in (0, 2) else 2  # 2 from asv: some benchmarks failed; their results are in the shard
+
+
+def cmd_merge_results(args) -> int:
+    import tempfile
+
+    from zarr_cryoet.tracking import asv_config, history
+    from zarr_cryoet.tracking.asv_process import asv_command, run_foreground
+    from zarr_cryoet.tracking.merge import merge, read_shard
+    from zarr_cryoet.tracking.nightly import git_toplevel, load_config
+
+    config = Path(args.config).resolve()
+    conf = asv_config.with_absolute_paths(load_config(config), config.parent)
+    shards = [Path(s) for s in args.shards]
+    for shard in shards:
+        read_shard(shard)  # every shard checked before the results or the branch are touched
+    results = Path(conf["results_dir"])
+    repo = git_toplevel(config.parent)
+    branch = args.results_branch if args.results_branch is not None else f"asv-results/{conf.get('project', 'asv')}"
+    if branch and repo is not None:
+        history.restore(repo, results, branch)
+    summary = merge(shards, results)
+    print(f"[merge] {summary.line()}")
+    if branch and repo is not None:
+        commit = history.commit_snapshot(repo, results, branch, f"backfill: {summary.line()}")
+        print(f"[merge] results committed to branch {branch} ({commit[:8]})" if commit else "[merge] branch unchanged")
+    if args.publish:
+        with tempfile.NamedTemporaryFile("w", suffix=".json", dir=results.parent, delete=False) as tmp:
+            tmp.write(json.dumps(conf))
+        try:
+            if run_foreground(asv_command(Path(tmp.name), "publish"), config.parent) != 0:
+                raise ZarrCryoetError("asv publish failed (see above); the results are merged and committed, the "
+                                      "dashboard is not: run asv publish again")
+        finally:
+            os.unlink(tmp.name)
+        print(f"[merge] dashboard: {conf['html_dir']}")
+    return 0
+
+
+def add_backfill_parsers(sub) -> None:
+    """Add ``backfill-shard`` and ``merge-results`` (the backfill workflow's two jobs) to the subparsers."""
+    shard = sub.add_parser(
+        "backfill-shard", help="one backfill job: a shard of a commit range in one environment, into a directory",
+        description="Benchmark every N-th commit of a range (shard I/N) in one environment of the matrix into a "
+                    "results directory of its own, with shard.json saying what it holds; merge-results joins "
+                    "the shards (.github/workflows/backfill.yml).")
+    shard.add_argument("--config", default="asv.conf.json", help="asv config (default: %(default)s)")
+    shard.add_argument("--range", required=True, help="commits, as asv run takes them: A..B, a branch or a commit")
+    shard.add_argument("--shard", default="1/1", help="I/N: this job's share of the range (default: %(default)s)")
+    shard.add_argument("--zarr", help="the environment's zarr release (asv.conf.json's matrix)")
+    shard.add_argument("--python", help="the environment's Python, where a zarr release has several")
+    shard.add_argument("--steps", type=int, help="thin the range to this many evenly spaced commits first")
+    shard.add_argument("--machine", required=True, help="asv machine name: the runner class, the same for every job")
+    shard.add_argument("--out", required=True, help="a fresh results directory for this shard (the artifact)")
+    add_asv_run_arguments(shard)
+    shard.add_argument("--cpu", default="auto", help="core for the benchmarks (default: auto, the last one)")
+    shard.set_defaults(func=cmd_backfill_shard)
+    merge_parser = sub.add_parser(
+        "merge-results", help="join backfill shards into the results branch and publish the dashboard",
+        description="Check every shard (refused, with nothing merged, if any file is unreadable), merge them into "
+                    "the config's results directory (a commit and environment measured twice keeps both sets of "
+                    "samples), commit it to the results branch and run asv publish.")
+    merge_parser.add_argument("shards", nargs="+", help="the shards' results directories")
+    merge_parser.add_argument("--config", default="asv.conf.json", help="asv config (default: %(default)s)")
+    merge_parser.add_argument("--results-branch", help="git branch of the results history (default: "
+                              "asv-results/PROJECT, the nightly job's; '' to only merge the directory)")
+    merge_parser.add_argument("--no-publish", dest="publish", action="store_false", help="skip asv publish")
+    merge_parser.set_defaults(func=cmd_merge_results)
 
 
 def add_parsers(sub) -> None:
@@ -111,10 +197,12 @@ def add_nightly_parser(sub) -> None:
     night.add_argument("--max-commits", type=int, default=10, help="benchmark at most this many new commits")
     night.add_argument("--no-confirm", dest="confirm", action="store_false",
                        help="raise the alarm on the first look (default: run flagged timings again to confirm)")
+    night.add_argument("--no-bisect", dest="bisect", action="store_false",
+                       help="on an alarm, do not bisect the commits since the last benchmarked one nor profile the "
+                            "culprit (default: bisect, so the report names the first bad commit)")
     night.add_argument("--report", help="also write the Markdown report here")
     night.add_argument("--no-publish", dest="publish", action="store_false", help="skip asv publish")
-    night.add_argument("--bench", "-b", action="append", default=[], help="passed to asv run (a regex)")
-    night.add_argument("--quick", action="store_true", help="passed to asv run (one sample per benchmark)")
+    add_asv_run_arguments(night)
     night.add_argument("--attribute", "-a", action="append", default=[], help="passed to asv run, e.g. repeat=5")
     night.add_argument("--environment", "-E", action="append", default=[], help="passed to asv run")
     night.set_defaults(func=cmd_nightly)

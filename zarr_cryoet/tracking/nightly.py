@@ -20,6 +20,8 @@ One run, meant for cron (see docs/nightly.md) or a scheduled CI workflow:
    baseline (:mod:`zarr_cryoet.tracking.regressions`, each timing against its own
    threshold: :mod:`zarr_cryoet.tracking.alarm`); run the timings flagged as slower
    once more (a fresh set of processes) and compare again, so an alarm needs two looks;
+   on a confirmed alarm, find the first bad commit between the last benchmarked one and tonight's
+   and profile it against its parent (:mod:`zarr_cryoet.tracking.bisection`);
 7. ``asv publish``; write a Markdown report, and commit the results to the results branch.
 
 Exit status: 0 nothing regressed, 1 something regressed (or now fails),
@@ -45,7 +47,7 @@ from pathlib import Path
 from zarr_cryoet.data.provenance import PROVENANCE_DIR_ENV, provenance_dir
 from zarr_cryoet.errors import ZarrCryoetError
 from zarr_cryoet.files import write_atomically
-from zarr_cryoet.tracking import alarm, asv_config, history, regressions, releases
+from zarr_cryoet.tracking import alarm, asv_config, bisection, history, regressions, releases
 from zarr_cryoet.tracking.asv_process import asv_command, ensure_machine, run_foreground, run_suite
 from zarr_cryoet.tracking.entries import load_history
 
@@ -74,6 +76,7 @@ class NightlyOptions:
     follow_releases: bool = True
     max_commits: int = 10
     confirm: bool = True  # run flagged timings again before raising the alarm
+    bisect: bool = True  # on an alarm, find the first bad commit and profile it (tracking.bisection)
     report: Path | None = None
     publish: bool = True
     asv_args: list[str] = field(default_factory=list)
@@ -322,6 +325,17 @@ def _nightly_locked(options, config: Path, results_dir: Path, state: Path, start
                      f"results replace the first): {len(left)} confirmed, {len(suspects) - len(left)} within their "
                      "threshold the second time.")
     regressed = [c for c in changes if c.kind == regressions.REGRESSED]
+    culprit_section = ""
+    if regressed and options.bisect and status == EXIT_OK:
+        t0 = time.monotonic()
+        passed = [a for i, a in enumerate(options.asv_args)
+                  if a != "--bench" and (i == 0 or options.asv_args[i - 1] != "--bench")]
+        culprits, culprit_section = bisection.on_alarm(changes, order, conf_path, conf, machine, cwd, thresholds,
+                                                      [*cpu_affinity(options.cpu), *passed], state, log)
+        run_seconds += time.monotonic() - t0
+        if culprits:
+            notes.append(f"Bisection and profiles: {_duration(time.monotonic() - t0)}, "
+                         f"{len(culprits)} culprit(s) (below).")
     if options.publish:
         if run_foreground(asv_command(conf_path, "publish"), cwd) != 0:
             notes.append("asv publish failed; the dashboard is out of date.")
@@ -338,6 +352,7 @@ def _nightly_locked(options, config: Path, results_dir: Path, state: Path, start
     report = regressions.render_markdown(changes, after, title=title, rule=rule, summary_lines=summary,
                                          notes=notes, commit_names=plan.names)
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    report += ("\n" + culprit_section) if culprit_section else ""
     for path in [state / "reports" / f"{stamp}.md", state / "latest.md", *([options.report] if options.report else [])]:
         write_atomically(path, report)
     print(report, flush=True)

@@ -1,0 +1,114 @@
+"""The bisection's search and the profile comparison, without asv (tests/test_bisection_asv.py runs them for real)."""
+
+from __future__ import annotations
+
+import cProfile
+import math
+import pstats
+import time
+
+import pytest
+
+from zarr_cryoet.measure.statistic import Estimate
+from zarr_cryoet.tracking import bisection, profile_comparison, regressions
+from zarr_cryoet.tracking.bisection import Suspect
+from zarr_cryoet.tracking.entries import Entry
+
+COMMITS = [f"{i:040x}" for i in range(12)]
+
+
+def probe_for(first_bad: dict[Suspect, int]):
+    """A fake probe: each suspect is bad from its first bad commit on; records what it was asked."""
+    asked = []
+
+    def is_bad(commit, group):
+        asked.append((commit, tuple(group)))
+        return {s for s in group if COMMITS.index(commit) >= first_bad[s]}
+
+    return is_bad, asked
+
+
+@pytest.mark.parametrize("culprit", range(1, 12))
+def test_one_cause_is_found_in_log2_probes_for_every_timing_it_slowed(culprit):
+    suspects = [Suspect("env", f"b.time_{i}") for i in range(5)]
+    is_bad, asked = probe_for({s: culprit for s in suspects})
+    found = bisection.first_bad(COMMITS, suspects, is_bad)
+    assert found == {COMMITS[culprit]: sorted(suspects)}
+    assert len(asked) <= math.ceil(math.log2(len(COMMITS) - 1))
+    assert all(len(group) == 5 for _, group in asked)  # probed together: one bisection
+
+
+def test_two_causes_in_one_range_part_ways_and_are_both_found():
+    a, b, c = Suspect("env", "x.time_a"), Suspect("env", "x.time_b"), Suspect("other", "x.time_a")
+    is_bad, asked = probe_for({a: 3, b: 9, c: 3})
+    found = bisection.first_bad(COMMITS, [a, b, c], is_bad)
+    assert found == {COMMITS[3]: [c, a] if c < a else [a, c], COMMITS[9]: [b]}
+    assert len(asked) <= 2 * math.ceil(math.log2(11))
+
+
+def test_adjacent_commits_need_no_probe():
+    is_bad, asked = probe_for({Suspect("e", "n"): 1})
+    assert bisection.first_bad(COMMITS[:2], [Suspect("e", "n")], is_bad) == {COMMITS[1]: [Suspect("e", "n")]}
+    assert asked == []
+
+
+def _entry(value):
+    return Entry(value, None, [value] * 4, "v1", "seconds", Estimate(value, value, value * 1.05, 2, 4), 2)
+
+
+def test_alarm_groups_take_confirmed_timing_regressions_between_commits_only():
+    order = COMMITS[:5]
+    change = regressions.Change  # kind, name, env, commit, before, after, baseline_env, baseline_commit
+    changes = [change(regressions.REGRESSED, "m.time_a(1)", "e", order[4], _entry(1), _entry(2), "e", order[1]),
+               change(regressions.REGRESSED, "m.time_a(2)", "e", order[4], _entry(1), _entry(2), "e", order[1]),
+               change(regressions.REGRESSED, "m.time_a(1)", "new-zarr", order[4], _entry(1), _entry(2), "e", order[4]),
+               change(regressions.REGRESSED, "m.track_ratio", "e", order[4], _entry(1), _entry(2), "e", order[1]),
+               change(regressions.UNCHANGED, "m.time_b", "e", order[4], _entry(1), _entry(1), "e", order[1])]
+    assert bisection.alarm_groups(changes, order) == {
+        (order[1], order[4]): [Suspect("e", "m.time_a(1)"), Suspect("e", "m.time_a(2)")]}
+
+
+def test_the_report_names_the_culprit_with_times_intervals_and_probes():
+    s = Suspect("virtualenv-py3.13", "compression.Read.time_read('none', 2)")
+    culprit = bisection.Culprit(COMMITS[4], COMMITS[3], "core: extra work", [s], {s: _entry(0.002)},
+                                {s: _entry(0.042)}, probes=3, range_size=7)
+    text = bisection.render([culprit], lambda c: c[:8])
+    assert "## Culprit" in text and f"### {COMMITS[4][:8]}: core: extra work" in text
+    assert "found in 3 asv run(s) over 7 commit(s)" in text and f"after {COMMITS[3][:8]} (its parent)" in text
+    assert "| 2 ms ± 5 % | 42 ms ± 5 % | 21.00× |" in text
+
+
+def work(n: int) -> float:
+    total = 0.0
+    for i in range(n):
+        total += i ** 0.5
+    return total
+
+
+def injected(seconds: float) -> None:
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+def read(slow: bool) -> float:
+    if slow:
+        injected(0.03)
+    return work(20_000)
+
+
+def profile_of(slow: bool) -> pstats.Stats:
+    profiler = cProfile.Profile()
+    profiler.runcall(read, slow)
+    return pstats.Stats(profiler)
+
+
+def test_the_profile_comparison_puts_the_injected_function_first_and_folds_its_callers(tmp_path):
+    growths = profile_comparison.compare(profile_of(False), profile_of(True))
+    assert growths[0].function.startswith("injected (test_bisection.py:")
+    assert growths[0].delta_ms >= 25 and growths[0].percent is None  # new: not called at the parent
+    assert not any(g.function.startswith(("read (", "runcall")) for g in growths)  # callers folded in
+    comparison = profile_comparison.Comparison("b.time_read", COMMITS[3], COMMITS[4], 5.0, 35.0, growths)
+    path = profile_comparison.draw(comparison, tmp_path / "profile.png")
+    assert path.stat().st_size > 10_000
+    assert "| `injected (test_bisection.py:" in comparison.markdown()

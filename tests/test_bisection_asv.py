@@ -1,0 +1,135 @@
+"""From alarm to culprit, end to end: the nightly job on the upstream config, against a local zarr-python repository
+with a slowdown injected at a known commit; real asv, git and pip.
+
+The repository (tests/zarr_repo.py) holds zarr 3.1.6 and six commits on top of it; the fourth of the seven makes
+every ``Array.__getitem__`` spin for a while in a function of its own. Three nights:
+
+1. the first night benchmarks the newest commit (3.1.6 itself);
+2. two clean commits later, the night is quiet: no alarm and no bisection;
+3. four commits later (the injected one and three clean ones), the night's only commit is slower: the alarm
+   goes off, the bisection names exactly the injected commit, and the profile of the culprit against its
+   parent puts the injected function first.
+
+Kept within CI's budget: one benchmark with two parameter combinations (which share one bisection), a 64³
+phantom, two processes per timing, and a slowdown (40 ms on a read of ~1 ms) that no CI machine's noise hides;
+the runs use ``--factor 4``, as the nightly tests use a fixed factor for the same reason.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.asv_helpers import ROOT, matrix
+from tests.zarr_repo import git, make_zarr_repo
+
+pytestmark = pytest.mark.asv
+
+MACHINE = "zarr-cryoet-bisect-test"
+BENCH = r"compression\.Read\.time_read\(.*'(none|blosc-lz4)', 2\)"
+INJECTED = "_zarr_cryoet_injected_work"
+INJECTION = f'''
+
+def {INJECTED}(seconds: float = 0.04) -> None:
+    """Extra work on every read: the culprit the bisection must name."""
+    import time
+
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+'''
+
+
+def commit(repo, message: str) -> str:
+    git(repo, "add", "--all")
+    git(repo, "-c", "user.name=zarr", "-c", "user.email=zarr@example.org", "commit", "--quiet", "-m", message)
+    return git(repo, "rev-parse", "HEAD")
+
+
+def clean_commit(repo, n: int) -> str:
+    notes = repo / "NOTES.md"
+    notes.write_text((notes.read_text() if notes.exists() else "") + f"note {n}\n")
+    return commit(repo, f"docs: note {n}")
+
+
+def inject(repo) -> str:
+    array = repo / "src" / "zarr" / "core" / "array.py"
+    code = array.read_text()
+    marker = "    def __getitem__(self, selection: Selection) -> NDArrayLikeOrScalar:\n"
+    assert code.count(marker) == 1, "zarr's Array.__getitem__ moved: update the injection"
+    head, _, tail = code.partition(marker)
+    docstring_end = tail.index('"""', tail.index('"""') + 3) + 3  # after the method's docstring
+    tail = tail[:docstring_end] + f"\n        {INJECTED}()" + tail[docstring_end:]
+    array.write_text(head + marker + tail + INJECTION)
+    return commit(repo, "core: extra work in Array.__getitem__")
+
+
+def nightly(conf_path, cwd, *extra) -> subprocess.CompletedProcess:
+    env = {**os.environ, "ZARR_CRYOET_SOURCE": "phantom:64"}
+    cmd = [sys.executable, "-m", "zarr_cryoet.cli", "nightly", "--config", str(conf_path), "--machine", MACHINE,
+           "--results-branch", "", "--no-follow-releases", "--no-publish", "--no-confirm", "--max-commits", "1",
+           "--factor", "4", "--bench", BENCH, "--attribute", "rounds=2", *extra]
+    t0 = time.monotonic()
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=1200)
+    print(f"--- nightly in {time.monotonic() - t0:.0f} s, exit {proc.returncode}\n{proc.stdout[-8000:]}\n"
+          f"{proc.stderr[-3000:]}")
+    return proc
+
+
+def test_the_nightly_job_names_the_injected_commit_and_where_its_time_went(tmp_path):
+    zarr_repo = tmp_path / "zarr-python"
+    (good_night,) = make_zarr_repo(zarr_repo, ["3.1.6"])
+    conf = matrix.load_asv_conf(ROOT / "asv.upstream.conf.json")
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    conf.update(pythons=[python], repo=str(zarr_repo), benchmark_dir=str(ROOT / "benchmarks"),
+                env_dir=str(tmp_path / "env"), results_dir=str(tmp_path / "results"), html_dir=str(tmp_path / "html"))
+    # zarr and this package, each built with the build tools the environment has (zarr's installed once with it),
+    # not in an isolated build environment per commit: seconds instead of half a minute a commit; the optional
+    # engines are not what this test reads with
+    conf["matrix"] = {"req": {"hatchling": [""], "hatch-vcs": [""]}}
+    conf["build_command"] = [c.replace("pip wheel", "pip wheel --no-build-isolation") for c in conf["build_command"]]
+    conf["install_command"] = [c.replace("install {conf_dir}", "install --no-build-isolation {conf_dir}")
+                               .replace("{conf_dir}", str(ROOT)) for c in conf["install_command"]
+                               if "engines.install" not in c]
+    conf_path = tmp_path / "asv.upstream.conf.json"
+    conf_path.write_text(json.dumps(conf, indent=2))
+    report = tmp_path / "nightly" / "latest.md"
+
+    first = nightly(conf_path, tmp_path)
+    assert first.returncode == 0, report.read_text()
+
+    clean = [clean_commit(zarr_repo, n) for n in (1, 2)]
+    quiet = nightly(conf_path, tmp_path)
+    text = report.read_text()
+    assert quiet.returncode == 0, text
+    assert f"Benchmarked: {clean[-1][:8]}" in text and "**No regressions**" in text
+    assert "Culprit" not in text and "bisecting" not in quiet.stdout
+
+    culprit = inject(zarr_repo)
+    after = [clean_commit(zarr_repo, n) for n in (3, 4, 5)]
+    assert len(git(zarr_repo, "rev-list", "HEAD").split()) == 7
+    t0 = time.monotonic()
+    alarm = nightly(conf_path, tmp_path)
+    seconds = time.monotonic() - t0
+    text = report.read_text()
+    assert alarm.returncode == 1, text
+    assert f"Benchmarked: {after[-1][:8]}" in text and "**2 regressions**" in text
+    section = text.split("## Culprit", 1)[1]
+    # exactly the injected commit, found for both timings in one bisection of 4 commits after the good night
+    assert f"### {culprit[:8]}" in section and "core: extra work in Array.__getitem__" in section
+    assert section.count("### ") == 1 and f"after {clean[-1][:8]}" in section
+    assert "found in 2 asv run(s) over 4 commit(s)" in section and "slowed 2 timing(s)" in section
+    # the profile: the injected function first
+    rows = [line for line in section.splitlines() if line.startswith("| `") and "ms |" in line]
+    profile_rows = [r for r in rows if "cumulative" not in r and "compression.Read" not in r]
+    assert profile_rows and INJECTED in profile_rows[0], section
+    assert (tmp_path / "nightly" / "profiles" / f"profile-{culprit[:8]}.png").is_file()
+    # the probes' results are kept: the injected commit and the one after the good night's, not the others
+    files = {p.name.split("-")[0] for p in (tmp_path / "results" / MACHINE).glob("*-virtualenv-*.json")}
+    assert files == {c[:8] for c in (good_night, clean[-1], culprit, after[0], after[-1])}, files
+    print(f"alarm, bisection and profile: {seconds:.0f} s\n{section}")
