@@ -44,8 +44,10 @@ def tests(session: nox.Session, zarr: str) -> None:
     session.run("pytest", "-m", "not asv", "-n", "auto", *session.posargs)
 
 
-#: the end-to-end tests of the nightly job: they compare timings, so ``tasks.py test`` runs them alone
-NIGHTLY_TESTS = "tests/test_nightly_asv.py"
+#: the end-to-end tests of the nightly job, run alone after the others: the nightly job's own compare timings; the
+#: bisection's and the backfill's (alarm to culprit, shards merged) are the heaviest asv runs, and beside the pytest
+#: sessions they doubled in time and slowed those too (CI 28 min against 22 with them here)
+NIGHTLY_TESTS = ["tests/test_nightly_asv.py", "tests/test_bisection_asv.py", "tests/test_backfill_asv.py"]
 
 
 @nox.session(venv_backend="none")
@@ -55,11 +57,13 @@ def asv(session: nox.Session) -> None:
     # its own temporary directory: pytest sessions sharing /tmp/pytest-of-$USER delete each other's older
     # directories (it keeps the newest three), and this one runs beside the ``tests`` sessions
     basetemp = Path(".nox", "asv-session-tmp").resolve()
-    session.run(sys.executable, "-m", "pytest", "-m", "asv", "--ignore", NIGHTLY_TESTS, f"--basetemp={basetemp}",
+    ignored = [a for test in NIGHTLY_TESTS for a in ("--ignore", test)]
+    session.run(sys.executable, "-m", "pytest", "-m", "asv", *ignored, f"--basetemp={basetemp}",
                 *session.posargs, external=True)
 
 
 @nox.session(venv_backend="none")
 def nightly(session: nox.Session) -> None:
-    """The nightly job end to end (real asv, git and pip): a slowdown caught, a clean night quiet, a killed run."""
-    session.run(sys.executable, "-m", "pytest", "-m", "asv", NIGHTLY_TESTS, *session.posargs, external=True)
+    """The nightly job end to end (real asv, git and pip): a slowdown caught, a clean night quiet, a killed run; from
+    alarm to culprit on a local zarr-python repository; backfill shards merged and published."""
+    session.run(sys.executable, "-m", "pytest", "-m", "asv", *NIGHTLY_TESTS, *session.posargs, external=True)
