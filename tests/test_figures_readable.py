@@ -16,6 +16,9 @@ from zarr_cryoet.report import engines, figures, measurement, object_storage, vi
 from zarr_cryoet.report.results import ReportResults
 from zarr_cryoet.report.style import add_run_label, new_figure
 
+# the report on recorded asv results: the same under every zarr, so CI runs it under the newest only
+pytestmark = pytest.mark.once
+
 ROOT = Path(__file__).parent.parent
 RUNS = {"quick": (ROOT / "tests" / "data" / "asv-results", "vm"),
         "limits": (ROOT / "tests" / "data" / "asv-results-limits", "vm"),

@@ -23,6 +23,9 @@ from zarr_cryoet.report import recommend as recommend_module
 from zarr_cryoet.report.results import ReportResults
 from zarr_cryoet.report.style import close_figure
 
+# the report on recorded asv results: the same under every zarr, so CI runs it under the newest only
+pytestmark = pytest.mark.once
+
 RECORDED = Path(__file__).parent.parent / "recorded"
 
 
