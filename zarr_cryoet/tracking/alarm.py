@@ -29,7 +29,12 @@ def confirmable(changes) -> list:
 
 def selecting(changes) -> list[str]:
     """asv --bench arguments that select exactly the given timings (benchmark name with parameters)."""
-    return [a for name in sorted({c.name for c in changes}) for a in ("--bench", f"^{re.escape(name)}$")]
+    return bench_arguments(c.name for c in changes)
+
+
+def bench_arguments(names) -> list[str]:
+    """asv --bench arguments that select exactly these benchmarks (names with parameters)."""
+    return [a for name in sorted(set(names)) for a in ("--bench", f"^{re.escape(name)}$")]
 
 
 def thresholds(factor: float | None, profile_path: Path | None, results_dir: Path, machine: str,

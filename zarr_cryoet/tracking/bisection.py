@@ -95,7 +95,7 @@ class Probe:
 
     def __call__(self, commit: str, group: list[Suspect]) -> set[Suspect]:
         self.runs += 1
-        self.run(commit, alarm.selecting([_Named(s.name) for s in group]))
+        self.run(commit, alarm.bench_arguments(s.name for s in group))
         history = load_history(self.results_dir, self.machine)
         self.seen[commit] = history
         bad = set()
@@ -108,11 +108,6 @@ class Probe:
                     == regressions.REGRESSED:
                 bad.add(suspect)
         return bad
-
-
-@dataclass(frozen=True)
-class _Named:  # what alarm.selecting reads of a change
-    name: str
 
 
 def bisect_alarm(order: list[str], good: str, bad: str, suspects: list[Suspect], probe: Probe,

@@ -140,7 +140,9 @@ def profile_pair(run, results_dir: Path, machine: str, env: str, benchmark: str,
     """
     from asv.results import iter_results_for_machine
 
-    run([parent, culprit], ["--quick", "--profile", "--bench", f"^{_escape(benchmark)}$"])
+    from zarr_cryoet.tracking.alarm import bench_arguments
+
+    run([parent, culprit], ["--quick", "--profile", *bench_arguments([benchmark])])
     stats = {}
     for result in iter_results_for_machine(str(results_dir), machine):
         key = benchmark.partition("(")[0]
@@ -155,8 +157,3 @@ def profile_pair(run, results_dir: Path, machine: str, env: str, benchmark: str,
     comparison.figure = draw(comparison, figure_dir / f"profile-{culprit[:8]}.png")
     return comparison
 
-
-def _escape(name: str) -> str:
-    import re
-
-    return re.escape(name)
