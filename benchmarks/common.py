@@ -33,8 +33,8 @@ import numpy as np
 
 from zarr_cryoet.data import provenance, sources
 from zarr_cryoet.errors import FormatUnavailableError, InvalidChunksError
-from zarr_cryoet.measure import statistic
 from zarr_cryoet.files import write_atomically
+from zarr_cryoet.stats import schedule
 from zarr_cryoet.store import access, remote, stores
 from zarr_cryoet.store.codecs import get_codec
 from zarr_cryoet.store.lossy_codecs import roundtrip
@@ -50,7 +50,7 @@ SETUP_CACHE_TIMEOUT = 1800  # 512³ volumes with 16³ chunks take minutes to bui
 #: measures changes. "2": the allocator is pinned in every measured process.
 VERSION = "2"
 #: The version of every timing (``time_``) benchmark. "3": the value is the fastest of many interleaved
-#: processes (zarr_cryoet.measure.statistic), no longer asv's median of two: a new series.
+#: processes (zarr_cryoet.stats.estimate), no longer asv's median of two: a new series.
 TIME_VERSION = "3"
 REQUEST = sources.SourceRequest.from_env()
 DATA = [REQUEST.identity()]  # the ``data`` parameter of every benchmark
@@ -73,22 +73,22 @@ def grid(default, full):
 
 # Sampling (asv attributes), chosen from measurements of this machine's noise (docs/measurement.md,
 # "Statistic and schedule"): the machine switches between a fast and a usual, ~1.7x slower speed
-# every second or so; the suite reports the fastest process (zarr_cryoet.measure.statistic), which
+# every second or so; the suite reports the fastest process (zarr_cryoet.stats.estimate), which
 # reproduces only when a combination's processes are spread over the run. So: many rounds (processes)
 # of few samples, interleaved across the environments (asv run --interleave-rounds, which every run of
 # the suite passes: tasks.py, the nightly job, the focused run), and a fixed number of samples per
 # round, so the samples asv records can be told apart by process. ``track_`` results are
 # deterministic: run once.
 #: reads of micro- to milliseconds, after one warm-up call per process
-QUICK_READ = {**statistic.QUICK_READ, "warmup_time": 0.001}
+QUICK_READ = {**schedule.QUICK_READ, "warmup_time": 0.001}
 #: writes and reads of ~0.1-1 s, after a warm-up call
-WRITE = {**statistic.WRITE, "warmup_time": 0.001}
+WRITE = {**schedule.WRITE, "warmup_time": 0.001}
 #: reads over slow HTTP and of whole portal-sized volumes (0.1-2 s)
-SLOW = {**statistic.SLOW, "warmup_time": 0.001}
+SLOW = {**schedule.SLOW, "warmup_time": 0.001}
 #: writes of seconds (portal-sized volumes), no warm-up
-LONG = {**statistic.LONG, "warmup_time": 0}
+LONG = {**schedule.LONG, "warmup_time": 0}
 #: reads from object storage (latency-bound), after a warm-up call
-REMOTE = {**statistic.REMOTE, "warmup_time": 0.001}
+REMOTE = {**schedule.REMOTE, "warmup_time": 0.001}
 
 
 def sampled(preset: dict):

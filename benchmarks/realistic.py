@@ -18,7 +18,7 @@ concurrently; on one core it cannot):
 **What runs at which size, and why** (the default run's budget): the use-case layouts are the
 chunking question's default grid without 16³ chunks (19 200 chunks at this size: 21 s to write per
 environment here, and the slowest layout for every read at 128³ already); two processes per
-combination (:data:`~zarr_cryoet.measure.statistic.REMOTE`: a combination's fastest process was within
+combination (:data:`~zarr_cryoet.stats.schedule.REMOTE`: a combination's fastest process was within
 8 % of the third's in 98 % of 54 cases), since asv starts a process per combination. Everything else
 (codecs, lossy settings, engines, HTTP, cold caches, the S3 clients and traffic) runs at 128³ only,
 where per-chunk costs show and a run takes minutes. ``recommend --shape`` scales from the size measured

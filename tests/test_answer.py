@@ -8,6 +8,7 @@ import pytest
 from zarr_cryoet import cli
 from zarr_cryoet.report import answer, mixed_use, recommend, scaling
 from zarr_cryoet.report.recommend import Answer, Ranked, USE_CASES
+from zarr_cryoet.stats.estimate import Estimate
 from zarr_cryoet.report.results import ReportResults
 
 RESULTS = Path(__file__).parent.parent / "recorded" / "results"
@@ -20,7 +21,7 @@ def results():
 
 def _answer(key, times: dict) -> Answer:
     use_case = next(u for u in USE_CASES if u.key == key)
-    ranked = tuple(sorted((Ranked(t, t * 0.95, t * 1.05, chunks=c, zarr_format=2) for c, t in times.items()),
+    ranked = tuple(sorted((Ranked(Estimate(t, (t, t * 1.05), 2), chunks=c, zarr_format=2) for c, t in times.items()),
                           key=lambda r: r.seconds))
     return Answer(use_case, "3.4.2", "phantom", ranked)
 
@@ -35,7 +36,8 @@ def test_mixed_use_takes_the_smallest_worst_case_ratio_not_the_smallest_sum():
     assert ranked[0].worst == pytest.approx(1.5)
     line = mixed_use.line(answers)
     assert line.startswith("**Mixed use (an XY viewer, particle picking, whole-volume processing): b v2**")
-    assert "at most 1.50×" in line and "1.5× ± " in line and "Next: a v2, at most 5.00×" in line
+    assert "at most 1.50×" in line and "Next: a v2, at most 5.00×" in line
+    assert "1.50× ~ (p = 0.33, 2 v 2)" in line and "±" not in line  # 2 processes a side: never told apart
 
 
 def test_mixed_use_names_the_uses_it_could_not_judge():
@@ -71,11 +73,11 @@ def test_the_measured_shape_is_not_scaled_and_another_is_marked(results):
             before = next(m for m in by_key[a.use_case.key].ranked if (m.chunks, m.zarr_format, m.via)
                           == (r.chunks, r.zarr_format, r.via))
             factor = scaling.chunk_factor(a.use_case.key, r.chunks, source, (400, 1000, 1000))
-            assert r.seconds == pytest.approx(before.seconds * factor) and r.precision == pytest.approx(
-                before.precision)
+            assert r.seconds == pytest.approx(before.seconds * factor)
+            assert r.time.high / r.seconds == pytest.approx(before.time.high / before.seconds)
         assert [r.seconds for r in a.ranked] == sorted(r.seconds for r in a.ranked)
     text = answer.render(results, shape=(400, 1000, 1000))
-    assert "~400×1000×1000 (scaled from phantom" in text and scaling.RULE in text and "~" in text
+    assert "≈400×1000×1000 (scaled from phantom" in text and scaling.RULE in text and "≈" in text
 
 
 def test_the_answer_opens_with_its_limits_and_the_run_to_run_precision(results):
@@ -116,8 +118,11 @@ def test_the_readme_answer_is_rendered_without_the_command_line(monkeypatch):
         readme.run_command("zarr-cryoet recommend --bogus")
 
 
-def test_every_time_of_the_answer_carries_its_precision(results):
+def test_every_time_of_the_answer_carries_its_interval_and_no_plus_minus(results):
     text = answer.render(results)
     table = [line for line in text.splitlines() if line.startswith("| ") and "use case" not in line]
-    assert table and all(" ± " in line for line in table)
+    assert table and all("n=" in line and ("[" in line or "(range " in line) for line in table)
+    assert "±" not in text
+    # every runner-up says whether the rank test tells it apart from the best, with the test
+    assert all(("cannot tell apart" in line or "told apart" in line) and " v " in line for line in table)
     assert not any(math.isnan(r.seconds) for a in answer.answers_for(results) for r in a.ranked)

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from zarr_cryoet.measure.statistic import Estimate
+from zarr_cryoet.stats.estimate import Estimate
 from zarr_cryoet.tracking import bisection, profile_comparison, regressions
 from zarr_cryoet.tracking.bisection import Suspect
 from zarr_cryoet.tracking.entries import Entry
@@ -52,8 +52,10 @@ def test_adjacent_commits_need_no_probe():
     assert asked == []
 
 
-def _entry(value):
-    return Entry(value, None, [value] * 4, "v1", "seconds", Estimate(value, value, value * 1.05, 2, 4), 2)
+def _entry(value, processes=2):
+    minima = tuple(value * (1 + 0.05 * i / (processes - 1)) for i in range(processes))
+    return Entry(value, None, [m for m in minima for _ in range(2)], "v1", "seconds",
+                 Estimate(value, minima, 2 * processes), 2)
 
 
 def test_alarm_groups_take_confirmed_timing_regressions_between_commits_only():
@@ -69,13 +71,32 @@ def test_alarm_groups_take_confirmed_timing_regressions_between_commits_only():
 
 
 def test_the_report_names_the_culprit_with_times_intervals_and_probes():
-    s = Suspect("virtualenv-py3.13", "compression.Read.time_read('none', 2)")
-    culprit = bisection.Culprit(COMMITS[4], COMMITS[3], "core: extra work", [s], {s: _entry(0.002)},
-                                {s: _entry(0.042)}, probes=3, range_size=7)
+    s, t = Suspect("virtualenv-py3.13", "compression.Read.time_read('none', 2)"), Suspect("e", "m.time_a(1)")
+    culprit = bisection.Culprit(COMMITS[4], COMMITS[3], "core: extra work", [s, t],
+                                {s: _entry(0.002), t: _entry(0.010, 5)}, {s: _entry(0.042), t: _entry(0.020, 5)},
+                                probes=3, range_size=7)
     text = bisection.render([culprit], lambda c: c[:8])
     assert "## Culprit" in text and f"### {COMMITS[4][:8]}: core: extra work" in text
     assert "found in 3 asv run(s) over 7 commit(s)" in text and f"after {COMMITS[3][:8]} (its parent)" in text
-    assert "| 2 ms ± 5 % | 42 ms ± 5 % | 21.00× |" in text
+    # each time with the range of its processes, each ratio with the rank test (2 processes a side: never different)
+    assert "| 2.0 ms (range 2.0–2.1, n=2) | 42.0 ms (range 42.0–44.1, n=2) | 21.00× ~ (p = 0.33, 2 v 2) |" in text
+    assert "| 10.0 ms (range 10.0–10.5, n=5) | 20.0 ms (range 20.0–21.0, n=5) | 2.00× (p = 0.008, 5 v 5) |" in text
+    assert "±" not in text
+
+
+def test_a_probe_judges_its_group_with_the_alarms_rule(tmp_path, monkeypatch):
+    """At each probe the group's timings are judged against the good night's: by the rank test of their processes
+    (adjusted across the group) where no noise profile gives a threshold; a timing without a result is bad."""
+    slow, same, missing = Suspect("e", "m.time_a(1)"), Suspect("e", "m.time_a(2)"), Suspect("e", "m.time_a(3)")
+    entries = {("e", COMMITS[0], slow.name): _entry(0.010, 5), ("e", COMMITS[5], slow.name): _entry(0.013, 5),
+               ("e", COMMITS[0], same.name): _entry(0.010, 5), ("e", COMMITS[5], same.name): _entry(0.0101, 5),
+               ("e", COMMITS[0], missing.name): _entry(0.010, 5)}
+    monkeypatch.setattr(bisection, "load_history", lambda *args: regressions.History(entries, {}))
+    runs = []
+    probe = bisection.Probe(lambda commit, args: runs.append((commit, args)) or 0, tmp_path, "vm", COMMITS[0],
+                            regressions.Thresholds())
+    assert probe(COMMITS[5], [slow, same, missing]) == {slow, missing}
+    assert probe.runs == 1 and runs[0][0] == COMMITS[5]
 
 
 def work(n: int) -> float:

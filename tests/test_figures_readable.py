@@ -96,19 +96,44 @@ def test_the_access_figure_says_what_each_pattern_reads_and_why_http_has_fewer_l
 
 
 def test_the_version_legend_states_one_rule_both_ways(loaded):
-    from zarr_cryoet.report.versions import change_labels
+    from zarr_cryoet.report.versions import RULE, change_labels
+    from zarr_cryoet.stats.compare import Comparison
 
-    slower, faster, _ = change_labels({"intervals"})
-    assert slower.removeprefix("slower") == faster.removeprefix("faster") == ": the times' intervals do not overlap"
-    slower, faster, same = change_labels({"threshold"}, 1.1)
-    rule = ": by more than 1.1× (no intervals recorded)"
-    assert slower.removeprefix("slower") == faster.removeprefix("faster") == rule
-    assert same == "no clear change: within 1.1× either way"
-    for run, rule in (("quick", "no intervals recorded"), ("recorded", "intervals do not overlap")):
+    slower, faster, same = change_labels([Comparison(1.2, 0.008, (5, 5)), Comparison(1.1, 0.5, (3, 3))])
+    assert slower.removeprefix("slower") == faster.removeprefix("faster") == f": {RULE}"
+    assert RULE == "Mann–Whitney, Benjamini–Hochberg q < 0.05"
+    assert same == "~: not told apart\n(1 of 2: too few processes ever to tell)"
+    for run, never in (("quick", "(all of"), ("recorded", "of ")):  # --quick: one process a time
         legend = next(ax.get_legend() for ax in figures.build_version_figure(loaded(run)).axes if ax.get_legend())
         texts = [t.get_text() for t in legend.get_texts()]
-        assert any(t.startswith("slower") and rule in t for t in texts)
-        assert any(t.startswith("faster") and rule in t for t in texts)
+        assert f"slower: {RULE}" in texts and f"faster: {RULE}" in texts
+        assert any(t.startswith("~: not told apart") and never in t for t in texts)
+        assert not any("±" in t for t in texts)
+
+
+@pytest.mark.parametrize("run", ["quick", "recorded"])
+def test_time_whiskers_are_asymmetric_and_say_what_they_are(run, loaded):
+    """The compression figure's time bars carry each time's interval, low to high (the fastest process is the
+    value: nothing below it unless the machine's band says so), and the title names the interval."""
+    results = loaded(run)
+    fig = figures.build_compression_figure(results)
+    title = fig.get_suptitle()
+    assert "±" not in title
+    whiskers = [c for ax in fig.axes[:2] for c in ax.containers if not isinstance(c, BarContainer)]
+    if run == "quick":  # one process a time: no interval to draw
+        assert not whiskers and "whiskers" not in title
+        return
+    assert whiskers and "whiskers: range of 3 or 5 processes" in title
+    env = results.newest
+    for ax, bench in zip(fig.axes[:2], ("compression.Write.time_write", "compression.Read.time_read")):
+        for container in (c for c in ax.containers if not isinstance(c, BarContainer)):
+            (x, y), = container.lines[2][0].get_segments()[0][:1]  # the whisker's lower end
+            top = container.lines[2][0].get_segments()[0][1][1]
+            codec = results.choices("compression", "codec")[round(x)]
+            found = results.estimate(env, bench, data=results.choices("compression", "data")[0], codec=codec,
+                                     zarr_format=2)
+            assert (y, top) == pytest.approx((found.low * 1e3, found.high * 1e3))
+            assert found.low == found.value < found.high  # asymmetric: the range of the processes is above
 
 
 def test_the_engine_figure_says_one_core(loaded):

@@ -22,7 +22,7 @@ from zarr_cryoet.tracking import history
 from zarr_cryoet.tracking import nightly
 from zarr_cryoet.tracking import regressions
 from zarr_cryoet.tracking import releases
-from zarr_cryoet.measure.statistic import Estimate
+from zarr_cryoet.stats.estimate import Band, Estimate
 from zarr_cryoet.tracking.entries import Entry, load_history
 from zarr_cryoet.tracking.noise import NoiseProfile
 from zarr_cryoet.tracking.regressions import IMPROVED, NEW, NOT_COMPARABLE, REGRESSED, UNCHANGED
@@ -311,23 +311,56 @@ def test_a_codec_that_keeps_less_is_the_regression_and_round_off_is_not():
     assert regressions.classify(drop, entry(0.024, unit="FSC"), entry(0.03, unit="FSC")) == REGRESSED
 
 
-def timing(value, high=None, processes=6):
-    """A timing with the suite's statistic: ``value`` and an interval up to ``high``."""
-    found = Estimate(value, value, value if high is None else high, processes, 2 * processes)
-    return Entry(value, None, [value] * 12, "v1", "seconds", found)
+def timing(value, slowest=None, processes=5, band=None):
+    """A timing with the suite's statistic: ``processes`` process minima evenly from ``value`` (the fastest) to
+    ``slowest``, two samples each; ``band``: the machine's measured band."""
+    slowest = value if slowest is None else slowest
+    minima = tuple(value + (slowest - value) * i / max(1, processes - 1) for i in range(processes))
+    found = Estimate(value, minima, 2 * processes, band)
+    return Entry(value, None, [m for m in minima for _ in range(2)], "v1", "seconds", found, 2)
 
 
 NAME = "chunking.Read.time_read_full('p', '16x16x16', 2)"
+BAND = Band(0.93, 1.08, 0.90)  # a machine's run-to-run band: another run of one commit lands within -7 %/+8 %
 
 
-@pytest.mark.parametrize("after, kind", [
-    (timing(1.30, 1.32), REGRESSED),  # beyond 2 × hypot(2 %, 1.5 %) = 5 %
-    (timing(1.04, 1.06), UNCHANGED),  # within it
-    (timing(0.90, 0.91), IMPROVED),
-    (timing(1.02, 1.02), UNCHANGED),  # one interval of zero width: 2 × 2 % still
+@pytest.mark.parametrize("before, after, kind", [
+    (timing(1.0, 1.02), timing(1.30, 1.32), REGRESSED),  # every process slower: p = 0.008, 5 v 5
+    (timing(1.0, 1.02), timing(0.90, 0.91), IMPROVED),
+    (timing(1.0, 1.04), timing(1.01, 1.05), UNCHANGED),  # the processes interleave
+    (timing(1.0, 1.02, 3), timing(1.30, 1.32, 3), UNCHANGED),  # 3 v 3: the smallest p is 0.1, never different
+    (timing(1.0, 1.02, band=BAND), timing(1.04, 1.06, band=BAND), UNCHANGED),  # within the run-to-run band
+    (timing(1.0, 1.02, band=BAND), timing(1.30, 1.32, band=BAND), REGRESSED),  # beyond it
 ])
-def test_a_timing_is_judged_by_the_precision_of_its_two_results(after, kind):
-    assert regressions.classify(NAME, timing(1.0, 1.02), after) == kind
+def test_without_a_noise_profile_a_timing_is_judged_by_the_rank_test_of_its_processes(before, after, kind):
+    assert regressions.classify(NAME, before, after) == kind
+
+
+def test_the_nights_rank_tests_are_adjusted_together_and_printed_beside_each_verdict():
+    """Benjamini–Hochberg across the night: one timing at p = 0.008 among ten unchanged ones is not called slower;
+    ten of them are. The report gives each timing's q and processes, never a ±."""
+    names = [f"chunking.Read.time_read_full('p', '{n}', 2)" for n in range(11)]
+    alone = [regressions.Comparison("env", n, timing(1.0, 1.04), timing(1.3 if i == 0 else 1.01, 1.05))
+             for i, n in enumerate(names)]
+    verdicts = regressions.judge(alone)
+    assert verdicts[0].kind == UNCHANGED and verdicts[0].test.p == pytest.approx(2 / 252)
+    assert verdicts[0].test.q == pytest.approx(11 * 2 / 252) and verdicts[0].source == regressions.RANK_TEST
+    moved = [row._replace(after=timing(1.3, 1.35)) if i < 10 else row for i, row in enumerate(alone)]
+    assert [v.kind for v in regressions.judge(moved)] == [REGRESSED] * 10 + [UNCHANGED]
+    h = regressions.History({("e", "c1", names[0]): timing(1.0, 1.04), ("e", "c2", names[0]): timing(1.3, 1.35)},
+                            {"e": {"python": "3.11", "zarr": "3.1.6"}})
+    text = regressions.render_markdown(regressions.compare_new(h.only({("e", "c1", names[0])}), h, ["c1", "c2"]),
+                                       h, title="night", rule="rule")
+    assert "| 1.00 s (range 1.00–1.04, n=5) | 1.30 s (range 1.30–1.35, n=5) | 1.30× " \
+           "| rank test: slower (q = 0.008, 5 v 5) | c1 |" in text
+    assert "±" not in text
+    # a noise-profile verdict keeps its threshold and gives the test beside it; a band margin is named
+    banded = regressions.judge([regressions.Comparison("env", names[0], timing(1.0, 1.02, band=BAND),
+                                                       timing(1.3, 1.32, band=BAND))])[0]
+    change = regressions.Change(banded.kind, names[0], "env", "c2", test=banded.test, threshold=0.05,
+                                threshold_source="noise profile")
+    assert regressions._threshold(change) == \
+        "+5 % (noise profile); rank test: slower (q = 0.008, 5 v 5, beyond the run-to-run band)"
 
 
 def test_a_noise_profile_gives_each_timing_its_own_threshold():
@@ -336,8 +369,9 @@ def test_a_noise_profile_gives_each_timing_its_own_threshold():
     assert quiet.detectable("env", NAME) == pytest.approx(0.0415, abs=1e-3)
     assert regressions.classify(NAME, timing(1.0, 1.5), timing(1.06, 1.5), thresholds, "env") == REGRESSED
     assert regressions.classify(NAME, timing(1.0, 1.5), timing(1.03, 1.5), thresholds, "env") == UNCHANGED
-    # a timing the profile does not have falls back to its intervals
+    # a timing the profile does not have falls back to the rank test of its processes
     assert regressions.classify(NAME, timing(1.0, 1.5), timing(1.06, 1.5), thresholds, "other") == UNCHANGED
+    assert regressions.classify(NAME, timing(1.0, 1.01), timing(1.06, 1.07), thresholds, "other") == REGRESSED
     noisy = NoiseProfile("vm", "abc", ["vm", "vm-b"], {("env", NAME): 0.2})
     assert noisy.useless() == [("env", NAME)]
     # --factor: one factor for all, asv compare's rules
@@ -356,7 +390,7 @@ def test_instruction_counts_change_beyond_two_percent_and_are_the_first_alarm():
     changes = regressions.compare_new(h.only({("e", "c1", name), ("e", "c1", NAME)}), h, ["c1", "c2"])
     text = regressions.render_markdown(changes, h, title="night", rule="rule")
     assert text.index("## Regressed instruction counts (1): the first alarm") < text.index("## Regressed (1)")
-    assert "+3 % (intervals)" in text  # the timing's own threshold, and where it came from
+    assert "| rank test: slower (q = 0.008, 5 v 5) |" in text  # how the timing was judged, with its test
 
 
 def fake_history() -> regressions.History:
@@ -397,7 +431,7 @@ def test_report_names_each_regression_with_before_and_after():
     changes = regressions.compare_new(h.only({("env-a", "c1", "b.time_x(1)")}), h, ["c1", "c2", "c3"])
     text = regressions.render_markdown(changes, h, title="night", rule="a rule", notes=["a note"])
     assert "**2 regressions** (a rule)" in text
-    assert "| `b.time_x(1)` | zarr 3.1.6, py3.11 @ c2 | 1.00s | 3.00s | 3.00× | factor 1.5 | c1 |" in text
+    assert "| `b.time_x(1)` | zarr 3.1.6, py3.11 @ c2 | 1.00 s | 3.00 s | 3.00× | factor 1.5 | c1 |" in text
     assert "## Improved (1)" in text and "zarr 3.4.2, py3.13" in text
     assert "- a note" in text
 
@@ -443,7 +477,7 @@ def test_a_family_that_moves_together_is_flagged_where_no_timing_alone_would_be(
     assert slower[0].source.startswith("family chunking.Read.time_read_full +8 %")
     quiet = regressions.judge(family_rows(lambda i: [1.02, 0.99, 1.01, 1.0, 1.02, 0.98][i]), thresholds)
     assert {v.kind for v in quiet} == {UNCHANGED}
-    # without a profile there is no family stage: each timing against its intervals only
+    # without a profile there is no family stage: each timing by its rank test only
     assert {v.kind for v in regressions.judge(family_rows(lambda i: 1.08))} == {UNCHANGED}
 
 

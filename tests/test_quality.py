@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from zarr_cryoet import cli
-from zarr_cryoet.measure import quality, release_crosscheck, statistic
+from zarr_cryoet.measure import quality, release_crosscheck
+from zarr_cryoet.stats import schedule
 from zarr_cryoet.store import compat
 from zarr_cryoet.tracking import noise
 
@@ -91,7 +92,12 @@ def test_stability_compares_the_suites_statistic_of_runs_of_one_commit(two_runs,
     assert cli.main(["stability", "--results", str(two_runs), "--machine", "vm", "--machine", "vm-b",
                      "--bench", "^compression", "--save", str(profile)]) == 0
     out = capsys.readouterr().out
-    assert "±10 %: 50%" in out and "1.50×  compression.Read.time_read" in out  # the reads, not the writes
+    assert "10 %: 50%" in out and "1.50×  compression.Read.time_read" in out  # the reads, not the writes
+    # the values of an unchanged timing lie inside the other run's range of processes; the 1.5× slower ones not
+    assert f"interval check: {stable.inside_interval():.0%} of values lie inside the other run's interval, " \
+           "the range of its processes' minima" in out
+    assert stable.inside_interval() == pytest.approx(1 - len(changed) / len(stable.common()))
+    assert "±" not in out
     assert "smallest detectable change per timing" in out and "release ratios" in out
     loaded = noise.NoiseProfile.load(profile)
     assert loaded.detectable(*k) == pytest.approx(stable.profile.detectable(*k), rel=1e-4)
@@ -114,8 +120,8 @@ def test_a_noise_profile_that_cannot_be_read_is_one_line(tmp_path):
 def test_crosscheck_times_the_headline_reads_with_the_suites_schedule(tmp_path, monkeypatch):
     """A fake asv environment (this Python) and the 128³ cases: each timed in its schedule's processes."""
     fake_asv_environment(tmp_path / "env")
-    monkeypatch.setattr(statistic, "QUICK_READ", {"rounds": 2, "repeat": 2})
-    monkeypatch.setattr(statistic, "WRITE", {"rounds": 2, "repeat": 1})
+    monkeypatch.setattr(schedule, "QUICK_READ", {"rounds": 2, "repeat": 2})
+    monkeypatch.setattr(schedule, "WRITE", {"rounds": 2, "repeat": 1})
     monkeypatch.setattr(release_crosscheck, "CASES", [c for c in release_crosscheck.CASES
                                                       if c.size == "128" and c.chunks == "64x64x64"])
     rounds = []
@@ -127,7 +133,7 @@ def test_crosscheck_times_the_headline_reads_with_the_suites_schedule(tmp_path, 
         assert zarr == compat.ZARR_VERSION and found.processes == 2 and found.value > 0 and faults >= 0
         assert found.samples == (2 if "write" in label else 4) and found.low <= found.value <= found.high
     table = release_crosscheck.table(measured)
-    assert f"| {compat.ZARR_VERSION} | – |" in table and "plain, loaded (ms)" in table  # no asv results given
+    assert f"| {compat.ZARR_VERSION} | – |" in table and "| plain, loaded |" in table  # no asv results given
 
 
 def fake_asv_environment(env_dir):
@@ -147,8 +153,8 @@ def test_crosscheck_engines_times_every_engine_this_environment_has(tmp_path, mo
     fake_asv_environment(tmp_path / "env")
     monkeypatch.setattr(engine_crosscheck, "LAYOUTS", [("64x64x64", 2)])
     monkeypatch.setattr(engine_crosscheck, "OPERATIONS", ("full", "write"))
-    monkeypatch.setattr(statistic, "QUICK_READ", {"rounds": 1, "repeat": 2})
-    monkeypatch.setattr(statistic, "SLOW", {"rounds": 1, "repeat": 1})
+    monkeypatch.setattr(schedule, "QUICK_READ", {"rounds": 1, "repeat": 2})
+    monkeypatch.setattr(schedule, "SLOW", {"rounds": 1, "repeat": 1})
     skipped = []
     measured = engine_crosscheck.run(tmp_path / "env", sizes=("128",),
                                      log=lambda line: skipped.append(line) if "skipped" in line else None)
@@ -165,8 +171,8 @@ def test_crosscheck_lossy_times_writes_and_reads_checked_against_numcodecs(tmp_p
     from zarr_cryoet.measure import lossy_crosscheck
 
     fake_asv_environment(tmp_path / "env")
-    monkeypatch.setattr(statistic, "QUICK_READ", {"rounds": 1, "repeat": 2})
-    monkeypatch.setattr(statistic, "WRITE", {"rounds": 1, "repeat": 1})
+    monkeypatch.setattr(schedule, "QUICK_READ", {"rounds": 1, "repeat": 2})
+    monkeypatch.setattr(schedule, "WRITE", {"rounds": 1, "repeat": 1})
     measured = lossy_crosscheck.run(tmp_path / "env", codecs=("zfp-rate-4", "scaleoffset-int8"),
                                     log=lambda line: None)
     assert set(measured) == {(compat.ZARR_VERSION, c, op) for c in ("zfp-rate-4", "scaleoffset-int8")

@@ -6,6 +6,7 @@ import pytest
 
 from tests.test_report import raw_results
 from zarr_cryoet import cli
+from zarr_cryoet.stats.compare import adjust, compare
 from zarr_cryoet.report import answer_notes, recommend
 from zarr_cryoet.report.results import ReportResults
 
@@ -79,41 +80,45 @@ def test_the_codec_lossy_reader_and_size_lines_come_from_the_same_run(results):
     lossy = next(line for line in lines if line.startswith("Lossy"))
     assert "**zfp-accuracy-1**" in lossy and "**scaleoffset-int8**" in lossy and "zfp-rate" not in lossy
     assert sum(line.startswith("Reader for") for line in lines) == 4
-    # readers whose intervals overlap the fastest's are marked ≈: no clear difference
+    # readers the rank test cannot tell from the fastest (adjusted across the line) are marked ~
     env = results.newest
     for line in (line for line in lines if line.startswith("Reader for")):
         chunks = {"16³": "16x16x16", "64³": "64x64x64", "128³": "128x128x128", "32³ in 128³": "32x32x32/128x128x128"}[
             line.removeprefix("Reader for ").split(" v")[0]]
         fmt = 3 if "/" in chunks else 2
-        timed = {e: answer_notes.timed(results, env, "engines.Read.time_read_full", data="phantom 128³ float32",
-                                       chunks=chunks, zarr_format=fmt, engine=e)
-                 for e in ("zarr-python", "zarrs", "tensorstore")}
-        best = min(timed, key=lambda e: timed[e].seconds)
+        timed = {e: results.estimate(env, "engines.Read.time_read_full", data="phantom 128³ float32",
+                                     chunks=chunks, zarr_format=fmt, engine=e)
+                 for e in results.choices("engines", "engine")}
+        best = min(timed, key=lambda e: timed[e].value)
         assert f"**{best}** ({timed[best]})" in line
-        for engine, t in timed.items():
-            if engine != best:
-                assert f"{engine} {'≈ ' if t.overlaps(timed[best]) else ''}{t}" in line
+        others = [e for e in timed if e != best]
+        tests = adjust([compare(timed[best], timed[e]) for e in others])
+        for engine, c in zip(others, tests):
+            assert f"{engine} {'' if c.differs else '~ '}{timed[engine]}" in line
     assert any(line.startswith("At portal size, full read") for line in lines)
     assert all("zarr 3.4.2" in line for line in lines if not line.startswith(("Trade-off", "zarr ")))
 
 
-def test_the_interval_is_the_sum_of_the_reads_intervals_and_close_calls_are_marked(results):
-    """Each time comes with its interval (the suite's statistic); a runner-up whose interval overlaps the best's
-    is marked ≈, and every time in the table carries its ±."""
+def test_a_sum_adds_the_reads_processes_and_undecided_rows_are_marked(results):
+    """A use case's time is the sum of its reads, process by process; a runner-up the rank test cannot tell apart
+    from the best (Benjamini–Hochberg across the whole answer) is marked ~ and says so, with its test."""
     env = results.newest
     answers = {a.use_case.key: a for a in recommend.recommend(results, size=recommend.SMALL)}
     orthogonal = answers["orthogonal"]
     cell = dict(data=orthogonal.data, chunks=orthogonal.best.chunks, zarr_format=orthogonal.best.zarr_format)
-    intervals = [results.interval(env, f"chunking.Read.time_read_slice_{axis}", **cell) for axis in ("xy", "xz", "yz")]
-    assert orthogonal.best.low == pytest.approx(sum(i[0] for i in intervals))
-    assert orthogonal.best.high == pytest.approx(sum(i[1] for i in intervals))
-    assert orthogonal.best.low <= orthogonal.best.seconds <= orthogonal.best.high
+    parts = [results.estimate(env, f"chunking.Read.time_read_slice_{axis}", **cell) for axis in ("xy", "xz", "yz")]
+    assert orthogonal.best.seconds == pytest.approx(sum(p.value for p in parts))
+    assert orthogonal.best.time.minima == pytest.approx([sum(m) for m in zip(*(p.minima for p in parts))])
+    assert orthogonal.best.time.low <= orthogonal.best.seconds <= orthogonal.best.time.high
+    every = [c for a in answers.values() for c in a.comparisons.values()]
+    assert every and all(c.q is not None for c in every)  # adjusted together
     table = recommend.table(list(answers.values()), results)
     for a in answers.values():
         row = next(line for line in table.splitlines() if line.startswith(f"| {a.use_case.title}"))
-        runner = a.runner_up
-        assert f"| {'≈ ' if runner.overlaps(a.best) else ''}{runner.label}: {runner} |" in row
-        assert row.count(" ± ") >= 4  # the best, the other format, the runner-up, the worst and its ratio
+        runner, test = a.runner_up, a.versus(a.runner_up)
+        verdict = "told apart" if test.differs else "cannot tell apart"
+        assert f"| {'' if test.differs else '~ '}{runner.label}: {runner} ({verdict}, {test.text()}) |" in row
+        assert "±" not in row
     particles = answers["particles"]
     # the runner-up has other chunks; the same chunks on the other format are named in the best's cell
     assert all(a.runner_up.chunks != a.best.chunks for a in answers.values())
@@ -124,14 +129,14 @@ def test_the_table_names_its_run_and_says_it_in_one_sentence(results):
     answers = recommend.recommend(results, size=recommend.SMALL)
     label, _, short = recommend.table(answers, results).splitlines()[:3]
     assert label.startswith(f"One asv run: commit {COMMIT}, machine vm (2 cores, AMD EPYC), 2026-12-03; zarr 3.4.2")
-    assert "phantom 128³ float32 (128×128×128, 8.4 MB)" in label and "bootstrap interval" in label
+    assert "phantom 128³ float32 (128×128×128, 8.4 MB)" in label and "Mann–Whitney" in label
     assert short.startswith("In short, for phantom 128³ float32 on zarr 3.4.2: chunks 16×128×128 for an XY viewer")
     assert "lossless codec blosc-zstd" in short and "scaleoffset-int8 (fastest write)" in short
-    # a winner within the runner-up's interval is not named alone: the sentence must not hide a close call
+    # a winner the test cannot tell from the runner-up is not named alone: the sentence must not hide a close call
     for a in answers:
-        close = a.runner_up.overlaps(a.best)
         named = recommend._choice(a)
-        assert (" or " in named and "(≈)" in named) == close and f"{named} for {recommend.SHORT[a.use_case.key]}" in short
+        assert (" or " in named and "(~)" in named) == (not a.decided)
+        assert f"{named} for {recommend.SHORT[a.use_case.key]}" in short
 
 
 def test_trade_offs_and_releases_are_computed_from_the_same_timings(results):
@@ -142,10 +147,14 @@ def test_trade_offs_and_releases_are_computed_from_the_same_timings(results):
     line = next(line for line in lines if line.startswith(f"Trade-off: {whole.label}, the best for whole-volume"))
     boxes = RAW[("3.4.2", "chunking.Read.time_read_particle_boxes", ("phantom 128³ float32", whole.chunks,
                                                                      whole.zarr_format))]
-    assert f"{boxes / by_key['particles'].best.seconds:.1f}× ± " in line and "the best for particles" in line
+    assert f"{boxes / by_key['particles'].best.seconds:.1f}×" in line and "the best for particles" in line
     releases = answer_notes.releases(results)
     assert [line.split(" against ")[0] for line in releases] == ["zarr 3.1.6", "zarr 3.4.2"]
-    assert all("against 2.18.7" in line and "× ± " in line and "beyond their intervals" in line for line in releases)
+    for line in releases:
+        assert "against 2.18.7" in line and "geometric mean of 134 timings from 36 benchmark methods" in line
+        assert "Benjamini–Hochberg" in line and "±" not in line
+        low, high = (float(x) for x in line.split("× [")[1].split("]")[0].split("–"))
+        assert low < float(line.split("timings ")[1].split("×")[0]) < high
 
 
 def test_the_readme_tables_are_what_their_commands_print(capsys):

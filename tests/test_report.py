@@ -156,12 +156,14 @@ def test_cli_report_succeeds_and_prints_the_written_paths(written):
         p.relative_to(out) for p in expected_paths(out))
 
 
-def test_every_time_gets_its_precision_and_the_smallest_change_the_noise_profile_can_detect(written):
+def test_every_time_gets_its_interval_and_the_smallest_change_the_noise_profile_can_detect(written):
     rows = read_csv(written[0] / report.DETECTABLE_CSV)
-    assert rows and {"benchmark", "parameters", "value_ms", "precision_pct", "detectable_change_pct",
-                     "too_noisy_to_alarm", "noise_profile_runs"} <= set(rows[0])
+    assert rows and {"benchmark", "parameters", "value_ms", "value_low_ms", "value_high_ms", "value_processes",
+                     "detectable_change_pct", "too_noisy_to_alarm", "noise_profile_runs"} <= set(rows[0])
     assert all(r["benchmark"].split(".")[-1].startswith("time_") for r in rows)
     assert all(float(r["value_ms"]) > 0 for r in rows)
+    # a --quick run records no samples: every time is one process, its interval the value itself
+    assert all(r["value_processes"] == "1" and r["value_low_ms"] == r["value_ms"] == r["value_high_ms"] for r in rows)
     assert any(r["detectable_change_pct"] != "" for r in rows)
     assert all(r["too_noisy_to_alarm"] == str(float(r["detectable_change_pct"]) > 50)
                for r in rows if r["detectable_change_pct"] != "")
@@ -368,38 +370,36 @@ def test_chunking_figure_without_volume_size_skips_the_size_panel(results):
     assert style.unlabelled_axes(fig) == []
 
 
-def raw_intervals(results_dir=RESULTS, machine="vm"):
-    """{(zarr version, benchmark, params tuple): (ci_99_a, ci_99_b)} from the JSON files (these results recorded
-    no samples: the interval of a time is asv's 99 % interval of its median)."""
-    out = {}
-    for path in sorted((results_dir / machine).glob("*-virtualenv-*.json")):
-        doc = json.loads(path.read_text())
-        columns = doc["result_columns"]
-        for bench, row in doc["results"].items():
-            cell = dict(zip(columns, row))
-            params = [[ast.literal_eval(v) for v in vs] for vs in cell["params"]]
-            for combo, a, b in zip(itertools.product(*params), cell.get("stats_ci_99_a") or [],
-                                   cell.get("stats_ci_99_b") or []):
-                out[(doc["params"]["zarr"], bench, combo)] = (a, b)
-    return out
+RECORDED = Path(__file__).parent.parent / "recorded" / "results"
 
 
-INTERVALS = raw_intervals()
+@pytest.fixture(scope="module")
+def recorded():
+    """The run shipped with the repository: its times have samples, five processes for a read."""
+    return report.ReportResults.load(RECORDED, machine="vm")
 
 
-def expected_change(ratio, new, old):
-    """``same``/``slower``/``faster`` as the report must mark it: beyond both intervals where they are finite,
-    else beyond the fixed threshold (this fixture is a ``--quick`` run: its ci_99 are infinite)."""
+def release_time_rows(results):
+    """The version CSV's rows of times against an older baseline release."""
     from zarr_cryoet.report import versions
 
-    if all(map(math.isfinite, (*new, *old))):
-        return "same" if new[0] <= old[1] and old[0] <= new[1] else "slower" if ratio > 1 else "faster"
-    return "slower" if ratio > versions.THRESHOLD else "faster" if ratio < 1 / versions.THRESHOLD else "same"
+    return [r for r in versions.version_rows(results) if results.units.get(r["benchmark"]) == "s"
+            and r["ratio_to_baseline"] != "" and r["zarr_version"] != r["baseline_zarr_version"]]
+
+
+def drawn_bars(ax):
+    """(ratio, face colour, edge colour) of each bar of a version panel (bars start at 1)."""
+    return [(round(p.get_y() + p.get_height(), 9), to_hex(p.get_facecolor()), to_hex(p.get_edgecolor()))
+            for container in ax.containers if isinstance(container, BarContainer) for p in container]
+
+
+EDGES = {"slower": style.SLOWER_COLOUR, "faster": style.FASTER_COLOUR, "~": "#333333"}
 
 
 def test_version_figure(results):
-    """Each newer release's time divided by its baseline (2.18.7; the oldest 3.x for format 3), marked slower or
-    faster where the two times' intervals do not overlap, on a log axis around 1; only cells that have a ratio."""
+    """Each newer release's time divided by its baseline (2.18.7; the oldest 3.x for format 3), on a log axis
+    around 1; only cells that have a ratio. This fixture is a --quick run (one process per time): the comparison
+    rule can tell none apart, so no bar is outlined as slower or faster."""
     from zarr_cryoet.report import versions
 
     fig = report.build_version_figure(results)
@@ -415,58 +415,81 @@ def test_version_figure(results):
         expected = [(c, f) for c in categories for f in formats
                     if RAW.get(("3.4.2", bench, (DATA, c, f))) is not None and not missing(RAW[("3.4.2", bench, (DATA, c, f))])]
         assert len(ticks) == len(expected)  # no category without a bar
-        bars = [p for container in ax.containers if isinstance(container, BarContainer) for p in container]
-        drawn = [(round(p.get_y() + p.get_height(), 9), to_hex(p.get_facecolor()), to_hex(p.get_edgecolor()))
-                 for p in bars]
+        drawn = drawn_bars(ax)
         for c, f in expected:
             base_version = "2.18.7" if f == 2 else "3.1.6"
             base = RAW[(base_version, bench, (DATA, c, f))]
             for version in VERSIONS[VERSIONS.index(base_version) + 1:]:
                 ratio = RAW[(version, bench, (DATA, c, f))] / base
-                new, old = INTERVALS[(version, bench, (DATA, c, f))], INTERVALS[(base_version, bench, (DATA, c, f))]
-                marked = expected_change(ratio, new, old)
-                edge = {"slower": style.SLOWER_COLOUR, "faster": style.FASTER_COLOUR}.get(marked, "#333333").lower()
-                assert (round(ratio, 9), colours[version].lower(), edge) in drawn, (bench, c, f, version)
-        assert len(bars) == sum(2 if f == 2 else 1 for _, f in expected)
+                assert (round(ratio, 9), colours[version].lower(), "#333333") in drawn, (bench, c, f, version)
+        assert len(drawn) == sum(2 if f == 2 else 1 for _, f in expected)
         assert sum(t.endswith("†") for t in ticks) == sum(f == 3 for _, f in expected)  # against 3.1.6
+        assert not any(ax.get_lines()[1:]) and not ax.collections  # no whiskers: the outline is the test
 
 
-def test_a_run_with_samples_gives_every_release_ratio_its_precision_and_marks_changes_beyond_the_intervals():
-    from zarr_cryoet.report import versions
-    from zarr_cryoet.report.precision import timed
+def test_every_release_ratio_is_compared_over_the_processes_and_adjusted_across_the_release(recorded):
+    """p: the exact two-sided Mann–Whitney test of the two releases' per-process minima; q: Benjamini–Hochberg
+    over all the times of one release; slower/faster where q < 0.05, else ~."""
+    from scipy.stats import false_discovery_control, mannwhitneyu
 
-    recorded = report.ReportResults.load(Path(__file__).parent.parent / "recorded" / "results", machine="vm")
-    rows = [r for r in versions.version_rows(recorded)
-            if recorded.units.get(r["benchmark"]) == "s" and r["ratio_to_baseline"] != ""
-            and r["zarr_version"] != r["baseline_zarr_version"]]
-    assert rows and all(r["ratio_precision_pct"] != "" and r["ratio_precision_pct"] > 0 for r in rows)
-    assert all(r["change"] in ("same", "slower", "faster") for r in rows)
+    rows = release_time_rows(recorded)
     env = {e.zarr_version: e for e in recorded.envs}
-    for r in rows:
-        params = {k: r[k] for k in recorded.param_names[r["benchmark"]] if k in r}
-        new, old = (timed(recorded, env[v], r["benchmark"], **params) for v in (r["zarr_version"],
-                                                                                r["baseline_zarr_version"]))
-        apart = new.high < old.low or old.high < new.low
-        assert (r["change"] != "same") == apart, r
+    assert rows and all(isinstance(r["p_value"], float) and 0 < r["p_value"] <= r["q_value"] <= 1 for r in rows)
+    for version in {r["zarr_version"] for r in rows}:
+        mine = [r for r in rows if r["zarr_version"] == version]
+        expected = false_discovery_control([r["p_value"] for r in mine])
+        assert [r["q_value"] for r in mine] == pytest.approx(list(expected))
+        for r in mine:
+            params = {k: r[k] for k in recorded.param_names[r["benchmark"]]}
+            new, old = (recorded.estimate(env[v], r["benchmark"], **params) for v in (version,
+                                                                                     r["baseline_zarr_version"]))
+            assert r["processes"] == f"{old.processes} v {new.processes}"
+            assert r["ratio_to_baseline"] == pytest.approx(new.value / old.value)
+            if len(set(old.minima) | set(new.minima)) == old.processes + new.processes:  # no ties: the exact test
+                assert r["p_value"] == pytest.approx(mannwhitneyu(new.minima, old.minima, method="exact").pvalue)
+            told = r["q_value"] < 0.05
+            assert r["change"] == ("slower" if r["ratio_to_baseline"] > 1 else "faster") if told else "~", r
+    changes = {r["change"] for r in rows}
+    assert "slower" in changes and "~" in changes
+    # three processes a side (the writes) can never give p < 0.05: always ~
+    assert all(r["change"] == "~" for r in rows if r["processes"] == "3 v 3")
+
+
+def test_the_version_figure_outlines_what_the_csv_calls_slower_or_faster(recorded):
+    from zarr_cryoet.report import versions
+
+    rows = release_time_rows(recorded)
+    colours = style.release_colours(e.zarr_version for e in recorded.envs)
+    fig = report.build_version_figure(recorded)
+    panels = [ax for ax in fig.axes if ax.axison]
+    for ax, (_, module, param, bench) in zip(panels, versions.VERSION_PANELS):
+        expected = {(round(r["ratio_to_baseline"], 9), colours[r["zarr_version"]].lower(), EDGES[r["change"]].lower())
+                    for r in rows if r["benchmark"] == bench and r["data"] == DATA}
+        drawn = drawn_bars(ax)
+        assert expected == set(drawn) and len(drawn) == len(expected), bench
+    outlined = sum(1 for ax in panels for _, _, edge in drawn_bars(ax) if edge != "#333333")
+    labels = [t.get_text() for ax in panels for t in ax.texts]
+    assert outlined and len(labels) == outlined  # each bar told apart carries its ratio
 
 
 def test_the_version_csv_gives_the_ratio_to_the_baseline_and_both_values(written):
     rows = read_csv(written[0] / report.VERSION_CSV)
+    assert {"p_value", "q_value", "processes", "change"} <= set(rows[0]) and "ratio_precision_pct" not in rows[0]
     row = next(r for r in rows if r["benchmark"] == "chunking.Read.time_read_full" and r["chunks"] == "16x16x16"
                and r["zarr_format"] == "2" and r["zarr_version"] == "3.4.2")
     assert row["baseline_zarr_version"] == "2.18.7"
     assert float(row["ratio_to_baseline"]) == float(row["value"]) / float(row["baseline_value"])
-    new, old = (INTERVALS[(v, "chunking.Read.time_read_full", (DATA, "16x16x16", 2))] for v in ("3.4.2", "2.18.7"))
-    assert row["change"] == expected_change(float(row["ratio_to_baseline"]), new, old)
-    assert row["ratio_precision_pct"] == ""  # a --quick run: no interval, so no precision either
+    assert float(row["ratio_to_baseline"]) > 4  # yet a --quick run (one process a time) cannot tell it apart
+    assert (row["change"], row["p_value"], row["processes"]) == ("~", "1.0", "1 v 1")
     v3 = next(r for r in rows if r["benchmark"] == "chunking.Read.time_read_full" and r["chunks"] == "16x16x16"
               and r["zarr_format"] == "3" and r["zarr_version"] == "3.4.2")
     assert v3["baseline_zarr_version"] == "3.1.6"
     base_rows = [r for r in rows if r["zarr_version"] == r["baseline_zarr_version"]]
-    assert base_rows and all(r["change"] == "" and float(r["ratio_to_baseline"]) == 1.0 for r in base_rows)
+    assert base_rows and all(r["change"] == r["p_value"] == r["q_value"] == r["processes"] == ""
+                             and float(r["ratio_to_baseline"]) == 1.0 for r in base_rows)
     ratio = next(r for r in rows if r["benchmark"] == "compression.Storage.track_compression_ratio"
                  and r["zarr_version"] == "3.4.2" and r["codec"] == "blosc-zstd" and r["zarr_format"] == "2")
-    assert ratio["change"] == "" and ratio["ratio_to_baseline"] != ""  # not a time: no slower / faster
+    assert ratio["change"] == ratio["p_value"] == "" and ratio["ratio_to_baseline"] != ""  # not a time
 
 
 def test_one_colour_per_layout_across_the_figures():

@@ -127,27 +127,35 @@ def test_zarr_pythons_slow_http_reads_come_from_access_where_the_default_grid_le
     assert rows["zarr-python"]["remote_20ms_from"] == "access"
 
 
-def test_the_answer_says_where_zarrs_fused_pipeline_pays_beyond_the_intervals(tmp_path):
-    from zarr_cryoet.measure.statistic import Estimate
+def _processes(value, spread, n=5):
+    """``n`` per-process minima from ``value`` (the fastest) up to ``value × spread``, evenly."""
+    return tuple(value * (1 + (spread - 1) * i / (n - 1)) for i in range(n))
+
+
+def test_the_answer_says_where_zarrs_fused_pipeline_pays_by_the_comparison_rule(tmp_path):
     from zarr_cryoet.report.answer_notes import fused_pays
     from zarr_cryoet.report.results import Env
+    from zarr_cryoet.stats.estimate import Estimate
 
     env = Env("env", "3.4.2", "3.13", "zarr 3.4.2")
     data = "phantom 128³ float32"
-    times = {("16x16x16", "zarr-python"): (0.170, 0.165, 0.180), ("16x16x16", "zarr-python-fused"): (0.073, 0.071, 0.080),
-             ("64x64x64", "zarr-python"): (0.012, 0.010, 0.015), ("64x64x64", "zarr-python-fused"): (0.011, 0.009, 0.014)}
+    # 16³: the fused pipeline's five processes all faster than the default's; 64³: the two interleave
+    minima = {("16x16x16", "zarr-python"): _processes(0.170, 1.06),
+              ("16x16x16", "zarr-python-fused"): _processes(0.073, 1.1),
+              ("64x64x64", "zarr-python"): (0.012, 0.0135, 0.0122, 0.0125, 0.0128),
+              ("64x64x64", "zarr-python-fused"): (0.011, 0.0124, 0.0131, 0.0118, 0.0127)}
     values, estimates = {}, {}
-    for (chunks, engine), (value, low, high) in times.items():
+    for (chunks, engine), found in minima.items():
         for benchmark in ("engines.Read.time_read_full", "engines.Read.time_read_slice_xy"):
             key = ("env", benchmark, (data, chunks, 2, engine))
-            values[key], estimates[key] = value, Estimate(value, low, high, 5, 2)
+            values[key], estimates[key] = min(found), Estimate(min(found), found, 10)
     names = {b: ["data", "chunks", "zarr_format", "engine"]
              for b in ("engines.Read.time_read_full", "engines.Read.time_read_slice_xy")}
     results = ReportResults(tmp_path, "m", "c" * 40, None, [env], values, {}, estimates, names, {k: "s" for k in names})
     line = fused_pays(results, env, data)
-    assert "16³ v2: full read 0.43× ± " in line and "64³ v2: full read 0.92× ± " in line
-    assert "it pays on 16³ v2, not beyond the intervals on 64³ v2" in line
-    assert line.endswith("zarr 3.4.2, phantom 128³ float32, one core.")
+    assert "16³ v2: full read 0.43× (q = " in line and "64³ v2: full read 0.92× ~ (q = " in line
+    assert "it pays on 16³ v2" in line and "64³ v2" in line.partition(" — ")[2]
+    assert "±" not in line and line.endswith("zarr 3.4.2, phantom 128³ float32, one core.")
     # a run without the fused engine (zarr < 3.3 only, or an older run) says nothing
     del names["engines.Read.time_read_slice_xy"]
     without = ReportResults(tmp_path, "m", "c" * 40, None, [env],
@@ -156,23 +164,33 @@ def test_the_answer_says_where_zarrs_fused_pipeline_pays_beyond_the_intervals(tm
     assert fused_pays(without, env, data) == ""
 
 
-def test_warm_and_cold_sit_side_by_side_with_the_storage_cost_and_its_precision(tmp_path):
-    from zarr_cryoet.measure.statistic import Estimate
+def test_warm_and_cold_sit_side_by_side_with_the_storage_cost_and_their_comparison(tmp_path):
     from zarr_cryoet.report.answer_notes import cold_cache
-    from zarr_cryoet.report.cache_state import cold_rows
+    from zarr_cryoet.report.cache_state import cold_rows, table_rows
     from zarr_cryoet.report.results import Env
+    from zarr_cryoet.stats.compare import Comparison
+    from zarr_cryoet.stats.estimate import Estimate
 
     env = Env("env", "3.4.2", "3.13", "zarr 3.4.2")
     data = "phantom 128³ float32"
     values, estimates = {}, {}
-    for cache, (value, low, high) in {"warm": (0.100, 0.095, 0.110), "cold": (0.140, 0.135, 0.150)}.items():
-        key = ("env", "cold.Read.time_read_full", (data, "16x16x16", 2, cache))
-        values[key], estimates[key] = value, Estimate(value, low, high, 5, 2)
-    names = {"cold.Read.time_read_full": ["data", "chunks", "zarr_format", "cache"]}
+    for cache, found in {"warm": _processes(0.100, 1.1), "cold": _processes(0.140, 1.07)}.items():
+        for benchmark in ("cold.Read.time_read_full", "cold.Read.time_read_slice_xy"):
+            key = ("env", benchmark, (data, "16x16x16", 2, cache))
+            values[key], estimates[key] = found[0], Estimate(found[0], found, 10)
+    names = {b: ["data", "chunks", "zarr_format", "cache"]
+             for b in ("cold.Read.time_read_full", "cold.Read.time_read_slice_xy")}
     results = ReportResults(tmp_path, "m", "c" * 40, None, [env], values, {}, estimates, names, {k: "s" for k in names})
-    [row] = cold_rows(results)
-    assert row["read"] == "full" and row["cold_ms"] == pytest.approx(140) and row["warm_ms"] == pytest.approx(100)
-    assert row["storage_ms"] == pytest.approx(40) and row["cold_over_warm"] == pytest.approx(1.4)
-    assert row["differ"] is True and row["ratio_precision_pct"] > 0
+    full, xy = cold_rows(results)
+    assert full["read"] == "full" and full["cold_ms"] == pytest.approx(140) and full["warm_ms"] == pytest.approx(100)
+    assert full["storage_ms"] == pytest.approx(40) and full["cold_over_warm"] == pytest.approx(1.4)
+    assert (full["warm_low_ms"], full["warm_high_ms"], full["warm_processes"]) == (pytest.approx(100),
+                                                                                    pytest.approx(110), 5)
+    # five processes a side, every cold one slower: p = 2 / C(10, 5); both reads of the release adjusted together
+    assert full["p_value"] == pytest.approx(2 / 252) and full["q_value"] == pytest.approx(2 / 252)
+    assert full["processes"] == "5 v 5" and full["change"] == "slower" and xy["change"] == "slower"
+    assert isinstance(full["comparison"], Comparison) and full["comparison"].q == full["q_value"]
+    assert [set(row) for row in table_rows(results)] == [set(full) - {"comparison"}] * 2  # the CSV: no object
     [line] = cold_cache(results, env)
-    assert "16³ v2 140.0 ms against 100.0 ms warm (1.40× ± " in line and line.endswith("this VM's disk.")
+    assert "16³ v2 140.0 ms against 100.0 ms warm (1.40× (q = 0.008, 5 v 5))" in line
+    assert "±" not in line and line.endswith("this VM's disk.")

@@ -1,4 +1,7 @@
-"""The suite's statistic, its interval, asv's result files restated with it, and the injected slowdown."""
+"""asv's result files restated with the suite's statistic (zarr_cryoet.tracking.restate), and the injected slowdown.
+
+The statistic itself, its intervals and the comparison rule are tested in tests/test_stats.py.
+"""
 
 import json
 import math
@@ -8,38 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from zarr_cryoet.measure import injection, statistic
+from zarr_cryoet.measure import injection
+from zarr_cryoet.stats import calibration
+from zarr_cryoet.stats.estimate import Band
 from zarr_cryoet.tracking import restate
+from zarr_cryoet.tracking.entries import load_history
 
 RECORDED = Path(__file__).parent / "data" / "asv-results"
-
-
-def test_the_value_is_the_fastest_process_and_samples_are_grouped_by_process():
-    samples = [2.0, 2.1, 1.0, 1.9, 2.2, 2.0]  # three processes of two samples; the second caught the fast state
-    found = statistic.estimate(samples, per_process=2)
-    assert (found.value, found.processes, found.samples) == (1.0, 3, 6)
-    assert statistic.split_processes(samples, 2) == [[2.0, 2.1], [1.0, 1.9], [2.2, 2.0]]
-    assert statistic.split_processes(samples, 4) == [[s] for s in samples]  # not whole rounds: one per sample
-    assert statistic.estimate([], 2) is None and statistic.estimate([float("nan")], 1) is None
-
-
-def test_the_interval_is_narrow_when_many_processes_were_fast_and_wide_when_one_was():
-    many = statistic.estimate([1.00, 1.01, 1.00, 1.02, 1.01, 1.7, 1.7, 1.01], per_process=1)
-    one = statistic.estimate([1.00, 1.7, 1.75, 1.72, 1.8, 1.7, 1.71, 1.69], per_process=1)
-    assert many.low == one.low == 1.00
-    assert many.relative_width < 0.05 < one.relative_width
-    assert one.high > 1.5  # another run may well miss the fast state
-    # deterministic: the same samples give the same interval
-    assert statistic.estimate([1.00, 1.7, 1.75, 1.72, 1.8, 1.7, 1.71, 1.69], per_process=1) == one
-    assert statistic.estimate([3.0], 1).relative_width == 0
-    assert "± " in many.plus_minus()
-
-
-def test_of_processes_takes_samples_already_grouped():
-    found = statistic.of_processes([[0.3, 0.2], [0.25, 0.4]])
-    assert (found.value, found.processes, found.samples) == (0.2, 2, 4)
-    assert statistic.of_processes([[0.3], [0.2, 0.5]]).value == 0.2
-    assert statistic.of_processes([]) is None
 
 
 @pytest.fixture
@@ -80,7 +58,8 @@ def test_restate_writes_the_statistic_into_asvs_own_files(results):
             assert value is None or math.isnan(value)
             continue
         assert value == pytest.approx(0.9 * median)  # the fastest process
-        assert stats["ci_99_a"] == pytest.approx(0.9 * median) and stats["ci_99_b"] >= stats["ci_99_a"]
+        # without an interval profile: the range of the process minima (0.9, 1.8 and 2.0 times the median)
+        assert stats["ci_99_a"] == pytest.approx(0.9 * median) and stats["ci_99_b"] == pytest.approx(2.0 * median)
     # track_ results and samples are untouched; restating again changes nothing
     storage = "chunking.Storage.track_file_count"
     assert after.get_result_value(storage, params) == before.get_result_value(storage, params)
@@ -97,19 +76,47 @@ def test_restate_leaves_results_without_samples_as_asv_wrote_them(tmp_path):
     assert {p.name: p.read_bytes() for p in (tmp_path / "r" / "vm").glob("*.json")} == before
 
 
+def test_with_an_interval_profile_the_columns_hold_the_machines_band(results):
+    """A machine with a measured profile: ci_99_a/ci_99_b are its band around the fastest process, for the modules
+    the profile covers; the others keep the range of their processes. The history reads the same bands."""
+    from asv.results import Results
+
+    band = Band(0.95, 1.12, 0.90)
+    profile = calibration.Profile("vm", {"3x2": band}, ("chunking",))
+    profile.save(results.parent / "noise" / "vm-intervals.json")
+    assert calibration.default_path(results, "vm") is not None
+    restate.restate(results, "vm")
+    path = next((results / "vm").glob("*zarr2.18.7.json"))
+    after = Results.load(str(path))
+    checked = 0
+    for key, fastest_to_slowest in (("chunking.Read.time_read_full", (0.95, 1.12)), ("compression.Read.time_read",
+                                                                                     (1.0, 2.0 / 0.9))):
+        params = after.get_result_params(key)
+        for value, stats in zip(after.get_result_value(key, params), after.get_result_stats(key, params)):
+            if value is None or math.isnan(value):
+                continue
+            assert stats["ci_99_a"] == pytest.approx(value * fastest_to_slowest[0])
+            assert stats["ci_99_b"] == pytest.approx(value * fastest_to_slowest[1])
+            checked += 1
+    assert checked > 2
+    history = load_history(results, "vm")
+    bands = {name.startswith("chunking."): {e.estimate.band and (e.estimate.band.low, e.estimate.band.high)}
+             for (_, _, name), e in history.entries.items() if e.estimate is not None}
+    assert bands == {True: {(0.95, 1.12)}, False: {None}}
+
+
 def test_the_report_reads_the_statistic_from_the_samples_whether_restated_or_not(results):
     from zarr_cryoet.report.results import ReportResults
 
     loaded = ReportResults.load(results, machine="vm")
     env = loaded.envs[0]
     cell = {"data": "phantom 128³ float32", "chunks": "64x64x64", "zarr_format": 2}
-    value = loaded.value(env, "chunking.Read.time_read_full", **cell)
-    low, high = loaded.interval(env, "chunking.Read.time_read_full", **cell)
+    found = loaded.estimate(env, "chunking.Read.time_read_full", **cell)
     restate.restate(results)
     again = ReportResults.load(results, machine="vm")
-    assert again.value(env, "chunking.Read.time_read_full", **cell) == pytest.approx(value)
-    assert again.interval(env, "chunking.Read.time_read_full", **cell) == pytest.approx((low, high))
-    assert low == pytest.approx(value) and high > low
+    assert again.value(env, "chunking.Read.time_read_full", **cell) == pytest.approx(found.value)
+    assert again.estimate(env, "chunking.Read.time_read_full", **cell) == found
+    assert found.processes == 3 and found.low == pytest.approx(found.value) and found.high > found.low
 
 
 @pytest.mark.parametrize("raw, fraction", [("", 0.0), ("0.25", 0.25), ("10%", 0.10), (" 0 ", 0.0)])

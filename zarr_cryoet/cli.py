@@ -5,6 +5,8 @@ Answers:
   zarr-cryoet recommend --shape 400,1000,1000 --use viewer,particles,training
                                                the answer at your size, and one layout for those uses
   zarr-cryoet recommend --source mrc:t.mrc     the same, from a focused run on your own data (minutes)
+  zarr-cryoet decide                           more processes where the portal-size answer cannot tell
+                                               its best layout from the runner-up (tasks.py benchmark does it)
   zarr-cryoet report --out data/output         tables and figures of that run (prints the summary too)
   zarr-cryoet readme [--check] README.md       rewrite (or check) the README's generated tables
   zarr-cryoet command-times                    how long the README's two commands took, at which commit
@@ -33,6 +35,8 @@ Measurement quality:
   zarr-cryoet stability --machine A --machine B   runs of one commit: agreement, smallest detectable change
   zarr-cryoet crosscheck [--engines | --lossy] the headline results again, by a plain loop outside asv
   zarr-cryoet schedule-study                   which statistic and schedule reproduce on this machine
+  zarr-cryoet intervals RUN...                 this machine's interval bands from A/A runs, their coverage,
+                                               and the comparison rule proven on them (tools/aa_runs.py)
 
 Errors print one line (what is wrong and how to fix it) and exit with status 2;
 an interrupted command exits with 130 and leaves nothing half-written.
@@ -55,6 +59,7 @@ from zarr_cryoet.data.crop import DEFAULT_CROP_SIZE
 from zarr_cryoet.errors import ZarrCryoetError
 from zarr_cryoet.measure import commands
 from zarr_cryoet.tracking import commands as tracking_commands
+from zarr_cryoet.tracking import decide, intervals
 from zarr_cryoet.store.stores import Layout, inspect_store, write_store
 
 INFO_CHUNKS = (64, 64, 64)
@@ -319,6 +324,8 @@ def build_parser() -> argparse.ArgumentParser:
     times.set_defaults(func=cmd_command_times)
     tracking_commands.add_nightly_parser(sub)
     commands.add_parsers(sub)
+    intervals.add_parser(sub)
+    decide.add_parser(sub)
     tracking_commands.add_parsers(sub)
     tracking_commands.add_backfill_parsers(sub)
     shot = sub.add_parser("screenshot", help="a PNG of the published asv dashboard, rendered by headless Chromium",

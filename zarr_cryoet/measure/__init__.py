@@ -1,7 +1,8 @@
-"""Measurement quality: the statistic, the measured processes' state, and how far the numbers can be trusted.
+"""Measurement quality: the measured processes' state, and how far the numbers can be trusted.
 
-* :mod:`~zarr_cryoet.measure.statistic`: the suite's statistic (the fastest process, with a bootstrap
-  interval over the processes) and the process schedules of every kind of operation;
+(The suite's statistic, its intervals, the comparison rule and the process schedules of every kind of
+operation are in :mod:`zarr_cryoet.stats`.)
+
 * :mod:`~zarr_cryoet.measure.allocator`: pin glibc's allocator so a timing does not depend on
   what the process allocated before, and count page faults;
 * :mod:`~zarr_cryoet.measure.injection`: a known slowdown of zarr-python's reads, the proof of the

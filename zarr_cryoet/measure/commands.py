@@ -91,9 +91,10 @@ def add_parsers(sub) -> None:
     stab = sub.add_parser("stability", help="how well runs of one commit agree; each timing's smallest detectable change",
                           description="Compare every time_ result of several runs of one commit (machine names, "
                                       "e.g. a second run recorded with asv run --machine NAME-2), with the suite's "
-                                      "statistic: the share within ±5/10/20 %, the zarr release ratios, whether ± "
-                                      "holds, and per timing the smallest change it can detect (--save: the noise "
-                                      "profile the nightly job's thresholds come from).")
+                                      "statistic: the share within 5/10/20 %, the zarr release ratios, how often "
+                                      "one run's value lies inside the other's interval, and per timing the "
+                                      "smallest change it can detect (--save: the noise profile the nightly job's "
+                                      "thresholds come from).")
     cross = sub.add_parser("crosscheck", help="the headline results timed again by a plain loop outside asv",
                            description="In every asv environment, time the headline reads and writes in fresh "
                                        "processes with the suite's statistic and schedule (processes per case, "
@@ -127,7 +128,7 @@ def add_parsers(sub) -> None:
                                                   "behind the suite's", description=(
         "Time four headline operations in every asv environment in many fresh processes, interleaved as the "
         "suite runs, then compare statistics (median, mean, 10th percentile, minimum, median of process minima) "
-        "and schedules (processes x samples) by how often disjoint halves agree within ±5 %% and ±10 %%."))
+        "and schedules (processes x samples) by how often disjoint halves agree within 5 %% and 10 %%."))
     study.add_argument("--env-dir", default=os.path.join(".asv", "env"), help="asv environments (default: %(default)s)")
     study.add_argument("--processes", type=int, default=48, help="processes per release and operation (default: 48)")
     study.add_argument("--samples", type=int, default=8, help="samples per process (default: 8)")

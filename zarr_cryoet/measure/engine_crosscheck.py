@@ -15,9 +15,10 @@ from __future__ import annotations
 import contextlib
 
 from zarr_cryoet.engines import ENGINE_NAMES
-from zarr_cryoet.measure import statistic
 from zarr_cryoet.measure.plain_loop import Job, environments, prepared, run_schedule
 from zarr_cryoet.measure.release_crosscheck import asv_estimate
+from zarr_cryoet.stats import schedule as schedules
+from zarr_cryoet.stats.estimate import time_text
 from zarr_cryoet.store.stores import Layout
 from zarr_cryoet.tracking.asv_config import version_key
 
@@ -47,8 +48,8 @@ for item in sys.argv[3:]:
 
 def _schedule(size: str, operation: str) -> dict:
     if size == "128":
-        return statistic.SLOW if operation == "write" else statistic.QUICK_READ  # asv: engines.Write is SLOW
-    return statistic.LONG if operation == "write" else statistic.SLOW
+        return schedules.SLOW if operation == "write" else schedules.QUICK_READ  # asv: engines.Write is SLOW
+    return schedules.LONG if operation == "write" else schedules.SLOW
 
 
 def run(env_dir, *, sizes=SIZES, log=print) -> dict:
@@ -73,13 +74,13 @@ def run(env_dir, *, sizes=SIZES, log=print) -> dict:
     for key, found in sorted(measured.items(), key=lambda kv: _order(kv[0])):
         zarr, size, spec, fmt, operation, engine = key
         log(f"zarr {zarr:<7} {size:>4}³ {spec:<22} v{fmt} {operation:<5} {engine:<12} "
-            f"{found.value * 1e3:10.2f} ms {found.plus_minus()}")
+            f"{found}")
     return measured
 
 
 def table(measured: dict, results=None) -> str:
-    """Markdown: per zarr, size, layout and operation, each engine's plain-loop time (asv's at 128³) and its
-    multiple of the fastest engine."""
+    """Markdown: per zarr, size, layout and operation, each engine's plain-loop time with its interval (asv's value
+    at 128³) and its multiple of the fastest engine."""
     lines = ["| zarr | size | layout | operation | " + " | ".join(ENGINE_NAMES) + " | fastest |",
              "|---|---|---|---|" + "---|" * (len(ENGINE_NAMES) + 1)]
     for zarr, size, spec, fmt, operation in sorted({k[:5] for k in measured}, key=_order):
@@ -94,8 +95,8 @@ def table(measured: dict, results=None) -> str:
                 continue
             asv = (asv_estimate(results, zarr, BENCHMARKS[operation], data_prefix="phantom 128³", chunks=spec,
                                 zarr_format=fmt, engine=engine) if size == "128" else None)
-            asv_text = f" (asv {asv.value * 1e3:.1f})" if asv else ""
-            row.append(f"{t.value * 1e3:.1f} {t.plus_minus()}{asv_text} ×{t.value / present[fastest].value:.2f}")
+            asv_text = f" (asv {time_text(asv.value)})" if asv else ""
+            row.append(f"{t}{asv_text} ×{t.value / present[fastest].value:.2f}")
         lines.append(f"| {zarr} | {size}³ | {spec} v{fmt} | {operation} | {' | '.join(row)} | {fastest} |")
     return "\n".join(lines)
 

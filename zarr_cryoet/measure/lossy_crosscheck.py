@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import contextlib
 
-from zarr_cryoet.measure import statistic
 from zarr_cryoet.measure.plain_loop import Job, environments, prepared, run_schedule
 from zarr_cryoet.measure.release_crosscheck import asv_estimate
+from zarr_cryoet.stats import schedule as schedules
+from zarr_cryoet.stats.estimate import time_text
 from zarr_cryoet.store.lossy_codecs import SPEED_DEFAULT
 from zarr_cryoet.store.stores import Layout
 
@@ -42,17 +43,18 @@ def run(env_dir, *, codecs=SPEED_DEFAULT, log=print) -> dict:
             for codec in codecs:
                 layout = Layout.from_spec(codec, CHUNKS, 2)
                 for operation in OPERATIONS:
-                    schedule = statistic.WRITE if operation == "write" else statistic.QUICK_READ
+                    schedule = schedules.WRITE if operation == "write" else schedules.QUICK_READ
                     jobs.append(Job((env.zarr, codec, operation), env, work / layout.slug, operation,
                                     work / "volume.npy", schedule, layout))
         measured = {key: found.estimate for key, found in run_schedule(jobs, log=log).items()}
     for (zarr, codec, operation), found in measured.items():
-        log(f"zarr {zarr:<7} {codec:<22} {operation:<5} {found.value * 1e3:9.2f} ms {found.plus_minus()}")
+        log(f"zarr {zarr:<7} {codec:<22} {operation:<5} {found}")
     return measured
 
 
 def table(measured: dict, results=None) -> str:
-    """Markdown: per codec, each zarr release's plain-loop time with asv's value in parentheses (ms)."""
+    """Markdown: per codec, each zarr release's plain-loop time with its interval, and asv's value in
+    parentheses."""
     zarrs = list(dict.fromkeys(k[0] for k in measured))
     lines = ["| codec | operation | " + " | ".join(f"zarr {z}" for z in zarrs) + " |",
              "|---|---|" + "---|" * len(zarrs)]
@@ -63,7 +65,6 @@ def table(measured: dict, results=None) -> str:
                 t = measured.get((zarr, codec, operation))
                 asv = asv_estimate(results, zarr, OPERATIONS[operation], data_prefix="phantom 128³", codec=codec,
                                    zarr_format=2)
-                cells.append("–" if t is None else f"{t.value * 1e3:.1f} {t.plus_minus()}"
-                             + (f" (asv {asv.value * 1e3:.1f})" if asv else ""))
+                cells.append("–" if t is None else f"{t}" + (f" (asv {time_text(asv.value)})" if asv else ""))
             lines.append(f"| {codec} | {operation} | {' | '.join(cells)} |")
     return "\n".join(lines)

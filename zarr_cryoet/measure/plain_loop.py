@@ -10,8 +10,8 @@ the same operations without it, on one skeleton:
    that environment's Python (the stores written by its own zarr), removed afterwards;
 3. :func:`run_schedule`: every :class:`Job` timed in fresh processes, round after round, each round
    taking every environment's jobs in turn, as ``asv run --interleave-rounds`` does, with the
-   suite's processes and samples per kind of operation (:mod:`zarr_cryoet.measure.statistic`);
-4. the suite's statistic of each job's samples, grouped by process.
+   suite's processes and samples per kind of operation (:mod:`zarr_cryoet.stats.schedule`);
+4. the suite's statistic of each job's samples, grouped by process (:mod:`zarr_cryoet.stats.estimate`).
 
 A measuring process (``python -m zarr_cryoet.measure.plain_loop JSON``, needing only numpy and
 zarr) opens a store, makes one untimed warm-up call, then times calls with ``time.perf_counter``
@@ -41,7 +41,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from zarr_cryoet.measure import statistic
+from zarr_cryoet.stats.estimate import of_processes
 from zarr_cryoet.tracking.asv_config import version_key
 
 STATES = ("pinned", "loaded", "wrote first")
@@ -236,7 +236,7 @@ class Job:
     store: Path | None
     operation: str
     volume: Path
-    schedule: dict  # statistic.QUICK_READ, WRITE, SLOW or LONG
+    schedule: dict  # zarr_cryoet.stats.schedule.QUICK_READ, WRITE, SLOW or LONG
     layout: object = None
     cores: str = "one"
     engine: str = "zarr-python"
@@ -252,8 +252,9 @@ class Timings:
 
     @property
     def estimate(self):
-        """The suite's statistic of these samples (:func:`zarr_cryoet.measure.statistic.of_processes`)."""
-        return statistic.of_processes(self.processes)
+        """The suite's statistic of these samples (:func:`zarr_cryoet.stats.estimate.of_processes`: the fastest
+        process, and every process's minimum)."""
+        return of_processes(self.processes)
 
     @property
     def faults_per_call(self) -> float:

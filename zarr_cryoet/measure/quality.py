@@ -7,8 +7,10 @@
   measurement itself.
 * :func:`stability`: several runs of the same commit (e.g. recorded under machine names
   ``vm``, ``vm-b``), timing against timing with the suite's statistic: the share within
-  ±5/10/20 %, how well each zarr release's ratio to the oldest reproduces, whether ± holds,
-  and per timing the smallest change it can detect (:mod:`zarr_cryoet.tracking.noise`).
+  5/10/20 % of each other, how well each zarr release's ratio to the oldest reproduces, how often
+  one run's value lies inside the other's interval (:mod:`zarr_cryoet.stats.estimate`: the machine's
+  measured band, else the range of the processes), and per timing the smallest change it can
+  detect (:mod:`zarr_cryoet.tracking.noise`).
 
 ``zarr-cryoet overhead`` and ``zarr-cryoet stability`` print them. asv is imported when
 results are read (it is in the development environment only).
@@ -154,15 +156,24 @@ class Stability:
                             self.values[b][(env, name)].value / self.values[b][base].value))
         return out
 
-    def inside_precision(self) -> float:
-        """The share of run B's values within run A's ± (and A's within B's), every pair: does ± mean what it says?"""
+    def inside_interval(self) -> float:
+        """The share of run B's values inside run A's interval (and A's inside B's), every pair: how often another
+        run lands where the interval says (for a measured band, its coverage on these runs)."""
         hits = []
         for a, b in self.pairs():
             for k in self.common():
                 for x, y in ((self.values[a][k], self.values[b][k]), (self.values[b][k], self.values[a][k])):
                     if x.estimate is not None:
-                        hits.append(abs(y.value / x.value - 1) <= x.estimate.relative_width)
+                        hits.append(x.estimate.low <= y.value <= x.estimate.high)
         return sum(hits) / len(hits) if hits else math.nan
+
+    def interval_kind(self) -> str:
+        """What the intervals are: the machine's measured band (with its stated coverage), or the processes' range."""
+        bands = {e.estimate.band.coverage for v in self.values.values() for e in v.values()
+                 if e.estimate is not None and e.estimate.band is not None}
+        if bands:
+            return "its measured band (stated coverage " + ", ".join(f"{c:.0%}" for c in sorted(bands)) + ")"
+        return "the range of its processes' minima (no interval profile: not a confidence interval)"
 
 
 def stability(results_dir, machines: list[str], *, commit=None, other_dir=None) -> Stability:
@@ -199,19 +210,20 @@ def format_stability(s: Stability, bench: str | None = None, worst: int = 10) ->
     spread = sorted(max(r, 1 / r) for r in ratios)
     lines = [f"{len(ratios) // len(s.pairs())} timings in {len(s.machines)} runs of {s.commit[:8]} ({', '.join(s.machines)}), "
              f"{len(s.pairs())} pair(s); the suite's statistic (fastest process)" + (f"; --bench {bench}" if bench else ""),
-             f"  run B ÷ run A within ±5 %: {s.share_within(0.05, bench):.0%}, ±10 %: {s.share_within(0.10, bench):.0%}, "
-             f"±20 %: {s.share_within(0.20, bench):.0%}; from {min(ratios):.2f}× to {max(ratios):.2f}× "
+             f"  run B ÷ run A within 5 %: {s.share_within(0.05, bench):.0%}, "
+             f"10 %: {s.share_within(0.10, bench):.0%}, 20 %: {s.share_within(0.20, bench):.0%}; from {min(ratios):.2f}× to {max(ratios):.2f}× "
              f"(median {statistics.median(ratios):.3f}×); 90th/99th percentile of the spread "
              f"{_percentile(spread, 0.90):.2f}×/{_percentile(spread, 0.99):.2f}×",
-             f"  ± check: {s.inside_precision():.0%} of values lie within the other run's ±"]
+             f"  interval check: {s.inside_interval():.0%} of values lie inside the other run's interval, "
+             f"{s.interval_kind()}"]
     selections = [("the selected timings", bench)] if bench else [
         ("every timing", None), ("chunking and access reads", r"^(chunking|access)\.\w*Read\.")]
     for label, pattern in selections:
         release = s.release_ratios(pattern)
         if release:
             agree = [abs(rb / ra - 1) for _, ra, rb in release]
-            lines.append(f"  release ratios (each zarr ÷ the oldest), {label}: {len(release)}, within ±5 % "
-                         f"{sum(d <= 0.05 for d in agree) / len(agree):.0%}, within ±10 % "
+            lines.append(f"  release ratios (each zarr ÷ the oldest), {label}: {len(release)}, within 5 % "
+                         f"{sum(d <= 0.05 for d in agree) / len(agree):.0%}, within 10 % "
                          f"{sum(d <= 0.10 for d in agree) / len(agree):.0%}; largest difference {max(agree):.1%}")
     detectable = sorted(d for k in s.common() if (d := s.profile.detectable(*k)) is not None
                         and (not bench or re.search(bench, k[1])))

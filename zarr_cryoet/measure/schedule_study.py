@@ -1,7 +1,7 @@
 """``zarr-cryoet schedule-study``: which statistic and schedule reproduce on this machine? The measurement behind them.
 
-The suite's statistic and schedule (:mod:`zarr_cryoet.measure.statistic`) were chosen from what this
-command measures, and a lab can run it on its own machine:
+The suite's statistic and schedule (:mod:`zarr_cryoet.stats.estimate`, :mod:`zarr_cryoet.stats.schedule`) were
+chosen from what this command measures, and a lab can run it on its own machine:
 
 * **the machine's speed over time** (``--trace SECONDS``): one process on the benchmarks' core runs a
   fixed pure-Python loop back to back; the share of loops within 10 % of the fastest, per half-second
@@ -11,8 +11,8 @@ command measures, and a lab can run it on its own machine:
   allocator pinned), ``--processes`` fresh processes of ``--samples`` samples each, interleaved across
   the environments as the suite runs them (:func:`zarr_cryoet.measure.plain_loop.run_schedule`). Each
   schedule (p processes of s samples) is then drawn twice from disjoint processes, many times, and
-  each statistic computed on both halves: the share of draws whose two halves agree within ±5 % and
-  ±10 %, for single timings and for the zarr-release ratios. A statistic and schedule that reproduce
+  each statistic computed on both halves: the share of draws whose two halves agree within 5 % and
+  10 %, for single timings and for the zarr-release ratios. A statistic and schedule that reproduce
   between disjoint halves of one session reproduce between runs.
 
 ``--out FILE`` keeps the samples; ``--from FILE`` analyses kept samples again.
@@ -109,7 +109,7 @@ def analyse(data: dict, seed: int = 1) -> str:
     header = "| schedule | " + " | ".join(STATISTICS) + " |"
     rule = "|---|" + "---|" * len(STATISTICS)
     lines = [f"{available} processes of {per_process} samples per release and operation; each cell: the share of "
-             f"{DRAWS} draws of two disjoint halves agreeing within ±5 % (±10 %).", "", "Single timings:", "",
+             f"{DRAWS} draws of two disjoint halves agreeing within 5 % (10 %).", "", "Single timings:", "",
              header, rule]
     releases = ["", "zarr release ÷ the oldest (every operation, every newer release):", "", header, rule]
 

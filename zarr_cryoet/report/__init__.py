@@ -13,8 +13,11 @@ file (under ``--out``)                            content
                                                   full read, XY / XZ / YZ slice reads, compression ratio
 ``chunking_benchmarks/chunking_comparison.png``   2 × 3: write, reads by operation, file count (log),
                                                   ratio, storage size, slice time vs file count
-``version_comparison/version_comparison.csv``     every benchmark value of every environment, long format
-``version_comparison/version_comparison.png``     the zarr releases side by side, one row per zarr format
+``version_comparison/version_comparison.csv``     every benchmark value of every environment, long format,
+                                                  with its ratio to the baseline release and, for times,
+                                                  p, q, processes and the change (slower, faster, ~)
+``version_comparison/version_comparison.png``     each newer release's time ÷ the baseline's per headline
+                                                  benchmark, outlined where slower or faster
 ``access_patterns/access_results.csv``            per layout × access pattern × zarr version × format: read
                                                   time, GET requests, bytes fetched, bytes selected, the
                                                   read time as a multiple of the raw-file limit, and the
@@ -38,9 +41,11 @@ file (under ``--out``)                            content
 ``lossy/lossy_fsc.png``                           FSC curves of the Pareto-front codecs (vs original, vs truth)
 ================================================  ==========================================================
 
-Every time is the suite's statistic (the fastest of the processes, with its precision in a
-``*_precision_pct`` column; :mod:`zarr_cryoet.measure.statistic`), every other number asv's stored
-``result``; derived columns (``size_mb``, ``savings_pct``, ``*_ms``) are
+Every time is the suite's statistic (the fastest of the processes, :mod:`zarr_cryoet.stats.estimate`), with its
+interval and processes in ``*_low_ms``, ``*_high_ms`` and ``*_processes`` columns; every "slower", "faster" and
+``~`` comes from one comparison rule (:mod:`zarr_cryoet.stats.compare`: Mann–Whitney over the processes,
+Benjamini–Hochberg across a release's comparisons), with its ``p_value``, ``q_value`` and ``processes``. Every
+other number is asv's stored ``result``; derived columns (``size_mb``, ``savings_pct``, ``*_ms``) are
 plain unit conversions of it. Every row names its data, zarr version, Python, zarr
 format, commit and machine. Skipped cells (asv's NaN, e.g. format 3 on zarr 2) and failed
 ones (asv's null) are empty in the CSVs and not drawn; failed ones are reported through
@@ -184,7 +189,7 @@ def report(results_dir=None, out=DEFAULT_OUT, *, machine: str | None = None, com
     if results.has(REALISTIC.module):
         written.append(write_csv(realistic_rows(results), out / REALISTIC_CSV))
     if results.has(cache_state.MODULE):
-        written.append(write_csv(cache_state.cold_rows(results), out / cache_state.COLD_CSV))
+        written.append(write_csv(cache_state.table_rows(results), out / cache_state.COLD_CSV))
     if results.has(object_storage.MODULE):
         for rows, path in ((object_storage.read_rows, object_storage.READS_CSV),
                            (object_storage.sweep_rows, object_storage.SWEEP_CSV),

@@ -4,7 +4,7 @@ One function, :func:`render`, makes it for the command line (:mod:`zarr_cryoet.c
 generated block (:mod:`zarr_cryoet.report.readme`); :func:`add_arguments` declares its options once for
 both. In order:
 
-1. the run label (commit, machine, date, zarr, data) and what every time and ± means;
+1. the run label (commit, machine, date, zarr, data) and what every time, interval and ~ means;
 2. the limits (:mod:`~zarr_cryoet.report.answer_limits`): what the answer covers, what it does not, and how
    far a time moves between runs;
 3. the mixed-use row (:mod:`~zarr_cryoet.report.mixed_use`) for ``--use``;
@@ -57,7 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                        "--source, the newest whose Python is on PATH)")
     parser.add_argument("--shape", type=parse_shape, metavar="Z,Y,X",
                         help="your tomograms' shape in voxels: the answer measured at that size where the run "
-                             "measured it (184,630,630 or 128,128,128), else scaled from the nearest size, marked ~")
+                             "measured it (184,630,630 or 128,128,128), else scaled from the nearest size, marked ≈")
     parser.add_argument("--use", type=parse_uses, default=mixed_use.DEFAULT_USES, metavar="USE,USE",
                         help="the use cases of the mixed-use row, among " + ", ".join(sorted(USE_NAMES))
                              + " (default: viewer,particles,training)")
@@ -98,7 +98,7 @@ def answers_for(results: ReportResults, zarr_version=None, shape=None) -> list[A
                           "scale them; rerun the benchmarks, or drop --shape")
     size = scaling.nearest({k: v[0] for k, v in measured.items()}, shape)
     measured_shape, found = measured[size]
-    return [scaling.scale(a, measured_shape, shape) for a in found]
+    return recommend.compare_rows([scaling.scale(a, measured_shape, shape) for a in found])
 
 
 def render(results: ReportResults, zarr_version: str | None = None, shape=None,
@@ -151,7 +151,7 @@ def not_run(results: ReportResults) -> list[str]:
 
 def every_core_line(results: ReportResults, zarr_version: str | None = None) -> str | None:
     """The reads of 128³ on every core against one core (``chunking.ReadEveryCore`` against ``chunking.Read``)."""
-    from zarr_cryoet.report.precision import ratio_precision, ratio_text, timed
+    from zarr_cryoet.stats.compare import adjust, compare, versus_text
 
     if "chunking.ReadEveryCore.time_read_full" not in results.param_names:
         return None
@@ -163,13 +163,15 @@ def every_core_line(results: ReportResults, zarr_version: str | None = None) -> 
         for data in results.choices("chunking", "data"):
             for chunks in results.choices("chunking.ReadEveryCore", "chunks") or results.choices("chunking", "chunks"):
                 fmt = 3 if "/" in str(chunks) else 2
-                every = timed(results, env, f"chunking.ReadEveryCore.{method}", data=data, chunks=chunks)
-                one = timed(results, env, f"chunking.Read.{method}", data=data, chunks=chunks, zarr_format=fmt)
+                every = results.estimate(env, f"chunking.ReadEveryCore.{method}", data=data, chunks=chunks)
+                one = results.estimate(env, f"chunking.Read.{method}", data=data, chunks=chunks, zarr_format=fmt)
                 if every and one:
-                    cells.append((every.seconds, f"{chunk_label(chunks)} v{fmt} {every} "
-                                  f"({ratio_text(every.seconds / one.seconds, ratio_precision(every.precision, one.precision), 2)} one core's)"))
-        if cells:
-            parts.append(f"{operation}: " + ", ".join(text for _, text in sorted(cells)))
+                    cells.append((every, f"{chunk_label(chunks)} v{fmt}", compare(one, every)))
+        tests = adjust([c for *_, c in cells])
+        texts = [(every.value, f"{label} {every} ({versus_text(c)} one core's)")
+                 for (every, label, _), c in zip(cells, tests)]
+        if texts:
+            parts.append(f"{operation}: " + ", ".join(text for _, text in sorted(texts)))
     if not parts:
         return None
     return (f"Threads: at 128³ on every core ({cores or 'all'} here) instead of one, fastest first — "

@@ -51,19 +51,30 @@ def covers(results: ReportResults, answers: list[Answer]) -> list[str]:
 
 
 def run_to_run(results: ReportResults, repository: Path | None = None) -> str | None:
-    """One line: how far a timing moves between runs of one commit on this machine, from its noise profile."""
+    """One line: what the intervals mean on this machine (its measured bands and their coverage), and how far a
+    timing moves between runs of one commit (its noise profile)."""
+    from zarr_cryoet.report.results import intervals_profile
+
+    bands = intervals_profile(results.results_dir, results.machine)
+    if bands is None:
+        first = (f"**Precision:** no interval of machine {results.machine} is measured (`zarr-cryoet intervals`): "
+                 "each time shows the range of its processes and their count, which is what was seen, not where "
+                 "another run lands.")
+    else:
+        measured = bands.notes.get("held_out_coverage")
+        first = (f"**Precision:** [a–b] is where {next(iter(bands.bands.values())).coverage:.0%} of other runs of "
+                 f"one commit on this machine land"
+                 + (f" ({measured * 100:.0f} % of held-out runs hours apart did)" if measured else "")
+                 + f", for the {', '.join(bands.modules)} timings; other tiers show the range of their processes "
+                 f"(recorded/noise/{results.machine}-intervals.json, docs/measurement.md).")
     path = noise.default_path(results.results_dir, results.machine, repository or Path.cwd())
     if path is None:
-        return ("**Precision:** each ± is that time's interval within this run; how far a second run moves "
-                f"is not measured for machine {results.machine} (`zarr-cryoet stability --save`).")
+        return first
     profile = noise.NoiseProfile.load(path)
     changes = sorted(d for d in (profile.detectable(*key) for key in profile.sigma) if d is not None)
     if not changes:
-        return None
-    sigmas = [math.exp(s) - 1 for s in profile.sigma.values()]
-    return (f"**Precision:** each ± is that time's interval within this run. Between {len(profile.runs)} runs of "
-            f"one commit on this machine a timing moves by {statistics.median(sigmas) * 100:.0f} % (median "
-            f"spread of {len(changes)} timings), so a difference between runs counts only beyond "
+        return first
+    return (f"{first} Between {len(profile.runs)} runs of one commit a timing's alarm threshold is "
             f"{statistics.median(changes) * 100:.0f} % (median; {changes[len(changes) // 10] * 100:.0f}–"
-            f"{changes[-(len(changes) // 10) - 1] * 100:.0f} % for 80 % of them); compare layouts within one run "
-            f"(recorded/noise/{path.name}, docs/measurement.md).")
+            f"{changes[-(len(changes) // 10) - 1] * 100:.0f} % for 80 % of them; recorded/noise/{path.name}); "
+            "between machines wall times move by some 20 %, so compare layouts within one run.")

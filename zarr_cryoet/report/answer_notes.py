@@ -1,20 +1,20 @@
 """The lines under ``recommend``'s table: trade-offs, codecs, lossy setting, readers, portal size, releases.
 
-Each line comes from the same run as the table, and every time and time ratio in it carries its
-precision (:mod:`zarr_cryoet.report.precision`); compression ratios come from bytes on disk and
-are exact.
+Each line comes from the same run as the table. Every time carries its interval and process count
+(:mod:`zarr_cryoet.stats.estimate`), every "faster", "slower" and ``~`` comes from the one comparison rule
+(:mod:`zarr_cryoet.stats.compare`, Benjamini–Hochberg across each line's comparisons), and the releases' line is
+:mod:`zarr_cryoet.stats.release`; compression ratios come from bytes on disk and are exact.
 """
 
 from __future__ import annotations
 
-import math
-
 from zarr_cryoet.fidelity.tiers import Tier, tier
 from zarr_cryoet.report import object_storage
 from zarr_cryoet.report.families import LOSSY
-from zarr_cryoet.report.precision import differ, ratio_precision, ratio_text, timed
 from zarr_cryoet.report.recommend import PORTAL, Answer, choose_env, recommend
-from zarr_cryoet.report.results import ReportResults, finite
+from zarr_cryoet.report.results import ReportResults, finite, intervals_profile
+from zarr_cryoet.stats.compare import adjust, compare, versus_text
+from zarr_cryoet.stats.release import method, release_ratio
 from zarr_cryoet.report.tables import chunk_label
 
 
@@ -29,8 +29,7 @@ def tradeoffs(answers: list[Answer], factor: float = 2.0) -> list[str]:
             same = next((r for r in other.ranked if (r.chunks, r.zarr_format) == (a.best.chunks, a.best.zarr_format)),
                         None)
             if same is not None and same.seconds >= factor * other.best.seconds:
-                times = ratio_text(same.seconds / other.best.seconds, ratio_precision(same.precision,
-                                                                                       other.best.precision))
+                times = versus_text(other.versus(same), 1)
                 costs.append(f"{times} the best for {other.use_case.key} ({same} against {other.best.label}'s "
                              f"{other.best})")
         if costs:
@@ -39,43 +38,42 @@ def tradeoffs(answers: list[Answer], factor: float = 2.0) -> list[str]:
     return lines
 
 
-def release_ratios(results: ReportResults, env) -> list[tuple[float, float | None, bool | None]]:
-    """Every timing of ``env`` against the oldest release's: (ratio, its precision, whether the two times
-    differ beyond their intervals; None where either has none)."""
+def release_comparisons(results: ReportResults, env) -> list[tuple[str, object]]:
+    """Every timing of ``env`` against the oldest release's, as (benchmark method, comparison): the version
+    comparison's own tests (:func:`zarr_cryoet.report.versions.release_comparisons`, Benjamini–Hochberg across the
+    release's timings), so the README and ``version_comparison.csv`` call the same timings slower or faster."""
+    from zarr_cryoet.report.versions import baseline, release_comparisons as tested
+
     base = results.envs[0]
     out = []
-    for (name, benchmark, combo), value in results.values.items():
-        if name != env.name or results.units.get(benchmark) != "s" or not finite(value):
+    for (name, benchmark, combo), c in tested(results).items():
+        if name != env.name or results.units.get(benchmark) != "s" or c.ratio <= 0:
             continue
-        params = dict(zip(results.param_names[benchmark], combo))
-        new, old = timed(results, env, benchmark, **params), timed(results, base, benchmark, **params)
-        if new is not None and old is not None and old.seconds > 0 and new.seconds > 0:
-            out.append((new.seconds / old.seconds, ratio_precision(new.precision, old.precision), differ(new, old)))
+        base_env, _ = baseline(results, benchmark, dict(zip(results.param_names[benchmark], combo)))
+        if base_env is not None and base_env.name == base.name:
+            out.append((method(benchmark), c))
     return out
 
 
 def releases(results: ReportResults) -> list[str]:
-    """Each zarr release's times against the oldest in the run: the geometric mean ratio with its precision,
-    and how many timings are slower or faster beyond their intervals."""
+    """Each zarr release's times against the oldest in the run: the geometric mean ratio with its interval (between
+    benchmark methods, and between runs where the machine's profile measured it), and how many timings the
+    comparison rule calls slower or faster."""
     if len(results.envs) < 2:
         return []
+    profile = intervals_profile(results.results_dir, results.machine)
     lines = []
     for env in results.envs[1:]:
-        found = release_ratios(results, env)
-        if not found:
+        cells = release_comparisons(results, env)
+        if not cells:
             continue
-        logs = [math.log(r) for r, _, _ in found]
-        mean = math.exp(sum(logs) / len(logs))
-        precisions = [p for _, p, _ in found]
-        spread = (math.sqrt(sum(p * p for p in precisions)) / len(found)
-                  if all(p is not None for p in precisions) else None)
-        slower = sum(1 for r, _, d in found if d and r > 1)
-        faster = sum(1 for r, _, d in found if d and r < 1)
-        unknown = sum(1 for *_, d in found if d is None)
-        lines.append(f"zarr {env.zarr_version} against {results.envs[0].zarr_version}: timings "
-                     f"{ratio_text(mean, spread, 2)} (geometric mean of {len(found)}); {slower} slower and {faster} "
-                     "faster beyond their intervals" + (f", {unknown} without an interval" if unknown else "")
-                     + " (report: version_comparison/).")
+        found = release_ratio(cells, profile.release_log_sd if profile else None,
+                              profile.notes.get("machine_log_sd") if profile else None)
+        lines.append(f"zarr {env.zarr_version} against {results.envs[0].zarr_version}: timings {found.text()}; "
+                     f"{found.slower} slower and {found.faster} faster (Mann–Whitney over the processes, "
+                     f"Benjamini–Hochberg q < 0.05), the other {found.timings - found.slower - found.faster} ~, "
+                     f"{found.timings - found.testable} of them with too few processes to ever tell "
+                     "(report: version_comparison/).")
     return lines
 
 
@@ -88,7 +86,7 @@ def lossless_ratios(results: ReportResults, env, data) -> dict:
 
 def keeps_everything(results: ReportResults, env, data) -> list[tuple]:
     """The lossy settings of the tier "keeps every voxel" (:mod:`zarr_cryoet.fidelity.tiers`), as (ratio, codec,
-    RMSE/σ, write Timed or None)."""
+    RMSE/σ, write Estimate or None)."""
     found = []
     for codec in results.choices(LOSSY.module, "codec"):
         cell = {"data": data, "codec": codec, "zarr_format": 2}
@@ -96,25 +94,27 @@ def keeps_everything(results: ReportResults, env, data) -> list[tuple]:
         ratio = results.value(env, LOSSY.ratio, **cell)
         if finite(ratio) and tier(figures) is Tier.KEEPS_EVERY_VOXEL:
             found.append((ratio, codec, figures["rmse_over_sigma"],
-                          timed(results, env, LOSSY.write, **cell)))
+                          results.estimate(env, LOSSY.write, **cell)))
     return found
 
 
 def fastest_write(settings: list[tuple]):
     written = [t for t in settings if t[3] is not None]
-    return min(written, key=lambda t: t[3].seconds) if written else None
+    return min(written, key=lambda t: t[3].value) if written else None
 
 
 def _compared(results: ReportResults, env, benchmark: str, cells: dict) -> str:
-    """``**best** (t ± p) of other t ± p, ≈ other t ± p``: the fastest of ``cells`` (name → parameters) and the
-    rest, ≈ where a time's interval overlaps the best's; empty with fewer than two results."""
-    found = sorted(((t, name) for name, params in cells.items() if (t := timed(results, env, benchmark, **params))),
-                   key=lambda pair: pair[0].seconds)
+    """``**best** (t [a–b, n]) of other t [a–b, n], ~ other t …``: the fastest of ``cells`` (name → parameters) and
+    the rest, ``~`` where the comparison rule (adjusted across this line) cannot tell it from the best; empty with
+    fewer than two results."""
+    found = sorted(((t, name) for name, params in cells.items() if (t := results.estimate(env, benchmark, **params))),
+                   key=lambda pair: pair[0].value)
     if len(found) < 2:
         return ""
     (best, name), rest = found[0], found[1:]
+    tests = adjust([compare(best, t) for t, _ in rest])
     return f"**{name}** ({best}) of " + ", ".join(
-        f"{other} {'≈ ' if t.overlaps(best) else ''}{t}" for t, other in rest)
+        f"{other} {'' if c.differs else '~ '}{t}" for (t, other), c in zip(rest, tests))
 
 
 #: the engines whose ratio says when zarr-python's fused pipeline (zarr >= 3.3) pays
@@ -122,31 +122,31 @@ FUSED, DEFAULT = "zarr-python-fused", "zarr-python"
 
 
 def fused_pays(results: ReportResults, env, data) -> str:
-    """One line: zarr-python's fused pipeline against its default, full read and XY plane per layout, with the
-    ratios' precision, and the layouts where it is faster beyond both intervals; empty where not measured."""
+    """One line: zarr-python's fused pipeline against its default, full read and XY plane per layout, each ratio
+    with the comparison rule's verdict (adjusted across the line), and the layouts where its full read is faster;
+    empty where not measured."""
     if FUSED not in results.choices("engines", "engine"):
         return ""
-    parts, pays, not_pays = [], [], []
+    found = []  # (layout label, operation, comparison)
     for chunks in results.choices("engines", "chunks"):
         fmt = 3 if "/" in str(chunks) else 2
-        label = f"{chunk_label(chunks)} v{fmt}"
-        ratios = []
         for operation, benchmark in (("full read", "engines.Read.time_read_full"),
                                      ("XY plane", "engines.Read.time_read_slice_xy")):
-            fused, default = (timed(results, env, benchmark, data=data, chunks=chunks, zarr_format=fmt, engine=e)
+            fused, default = (results.estimate(env, benchmark, data=data, chunks=chunks, zarr_format=fmt, engine=e)
                               for e in (FUSED, DEFAULT))
-            if fused is None or default is None or not default.seconds:
-                continue
-            precision = ratio_precision(fused.precision, default.precision)
-            ratios.append(f"{operation} {ratio_text(fused.seconds / default.seconds, precision, 2)}")
-            if operation == "full read":
-                (pays if differ(fused, default) and fused.seconds < default.seconds else not_pays).append(label)
-        if ratios:
-            parts.append(f"{label}: " + ", ".join(ratios))
-    if not parts:
+            if fused is not None and default is not None and default.value:
+                found.append((f"{chunk_label(chunks)} v{fmt}", operation, compare(default, fused)))
+    if not found:
         return ""
-    verdict = (f"it pays on {', '.join(pays)}" if pays else "it is not faster beyond the intervals on any layout") + (
-        f", not beyond the intervals on {', '.join(not_pays)}" if pays and not_pays else "")
+    tests = adjust([c for *_, c in found])
+    parts, pays, not_pays = {}, [], []
+    for (label, operation, _), c in zip(found, tests):
+        parts.setdefault(label, []).append(f"{operation} {versus_text(c)}")
+        if operation == "full read":
+            (pays if c.verdict == "faster" else not_pays).append(label)
+    verdict = (f"it pays on {', '.join(pays)}" if pays else "it is not told apart as faster on any layout") + (
+        f"; ~ or slower on {', '.join(not_pays)}" if pays and not_pays else "")
+    parts = [f"{label}: " + ", ".join(ratios) for label, ratios in parts.items()]
     return ("zarr-python's fused pipeline (zarr ≥ 3.3, one setting: codec_pipeline.path = FusedCodecPipeline) ÷ "
             "its default: " + "; ".join(parts) + f" — {verdict}; zarr {env.zarr_version}, {data}, one core.")
 
@@ -161,16 +161,12 @@ def cold_cache(results: ReportResults, env) -> list[str]:
     for data in dict.fromkeys(r["data"] for r in rows):
         parts = []
         for r in (r for r in rows if r["data"] == data):
-            ratio = ratio_text(r["cold_over_warm"], _fraction(r["ratio_precision_pct"]), 2)
+            ratio = versus_text(r["comparison"]) if r.get("comparison") else f"{r['cold_over_warm']:.2f}×"
             parts.append(f"{chunk_label(r['chunks'])} v{r['zarr_format']} {r['cold_ms']:.1f} ms against "
                          f"{r['warm_ms']:.1f} ms warm ({ratio})")
         lines.append("Cold page cache (the store's files dropped before each read), full read: " + "; ".join(parts)
                      + f"; zarr {env.zarr_version}, {data}, one core, this VM's disk.")
     return lines
-
-
-def _fraction(pct):
-    return pct / 100 if pct != "" else None
 
 
 def extras(results: ReportResults, zarr_version: str | None = None, answers: list[Answer] | None = None) -> list[str]:
@@ -182,7 +178,7 @@ def extras(results: ReportResults, zarr_version: str | None = None, answers: lis
         ratios = lossless_ratios(results, env, data)
         if ratios:
             best = max(ratios, key=ratios.get)
-            write = timed(results, env, "compression.Write.time_write", data=data, codec=best, zarr_format=2)
+            write = results.estimate(env, "compression.Write.time_write", data=data, codec=best, zarr_format=2)
             lines.append(f"Lossless codec: **{best}** ({ratios[best]:.3f}×" + (f", write {write}" if write else "")
                          + ") of " + ", ".join(f"{c} {r:.3f}×" for c, r in sorted(ratios.items(), key=lambda kv: -kv[1])
                                                if c != best) + f"; zarr {env.zarr_version}, {data}, 64³ chunks.")

@@ -9,7 +9,9 @@ provenance recorded next to the results, and are left out without it.
 Every figure's footer is the run label (:meth:`ReportResults.run_label
 <zarr_cryoet.report.results.ReportResults.run_label>`: data, size, one core, zarr release,
 commit); its title says what is drawn. Ratio axes start at 1× (no gain) or at 0, so bar
-lengths compare; legends sit outside the data.
+lengths compare; legends sit outside the data. Time bars carry whiskers from their interval, low to high
+(asymmetric: the value is the fastest process), and the title says what they are
+(:func:`~zarr_cryoet.report.tables.whiskers_text`).
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from zarr_cryoet.report import versions
 from zarr_cryoet.report.style import (FORMAT_HATCH, STATISTIC_LABEL, add_run_label, codec_colours, figure_style,
                                       footer_height, label_axis, layout_colour, log_if_wide, new_figure,
                                       plain_log_ticks)
-from zarr_cryoet.report.tables import chunk_label, codec_label, pattern_label, selected_bytes, volume_bytes
+from zarr_cryoet.report.tables import (chunk_label, codec_label, has_interval, pattern_label, selected_bytes,
+                                       volume_bytes, whiskers_text)
 from zarr_cryoet.report.versions import VERSION_PNG, build_version_figure  # noqa: F401  (the report's figures)
 
 COMPRESSION_PNG = Path("cryoet_benchmarks", "cryoet_benchmark.png")
@@ -55,20 +58,34 @@ def _ms(value):
     return value * 1000 if finite(value) else math.nan
 
 
-def _bars(ax, labels, values, colours, *, fmt="%.1f", width=0.7, annotate=True):
-    """One bar per category; skipped/failed ones are not drawn but marked ``n/a``."""
+def _whiskers(ax, x, values, found) -> list[float]:
+    """Asymmetric whiskers from each time's interval, ``low`` to ``high`` (ms; none where :func:`has_interval` is not,
+    or without estimates): where each value's label goes, above its whisker or its bar."""
+    tops = list(values)
+    for i, (xi, e) in enumerate(zip(x, found or [None] * len(tops))):
+        if has_interval(e):
+            ax.errorbar(xi, tops[i], yerr=[[tops[i] - e.low * 1000], [e.high * 1000 - tops[i]]], fmt="none",
+                        ecolor="#333333", elinewidth=0.8, capsize=2.5)
+            tops[i] = e.high * 1000
+    return tops
+
+
+def _bars(ax, labels, values, colours, *, fmt="%.1f", width=0.7, found=None):
+    """One bar per category, labelled with its value; skipped/failed ones are not drawn but marked ``n/a``.
+    ``found``: the times' estimates, drawn as whiskers (:func:`_whiskers`)."""
     x = np.arange(len(labels))
     keep = [i for i, v in enumerate(values) if finite(v)]
-    bars = ax.bar(x[keep], [values[i] for i in keep], width=width, color=[colours[i] for i in keep],
-                  edgecolor="#333333", linewidth=0.6)
-    if annotate and keep:
-        ax.bar_label(bars, fmt=fmt, fontsize=9, padding=2)
+    ax.bar(x[keep], [values[i] for i in keep], width=width, color=[colours[i] for i in keep], edgecolor="#333333",
+           linewidth=0.6)
+    tops = _whiskers(ax, x[keep], [values[i] for i in keep], found and [found[i] for i in keep])
+    for i, top in zip(keep, tops):
+        ax.annotate(fmt % values[i], (x[i], top), xytext=(0, 2), textcoords="offset points", ha="center",
+                    va="bottom", fontsize=9)
     for i in set(range(len(labels))) - set(keep):
         ax.annotate("n/a", (x[i], 0), xytext=(0, 3), textcoords="offset points", ha="center", fontsize=9,
                     color="#7f7f7f")
     _ticks(ax, x, labels)
     ax.margins(y=0.12)
-    return bars
 
 
 def _ticks(ax, x, labels):
@@ -129,9 +146,11 @@ def _formats(formats) -> str:
     return " and ".join(map(str, formats)) + (" (format 3 hatched)" if len(formats) > 1 else "") or "none"
 
 
-def _suptitle(what: str, zarr_format=None) -> str:
-    """What a figure draws; the run it comes from is its footer (:func:`_figure`)."""
-    return f"{what}" + (f", zarr format {zarr_format}" if zarr_format else "") + f"\n{STATISTIC_LABEL}"
+def _suptitle(what: str, zarr_format=None, whiskers: str = "") -> str:
+    """What a figure draws, with what its times and whiskers are (``whiskers``: :func:`whiskers_text`); the run
+    it comes from is its footer (:func:`_figure`)."""
+    return (f"{what}" + (f", zarr format {zarr_format}" if zarr_format else "") + f"\n{STATISTIC_LABEL}"
+            + (f"; {whiskers}" if whiskers else ""))
 
 
 def _figure(png: Path, nrows: int, ncols: int, title: str, results: ReportResults, env: Env, data):
@@ -151,22 +170,24 @@ def build_compression_figure(results: ReportResults, *, env: Env | None = None, 
     labels = [codec_label(c) for c in codecs]
     colours = list(codec_colours(codecs).values())
 
-    def series(bench):
-        return [results.value(env, bench, data=data, codec=c, zarr_format=zarr_format) for c in codecs]
+    def series(bench, get=results.value):
+        return [get(env, bench, data=data, codec=c, zarr_format=zarr_format) for c in codecs]
 
+    write, read = (series(bench, results.estimate) for bench in (COMPRESSION.write, COMPRESSION.read))
     with figure_style():
-        fig, axes = _figure(COMPRESSION_PNG, 2, 2, _suptitle("Compression benchmarks", zarr_format), results, env, data)
+        fig, axes = _figure(COMPRESSION_PNG, 2, 2, _suptitle("Compression benchmarks", zarr_format,
+                                                             whiskers_text(write + read)), results, env, data)
         panels = [
-            (axes[0, 0], "Write time", [_ms(v) for v in series(COMPRESSION.write)], "Write time (ms)", "%.1f"),
-            (axes[0, 1], "Read time", [_ms(v) for v in series(COMPRESSION.read)], "Read time (ms)", "%.1f"),
-            (axes[1, 0], "Compression ratio", series(COMPRESSION.ratio), _RATIO_LABEL, "%.3f×"),
+            (axes[0, 0], "Write time", [_ms(v) for v in series(COMPRESSION.write)], "Write time (ms)", "%.1f", write),
+            (axes[0, 1], "Read time", [_ms(v) for v in series(COMPRESSION.read)], "Read time (ms)", "%.1f", read),
+            (axes[1, 0], "Compression ratio", series(COMPRESSION.ratio), _RATIO_LABEL, "%.3f×", None),
             (axes[1, 1], "Storage size (lower is better)",
-             [v / 1e6 if finite(v) else v for v in series(COMPRESSION.stored_bytes)], "Size (MB)", "%.2f"),
+             [v / 1e6 if finite(v) else v for v in series(COMPRESSION.stored_bytes)], "Size (MB)", "%.2f", None),
         ]
         limits = {0: results.value(env, LIMITS.write, data=data), 1: results.value(env, LIMITS.read, data=data)}
-        for i, (ax, title, values, ylabel, fmt) in enumerate(panels):
+        for i, (ax, title, values, ylabel, fmt, found) in enumerate(panels):
             ax.set_title(title)
-            _bars(ax, labels, values, colours, fmt=fmt)
+            _bars(ax, labels, values, colours, fmt=fmt, found=found)
             if i in limits and log_if_wide(ax, values + [_ms(limits[i])]):
                 ax.set_title(f"{title} (log scale)")
             label_axis(ax, "Codec (name)", ylabel)
@@ -270,14 +291,17 @@ def measured_layouts(results: ReportResults, env: Env, data, benchmarks) -> list
             if any(finite(results.value(env, b, data=data, chunks=c, zarr_format=f)) for b in benchmarks)]
 
 
-def _layout_bars(ax, cells, values, *, fmt="%.1f"):
-    """One bar per (chunks, format): the layout's colour, format 3 hatched; failed cells marked ``n/a``."""
+def _layout_bars(ax, cells, values, *, fmt="%.1f", found=None):
+    """One bar per (chunks, format): the layout's colour, format 3 hatched; failed cells marked ``n/a``.
+    ``found``: the times' estimates, drawn as whiskers (:func:`_whiskers`; the value's label above them)."""
     x = np.arange(len(cells))
     for i, ((chunks, zarr_format), value) in enumerate(zip(cells, values)):
         if finite(value):
-            bar = ax.bar(x[i], value, width=0.75, color=layout_colour(chunks), hatch=FORMAT_HATCH.get(zarr_format, ""),
-                         edgecolor="#333333", linewidth=0.6)
-            ax.bar_label(bar, fmt=fmt, fontsize=8, padding=2, rotation=90)
+            ax.bar(x[i], value, width=0.75, color=layout_colour(chunks), hatch=FORMAT_HATCH.get(zarr_format, ""),
+                   edgecolor="#333333", linewidth=0.6)
+            [top] = _whiskers(ax, [x[i]], [value], found and [found[i]])
+            ax.annotate(fmt % value, (x[i], top), xytext=(0, 2), textcoords="offset points", ha="center",
+                        va="bottom", fontsize=8, rotation=90)
         else:
             ax.annotate("n/a", (x[i], 0), xytext=(0, 3), textcoords="offset points", ha="center", fontsize=9,
                         color="#7f7f7f", xycoords=("data", "axes fraction"))
@@ -304,18 +328,19 @@ def build_chunking_figure(results: ReportResults, *, env: Env | None = None, zar
     cells = [cell for cell in measured_layouts(results, env, data, (CHUNKING.write, CHUNKING.full_read, CHUNKING.files))
              if zarr_format is None or cell[1] == zarr_format]
 
-    def series(bench):
-        return [results.value(env, bench, data=data, chunks=c, zarr_format=f) for c, f in cells]
+    def series(bench, get=results.value):
+        return [get(env, bench, data=data, chunks=c, zarr_format=f) for c, f in cells]
 
     files, ratios = series(CHUNKING.files), series(CHUNKING.ratio)
     total = volume_bytes(results, data)
     formats = sorted({f for _, f in cells})
+    found = series(CHUNKING.write, results.estimate)
+    title = _suptitle("Chunking benchmarks (Blosc-Zstd)", _formats(formats), whiskers_text(found, "write "))
     with figure_style():
-        fig, axes = _figure(CHUNKING_PNG, 2, 3, _suptitle("Chunking benchmarks (Blosc-Zstd)", _formats(formats)),
-                            results, env, data)
+        fig, axes = _figure(CHUNKING_PNG, 2, 3, title, results, env, data)
         ax = axes[0, 0]
         writes, raw_write = [_ms(v) for v in series(CHUNKING.write)], results.value(env, LIMITS.write, data=data)
-        _layout_bars(ax, cells, writes)
+        _layout_bars(ax, cells, writes, found=found)
         ax.set_title("Write time" + (" (log scale)" if log_if_wide(ax, writes + [_ms(raw_write)]) else ""))
         label_axis(ax, "Layout (chunks, format)", "Write time (ms)")
         _limit_line(ax, raw_write, "write", legend=False)

@@ -9,8 +9,8 @@ file (under ``--out``)                            content
 ``measurement/realistic_size.csv``                write, full read and XY plane on the portal-sized
                                                   phantom per layout and zarr release, each with its ratio
                                                   to the oldest release (below 1: faster than zarr 2)
-``measurement/detectable_change.csv``             per timing: its value and precision in this run, and the
-                                                  smallest change it can detect on this machine (from the
+``measurement/detectable_change.csv``             per timing: its value, interval and processes in this
+                                                  run, and the smallest change it can detect here (from the
                                                   machine's noise profile, :mod:`zarr_cryoet.tracking.noise`;
                                                   written where there is one)
 ================================================  ==========================================================
@@ -26,7 +26,7 @@ from zarr_cryoet.tracking.noise import USELESS as NOISE_USELESS
 from zarr_cryoet.report.results import ReportResults, finite
 from zarr_cryoet.report.style import (add_run_label, figure_style, label_axis, new_figure, plain_log_ticks,
                                       series_colour)
-from zarr_cryoet.report.tables import chunk_label
+from zarr_cryoet.report.tables import chunk_label, interval_columns
 
 PAGE_FAULTS_CSV = Path("measurement", "page_faults.csv")
 PAGE_FAULTS_PNG = Path("measurement", "page_faults.png")
@@ -77,7 +77,9 @@ def realistic_rows(results: ReportResults) -> list[dict]:
 
 
 def detectable_rows(results: ReportResults, profile) -> list[dict]:
-    """Per timing of the run: its value, precision and the smallest change the noise profile says it can detect."""
+    """Per timing of the run: its value, its interval and processes
+    (:func:`~zarr_cryoet.report.tables.interval_columns`) and the smallest change the noise profile says it can
+    detect."""
     labels = {env.name: env for env in results.envs}
     rows = []
     for (env_name, benchmark, combo), value in sorted(results.values.items(), key=lambda kv: str(kv[0])):
@@ -86,11 +88,10 @@ def detectable_rows(results: ReportResults, profile) -> list[dict]:
         params = dict(zip(results.param_names[benchmark], combo))
         name = f"{benchmark}({', '.join(repr(v) for v in combo)})"
         detectable = profile.detectable(env_name, name)
-        interval = results.interval(labels[env_name], benchmark, **params)
         rows.append({"benchmark": benchmark,  # one column for the parameters: benchmarks differ in theirs
                      "parameters": ", ".join(f"{k}={v}" for k, v in params.items() if k != "data"),
                      "value_ms": value * 1e3,
-                     "precision_pct": round((interval[1] - interval[0]) / value * 100, 1) if interval else "",
+                     **interval_columns(results.estimate(labels[env_name], benchmark, **params), "value"),
                      "detectable_change_pct": round(detectable * 100, 1) if detectable is not None else "",
                      "too_noisy_to_alarm": "" if detectable is None else detectable > NOISE_USELESS,
                      "noise_profile_runs": " ".join(profile.runs), **results.context(labels[env_name], params.get("data"))})

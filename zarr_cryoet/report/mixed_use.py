@@ -5,16 +5,18 @@ The mixed-use answer is the layout (chunks × zarr format) with the **smallest w
 chosen use cases, where a layout's cost in a use case is its time ÷ the best layout's time there (1× where it
 is the best). Times of different use cases differ by orders of magnitude, so they are compared as these
 ratios, never summed. For object storage a layout's time is that of its fastest library. Only layouts
-measured in every chosen use case compete.
+measured in every chosen use case compete. Each cost is written with the answer's comparison of the layout with
+the best (:meth:`Answer.versus <zarr_cryoet.report.recommend.Answer.versus>`): ``~`` where the rule cannot tell
+them apart.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from zarr_cryoet.report.precision import ratio_precision, ratio_text
 from zarr_cryoet.report.recommend import SHORT, Answer, Ranked
 from zarr_cryoet.report.tables import chunk_label
+from zarr_cryoet.stats.compare import Comparison, versus_text
 
 #: the use cases of ``--use``'s default: a viewer, particle picking, training
 DEFAULT_USES = ("xy-viewer", "particles", "whole-volume")
@@ -30,9 +32,9 @@ class Cost:
         return self.time.seconds / self.answer.best.seconds
 
     @property
-    def precision(self) -> float | None:
-        return None if self.time is self.answer.best else ratio_precision(self.time.precision,
-                                                                          self.answer.best.precision)
+    def comparison(self) -> Comparison | None:
+        """The layout against the use case's best by the answer's comparison rule (None for the best itself)."""
+        return None if self.time is self.answer.best else self.answer.versus(self.time)
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ def line(answers: list[Answer], uses=DEFAULT_USES) -> str | None:
     if not ranked:
         return None
     best = ranked[0]
-    scaled = "~" if best.costs[0].answer.scaled_to else ""
+    scaled = "≈" if best.costs[0].answer.scaled_to else ""
     parts = [f"{SHORT[c.answer.use_case.key]} {scaled}{c.time} ({_times(c)})" for c in best.costs]
     text = (f"**Mixed use ({', '.join(SHORT[c.answer.use_case.key] for c in best.costs)}): {best.label}**, at most "
             f"{best.worst:.2f}× the best layout of any of them: " + "; ".join(parts))
@@ -92,4 +94,4 @@ def line(answers: list[Answer], uses=DEFAULT_USES) -> str | None:
 def _times(cost: Cost) -> str:
     if cost.time is cost.answer.best:
         return "the best"
-    return f"{ratio_text(cost.ratio, cost.precision)} the best, {cost.answer.best.label}"
+    return f"{versus_text(cost.comparison)} the best, {cost.answer.best.label}"

@@ -3,20 +3,20 @@
 Tables (CSV under ``storage/``):
 
 * ``object_storage.csv``: per release, data, layout, client and workload (``open`` included) the time over the
-  default network with its precision, and the traffic counted at the proxy: requests (all kinds), read
+  default network with its interval (``low_ms``–``high_ms``) and processes, and the traffic counted at the proxy: requests (all kinds), read
   amplification (bytes fetched ÷ bytes selected) and the most requests in flight;
 * ``object_storage_concurrency.csv``: the full read of 32³ chunks per client and requests in flight (the sweep);
 * ``object_storage_open.csv``: opening the portal's OME-Zarr image, with and without consolidated metadata.
 
 :func:`answer_lines` gives the README's answer its object-storage lines: the fastest client per workload and
-layout (≈ where an interval overlaps the best's), and what consolidated metadata saves.
+layout (``~`` where the comparison rule cannot tell a client from the best), and what consolidated metadata
+saves.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from zarr_cryoet.report.precision import timed
 from zarr_cryoet.report.results import ReportResults, finite
 from zarr_cryoet.report.tables import chunk_label
 
@@ -31,8 +31,12 @@ WORKLOAD_TEXT = {"xy": "XY plane", "orthogonal": "three orthogonal planes", "box
                  "box64": "16 boxes of 64³", "full": "full read", "open": "open the array"}
 
 
-def _pct(fraction):
-    return round(fraction * 100, 1) if fraction is not None else ""
+def _time_columns(found) -> dict:
+    """A timing's CSV columns: its value, its interval's ends (ms) and its processes; empty without a time."""
+    if found is None:
+        return {"ms": "", "low_ms": "", "high_ms": "", "processes": ""}
+    return {"ms": found.value * 1e3, "low_ms": found.low * 1e3, "high_ms": found.high * 1e3,
+            "processes": found.processes}
 
 
 def _traffic(results, env, cell: dict, workload: str) -> dict:
@@ -56,13 +60,12 @@ def read_rows(results: ReportResults) -> list[dict]:
                     cell = {"data": data, "chunks": chunks, "client": client}
                     for workload in workloads:
                         time = (None if workload == "open" else
-                                timed(results, env, f"{MODULE}.Read.time_read_{workload}", **cell, network=NETWORK))
+                                results.estimate(env, f"{MODULE}.Read.time_read_{workload}", **cell, network=NETWORK))
                         traffic = _traffic(results, env, cell, workload)
                         if time is None and not any(v != "" for v in traffic.values()):
                             continue
                         rows.append({"chunks": chunks, "zarr_format": fmt, "client": client, "workload": workload,
-                                     "network": NETWORK, "ms": time.seconds * 1e3 if time else "",
-                                     "precision_pct": _pct(time.precision) if time else "", **traffic,
+                                     "network": NETWORK, **_time_columns(time), **traffic,
                                      **results.context(env, data)})
     return rows
 
@@ -73,11 +76,11 @@ def sweep_rows(results: ReportResults) -> list[dict]:
         for data in results.choices(MODULE, "data"):
             for client in results.choices(MODULE, "client"):
                 for concurrency in results.choices(MODULE, "concurrency"):
-                    time = timed(results, env, f"{MODULE}.Concurrency.time_read_full", data=data, client=client,
-                                 concurrency=concurrency)
+                    time = results.estimate(env, f"{MODULE}.Concurrency.time_read_full", data=data, client=client,
+                                            concurrency=concurrency)
                     if time:
-                        rows.append({"client": client, "concurrency": concurrency, "ms": time.seconds * 1e3,
-                                     "precision_pct": _pct(time.precision), **results.context(env, data)})
+                        rows.append({"client": client, "concurrency": concurrency, **_time_columns(time),
+                                     **results.context(env, data)})
     return rows
 
 
@@ -88,12 +91,11 @@ def open_rows(results: ReportResults) -> list[dict]:
             for client in results.choices(MODULE, "client"):
                 for metadata in results.choices(MODULE, "metadata"):
                     cell = {"data": data, "metadata": metadata, "client": client}
-                    time = timed(results, env, f"{MODULE}.OpenImage.time_open", **cell, network=NETWORK)
+                    time = results.estimate(env, f"{MODULE}.OpenImage.time_open", **cell, network=NETWORK)
                     requests = results.value(env, f"{MODULE}.ImageTraffic.track_requests", **cell)
                     if time is None and not finite(requests):
                         continue
-                    rows.append({"client": client, "metadata": metadata, "ms": time.seconds * 1e3 if time else "",
-                                 "precision_pct": _pct(time.precision) if time else "",
+                    rows.append({"client": client, "metadata": metadata, **_time_columns(time),
                                  "requests": requests if finite(requests) else "", **results.context(env, data)})
     return rows
 
@@ -150,21 +152,22 @@ def build_figure(results: ReportResults):
     n = max(len(workloads), 1)
     fig, axes = new_figure(1, n, figsize=(max(4.8 * n, 9), 5.2), squeeze=False,
                            title=f"Reads from object storage: {NETWORK_TEXT}\nlog scale, lower is faster; "
-                                 "whiskers: the interval")
+                                 "whiskers: the interval (asymmetric)")
     clients = [c for c in CLIENT_ENGINES if any(r["client"] == c for r in rows)]
     width = 0.8 / max(len(clients), 1)
     for ax, workload in zip(axes[0], workloads):
         here = [r for r in rows if r["workload"] == workload and r["data"] == data]
         layouts = list(dict.fromkeys(r["chunks"] for r in here))
         for i, client in enumerate(clients):
-            xs, ys, errors = [], [], []
+            xs, ys, below, above = [], [], [], []
             for j, chunks in enumerate(layouts):
                 match = [r for r in here if r["chunks"] == chunks and r["client"] == client]
                 if match:
                     xs.append(j + (i - (len(clients) - 1) / 2) * width)
                     ys.append(match[0]["ms"])
-                    errors.append(match[0]["ms"] * (match[0]["precision_pct"] or 0) / 200)
-            ax.bar(xs, ys, width=width, yerr=errors, capsize=2, label=client,
+                    below.append(match[0]["ms"] - match[0]["low_ms"])
+                    above.append(match[0]["high_ms"] - match[0]["ms"])
+            ax.bar(xs, ys, width=width, yerr=[below, above], capsize=2, label=client,
                    color=ENGINE_COLOURS[CLIENT_ENGINES[client]], hatch="///" if "s3fs" in client else "")
         ax.set_yscale("log")
         plain_log_ticks(ax)

@@ -15,8 +15,10 @@ object storage         XY plane + full read from S3, 20 ms per request, 10 reque
                        every client (``object_storage.Read``): the answer names the library and the layout
 =====================  ===========================================================================
 
-Each answer names the best layout, the runner-up and the worst, with their times and precisions
-(:mod:`zarr_cryoet.report.precision`), for one zarr release (the newest in the results unless
+Each answer names the best layout, the runner-up and the worst, with their times and intervals
+(:mod:`zarr_cryoet.stats.estimate`) and whether the suite's one comparison rule tells them apart from the best
+(:mod:`zarr_cryoet.stats.compare`: an exact rank test over the processes, Benjamini–Hochberg across the whole
+answer's comparisons), for one zarr release (the newest in the results unless
 asked) and the data the run measured. Every number comes from that one run; nothing is mixed in
 from elsewhere. The lines under the table are :mod:`zarr_cryoet.report.answer_notes`.
 """
@@ -24,11 +26,12 @@ from elsewhere. The lines under the table are :mod:`zarr_cryoet.report.answer_no
 from __future__ import annotations
 
 import itertools
-import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
-from zarr_cryoet.report.precision import Timed, ratio_precision, ratio_text
+from zarr_cryoet.stats.calibration import COVERAGE
+from zarr_cryoet.stats.compare import ALPHA, Comparison, adjust, compare
+from zarr_cryoet.stats.estimate import Estimate, summed
 from zarr_cryoet.report.results import ReportError, ReportResults, finite
 from zarr_cryoet.report.tables import chunk_label
 
@@ -81,12 +84,20 @@ USE_NAMES = {"viewer": "xy-viewer", "xy": "xy-viewer", "orthogonal": "orthogonal
 
 
 @dataclass(frozen=True)
-class Ranked(Timed):
-    """One layout's summed time for a use case, with the sums of its reads' interval ends."""
+class Ranked:
+    """One layout's time for a use case: the sum of its reads' estimates (:func:`zarr_cryoet.stats.estimate.summed`)."""
 
+    time: Estimate
     chunks: str = ""
     zarr_format: int = 0
     via: str = ""  # the value of the use case's ``varies`` parameter (the S3 client), if it has one
+
+    @property
+    def seconds(self) -> float:
+        return self.time.value
+
+    def __str__(self) -> str:
+        return str(self.time)
 
     @property
     def label(self) -> str:
@@ -102,6 +113,26 @@ class Answer:
     size: str = SMALL  # PORTAL or SMALL: which tier measured it
     #: set when the times are scaled to another shape (:mod:`zarr_cryoet.report.scaling`): that shape
     scaled_to: tuple[int, ...] | None = None
+    #: each layout's comparison with the best (label → :class:`Comparison`), adjusted across the whole answer
+    #: (:func:`compare_rows`); empty until then
+    comparisons: dict = field(default_factory=dict, compare=False)
+
+    def versus(self, ranked: Ranked) -> Comparison:
+        """``ranked`` against the best: the adjusted comparison where :func:`compare_rows` made it, else a fresh one."""
+        return self.comparisons.get(ranked.label) or compare(self.best.time, ranked.time)
+
+    def apart(self, ranked: Ranked | None) -> bool:
+        """Whether the comparison rule tells ``ranked`` apart from the best (False for None)."""
+        return ranked is not None and self.versus(ranked).differs
+
+    def mark(self, ranked: Ranked) -> str:
+        """``~ `` where ``ranked`` cannot be told apart from the best, else nothing."""
+        return "" if self.apart(ranked) else "~ "
+
+    @property
+    def decided(self) -> bool:
+        """Whether the best is told apart from the runner-up (an answer with one candidate is decided)."""
+        return self.runner_up is None or self.apart(self.runner_up)
 
     @property
     def cores(self) -> str:
@@ -144,22 +175,26 @@ def rank(results: ReportResults, use_case: UseCase, env, data, size: str = SMALL
         # a grid without a format parameter (object_storage, realistic) puts shards on format 3, plain chunks on 2
         formats = results.choices(group, "zarr_format") if has_format else [3 if "/" in str(chunks) else 2]
         for fmt in formats:
-            total, low, high = 0.0, 0.0, 0.0
+            parts = []
             for benchmark, extra in reads:
                 by_format = {"zarr_format": fmt} if has_format else {}
                 by_variant = {use_case.varies: via} if use_case.varies else {}
                 cell = dict(data=data, chunks=chunks, **by_format, **by_variant, **dict(extra))
-                value = results.value(env, benchmark, **cell)
-                if not finite(value):
-                    total = math.nan
-                    break
-                total += value
-                interval = results.interval(env, benchmark, **cell)
-                low, high = (None, None) if interval is None or low is None else (low + interval[0],
-                                                                                  high + interval[1])
-            if finite(total):
-                out.append(Ranked(total, low, high, chunks=chunks, zarr_format=int(fmt), via=via or ""))
+                parts.append(results.estimate(env, benchmark, **cell))
+            if all(parts):
+                out.append(Ranked(summed(parts), chunks=chunks, zarr_format=int(fmt), via=via or ""))
     return tuple(sorted(out, key=lambda r: r.seconds))
+
+
+def compare_rows(answers: list[Answer]) -> list[Answer]:
+    """The answers with every layout compared to its use case's best, Benjamini–Hochberg across all of them: the
+    false discovery rate of the whole answer's "faster/slower" is :data:`~zarr_cryoet.stats.compare.ALPHA`."""
+    pairs = [(i, r) for i, a in enumerate(answers) for r in a.ranked[1:]]
+    adjusted = adjust([compare(answers[i].best.time, r.time) for i, r in pairs])
+    found: dict[int, dict] = {}
+    for (i, r), c in zip(pairs, adjusted):
+        found.setdefault(i, {})[r.label] = c
+    return [replace(a, comparisons=found.get(i, {})) for i, a in enumerate(answers)]
 
 
 def choose_env(results: ReportResults, zarr_version: str | None = None):
@@ -192,7 +227,7 @@ def recommend(results: ReportResults, zarr_version: str | None = None, size: str
             ranked = rank(results, use_case, env, data, size)
             if ranked:
                 answers.append(Answer(use_case, env.zarr_version, data, ranked, size))
-    return answers
+    return compare_rows(answers)
 
 
 def _size(results: ReportResults, data) -> str:
@@ -215,11 +250,13 @@ def run_label(results: ReportResults, answers: list[Answer]) -> str:
             f"{MEANING} The runner-up is the best layout with other chunks.")
 
 
-#: what every time and ± of the answer is (the run label says it once)
-MEANING = ("Times are the fastest of each benchmark's processes (asv rounds, interleaved across the zarr releases); "
-           "± is the width of that value's 95 % bootstrap interval over the processes, about how far another run "
-           "may land; ≈ marks a time whose interval overlaps the best's: no clear difference. Ratios of bytes on "
-           "disk are exact.")
+#: what every time, interval and ~ of the answer is (the run label says it once)
+MEANING = ("Times are the fastest of each benchmark's processes (asv rounds, interleaved across the zarr releases), "
+           f"n of them: [a–b] is where {COVERAGE:.0%} of other runs of this commit on this machine land (measured on "
+           "runs hours apart, docs/measurement.md), (range a–b) the processes' own range where no such band is "
+           "measured. ~ marks a layout the rank test cannot tell apart from the best (Mann–Whitney over the "
+           f"processes, Benjamini–Hochberg q ≥ {ALPHA} across this answer; with 2 or 3 processes a side it never "
+           "can). Ratios of bytes on disk are exact.")
 
 
 def table(answers: list[Answer], results: ReportResults, short: bool = True) -> str:
@@ -229,19 +266,19 @@ def table(answers: list[Answer], results: ReportResults, short: bool = True) -> 
                                                            None), ""] if short else []) + [
         "| use case | best | runner-up | worst | holds for |", "|---|---|---|---|---|"]
     for a in answers:
-        mark = "~" if a.scaled_to else ""
+        mark = "≈" if a.scaled_to else ""
         best = f"**{a.best.label}**: {mark}{a.best}"
         if a.other_format:
-            best += f"; v{a.other_format.zarr_format} {'≈ ' if a.other_format.overlaps(a.best) else ''}" \
-                    f"{mark}{a.other_format}"
+            best += f"; v{a.other_format.zarr_format} {a.mark(a.other_format)}{mark}{a.other_format}"
         runner = "–"
         if a.runner_up:
-            runner = f"{'≈ ' if a.runner_up.overlaps(a.best) else ''}{a.runner_up.label}: {mark}{a.runner_up}"
+            runner = (f"{a.mark(a.runner_up)}{a.runner_up.label}: {mark}{a.runner_up} "
+                      f"({'told apart' if a.apart(a.runner_up) else 'cannot tell apart'}, {a.versus(a.runner_up).text()})")
         worst = "–"
         if a.worst:
-            times = ratio_text(a.worst.seconds / a.best.seconds, ratio_precision(a.worst.precision, a.best.precision))
-            worst = f"{a.worst.label}: {mark}{a.worst} ({times} the best)"
-        where = (f"~{'×'.join(map(str, a.scaled_to))} (scaled from {a.data})" if a.scaled_to else a.data)
+            c = a.versus(a.worst)
+            worst = f"{a.worst.label}: {mark}{a.worst} ({c.ratio:.1f}× the best{'' if c.differs else ', ~'})"
+        where = (f"≈{'×'.join(map(str, a.scaled_to))} (scaled from {a.data})" if a.scaled_to else a.data)
         lines.append(f"| {a.use_case.title} | {best} | {runner} | {worst} | "
                      f"zarr {a.zarr_version}, {where}, {a.cores} |")
     return "\n".join(lines)
@@ -258,8 +295,8 @@ def in_short(results: ReportResults, answers: list[Answer], zarr_version: str | 
     same = [a for a in answers if a.data == data]
     chunks = "; ".join(f"{_choice(a)} for {SHORT[a.use_case.key]}" for a in same)
     compared = [a for a in same if a.other_format]
-    clear = [a for a in compared if not a.other_format.overlaps(a.best)]
-    formats = (f"zarr format 2 or 3 alike (their intervals overlap) in {len(compared) - len(clear)} of the "
+    clear = [a for a in compared if a.apart(a.other_format)]
+    formats = (f"zarr format 2 or 3 not told apart in {len(compared) - len(clear)} of the "
                f"{len(compared)} use cases measured on both"
                + "".join(f"; v{a.best.zarr_format} faster for {SHORT[a.use_case.key]}" for a in clear))
     parts = [f"In short, for {data} on zarr {env.zarr_version}: chunks {chunks}", formats]
@@ -275,10 +312,10 @@ def in_short(results: ReportResults, answers: list[Answer], zarr_version: str | 
 
 
 def _choice(answer: Answer) -> str:
-    """The best chunks, or ``A or B (≈)`` where the runner-up's interval overlaps the best's: no clear winner."""
+    """The best chunks, or ``A or B (~)`` where the rule cannot tell the runner-up apart from the best."""
     best = chunk_label(answer.best.chunks) + (f" via {answer.best.via}" if answer.best.via else "")
     runner = answer.runner_up
-    return f"{best} or {chunk_label(runner.chunks)} (≈)" if runner and runner.overlaps(answer.best) else best
+    return f"{best} or {chunk_label(runner.chunks)} (~)" if runner and not answer.decided else best
 
 
 #: the use cases' names inside a sentence

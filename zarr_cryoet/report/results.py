@@ -22,7 +22,8 @@ import numpy as np
 
 from zarr_cryoet.data import provenance
 from zarr_cryoet.errors import ZarrCryoetError
-from zarr_cryoet.measure.statistic import Estimate, estimate
+from zarr_cryoet.stats import calibration
+from zarr_cryoet.stats.estimate import Estimate, estimate
 from zarr_cryoet.tracking.asv_config import version_key
 from zarr_cryoet.tracking.restate import per_process_counts
 
@@ -96,6 +97,8 @@ class ReportResults:
     ran_at: int | None = None
     #: the other machines with results in ``results_dir`` (name one with ``--machine``)
     other_machines: tuple[str, ...] = ()
+    #: benchmark → its parameters' values as asv writes them (``"'16x16x16'"``), for :meth:`asv_name`
+    raw_params: dict = field(default_factory=dict, repr=False)
     #: data label → its :class:`Volume`, or None where no provenance is recorded (filled by :meth:`volume`)
     _volumes: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -133,8 +136,9 @@ class ReportResults:
         chosen = choose_commit(loaded, commit, machine)
         chosen_results = [r for r in loaded if r.commit_hash == chosen]
         envs = _envs(chosen_results)
-        values, stats, estimates, param_names, units = {}, {}, {}, {}, {}
+        values, stats, estimates, param_names, units, raw = {}, {}, {}, {}, {}, {}
         per_process = per_process_counts(benchmarks)
+        profile = intervals_profile(results_dir, machine)
         for env, result in zip(envs, chosen_results):
             for key in sorted(result.get_result_keys(benchmarks)):
                 raw_params = result.get_result_params(key) or []
@@ -144,21 +148,25 @@ class ReportResults:
                 for combo, value, stat, samples in zip(combos, result.get_result_value(key, raw_params), cell_stats,
                                                        cell_samples):
                     cell = (env.name, key, combo)
-                    found = estimate(samples, per_process[key]) if key in per_process and samples and \
-                        finite(value) else None
+                    found = None
+                    if key in per_process and finite(value):
+                        found = estimate(samples, per_process[key]) if samples else Estimate(value, (value,), 1)
+                        if found is not None and profile is not None:
+                            found = found.with_band(profile.band(key, found))
                     values[cell] = found.value if found else value
                     if found:
                         estimates[cell] = found
                     if stat:
                         stats[cell] = stat
                 param_names[key] = list(benchmarks[key].get("param_names") or [])
+                raw[key] = [list(values_) for values_ in raw_params]
                 units[key] = _unit(benchmarks[key])
         order = sorted(range(len(envs)), key=lambda i: (version_key(envs[i].zarr_version),
                                                         version_key(envs[i].python)))
         return cls(results_dir, machine, chosen, max((r.date or 0) for r in chosen_results) or None,
                    [envs[i] for i in order], values, stats, estimates, param_names, units,
                    ran_at=max((t for r in chosen_results for t in (r.started_at or {}).values() if t), default=None),
-                   other_machines=tuple(name for name in machines if name != machine))
+                   other_machines=tuple(name for name in machines if name != machine), raw_params=raw)
 
     # -- queries --
 
@@ -180,22 +188,26 @@ class ReportResults:
         combo = tuple(params.get(name) for name in self.param_names.get(benchmark, ()))
         return self.values.get((env.name, benchmark, combo), math.nan)
 
-    def interval(self, env: Env, benchmark: str, **params) -> tuple[float, float] | None:
-        """The precision of one cell's value: the interval of the suite's statistic
-        (:mod:`zarr_cryoet.measure.statistic`) where its samples were recorded, else asv's 99 % interval of
-        its median (results of runs that kept no samples), else None."""
-        combo = tuple(params.get(name) for name in self.param_names.get(benchmark, ()))
-        found = self.estimates.get((env.name, benchmark, combo))
-        if found is not None:
-            return found.low, found.high
-        stat = self.stats.get((env.name, benchmark, combo)) or {}
-        low, high = stat.get("ci_99_a"), stat.get("ci_99_b")
-        return (low, high) if finite(low) and finite(high) and math.isfinite(low) and math.isfinite(high) else None
-
     def estimate(self, env: Env, benchmark: str, **params) -> Estimate | None:
-        """The suite's statistic of one cell (value, interval, processes), where its samples were recorded."""
+        """The suite's statistic of one timing (:mod:`zarr_cryoet.stats.estimate`: the fastest process, every
+        process's minimum, and the machine's measured band where it has one), or None where the timing has no time
+        (skipped, failed, or not a timing). A result without recorded samples is one process."""
         combo = tuple(params.get(name) for name in self.param_names.get(benchmark, ()))
         return self.estimates.get((env.name, benchmark, combo))
+
+    def asv_name(self, benchmark: str, **params) -> str | None:
+        """The name asv gives one parameter combination (``bench('a', 2)``), which ``asv run --bench`` selects by;
+        None where the results do not have it."""
+        names = self.param_names.get(benchmark)
+        if names is None:
+            return None
+        raws = []
+        for name, choices in zip(names, self.raw_params.get(benchmark, [])):
+            raw = next((r for r in choices if _decode(r) == params.get(name)), None)
+            if raw is None:
+                return None
+            raws.append(raw)
+        return f"{benchmark}({', '.join(raws)})" if raws else benchmark
 
     def machine_info(self) -> dict:
         """What ``asv machine`` recorded about the machine (cpu, num_cpu, ram …); empty if unreadable."""
@@ -263,6 +275,13 @@ def _import_asv():
         raise ReportError("reading benchmark results needs asv; install asv (pip install asv) into this "
                           "environment, e.g. with python3 tasks.py benchmark") from None
     return asv.results, asv.util
+
+
+def intervals_profile(results_dir: Path, machine: str):
+    """The machine's measured interval bands (:mod:`zarr_cryoet.stats.calibration`), or None where it has none:
+    its timings then carry the range of their processes."""
+    path = calibration.default_path(results_dir, machine)
+    return calibration.Profile.load(path) if path else None
 
 
 def _has_results(results_dir: Path) -> bool:

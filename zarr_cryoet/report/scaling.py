@@ -10,8 +10,11 @@ any other shape the times are **extrapolated** from the measured size nearest in
 whole volume counted, :mod:`zarr_cryoet.store.access`; 16 particle boxes cost the same at any size). It assumes
 each chunk costs the same to fetch and decode at both sizes, and it ignores fixed costs (opening the array,
 thread start-up, a request's round trip overlapped by others), so it overstates growth for small reads and
-understates the benefit of more cores on large ones. Every extrapolated time is marked ``~`` and every
-extrapolated answer names the size it comes from and this rule.
+understates the benefit of more cores on large ones. Every extrapolated time is marked ``≈`` and every
+extrapolated answer names the size it comes from and this rule. A time is scaled whole: its value, each
+process's minimum and so its interval's ends (a measured band, relative to the value, stays as it is); the
+comparisons with the best are made again on the scaled times, by the caller
+(:func:`zarr_cryoet.report.recommend.compare_rows`: each layout is scaled by its own factor).
 """
 
 from __future__ import annotations
@@ -22,9 +25,10 @@ from dataclasses import replace
 from zarr_cryoet.errors import ZarrCryoetError
 from zarr_cryoet.measure import object_traffic
 from zarr_cryoet.store import access
+from zarr_cryoet.stats.estimate import Estimate
 from zarr_cryoet.store.stores import InvalidChunksError, parse_chunks
 
-RULE = ("~ extrapolated: measured time × (chunks the reads touch at this shape ÷ at the measured one), per layout; "
+RULE = ("≈ extrapolated: measured time × (chunks the reads touch at this shape ÷ at the measured one), per layout; "
         "fixed costs ignored")
 
 #: the reads of each use case, as selections of a volume's shape (for counting the chunks they touch)
@@ -85,14 +89,18 @@ def nearest(measured: dict, target) -> str:
     return min(measured, key=lambda size: abs(math.log(math.prod(measured[size]) / voxels)))
 
 
+def scaled(found: Estimate, factor: float) -> Estimate:
+    """``found`` × ``factor``: its value and every process's minimum (its band, relative, unchanged)."""
+    return replace(found, value=found.value * factor, minima=tuple(m * factor for m in found.minima))
+
+
 def scale(answer, measured_shape, target):
-    """``answer`` with every layout's time scaled to ``target`` and re-ranked (:data:`RULE`); unchanged when
+    """``answer`` with every layout's time scaled to ``target`` and re-ranked (:data:`RULE`), its comparisons
+    with the best left to be made again (:func:`zarr_cryoet.report.recommend.compare_rows`); unchanged when
     ``target`` is the measured shape."""
     if tuple(target) == tuple(measured_shape):
         return answer
-    ranked = []
-    for r in answer.ranked:
-        factor = chunk_factor(answer.use_case.key, r.chunks, measured_shape, target)
-        ranked.append(replace(r, seconds=r.seconds * factor, low=None if r.low is None else r.low * factor,
-                              high=None if r.high is None else r.high * factor))
-    return replace(answer, ranked=tuple(sorted(ranked, key=lambda r: r.seconds)), scaled_to=tuple(target))
+    ranked = [replace(r, time=scaled(r.time, chunk_factor(answer.use_case.key, r.chunks, measured_shape, target)))
+              for r in answer.ranked]
+    return replace(answer, ranked=tuple(sorted(ranked, key=lambda r: r.seconds)), scaled_to=tuple(target),
+                   comparisons={})

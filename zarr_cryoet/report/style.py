@@ -38,6 +38,7 @@ import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from zarr_cryoet.stats.estimate import NAME as _STATISTIC
 from zarr_cryoet.tracking.asv_config import version_key
 
 __all__ = [
@@ -48,8 +49,9 @@ __all__ = [
     "scale_bar", "save_figure", "series_colour", "style_axes", "unlabelled_axes",
 ]
 
-#: what every time in a figure is (the suite's statistic, :mod:`zarr_cryoet.measure.statistic`), for titles
-STATISTIC_LABEL = "times: fastest of the processes (± in the CSVs)"
+#: what every time in a figure is (the suite's statistic, :mod:`zarr_cryoet.stats.estimate`), for titles; each
+#: time's interval and processes are in the CSVs (``*_low_ms``, ``*_high_ms``, ``*_processes``)
+STATISTIC_LABEL = f"times: {_STATISTIC}"
 DPI_WEB = 150
 DPI_PRINT = 300
 #: the font size (pt) of the run label every report figure carries as its footer (:func:`add_run_label`)

@@ -1,9 +1,11 @@
 """The report's CSV tables, one row builder per table, and the CSV writer.
 
-Every time is the suite's statistic (the fastest of the processes, :mod:`zarr_cryoet.measure.statistic`,
-from the samples asv recorded), followed by its precision (``*_precision_pct``: the width of its
-interval over it); every other number is asv's stored ``result``. Derived columns (``size_mb``,
-``savings_pct``, ``*_ms``, ``*_x_raw``) are plain unit conversions or ratios of them. Every row names its data, zarr
+Every time is the suite's statistic (the fastest of the processes, :mod:`zarr_cryoet.stats.estimate`,
+from the samples asv recorded), followed by its interval and processes (``*_low_ms``, ``*_high_ms``:
+where 90 % of other runs of the commit land on a machine with a measured band, else the range of the
+processes' minima; ``*_processes``; :func:`interval_columns`); every other number is asv's stored
+``result``. Derived columns (``size_mb``, ``savings_pct``, ``*_ms``, ``*_x_raw``) are plain unit conversions or
+ratios of them. Every row names its data, zarr
 version, Python, zarr format, commit and machine. Skipped cells (asv's NaN, e.g. format 3
 on zarr 2) and failed ones (asv's null) are empty. Columns that need the size of the
 volume (``bytes_selected``, ``read_x_raw`` of the access table) are empty where no
@@ -83,21 +85,40 @@ def _grid(results: ReportResults, module: str, *names: str):
 
 def _measured(results: ReportResults, env: Env, family, cell: dict) -> dict:
     """The family's CSV columns taken straight from its benchmarks, for one cell; every time column ``*_ms``
-    followed by its precision, ``*_precision_pct`` (the interval's width over the value, in per cent)."""
+    followed by its interval (:func:`interval_columns`)."""
     row = {}
     for col, bench, factor in family.columns:
         row[col] = _cell(results.value(env, bench, **cell), factor)
         if col.endswith("_ms"):
-            row[col.removesuffix("_ms") + "_precision_pct"] = precision_pct(results, env, bench, cell)
+            row.update(interval_columns(results.estimate(env, bench, **cell), col.removesuffix("_ms")))
     return row
 
 
-def precision_pct(results: ReportResults, env: Env, bench: str, cell: dict):
-    """A time's precision in per cent (its interval's width over it), or empty where it has none."""
-    value, interval = results.value(env, bench, **cell), results.interval(env, bench, **cell)
-    if not finite(value) or not value or interval is None:
-        return ""
-    return round((interval[1] - interval[0]) / value * 100, 1)
+def interval_columns(found, prefix: str) -> dict:
+    """``<prefix>_low_ms``, ``<prefix>_high_ms`` and ``<prefix>_processes`` of one time (an
+    :class:`~zarr_cryoet.stats.estimate.Estimate`, or None: empty): its interval's ends in ms (where 90 % of
+    other runs land where the machine has a measured band, else the fastest and slowest process's minimum) and its
+    processes."""
+    if found is None:
+        return {f"{prefix}_low_ms": "", f"{prefix}_high_ms": "", f"{prefix}_processes": ""}
+    return {f"{prefix}_low_ms": found.low * 1e3, f"{prefix}_high_ms": found.high * 1e3,
+            f"{prefix}_processes": found.processes}
+
+
+def has_interval(found) -> bool:
+    """Whether a time has an interval to draw: a measured band, or the range of two processes or more."""
+    return found is not None and (found.calibrated or found.processes > 1)
+
+
+def whiskers_text(found, of: str = "") -> str:
+    """What a figure's whiskers drawn from the estimates ``found`` (``of`` a kind of time) are: ``90 % of runs`` (a
+    measured band: where 90 % of other runs of the commit on this machine land) or ``range of n processes``
+    (their fastest to slowest process); empty where none is drawn."""
+    found = [e for e in found if has_interval(e)]
+    kinds = sorted({f"{e.band.coverage * 100:.0f} % of runs" for e in found if e.calibrated})
+    counts = sorted({e.processes for e in found if not e.calibrated})
+    kinds += [f"range of {' or '.join(map(str, counts))} processes"] if counts else []
+    return f"{of}whiskers: " + ", else ".join(kinds) if kinds else ""
 
 
 def compression_rows(results: ReportResults) -> list[dict]:

@@ -3,7 +3,9 @@
 * :func:`thresholds`: the rule of a night. With ``--factor``, asv compare's rules with that factor for
   every timing; otherwise each timing's own threshold from the machine's noise profile
   (:mod:`zarr_cryoet.tracking.noise`: ``--noise FILE``, else ``.asv/noise/<machine>.json``, else the one
-  recorded in the repository), and without a profile from the precision of its two results.
+  recorded in the repository), and where the profile does not have a timing, the suite's comparison rule
+  (:mod:`zarr_cryoet.stats.compare`: a rank test of the two results' processes, Benjamini–Hochberg across the
+  night, with the machine's measured run-to-run band as the margin where it has an interval profile).
 * :func:`confirmable`, :func:`selecting`: the timings flagged as slower are run once more, in a fresh
   set of processes whose results replace the first (as many processes as the baseline had: appending
   would compare a minimum over twice the processes with one over the baseline's, which favours the
@@ -18,6 +20,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from zarr_cryoet.stats.compare import ALPHA
 from zarr_cryoet.tracking import noise, regressions
 
 
@@ -46,11 +49,14 @@ def thresholds(factor: float | None, profile_path: Path | None, results_dir: Pat
             f"asv compare rules: factor {factor:g}, statistically significant changes only"
     path = profile_path or noise.default_path(results_dir, machine, repository)
     if path is None:
-        notes.append(f"No noise profile for machine {machine}: each timing's threshold comes from the precision of "
-                     "its two results; measure one with zarr-cryoet stability --save (docs/nightly.md).")
-        return regressions.Thresholds(), ("each timing against its own threshold, from the intervals of its two "
-                                          f"results (×{regressions.INTERVAL_Z:g}); flagged timings run again to "
-                                          f"confirm; instruction counts beyond {regressions.INSTRUCTIONS_CHANGE:.0%}")
+        notes.append(f"No noise profile for machine {machine}: each timing is judged by the rank test of its two "
+                     "results' processes (timings of 3 processes or fewer a side are never called different); "
+                     "measure one with zarr-cryoet stability --save (docs/nightly.md).")
+        return regressions.Thresholds(), ("each timing by the rank test of its two results' processes (exact "
+                                          "Mann–Whitney over the per-process minima, Benjamini–Hochberg across the "
+                                          f"night at q < {ALPHA:g}, the machine's run-to-run band as the margin "
+                                          "where measured); flagged timings run again to confirm; instruction "
+                                          f"counts beyond {regressions.INSTRUCTIONS_CHANGE:.0%}")
     profile = noise.NoiseProfile.load(path)
     useless = profile.useless()
     if useless:
@@ -59,5 +65,6 @@ def thresholds(factor: float | None, profile_path: Path | None, results_dir: Pat
                      + (" …" if len(useless) > 10 else "") + ".")
     return regressions.Thresholds(noise=profile), (
         f"each timing against the smallest change it can detect, and each family of timings against its "
-        f"common shift, from the noise profile {path} ({len(profile.runs)} runs of {profile.commit[:8]}); "
-        f"flagged timings run again to confirm; instruction counts beyond {regressions.INSTRUCTIONS_CHANGE:.0%}")
+        f"common shift, from the noise profile {path} ({len(profile.runs)} runs of {profile.commit[:8]}; the "
+        f"timings it lacks by the rank test of their processes); flagged timings run again to confirm; "
+        f"instruction counts beyond {regressions.INSTRUCTIONS_CHANGE:.0%}")

@@ -206,7 +206,7 @@ def cpu_affinity(choice: str = "auto") -> list[str]:
 
 #: what every ``asv run`` of the suite passes (tasks.py benchmark, the nightly job, the focused run):
 #: each round of every environment in turn (the environments' samples come from the same minutes), and
-#: every sample kept, since the suite's statistic is computed from them (zarr_cryoet.measure.statistic)
+#: every sample kept, since the suite's statistic is computed from them (zarr_cryoet.stats.estimate)
 RUN_ARGS = ["--interleave-rounds", "--record-samples"]
 
 

@@ -3,8 +3,9 @@
 The nightly job benchmarks the newest commits only (``--max-commits``); when a timing regressed between
 the last benchmarked commit (the good night) and tonight's, the commits in between were never measured.
 :func:`bisect_alarm` finds the first bad one with its own loop over ``asv run <commit>``: only the flagged
-timings, judged with the same thresholds as the alarm (:mod:`zarr_cryoet.tracking.alarm`: the machine's
-noise profile, else the precision of the two results), each probe compared with the good night's result.
+timings, judged with the same rule as the alarm (:mod:`zarr_cryoet.tracking.alarm`: the machine's
+noise profile, else the rank test of the two results' processes), each probe compared with the good night's
+result.
 
 Several flagged timings share one bisection: every probe runs them all, and they part ways only where
 their verdicts differ (:func:`first_bad`), so one cause costs ``log2(n)`` probes whatever the number of
@@ -24,6 +25,8 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from zarr_cryoet.files import write_atomically
+from zarr_cryoet.stats.compare import adjust, versus_text
+from zarr_cryoet.stats.estimate import time_text
 from zarr_cryoet.tracking import alarm, regressions
 from zarr_cryoet.tracking.entries import Entry, load_history
 
@@ -98,13 +101,15 @@ class Probe:
         self.run(commit, alarm.bench_arguments(s.name for s in group))
         history = load_history(self.results_dir, self.machine)
         self.seen[commit] = history
+        pairs = [(history.entries.get((s.env, self.good, s.name)), history.entries.get((s.env, commit, s.name)))
+                 for s in group]
+        # the group's rank tests are one answer: adjusted together (Benjamini–Hochberg)
+        tests = adjust([regressions.rank_test(before, after) if before and after else None for before, after in pairs])
         bad = set()
-        for suspect in group:
-            before = history.entries.get((suspect.env, self.good, suspect.name))
-            after = history.entries.get((suspect.env, commit, suspect.name))
+        for suspect, (before, after), test in zip(group, pairs, tests):
             if after is None or before is None:
                 bad.add(suspect)  # not benchmarked at this commit (its build failed): counted as bad
-            elif regressions.classify(suspect.name, before, after, self.thresholds, suspect.env) \
+            elif regressions.classify(suspect.name, before, after, self.thresholds, suspect.env, test=test) \
                     == regressions.REGRESSED:
                 bad.add(suspect)
         return bad
@@ -141,14 +146,23 @@ def alarm_groups(changes, order: list[str]) -> dict[tuple[str, str], list[Suspec
 
 
 def _value(entry: Entry | None) -> str:
+    """``25.7 ms [24.1–28.3, n=5]`` (:mod:`zarr_cryoet.stats.estimate`), else the bare value."""
     if entry is None:
         return "not benchmarked"
     if entry.value is None:
         return "failed"
-    text = f"{entry.value * 1e3:.3g} ms" if (entry.unit or "seconds") == "seconds" else f"{entry.value:.4g}"
     if entry.estimate is not None:
-        text += f" {entry.estimate.plus_minus()}"
-    return text
+        return str(entry.estimate)
+    return time_text(entry.value) if (entry.unit or "seconds") == "seconds" else f"{entry.value:.4g}"
+
+
+def _versus(before: Entry | None, after: Entry | None) -> str:
+    """``21.00× (p = 0.008, 5 v 5)``: after ÷ before with the rank test of their processes (the machine's run-to-run
+    band as its margin, where measured), else the bare ratio."""
+    if not (before and after and before.value and after.value):
+        return "–"
+    test = regressions.rank_test(before, after)
+    return versus_text(test) if test is not None else f"{after.value / before.value:.2f}×"
 
 
 def render(culprits: list[Culprit], names: Callable[[str], str]) -> str:
@@ -163,12 +177,11 @@ def render(culprits: list[Culprit], names: Callable[[str], str]) -> str:
                      f"{c.range_size} commit(s); it slowed {len(c.suspects)} timing(s)."
                      + (" It could not be benchmarked (no result): the first commit that could, after a good one."
                         if c.unbuildable else ""))
-        lines += ["", "| timing | environment | before (parent) | after (culprit) | ratio |", "|---|---|---|---|---|"]
+        lines += ["", "| timing | environment | before (parent) | after (culprit) | ratio (rank test) |",
+                  "|---|---|---|---|---|"]
         for s in c.suspects:
             before, after = c.before.get(s), c.after.get(s)
-            ratio = (f"{after.value / before.value:.2f}×" if before and after and before.value and after.value
-                     else "–")
-            lines.append(f"| `{s.name}` | {s.env} | {_value(before)} | {_value(after)} | {ratio} |")
+            lines.append(f"| `{s.name}` | {s.env} | {_value(before)} | {_value(after)} | {_versus(before, after)} |")
         if c.profile is not None:
             lines += ["", c.profile.markdown()]
         lines.append("")

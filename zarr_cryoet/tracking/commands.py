@@ -160,8 +160,9 @@ def add_parsers(sub) -> None:
     restate_parser = sub.add_parser(
         "restate", help="write the suite's statistic (fastest process, with its interval) into asv's result files",
         description="For every time_ result with recorded samples, set asv's result to the fastest of the "
-                    "processes and its ci_99 columns to that value's bootstrap interval (zarr_cryoet.measure."
-                    "statistic). tasks.py benchmark and the nightly job do this after every asv run.")
+                    "processes and its ci_99 columns to the ends of the suite's interval (zarr_cryoet.stats."
+                    "estimate): the machine's measured band where it has an interval profile, else the range "
+                    "of the processes' minima. tasks.py benchmark and the nightly job do this after every asv run.")
     restate_parser.add_argument("--results", default=os.path.join(".asv", "results"),
                                 help="asv results directory (default: %(default)s)")
     restate_parser.add_argument("--machine", help="only this asv machine's results (default: every machine)")
@@ -184,8 +185,8 @@ def add_nightly_parser(sub) -> None:
     night.add_argument("--machine", help="asv machine name (default: this host's name)")
     night.add_argument("--factor", type=float, default=None,
                        help="one ratio that counts as a change for every timing, with asv compare's rules "
-                            f"(default: each timing's own threshold, from the noise profile or its results' "
-                            f"intervals; {DEFAULT_FACTOR:g} for results without samples)")
+                            f"(default: each timing's own threshold from the noise profile, else the rank test "
+                            f"of its two results' processes; {DEFAULT_FACTOR:g} for results without samples)")
     night.add_argument("--noise", help="noise profile of this machine (zarr-cryoet stability --save; default: "
                        ".asv/noise/MACHINE.json, else recorded/noise/MACHINE.json)")
     night.add_argument("--cpu", default="auto", help="pin benchmarks to this CPU core, like taskset "

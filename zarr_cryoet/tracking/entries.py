@@ -4,8 +4,10 @@ The nightly comparison (:mod:`zarr_cryoet.tracking.regressions`), the noise prof
 (:mod:`zarr_cryoet.tracking.noise`) and ``zarr-cryoet stability`` read results this way: one
 :class:`Entry` per (environment, commit, benchmark with parameters), named as ``asv compare``
 names them. A timing with recorded samples carries the suite's statistic
-(:mod:`zarr_cryoet.measure.statistic`) as its ``value`` and ``estimate``, whether or not the
-files were restated.
+(:mod:`zarr_cryoet.stats.estimate`: the fastest process, and every process's minimum) as its
+``value`` and ``estimate``, whether or not the files were restated; where the machine has a measured
+interval profile (:mod:`zarr_cryoet.stats.calibration`), the estimate carries the machine's band for
+that timing, the margin of a comparison between two runs (:func:`zarr_cryoet.stats.compare.compare`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from zarr_cryoet.measure.statistic import Estimate, estimate
+from zarr_cryoet.stats import calibration
+from zarr_cryoet.stats.estimate import Estimate, estimate
 from zarr_cryoet.tracking.restate import per_process_counts
 
 
@@ -27,7 +30,7 @@ class Entry:
     samples: list | None
     version: str | None
     unit: str | None
-    estimate: Estimate | None = None  # the suite's statistic, where samples were recorded
+    estimate: Estimate | None = None  # the suite's statistic (with the machine's band), where samples were recorded
     per_process: int | None = None  # samples per process (asv's repeat), where the benchmark fixed it
 
 
@@ -54,7 +57,8 @@ class History:
 
 
 def load_history(results_dir: str | Path, machine: str) -> History:
-    """Read all of ``machine``'s results in an asv results directory."""
+    """Read all of ``machine``'s results in an asv results directory (with its interval profile's bands, where
+    it has one)."""
     from asv.commands.compare import unroll_result
     from asv.results import iter_results_for_machine
     from asv.util import load_json
@@ -69,6 +73,8 @@ def load_history(results_dir: str | Path, machine: str) -> History:
     env_params: dict[str, dict] = {}
     if not (results_dir / machine).is_dir():
         return History(entries, env_params)
+    where = calibration.default_path(results_dir, machine)
+    profile = calibration.Profile.load(where) if where else None
     for result in iter_results_for_machine(str(results_dir), machine):
         env_params[result.env_name] = {k: v for k, v in result.params.items()
                                        if k == "python" or k in result._requirements}
@@ -80,6 +86,8 @@ def load_history(results_dir: str | Path, machine: str) -> History:
                 found = None
                 if key in per_process and samples and value is not None and not _nan(value):
                     found = estimate(samples, per_process[key])
+                    if found is not None and profile is not None:
+                        found = found.with_band(profile.band(key, found))
                 entries[(result.env_name, result.commit_hash, name)] = Entry(
                     found.value if found else value, stats, samples, result.benchmark_version.get(key),
                     units.get(key), found, per_process.get(key))

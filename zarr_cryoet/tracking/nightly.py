@@ -69,7 +69,7 @@ class NightlyOptions:
     config: Path = Path("asv.conf.json")
     machine: str | None = None
     repo: str | None = None
-    factor: float | None = None  # None: each timing's own threshold (noise profile, else intervals)
+    factor: float | None = None  # None: each timing's own threshold (noise profile, else the rank test)
     noise: Path | None = None  # the noise profile (default: noise.default_path)
     cpu: str = "auto"  # "auto" (the last core), "none", or a core number
     results_branch: str | None = None  # None: asv-results/<project>; "": do not commit results

@@ -10,12 +10,15 @@ new afterwards is compared with its baseline:
 * a **timing** counts as changed when its ratio passes **its own threshold**
   (:class:`Thresholds`): the smallest change it can detect, from its measured noise
   between runs (:mod:`zarr_cryoet.tracking.noise`, the machine's noise profile); where the
-  profile does not have it, from the precision of the two results themselves (their
-  intervals, :mod:`zarr_cryoet.measure.statistic`); with ``--factor``, one factor for all
-  and ``asv compare``'s own rules (the ratio past the factor *and* a significant
-  difference). **Instruction counts** (``instructions`` module) do not depend on the
-  machine's speed: a change beyond :data:`INSTRUCTIONS_CHANGE` counts, and the report lists
-  them first. Deterministic results (sizes, counts) count at any change;
+  profile does not have it, when the suite's one comparison rule calls it slower or faster
+  (:mod:`zarr_cryoet.stats.compare`: an exact rank test of the two results' per-process minima,
+  with the machine's measured run-to-run band as its margin where the machine has one, and
+  Benjamini–Hochberg across the night's timings); with ``--factor``, one factor for all and
+  ``asv compare``'s own rules (the ratio past the factor *and* a significant difference). The
+  report gives each timing's test (q and the processes of each side) beside its verdict;
+* **instruction counts** (``instructions`` module) do not depend on the machine's speed: a
+  change beyond :data:`INSTRUCTIONS_CHANGE` counts, and the report lists them first.
+  Deterministic results (sizes, counts) count at any change;
 * a benchmark that now fails is a regression; results of a changed benchmark (new
   ``version``) are not comparable.
 
@@ -31,18 +34,17 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from zarr_cryoet.stats.compare import Comparison as Test, adjust, compare
+from zarr_cryoet.stats.estimate import time_text
 from zarr_cryoet.tracking.asv_config import version_key
 from zarr_cryoet.tracking.entries import Entry, History, Key
 from zarr_cryoet.tracking.noise import FAMILY_MIN, NoiseProfile, family
 
-#: The ratio a timing must pass when neither a noise profile nor the results' intervals give it a threshold
-#: of its own (results without recorded samples), with asv compare's significance test.
+#: The ratio a timing must pass when neither a noise profile nor the rank test can judge it (results without
+#: recorded samples), with asv compare's significance test.
 DEFAULT_FACTOR = 1.5
-#: Without a noise profile, a timing's threshold is this many times the combined relative width of the two
-#: results' intervals (sqrt(w_before² + w_after²)), but at least :data:`MIN_THRESHOLD`. Calibrated on
-#: clean pairs of runs (docs/measurement.md, "The alarm").
-INTERVAL_Z = 2.0
-MIN_THRESHOLD = 0.03
+#: where a timing's verdict comes from when the noise profile does not have it: the comparison rule
+RANK_TEST = "rank test"
 #: An instruction count (benchmarks/instructions.py) that changes by more than this is a real change: in three
 #: runs per environment here it varied by at most 0.8 % (docs/measurement.md, "Instruction counts").
 INSTRUCTIONS_CHANGE = 0.02
@@ -74,6 +76,7 @@ class Change:
     baseline_commit: str | None = None
     threshold: float | None = None  # a timing's own threshold (fraction), where it had one
     threshold_source: str = ""
+    test: Test | None = None  # the rank test of the two results' processes, where both have them
 
     @property
     def benchmark(self) -> str:
@@ -102,10 +105,10 @@ class Thresholds:
 
     factor: float | None = None  # one factor for every timing, with asv compare's rules (--factor)
     noise: NoiseProfile | None = None  # the machine's measured noise per timing
-    interval_z: float = INTERVAL_Z
 
     def timing(self, env: str, name: str, before: Entry, after: Entry) -> tuple[float | None, str]:
-        """(threshold as a fraction, where it comes from); None: asv compare's rules with the factor."""
+        """(threshold as a fraction, where it comes from). No threshold: the rank test decides where the source is
+        :data:`RANK_TEST`, else asv compare's rules with the factor."""
         if self.factor is not None:
             return None, f"factor {self.factor:g}"
         if self.noise is not None:
@@ -113,14 +116,23 @@ class Thresholds:
             if detectable is not None:
                 return detectable, "noise profile"
         if before.estimate is not None and after.estimate is not None:
-            width = math.hypot(before.estimate.relative_width, after.estimate.relative_width)
-            return max(MIN_THRESHOLD, self.interval_z * width), "intervals"
+            return None, RANK_TEST
         return None, f"factor {DEFAULT_FACTOR:g}"
 
 
+def rank_test(before: Entry, after: Entry) -> Test | None:
+    """The comparison rule on two timings (:func:`zarr_cryoet.stats.compare.compare`: after against before, over
+    their per-process minima), with the machine's measured run-to-run band as the margin (the two results come
+    from different runs; None where the machine has no profile); None where either has no processes."""
+    if before.estimate is None or after.estimate is None:
+        return None
+    return compare(before.estimate, after.estimate, margin=after.estimate.band)
+
+
 def classify(name: str, before: Entry, after: Entry, thresholds: Thresholds | None = None, env: str = "",
-             use_stats: bool = True) -> str:
-    """REGRESSED, IMPROVED, UNCHANGED or NOT_COMPARABLE (see the module docstring)."""
+             use_stats: bool = True, test: Test | None = None) -> str:
+    """REGRESSED, IMPROVED, UNCHANGED or NOT_COMPARABLE (see the module docstring). ``test``: the timing's rank
+    test, adjusted with the others of its night (:func:`judge`); without it, the test of this timing alone."""
     from asv.commands.compare import _is_result_better
 
     thresholds = thresholds or Thresholds()
@@ -145,10 +157,13 @@ def classify(name: str, before: Entry, after: Entry, thresholds: Thresholds | No
     elif method in INSTRUCTIONS:
         factor = 1 + INSTRUCTIONS_CHANGE
     elif method.startswith("time_"):
-        threshold, _ = thresholds.timing(env, name, before, after)
+        threshold, source = thresholds.timing(env, name, before, after)
         if threshold is not None:
             ratio = new[0] / old[0] if old[0] else math.inf
             return REGRESSED if ratio > 1 + threshold else IMPROVED if ratio < 1 / (1 + threshold) else UNCHANGED
+        if source == RANK_TEST:
+            verdict = (test or rank_test(before, after)).verdict
+            return {"slower": REGRESSED, "faster": IMPROVED}.get(verdict, UNCHANGED)
     if method in DETERMINISTIC or method in FIDELITY or method in INSTRUCTIONS:
         use_stats = False  # no samples: the factor alone decides
 
@@ -209,12 +224,15 @@ class Verdict:
     kind: str
     threshold: float | None = None  # a timing's threshold (fraction), where it had one
     source: str = ""
+    test: Test | None = None  # the timing's rank test (q: adjusted across the comparisons judged together)
 
 
 def judge(rows: list[Comparison], thresholds: Thresholds | None = None, use_stats: bool = True) -> list[Verdict]:
     """The verdict on each comparison, in two stages.
 
-    1. Each result against its own threshold (:func:`classify`).
+    1. Each result against its own threshold (:func:`classify`). Every timing whose two results have processes
+       gets its rank test (:func:`rank_test`), adjusted across all of them (Benjamini–Hochberg: the night's
+       comparisons are one family); the test decides where the noise profile has no threshold for the timing.
     2. With a noise profile, each **family** of timings (one benchmark method in one environment, compared
        between the same two runs) against the family's threshold: the mean of their log ratios must pass the
        smallest family shift the profile can detect (:meth:`NoiseProfile.family_detectable`). A regression in
@@ -223,11 +241,13 @@ def judge(rows: list[Comparison], thresholds: Thresholds | None = None, use_stat
        beyond the family's threshold (in the family's direction) is flagged, with the family as its source.
     """
     thresholds = thresholds or Thresholds()
+    tests = adjust([rank_test(before, after) if _testable(name, before, after) else None
+                    for _, name, before, after, _ in rows])
     verdicts = []
-    for env, name, before, after, _ in rows:
-        kind = classify(name, before, after, thresholds, env, use_stats)
+    for (env, name, before, after, _), test in zip(rows, tests):
+        kind = classify(name, before, after, thresholds, env, use_stats, test)
         threshold, source = thresholds.timing(env, name, before, after) if ".time_" in name else (None, "")
-        verdicts.append(Verdict(kind, threshold, source))
+        verdicts.append(Verdict(kind, threshold, source, test))
     if thresholds.noise is None or thresholds.factor is not None:
         return verdicts
     groups = defaultdict(list)
@@ -244,15 +264,22 @@ def judge(rows: list[Comparison], thresholds: Thresholds | None = None, use_stat
         if abs(shift) <= bar:
             continue
         direction, kind = (1, REGRESSED) if shift > 0 else (-1, IMPROVED)
-        source = f"family {method} {math.expm1(shift) * 100:+.0f} % (past ±{detectable * 100:.0f} %)"
+        source = f"family {method} {math.expm1(shift) * 100:+.0f} % (beyond {detectable * 100:.0f} % either way)"
         for i in members:
             if verdicts[i].kind == UNCHANGED and direction * logs[i] > bar / 2:
-                verdicts[i] = Verdict(kind, detectable, source)
+                verdicts[i] = Verdict(kind, detectable, source, verdicts[i].test)
     return verdicts
 
 
 def _positive(before: Entry, after: Entry) -> bool:
     return all(e.value is not None and not _isnan(e.value) and e.value > 0 for e in (before, after))
+
+
+def _testable(name: str, before: Entry, after: Entry) -> bool:
+    """A timing whose two results (of one version of the benchmark) both have processes to test."""
+    same = before.version is None or after.version is None or before.version == after.version
+    return ".time_" in name and same and before.estimate is not None and after.estimate is not None \
+        and _positive(before, after)
 
 
 def compare_new(before: History, history: History, commit_order: list[str],
@@ -272,7 +299,7 @@ def compare_new(before: History, history: History, commit_order: list[str],
     for (env, name, before_entry, after, _), (commit, baseline), verdict in zip(rows, places,
                                                                               judge(rows, thresholds, use_stats)):
         changes.append(Change(verdict.kind, name, env, commit, before_entry, after, *baseline, verdict.threshold,
-                              verdict.source))
+                              verdict.source, verdict.test))
     return sorted(changes, key=lambda c: (c.env, c.commit, c.name))
 
 
@@ -285,22 +312,34 @@ def env_label(env: str, history: History) -> str:
 
 
 def _value(entry: Entry | None) -> str:
+    """``25.7 ms [24.1–28.3, n=5]``: a timing with its interval (:mod:`zarr_cryoet.stats.estimate`), else the bare
+    value."""
     from asv.util import human_value
 
     if entry is None:
         return "–"
     if entry.value is None:
         return "failed"
-    text = human_value(entry.value, entry.unit or "")
     if entry.estimate is not None:
-        text += f" {entry.estimate.plus_minus()}"
-    return text
+        return str(entry.estimate)
+    if (entry.unit or "seconds") == "seconds" and isinstance(entry.value, (int, float)) and not _isnan(entry.value):
+        return time_text(entry.value)
+    return human_value(entry.value, entry.unit or "")
 
 
 def _threshold(change: Change) -> str:
+    """How the change was judged: the threshold and its source, and the timing's rank test
+    (``rank test: slower (q = 0.004, 5 v 5)``)."""
+    test = change.test
+    tested = "" if test is None else \
+        f"{RANK_TEST}: {test.verdict} ({test.text()}{', beyond the run-to-run band' if test.margin else ''})"
+    if change.threshold_source == RANK_TEST and tested:
+        return tested
     if change.threshold is None:
-        return change.threshold_source or "–"
-    return f"+{change.threshold * 100:.0f} % ({change.threshold_source})"
+        text = change.threshold_source or "–"
+    else:
+        text = f"+{change.threshold * 100:.0f} % ({change.threshold_source})"
+    return f"{text}; {tested}" if tested else text
 
 
 def is_instruction_count(change: Change) -> bool:
@@ -311,7 +350,8 @@ def render_markdown(changes: list[Change], history: History, *, title: str, rule
                     summary_lines: list[str] = (), notes: list[str] = (), commit_names: dict | None = None,
                     max_rows: int = 50) -> str:
     """The nightly report: regressions (instruction counts first, then wall time), improvements and new
-    benchmarks, before → after with each timing's threshold. ``rule`` says in words how changes were judged."""
+    benchmarks, before → after with how each was judged (its threshold, and its rank test where the two results
+    have processes). ``rule`` says in words how changes were judged."""
     commit_names = commit_names or {}
     by_kind = defaultdict(list)
     for change in changes:
@@ -327,7 +367,7 @@ def render_markdown(changes: list[Change], history: History, *, title: str, rule
         return commit_names.get(commit, commit[:8])
 
     def table(rows: list[Change]):
-        out = ["| benchmark | environment | before | after | ratio | threshold | compared with |",
+        out = ["| benchmark | environment | before | after | ratio | judged by | compared with |",
                "|---|---|---|---|---|---|---|"]
         for c in sorted(rows, key=lambda c: -abs(math.log(c.ratio)) if c.ratio > 0 else 0)[:max_rows]:
             base = short(c.baseline_commit) if c.baseline_env == c.env else env_label(c.baseline_env, history)
