@@ -8,8 +8,9 @@ band is the scores' central ``coverage`` quantiles (split-conformal: the ``ceil(
 fitted on some runs and **checked on runs held out**: the share of held-out pairs whose second value falls inside
 the first's band is the measured coverage, printed beside the stated one (``zarr-cryoet intervals``).
 
-A :class:`Profile` holds a machine's bands, the modules they were measured on (a band is only given to timings of
-those modules: other tiers of the suite, with other noise, print the range of their processes instead), and the
+A :class:`Profile` holds a machine's bands, the benchmark modules or classes they were measured and checked on (a
+band is only given to timings of those: other tiers of the suite, with other noise, print the range of their
+processes instead), and the
 run-to-run spread of a release ratio (:mod:`.release`). Standard library only.
 """
 
@@ -124,8 +125,9 @@ class Profile:
     notes: dict = field(default_factory=dict)
 
     def band(self, benchmark: str, found: Estimate) -> Band | None:
-        """The band of one timing, or None where this profile does not cover it (another module or schedule)."""
-        if benchmark.partition(".")[0] not in self.modules:
+        """The band of one timing, or None where this profile does not cover it: a benchmark outside the modules or
+        classes it was measured on (``chunking`` or ``chunking.Read``), or another schedule."""
+        if not any(benchmark == m or benchmark.startswith(m + ".") for m in self.modules):
             return None
         return self.bands.get(schedule_key(found))
 

@@ -1,0 +1,39 @@
+"""zarr-cryoet decide: the racing step runs more processes of exactly the undecided use cases' best and runner-up."""
+
+from dataclasses import replace
+from pathlib import Path
+
+from zarr_cryoet.report.recommend import PORTAL, recommend
+from zarr_cryoet.report.results import ReportResults
+from zarr_cryoet.stats.compare import Comparison
+from zarr_cryoet.tracking import decide
+
+RESULTS = Path(__file__).resolve().parent.parent / "recorded" / "results"
+
+
+def test_only_the_undecided_best_and_runner_up_are_run_again():
+    results = ReportResults.load(RESULTS, machine="vm")
+    answers = recommend(results, size=PORTAL)
+    assert answers and not any(a.decided for a in answers)  # 2 processes a side: the test never tells them apart
+    names = decide.names_to_run(results, answers)
+    for a in answers:
+        for ranked in (a.best, a.runner_up):
+            reads = a.use_case.reads_at(PORTAL)
+            assert all(any(n.startswith(benchmark + "(") and f"'{ranked.chunks}'" in n for n in names)
+                       for benchmark, _ in reads), (a.use_case.key, ranked.label)
+    assert len(names) == sum(2 * len(a.use_case.reads_at(PORTAL)) for a in answers)
+    # a use case told apart needs nothing more
+    told = Comparison(2.0, 0.001, (6, 6), q=0.001)
+    first = replace(answers[0], comparisons={**answers[0].comparisons, answers[0].runner_up.label: told})
+    assert first.decided and decide.candidates(first) == []
+    assert len(decide.names_to_run(results, [first, *answers[1:]])) == len(names) - 2 * len(
+        answers[0].use_case.reads_at(PORTAL))
+
+
+def test_the_report_counts_decided_use_cases_before_and_after():
+    results = ReportResults.load(RESULTS, machine="vm")
+    answers = recommend(results, size=PORTAL)
+    text = decide.report(answers, answers, [decide.Step(30.0, 14, 0)])
+    assert text.startswith(f"Decided use cases at portal size: 0 of {len(answers)} after the default run, 0 of "
+                           f"{len(answers)} after 1 racing steps (30 s, 14 reads re-run with 2 processes each).")
+    assert "cannot tell apart" in text and "2 v 2" in text
