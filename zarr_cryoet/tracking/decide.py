@@ -17,6 +17,7 @@ results (restated afterwards by ``tasks.py``), so ``recommend`` and the dashboar
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from dataclasses import dataclass
@@ -25,7 +26,9 @@ from pathlib import Path
 from zarr_cryoet.report.recommend import PORTAL, Answer, choose_env, recommend
 from zarr_cryoet.report.results import ReportResults
 from zarr_cryoet.tracking import asv_config
+from zarr_cryoet.files import write_atomically
 from zarr_cryoet.tracking.alarm import bench_arguments
+from zarr_cryoet.tracking.backfill import one_environment
 
 #: processes added per candidate and step, and the most steps
 ROUNDS = 2
@@ -80,25 +83,35 @@ def decide(results_dir: Path, machine: str | None, config: Path, asv: Path, budg
     machine = results.machine
     before = answers = recommend(results, size=PORTAL)
     env = choose_env(results)
+    # a scratch config of that one environment (asv's -E picks a Python for the whole matrix, not an environment)
+    config = config.resolve()
+    conf = one_environment(asv_config.with_absolute_paths(asv_config.load(config), config.parent), env.zarr_version,
+                           env.python)
+    conf["results_dir"] = str(Path(results_dir).resolve())
+    scratch = config.parent / ".asv" / "decide.asv.conf.json"
+    write_atomically(scratch, json.dumps(conf, indent=2))
     steps: list[Step] = []
-    while len(steps) < STEPS:
-        names = names_to_run(results, answers)
-        slowest = max((s.seconds for s in steps), default=0.0)
-        spent = sum(s.seconds for s in steps)
-        if not names or spent + slowest > budget_s:
-            break
-        log(f"[decide] step {len(steps) + 1}: {ROUNDS} more processes of {len(names)} reads "
-            f"({sum(1 for a in answers if not a.decided)} use cases undecided)")
-        started = time.monotonic()
-        status = subprocess.run([str(asv), "run", "--config", str(config), *asv_config.RUN_ARGS, "--append-samples",
-                                 "--machine", machine, "-a", f"rounds={ROUNDS}", "-E", f"virtualenv:{env.python}",
-                                 *bench_arguments(names), f"{results.commit}^!"]).returncode
-        steps.append(Step(time.monotonic() - started, len(names), status))
-        if status:
-            log(f"[decide] asv exited {status}; keeping the answer as it is")
-            break
-        results = ReportResults.load(results_dir, machine=machine, commit=results.commit)
-        answers = recommend(results, size=PORTAL)
+    try:  # the scratch config goes whatever happens
+        while len(steps) < STEPS:
+            names = names_to_run(results, answers)
+            slowest = max((s.seconds for s in steps), default=0.0)
+            spent = sum(s.seconds for s in steps)
+            if not names or spent + slowest > budget_s:
+                break
+            log(f"[decide] step {len(steps) + 1}: {ROUNDS} more processes of {len(names)} reads "
+                f"({sum(1 for a in answers if not a.decided)} use cases undecided)")
+            started = time.monotonic()
+            status = subprocess.run([str(asv), "run", "--config", str(scratch), *asv_config.RUN_ARGS, "--append-samples",
+                                     "--machine", machine, "-a", f"rounds={ROUNDS}", *bench_arguments(names),
+                                     f"{results.commit}^!"], cwd=config.parent).returncode
+            steps.append(Step(time.monotonic() - started, len(names), status))
+            if status:
+                log(f"[decide] asv exited {status}; keeping the answer as it is")
+                break
+            results = ReportResults.load(results_dir, machine=machine, commit=results.commit)
+            answers = recommend(results, size=PORTAL)
+    finally:
+        scratch.unlink(missing_ok=True)
     return before, answers, steps
 
 
