@@ -7,7 +7,6 @@ moves between runs of one commit); nothing is typed in.
 
 from __future__ import annotations
 
-import math
 import statistics
 from pathlib import Path
 

@@ -24,13 +24,14 @@ import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from zarr_cryoet.report.bar_axes import bars, limit_line, no_data, ratio_axis, whiskers
 from zarr_cryoet.report.families import ACCESS, CHUNKING, COMPRESSION, LIMITS
 from zarr_cryoet.report.results import Env, ReportResults, finite
 from zarr_cryoet.report import versions
 from zarr_cryoet.report.style import (FORMAT_HATCH, STATISTIC_LABEL, add_run_label, codec_colours, figure_style,
                                       footer_height, label_axis, layout_colour, log_if_wide, new_figure,
                                       plain_log_ticks)
-from zarr_cryoet.report.tables import (chunk_label, codec_label, has_interval, pattern_label, selected_bytes,
+from zarr_cryoet.report.tables import (chunk_label, codec_label, pattern_label, selected_bytes,
                                        volume_bytes, whiskers_text)
 from zarr_cryoet.report.versions import VERSION_PNG, build_version_figure  # noqa: F401  (the report's figures)
 
@@ -56,82 +57,6 @@ _PATTERN_AXIS = "Access pattern (what is read)"
 
 def _ms(value):
     return value * 1000 if finite(value) else math.nan
-
-
-def _whiskers(ax, x, values, found) -> list[float]:
-    """Asymmetric whiskers from each time's interval, ``low`` to ``high`` (ms; none where :func:`has_interval` is not,
-    or without estimates): where each value's label goes, above its whisker or its bar."""
-    tops = list(values)
-    for i, (xi, e) in enumerate(zip(x, found or [None] * len(tops))):
-        if has_interval(e):
-            ax.errorbar(xi, tops[i], yerr=[[tops[i] - e.low * 1000], [e.high * 1000 - tops[i]]], fmt="none",
-                        ecolor="#333333", elinewidth=0.8, capsize=2.5)
-            tops[i] = e.high * 1000
-    return tops
-
-
-def _bars(ax, labels, values, colours, *, fmt="%.1f", width=0.7, found=None):
-    """One bar per category, labelled with its value; skipped/failed ones are not drawn but marked ``n/a``.
-    ``found``: the times' estimates, drawn as whiskers (:func:`_whiskers`)."""
-    x = np.arange(len(labels))
-    keep = [i for i, v in enumerate(values) if finite(v)]
-    ax.bar(x[keep], [values[i] for i in keep], width=width, color=[colours[i] for i in keep], edgecolor="#333333",
-           linewidth=0.6)
-    tops = _whiskers(ax, x[keep], [values[i] for i in keep], found and [found[i] for i in keep])
-    for i, top in zip(keep, tops):
-        ax.annotate(fmt % values[i], (x[i], top), xytext=(0, 2), textcoords="offset points", ha="center",
-                    va="bottom", fontsize=9)
-    for i in set(range(len(labels))) - set(keep):
-        ax.annotate("n/a", (x[i], 0), xytext=(0, 3), textcoords="offset points", ha="center", fontsize=9,
-                    color="#7f7f7f")
-    _ticks(ax, x, labels)
-    ax.margins(y=0.12)
-
-
-def _ticks(ax, x, labels):
-    """Category ticks, slanted when a label is long."""
-    slant = max(map(len, labels), default=0) > 8
-    ax.set_xticks(x, labels, rotation=20 if slant else 0, ha="right" if slant else "center",
-                  rotation_mode="anchor" if slant else "default")
-
-
-def _limit_line(ax, seconds, what: str, legend: bool = True) -> None:
-    """A dashed line at the raw-file time of the same bytes (benchmarks/limits.py): the physical limit; its
-    legend in the upper left corner, above the data (:func:`_headroom`)."""
-    if not finite(seconds):
-        return
-    ax.axhline(seconds * 1000, color="#333333", linestyle="--", linewidth=1.2,
-               label=f"raw file {what}: {seconds * 1000:.1f} ms (the limit)")
-    if legend:
-        _headroom(ax)
-        ax.legend(loc="upper left", fontsize=9)
-
-
-def _headroom(ax, fraction: float = 0.25) -> None:
-    """Raise the top of ``ax``'s y axis so its data (and their value labels) stay in the lower ``1 - fraction``:
-    the room above is the legend's."""
-    low, high = ax.get_ylim()
-    if ax.get_yscale() == "log":
-        ax.set_ylim(low, high * (high / low) ** (fraction / (1 - fraction)))
-    else:
-        ax.set_ylim(low, high + (high - low) * fraction / (1 - fraction))
-
-
-def _ratio_axis(ax, ratios) -> bool:
-    """Start a compression-ratio axis at 1× (no gain; at 0 where a ratio is clearly below 1), so the bars'
-    lengths compare; whether it starts at 1 (the title must say so)."""
-    shown = [v for v in ratios if finite(v)]
-    if not shown:
-        return False
-    # no compression stores a few bytes of metadata more than the raw volume (0.99997×): still 1.000×
-    floor = 1.0 if min(shown) > 0.999 else 0.0
-    top = max(max(shown), floor + 0.01)
-    ax.set_ylim(floor, top + (top - floor) * 0.3)
-    return bool(floor)
-
-
-def _no_data(ax, text="no results"):
-    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color="#7f7f7f", wrap=True)
 
 
 def _pick(results: ReportResults, module: str, env: Env | None, data):
@@ -187,13 +112,13 @@ def build_compression_figure(results: ReportResults, *, env: Env | None = None, 
         limits = {0: results.value(env, LIMITS.write, data=data), 1: results.value(env, LIMITS.read, data=data)}
         for i, (ax, title, values, ylabel, fmt, found) in enumerate(panels):
             ax.set_title(title)
-            _bars(ax, labels, values, colours, fmt=fmt, found=found)
+            bars(ax, labels, values, colours, fmt=fmt, found=found)
             if i in limits and log_if_wide(ax, values + [_ms(limits[i])]):
                 ax.set_title(f"{title} (log scale)")
             label_axis(ax, "Codec (name)", ylabel)
-        _limit_line(axes[0, 0], limits[0], "write")
-        _limit_line(axes[0, 1], limits[1], "read")
-        from_one = _ratio_axis(axes[1, 0], panels[2][2])
+        limit_line(axes[0, 0], limits[0], "write")
+        limit_line(axes[0, 1], limits[1], "read")
+        from_one = ratio_axis(axes[1, 0], panels[2][2])
         axes[1, 0].set_title(f"Compression ratio (higher is better{_FROM_ONE if from_one else ''})")
     return fig
 
@@ -280,7 +205,7 @@ def build_access_figure(results: ReportResults, *, env: Env | None = None, zarr_
         else:
             ax.set_title("Read time over HTTP")
             ax.set_axis_off()
-            _no_data(ax, f"no {ACCESS.remote.rpartition('.')[0]} results")
+            no_data(ax, f"no {ACCESS.remote.rpartition('.')[0]} results")
     return fig
 
 
@@ -293,13 +218,13 @@ def measured_layouts(results: ReportResults, env: Env, data, benchmarks) -> list
 
 def _layout_bars(ax, cells, values, *, fmt="%.1f", found=None):
     """One bar per (chunks, format): the layout's colour, format 3 hatched; failed cells marked ``n/a``.
-    ``found``: the times' estimates, drawn as whiskers (:func:`_whiskers`; the value's label above them)."""
+    ``found``: the times' estimates, drawn as whiskers (:func:`~zarr_cryoet.report.bar_axes.whiskers`; the value's label above them)."""
     x = np.arange(len(cells))
     for i, ((chunks, zarr_format), value) in enumerate(zip(cells, values)):
         if finite(value):
             ax.bar(x[i], value, width=0.75, color=layout_colour(chunks), hatch=FORMAT_HATCH.get(zarr_format, ""),
                    edgecolor="#333333", linewidth=0.6)
-            [top] = _whiskers(ax, [x[i]], [value], found and [found[i]])
+            [top] = whiskers(ax, [x[i]], [value], found and [found[i]])
             ax.annotate(fmt % value, (x[i], top), xytext=(0, 2), textcoords="offset points", ha="center",
                         va="bottom", fontsize=8, rotation=90)
         else:
@@ -343,7 +268,7 @@ def build_chunking_figure(results: ReportResults, *, env: Env | None = None, zar
         _layout_bars(ax, cells, writes, found=found)
         ax.set_title("Write time" + (" (log scale)" if log_if_wide(ax, writes + [_ms(raw_write)]) else ""))
         label_axis(ax, "Layout (chunks, format)", "Write time (ms)")
-        _limit_line(ax, raw_write, "write", legend=False)
+        limit_line(ax, raw_write, "write", legend=False)
 
         ax = axes[0, 1]
         x = np.arange(len(cells))
@@ -356,7 +281,7 @@ def build_chunking_figure(results: ReportResults, *, env: Env | None = None, zar
                        edgecolors="#333333", linewidths=0.6, zorder=3, label=name)
         raw_read = results.value(env, LIMITS.read, data=data)
         ax.set_title("Read time by operation" + (" (log scale)" if log_if_wide(ax, drawn + [_ms(raw_read)]) else ""))
-        _limit_line(ax, raw_read, "full read", legend=False)
+        limit_line(ax, raw_read, "full read", legend=False)
         _layout_ticks(ax, cells)
         label_axis(ax, "Layout (chunks, format)", "Read time (ms)")
 
@@ -368,7 +293,7 @@ def build_chunking_figure(results: ReportResults, *, env: Env | None = None, zar
 
         ax = axes[1, 0]
         _layout_bars(ax, cells, ratios, fmt="%.3f×")
-        ax.set_title("Compression ratio" + (" (axis from 1×: no gain)" if _ratio_axis(ax, ratios) else ""))
+        ax.set_title("Compression ratio" + (" (axis from 1×: no gain)" if ratio_axis(ax, ratios) else ""))
         label_axis(ax, "Layout (chunks, format)", _RATIO_LABEL)
 
         ax = axes[1, 1]
@@ -378,7 +303,7 @@ def build_chunking_figure(results: ReportResults, *, env: Env | None = None, zar
             label_axis(ax, "Layout (chunks, format)", "Size (MB)")
         else:
             ax.set_axis_off()
-            _no_data(ax, f"storage size needs the volume's size;\nno provenance is recorded for\n{data!r}")
+            no_data(ax, f"storage size needs the volume's size;\nno provenance is recorded for\n{data!r}")
 
         ax = axes[1, 2]
         ax.set_title("Efficiency: XY plane vs file count")

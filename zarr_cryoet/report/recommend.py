@@ -32,7 +32,7 @@ from datetime import datetime, timezone
 from zarr_cryoet.stats.calibration import COVERAGE
 from zarr_cryoet.stats.compare import ALPHA, Comparison, adjust, compare
 from zarr_cryoet.stats.estimate import Estimate, summed
-from zarr_cryoet.report.results import ReportError, ReportResults, finite
+from zarr_cryoet.report.results import ReportError, ReportResults
 from zarr_cryoet.report.tables import chunk_label
 
 

@@ -14,7 +14,6 @@ import ast
 import itertools
 import json
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 

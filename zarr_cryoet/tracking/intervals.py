@@ -204,9 +204,9 @@ def analyse(folders: list[Path], machine: str, save: Path | None = None, modules
     half = len(order) // 2
     early, late = set(order[:half]), set(order[half:])
     try:
-        _, late_schedule, _, _, n_late = fit_and_check(units, early, late, at_least_s / 2)
+        _, late_schedule, *_ = fit_and_check(units, early, late, at_least_s / 2)
     except IntervalsError:
-        late_schedule, n_late = None, 0
+        late_schedule = None
     lines += ["**Coverage of the bands** (stated: another run of this commit lands inside "
               f"{calibration.COVERAGE:.0%} of the time; measured: held-out pairs of runs ≥ {at_least_s / HOUR:g} h "
               "apart, both directions):", "",
