@@ -84,3 +84,19 @@ def test_intervals_bad_input_is_one_line(tmp_path, capsys):
     folders = _aa_runs(tmp_path, runs=2)
     assert cli.main(["intervals", *map(str, folders)]) == 2
     assert "too few runs" in capsys.readouterr().err
+
+
+@pytest.mark.once
+def test_the_shipped_profile_is_what_intervals_computes_from_the_shipped_aa_runs(tmp_path):
+    """recorded/noise/vm-intervals.json comes from recorded/aa-runs by the command docs/measurement.md gives."""
+    root = Path(__file__).resolve().parent.parent
+    shipped = calibration.Profile.load(root / "recorded" / "noise" / "vm-intervals.json")
+    runs = sorted((root / "recorded" / "aa-runs").glob("run-*"))
+    intervals.analyse(runs, "vm", tmp_path / "vm-intervals.json", between_machines=["1.484:1.375", "1.497:1.429"])
+    again = calibration.Profile.load(tmp_path / "vm-intervals.json")
+    assert set(again.bands) == set(shipped.bands)
+    for key, band in shipped.bands.items():
+        assert (again.bands[key].low, again.bands[key].high) == pytest.approx((band.low, band.high))
+    assert again.release_log_sd == pytest.approx(shipped.release_log_sd)
+    assert again.notes["held_out_coverage"] == shipped.notes["held_out_coverage"]
+    assert abs(shipped.notes["held_out_coverage"] - calibration.COVERAGE) <= 0.05  # stated and measured agree

@@ -140,11 +140,14 @@ def release_log_sd(units: list[Unit]) -> tuple[float | None, list[float]]:
 
 
 def fit_and_check(units: list[Unit], fit_runs: set[int], check_runs: set[int], at_least_s: float = HOUR):
-    """Fit the bands on the units of ``fit_runs`` (pairs of different runs) and measure their coverage on pairs of
-    ``check_runs`` units at least ``at_least_s`` apart: (bands, coverage by schedule, coverage by method)."""
+    """Fit the bands on pairs of ``fit_runs`` units and measure their coverage on pairs of ``check_runs`` units, both at
+    least ``at_least_s`` apart: (bands, coverage by schedule, coverage by method, fitted pairs, checked pairs)."""
     runs = [u.timings for u in units]
+    # fitted on pairs as far apart as the ones it is checked on: the band's meaning is "another run, hours later",
+    # and pairs minutes apart miss the machine's slow hours (measured: 77 % coverage instead of 88 % here)
     fit_pairs = [(x, y) for x in range(len(units)) for y in range(x + 1, len(units))
-                 if units[x].run in fit_runs and units[y].run in fit_runs and units[x].run != units[y].run]
+                 if units[x].run in fit_runs and units[y].run in fit_runs and units[x].run != units[y].run
+                 and abs(runs[x].started - runs[y].started) >= at_least_s]
     check_pairs = [(x, y) for x in range(len(units)) for y in range(x + 1, len(units))
                    if units[x].run in check_runs and units[y].run in check_runs and units[x].run != units[y].run
                    and abs(runs[x].started - runs[y].started) >= at_least_s]
@@ -211,8 +214,8 @@ def analyse(folders: list[Path], machine: str, save: Path | None = None, modules
     except IntervalsError:
         late_schedule = None
     lines += ["**Coverage of the bands** (stated: another run of this commit lands inside "
-              f"{calibration.COVERAGE:.0%} of the time; measured: held-out pairs of runs ≥ {at_least_s / HOUR:g} h "
-              "apart, both directions):", "",
+              f"{calibration.COVERAGE:.0%} of the time; fitted on pairs of runs ≥ {at_least_s / HOUR:g} h apart, measured "
+              "on held-out pairs as far apart, both directions):", "",
               "| schedule (processes × samples) | band (× value) | fitted on pairs | stated | measured, odd/even split "
               "| measured, fitted on the first half, checked on the second |", "|---|---|---|---|---|---|"]
     for key in sorted(bands):
