@@ -120,8 +120,10 @@ def test_a_read_of_wrong_data_fails_the_benchmark(cache_of, method):
         drive(chunking.Read, method, cache, (common.DATA[0], "32x32x32", 2))
 
 
-def test_a_wrong_write_fails_the_benchmark_and_leaves_no_temp_store(cache_of, monkeypatch):
+def test_a_wrong_write_fails_the_benchmark_and_leaves_no_temp_store(cache_of, monkeypatch, tmp_path):
     cache = cache_of(compression)
+    # a temporary directory of this test's own: asv runs beside the test sessions write their stores in /tmp too
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     before = set(glob.glob(os.path.join(tempfile.gettempdir(), "zarr-cryoet-write-*")))
     real_write = stores.write_store
     monkeypatch.setattr(stores, "write_store",
@@ -132,8 +134,9 @@ def test_a_wrong_write_fails_the_benchmark_and_leaves_no_temp_store(cache_of, mo
     assert after == before
 
 
-def test_a_crashing_write_leaves_no_temp_store(cache_of, monkeypatch):
+def test_a_crashing_write_leaves_no_temp_store(cache_of, monkeypatch, tmp_path):
     cache = cache_of(compression)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # this test's own (see above)
     before = set(glob.glob(os.path.join(tempfile.gettempdir(), "zarr-cryoet-write-*")))
 
     def crash(*args, **kwargs):

@@ -62,7 +62,10 @@ def test_disjoint_shards_are_merged_file_by_file(tmp_path):
     summary = merge([one, two], tmp_path / "dest")
     assert summary.added == len(files) and summary.appended == 0
     assert sorted(p.name for p in result_files(tmp_path / "dest")) == sorted(p.name for p in files)
-    # the merged directory is what asv and the suite read
+    # the merged directory is what asv and the suite read (with the recorded run's interval profile beside it, as
+    # recorded/noise/ is beside recorded/results)
+    (tmp_path / "noise").mkdir()
+    shutil.copy(DATA.parent / "noise" / "vm-intervals.json", tmp_path / "noise")
     assert same(load_history(tmp_path / "dest", "vm").entries, load_history(DATA, "vm").entries)
 
 

@@ -24,7 +24,7 @@ Standard library only.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 #: what every time of the suite is, in words (report labels, the README)
@@ -39,7 +39,7 @@ class Band:
     low: float
     high: float
     coverage: float
-    source: str = ""
+    source: str = field(default="", compare=False, repr=False)  # where it was read from: not part of its value
 
 
 @dataclass(frozen=True)
