@@ -26,9 +26,8 @@ from typing import Callable, Iterable
 
 from zarr_cryoet.files import write_atomically
 from zarr_cryoet.stats.compare import adjust, versus_text
-from zarr_cryoet.stats.estimate import time_text
 from zarr_cryoet.tracking import alarm, regressions
-from zarr_cryoet.tracking.entries import Entry, load_history
+from zarr_cryoet.tracking.entries import Entry, load_history, value_text
 
 
 @dataclass(frozen=True, order=True)
@@ -145,17 +144,6 @@ def alarm_groups(changes, order: list[str]) -> dict[tuple[str, str], list[Suspec
     return groups
 
 
-def _value(entry: Entry | None) -> str:
-    """``25.7 ms [24.1–28.3, n=5]`` (:mod:`zarr_cryoet.stats.estimate`), else the bare value."""
-    if entry is None:
-        return "not benchmarked"
-    if entry.value is None:
-        return "failed"
-    if entry.estimate is not None:
-        return str(entry.estimate)
-    return time_text(entry.value) if (entry.unit or "seconds") == "seconds" else f"{entry.value:.4g}"
-
-
 def _versus(before: Entry | None, after: Entry | None) -> str:
     """``21.00× (p = 0.008, 5 v 5)``: after ÷ before with the rank test of their processes (the machine's run-to-run
     band as its margin, where measured), else the bare ratio."""
@@ -181,7 +169,8 @@ def render(culprits: list[Culprit], names: Callable[[str], str]) -> str:
                   "|---|---|---|---|---|"]
         for s in c.suspects:
             before, after = c.before.get(s), c.after.get(s)
-            lines.append(f"| `{s.name}` | {s.env} | {_value(before)} | {_value(after)} | {_versus(before, after)} |")
+            was, now = (value_text(e, "not benchmarked") for e in (before, after))
+            lines.append(f"| `{s.name}` | {s.env} | {was} | {now} | {_versus(before, after)} |")
         if c.profile is not None:
             lines += ["", c.profile.markdown()]
         lines.append("")

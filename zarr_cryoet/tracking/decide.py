@@ -18,7 +18,9 @@ results (restated afterwards by ``tasks.py``), so ``recommend`` and the dashboar
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,9 +133,6 @@ def cmd_decide(args) -> int:
 
 
 def add_parser(sub) -> None:
-    import os
-    import sys
-
     parser = sub.add_parser("decide", help="more processes where recommend cannot tell the best layout apart "
                                            "(racing after the default run)", description=__doc__.split("\n\n")[1])
     parser.add_argument("--results", default=os.path.join(".asv", "results"), help="asv results (default: %(default)s)")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from zarr_cryoet.stats import calibration
-from zarr_cryoet.stats.estimate import Estimate, estimate
+from zarr_cryoet.stats.estimate import Estimate, estimate, time_text
 from zarr_cryoet.tracking.restate import per_process_counts
 
 
@@ -92,6 +92,22 @@ def load_history(results_dir: str | Path, machine: str) -> History:
                     found.value if found else value, stats, samples, result.benchmark_version.get(key),
                     units.get(key), found, per_process.get(key))
     return History(entries, env_params)
+
+
+def value_text(entry: Entry | None, missing: str = "–") -> str:
+    """How the nightly report and the bisection write one result: ``25.7 ms [24.1–28.3, n=5]`` for a timing with
+    its processes (:mod:`zarr_cryoet.stats.estimate`), else asv's own text of the value; ``missing`` without one."""
+    from asv.util import human_value
+
+    if entry is None:
+        return missing
+    if entry.value is None:
+        return "failed"
+    if entry.estimate is not None:
+        return str(entry.estimate)
+    if (entry.unit or "seconds") == "seconds" and isinstance(entry.value, (int, float)) and not _nan(entry.value):
+        return time_text(entry.value)
+    return human_value(entry.value, entry.unit or "")
 
 
 def _nan(value) -> bool:

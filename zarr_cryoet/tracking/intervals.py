@@ -160,10 +160,6 @@ def fit_and_check(units: list[Unit], fit_runs: set[int], check_runs: set[int], a
     return bands, by_schedule, by_method, len(fit_pairs), len(check_pairs)
 
 
-def profile_for(machine: str, bands: dict, modules, release_sd, notes: dict) -> Profile:
-    return Profile(machine, bands, tuple(modules), release_sd, notes)
-
-
 def machine_log_sd(pairs: list[str]) -> float | None:
     """The between-machine term from measured pairs ``HERE:THERE`` of one release ratio on two machines (the same
     benchmark code): the largest shift of its logarithm (with one or two pairs, no spread can be estimated; the
@@ -253,7 +249,7 @@ def analyse(folders: list[Path], machine: str, save: Path | None = None, modules
                  "held_out_pairs": n_check, "fit": "odd runs in time order", "check": f"even runs, ≥ {at_least_s / HOUR:g} h apart",
                  "aa_within_run_share": round(sum(d for _, _, d, _ in inside) / max(1, sum(n for _, n, _, _ in inside)),
                                               4) if inside else None}
-        profile_for(machine, bands, modules, sd, notes).save(save)
+        Profile(machine, bands, tuple(modules), sd, notes).save(save)
         lines.append(f"profile: {save}")
     return "\n".join(lines)
 

@@ -35,9 +35,8 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from zarr_cryoet.stats.compare import Comparison as Test, adjust, compare
-from zarr_cryoet.stats.estimate import time_text
 from zarr_cryoet.tracking.asv_config import version_key
-from zarr_cryoet.tracking.entries import Entry, History, Key
+from zarr_cryoet.tracking.entries import Entry, History, Key, value_text
 from zarr_cryoet.tracking.noise import FAMILY_MIN, NoiseProfile, family
 
 #: The ratio a timing must pass when neither a noise profile nor the rank test can judge it (results without
@@ -311,22 +310,6 @@ def env_label(env: str, history: History) -> str:
     return label.replace("python ", "py")
 
 
-def _value(entry: Entry | None) -> str:
-    """``25.7 ms [24.1–28.3, n=5]``: a timing with its interval (:mod:`zarr_cryoet.stats.estimate`), else the bare
-    value."""
-    from asv.util import human_value
-
-    if entry is None:
-        return "–"
-    if entry.value is None:
-        return "failed"
-    if entry.estimate is not None:
-        return str(entry.estimate)
-    if (entry.unit or "seconds") == "seconds" and isinstance(entry.value, (int, float)) and not _isnan(entry.value):
-        return time_text(entry.value)
-    return human_value(entry.value, entry.unit or "")
-
-
 def _threshold(change: Change) -> str:
     """How the change was judged: the threshold and its source, and the timing's rank test
     (``rank test: slower (q = 0.004, 5 v 5)``)."""
@@ -372,8 +355,8 @@ def render_markdown(changes: list[Change], history: History, *, title: str, rule
         for c in sorted(rows, key=lambda c: -abs(math.log(c.ratio)) if c.ratio > 0 else 0)[:max_rows]:
             base = short(c.baseline_commit) if c.baseline_env == c.env else env_label(c.baseline_env, history)
             ratio = "–" if _isnan(c.ratio) else f"{c.ratio:.2f}×"
-            out.append(f"| `{c.name}` | {env_label(c.env, history)} @ {short(c.commit)} | {_value(c.before)} "
-                       f"| {_value(c.after)} | {ratio} | {_threshold(c)} | {base} |")
+            out.append(f"| `{c.name}` | {env_label(c.env, history)} @ {short(c.commit)} | {value_text(c.before)} "
+                       f"| {value_text(c.after)} | {ratio} | {_threshold(c)} | {base} |")
         if len(rows) > max_rows:
             out.append(f"| … and {len(rows) - max_rows} more | | | | | | |")
         return out
