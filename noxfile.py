@@ -40,8 +40,8 @@ def tests(session: nox.Session, zarr: str) -> None:
                 "'numcodecs', numcodecs.__version__, 'numpy', numpy.__version__)")
     session.run("python", "-c", "from zarr_cryoet import engines; "
                 "print({k: v['version'] or v['reason'] for k, v in engines.describe().items()})")
-    # the tests that read recorded asv results only (marked ``once``) run under the newest zarr alone: they do not
-    # depend on it, and under every zarr they cost CI some 3 minutes
+    # the tests without zarr in them (marked ``once``: recorded asv results, figures, tables, statistics) run under
+    # the newest zarr alone: they do not depend on it, and under every zarr they cost CI some 5 minutes
     newest = [z for py, z in MATRIX if py not in MISSING_PYTHONS][-1]
     selection = "not asv" if zarr == newest else "not asv and not once"
     # on every core: these tests share no state (each its own tmp_path, port 0), and it halves CI's time

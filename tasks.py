@@ -154,11 +154,19 @@ def benchmark(extra: list[str]) -> int:
     chosen = any(a in ("--bench", "-b") or a.startswith("--bench=") for a in extra)
     selection = [] if chosen else ["--bench", matrix.DEFAULT_BENCH]
     # one core for the benchmarks, as the nightly job does (asv's own process keeps the other)
-    pinned = [] if any(a.startswith("--cpu-affinity") for a in extra) else matrix.cpu_affinity("auto")
+    told_cores = any(a.startswith("--cpu-affinity") for a in extra)
+    pinned = [] if told_cores else matrix.cpu_affinity("auto")
+    # the default run on two cores or more: the tier that needs the whole machine alone, then the one-core tier as
+    # two halves at once, one per core (zarr_cryoet/tracking/both_cores.py); otherwise one asv run, as before
+    halves = not (chosen or told_cores or "--quick" in extra) and len(matrix.asv_config.available_cores()) > 1
+    if halves:
+        selection = ["--bench", matrix.asv_config.WHOLE_MACHINE_BENCH]
     env[PROVENANCE_ENV] = str(ROOT / ".asv" / "provenance")  # what the data was, for the report
     try:
         status = run([*asv, "run", "--show-stderr", *matrix.asv_config.RUN_ARGS, *only, *selection, *pinned,
                       *extra], env)
+        if status == 0 and halves:
+            status = run([str(VENV / "bin" / "zarr-cryoet"), "both-cores", "--asv", asv[0], "--", *only, *extra], env)
         if status == 0 and not chosen and "--quick" not in extra:
             # more processes where the portal-size answer cannot tell its best layout from the runner-up (racing,
             # within a budget), while the run's reference stores are still there

@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import hashlib
 import importlib
@@ -168,7 +169,8 @@ def built_once(setup_cache):
     ``ZARR_CRYOET_*`` variable), its return value kept next to it, and the next round loads that;
     a build that did not finish is started again. Older commits' caches of the environment are
     removed, and ``tasks.py``, the nightly job and the focused run remove the whole directory when
-    their run ends. Outside asv the function simply runs. Nothing here is timed.
+    their run ends. Two asv runs at once (``tasks.py``'s two halves, one per core) build a cache they share
+    once, under a file lock; the other waits for it. Outside asv the function simply runs. Nothing here is timed.
     """
     @functools.wraps(setup_cache)
     def cached():
@@ -178,17 +180,24 @@ def built_once(setup_cache):
         done = home / "setup-cache.pickle"
         if done.is_file():
             return pickle.loads(done.read_bytes())
-        commit = home.name.partition("-")[0]
-        for stale in [home, *(d for d in home.parent.glob("*") if not d.name.startswith(commit))]:
-            shutil.rmtree(stale, ignore_errors=True)  # a build that did not finish; other commits' caches
-        home.mkdir(parents=True)
-        here = os.getcwd()
-        os.chdir(home)
-        try:
-            value = setup_cache()
-        finally:
-            os.chdir(here)
-        write_atomically(done, pickle.dumps(value))
+        home.parent.mkdir(parents=True, exist_ok=True)
+        # two asv runs at once (tasks.py's two halves, one per core) may want the same cache: one builds it, the
+        # other waits for it here (not timed) and loads it
+        with open(home.parent / f".{home.name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if done.is_file():
+                return pickle.loads(done.read_bytes())
+            commit = home.name.partition("-")[0]
+            for stale in [home, *(d for d in home.parent.glob("*") if d.is_dir() and not d.name.startswith(commit))]:
+                shutil.rmtree(stale, ignore_errors=True)  # a build that did not finish; other commits' caches
+            home.mkdir(parents=True)
+            here = os.getcwd()
+            os.chdir(home)
+            try:
+                value = setup_cache()
+            finally:
+                os.chdir(here)
+            write_atomically(done, pickle.dumps(value))
         return value
 
     cached.timeout = SETUP_CACHE_TIMEOUT

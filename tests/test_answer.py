@@ -11,6 +11,9 @@ from zarr_cryoet.report.recommend import Answer, Ranked, USE_CASES
 from zarr_cryoet.stats.estimate import Estimate
 from zarr_cryoet.report.results import ReportResults
 
+# no zarr in these tests (recorded asv results and statistics only): run under the newest zarr alone
+pytestmark = pytest.mark.once
+
 RESULTS = Path(__file__).parent.parent / "recorded" / "results"
 
 

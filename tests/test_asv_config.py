@@ -75,3 +75,20 @@ def test_tools_matrix_is_a_stdlib_only_wrapper():
             "'packaging')); print(bad, matrix.DEFAULT_BENCH, len(matrix.CI_BENCH), matrix.pythons())")
     out = subprocess.run([sys.executable, "-I", "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.startswith(f"[] ^(?!(codec_sweep|instructions|object_storage\\.Concurrency)\\.) {len(asv_config.CI_BENCH)} ['3.11'"), out.stdout + out.stderr
+
+
+def test_the_default_run_is_the_whole_machine_tier_and_two_halves_without_overlap():
+    """tasks.py benchmark on two cores (tracking/both_cores.py): every benchmark of the default selection is in
+    exactly one of the three steps; a new module goes to the second half; the halves are about as long."""
+    import re
+
+    recorded = json.loads((ROOT / "recorded" / "results" / "benchmarks.json").read_text())
+    names = [n for n in recorded if n != "version"] + ["a_new_module.Read.time_read"]
+    steps = (asv_config.WHOLE_MACHINE_BENCH, *asv_config.ONE_CORE_HALVES)
+    for name in names:
+        chosen = [bool(re.search(step, name)) for step in steps]
+        assert sum(chosen) == (1 if re.search(asv_config.DEFAULT_BENCH, name) else 0), (name, chosen)
+    assert re.search(asv_config.ONE_CORE_HALVES[1], "a_new_module.Read.time_read")
+    for name in ("realistic.UseCases.time_read_viewer", "object_storage.Read.time_read_xy",
+                 "chunking.ReadEveryCore.time_read_full"):
+        assert re.search(asv_config.WHOLE_MACHINE_BENCH, name)

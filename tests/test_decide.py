@@ -3,10 +3,15 @@
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from zarr_cryoet.report.recommend import PORTAL, recommend
 from zarr_cryoet.report.results import ReportResults
 from zarr_cryoet.stats.compare import Comparison
 from zarr_cryoet.tracking import decide
+
+# no zarr in these tests (recorded asv results and statistics only): run under the newest zarr alone
+pytestmark = pytest.mark.once
 
 RESULTS = Path(__file__).resolve().parent.parent / "recorded" / "results"
 

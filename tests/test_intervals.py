@@ -13,6 +13,9 @@ from zarr_cryoet import cli
 from zarr_cryoet.stats import calibration
 from zarr_cryoet.tracking import intervals
 
+# no zarr in these tests (recorded asv results and statistics only): run under the newest zarr alone
+pytestmark = pytest.mark.once
+
 RECORDED = Path(__file__).parent / "data" / "asv-results"
 HOUR_MS = 3600 * 1000
 

@@ -12,7 +12,7 @@ import pytest
 from zarr_cryoet.tracking import asv_config
 from zarr_cryoet.tracking.backfill import BackfillError, Shard, one_environment
 from zarr_cryoet.tracking.entries import load_history
-from zarr_cryoet.tracking.merge import MergeError, merge
+from zarr_cryoet.tracking.merge import MergeError, merge, overlay
 
 DATA = Path(__file__).resolve().parent.parent / "recorded" / "results"  # with recorded samples
 ROOT = DATA.parent.parent
@@ -123,3 +123,45 @@ def test_the_backfill_workflow_plans_every_environment_times_every_shard():
     assert "tools/matrix.py --backfill" in workflow and "tasks.py backfill-shard" in workflow
     assert "tasks.py merge-results" in workflow
     assert "bash .ci/run" in (ROOT / ".github" / "workflows" / "ci.yml").read_text()
+
+
+def rows(folder: Path) -> dict[tuple[str, str], list]:
+    """Every result row of a results directory: (file, benchmark) -> row."""
+    return {(path.name, name): row for path in result_files(folder)
+            for name, row in json.loads(path.read_text())["results"].items()}
+
+
+def test_the_halves_of_a_run_replace_their_rows_and_keep_the_others(tmp_path):
+    """tasks.py's two halves (tracking/both_cores.py): each half's rows replace the ones the run's results held for
+    those benchmarks, as one asv run writes its rows; the other rows (the whole-machine tier) stay."""
+    dest = shard_copy(tmp_path, "results")
+    before = rows(dest)
+    names = sorted({name for _, name in before})
+    halves = [shard_copy(tmp_path, f"half-{n}") for n in (0, 1)]
+    mine = {0: set(names[:10]), 1: set(names[10:20])}
+    for n, half in enumerate(halves):
+        for path in result_files(half):
+            data = json.loads(path.read_text())
+            data["results"] = {name: row for name, row in data["results"].items() if name in mine[n]}
+            for name, row in data["results"].items():
+                row[0] = [f"half {n}"] * len(row[0]) if isinstance(row[0], list) else f"half {n}"
+            path.write_text(json.dumps(data))
+    written = overlay(halves, dest)
+    after = rows(dest)
+    assert written == len(result_files(dest)) and after.keys() == before.keys()
+    for (file, name), row in after.items():
+        owner = next((n for n in mine if name in mine[n]), None)
+        if owner is None:
+            assert row == before[file, name]
+        else:
+            assert row[1:] == before[file, name][1:] and "half" in json.dumps(row[0]), (file, name)
+
+
+def test_a_bad_half_is_refused_before_anything_is_written(tmp_path):
+    dest = shard_copy(tmp_path, "results")
+    good, bad = shard_copy(tmp_path, "half-0"), shard_copy(tmp_path, "half-1")
+    result_files(bad)[0].write_text("{not json")
+    before = {p: p.read_bytes() for p in dest.rglob("*.json")}
+    with pytest.raises(MergeError, match="not a readable asv result file"):
+        overlay([good, bad], dest)
+    assert {p: p.read_bytes() for p in dest.rglob("*.json")} == before

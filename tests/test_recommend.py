@@ -10,6 +10,9 @@ from zarr_cryoet.stats.compare import adjust, compare
 from zarr_cryoet.report import answer_notes, recommend
 from zarr_cryoet.report.results import ReportResults
 
+# no zarr in these tests (recorded asv results and statistics only): run under the newest zarr alone
+pytestmark = pytest.mark.once
+
 RESULTS = Path(__file__).parent.parent / "recorded" / "results"
 RAW, _ = raw_results(RESULTS)  # the result files are restated: every timing's result is the suite's statistic
 COMMIT = "5ec4b583"

@@ -28,6 +28,9 @@ from zarr_cryoet import report
 
 from zarr_cryoet.report import style
 
+# no zarr in these tests (recorded asv results and statistics only): run under the newest zarr alone
+pytestmark = pytest.mark.once
+
 RESULTS = Path(__file__).parent / "data" / "asv-results"
 #: the recorded shape and dtype of the data of every recording here (the results directories' sibling)
 PROVENANCE = Path(__file__).parent / "data" / "provenance"

@@ -9,6 +9,9 @@ import pytest
 from zarr_cryoet.stats import calibration, compare, estimate, release
 from zarr_cryoet.stats.estimate import Band, Estimate
 
+# no zarr in these tests (recorded asv results and statistics only): run under the newest zarr alone
+pytestmark = pytest.mark.once
+
 scipy_stats = pytest.importorskip("scipy.stats")
 
 

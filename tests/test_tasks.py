@@ -83,6 +83,22 @@ def test_good_settings_go_on_to_asv(commands, monkeypatch, capsys):
     assert "--interleave-rounds" in run and "--record-samples" in run  # every run of the suite interleaves and keeps samples
 
 
+@pytest.mark.parametrize("cores, halves", [([0, 1], True), ([0], False)])
+def test_the_default_run_uses_both_cores_in_two_steps(cores, halves, commands, monkeypatch):
+    """On two cores the default run is the whole-machine tier, then the one-core tier as two halves at once
+    (zarr-cryoet both-cores), then the racing; on one core, or told a core, one asv run of the default selection."""
+    monkeypatch.setattr(tasks, "provide_pythons", lambda: (dict(os.environ), []))
+    monkeypatch.setattr(tasks.matrix.asv_config, "available_cores", lambda: cores)
+    assert tasks.main(["benchmark"]) == 0
+    steps = [cmd[1] if cmd[1] != "run" else "run " + cmd[cmd.index("--bench") + 1] for cmd in commands]
+    whole, default = tasks.matrix.asv_config.WHOLE_MACHINE_BENCH, tasks.matrix.DEFAULT_BENCH
+    assert steps[:5] == (["machine", f"run {whole}", "both-cores", "decide", "restate"] if halves else
+                         ["machine", f"run {default}", "decide", "restate", "publish"])
+    commands.clear()
+    assert tasks.main(["benchmark", "--cpu-affinity", "0"]) == 0
+    assert "both-cores" not in [cmd[1] for cmd in commands]
+
+
 @pytest.mark.skipif(not (ROOT / ".venv" / "bin" / "zarr-cryoet").exists(), reason="needs .venv")
 def test_the_command_line_with_a_bogus_source_touches_nothing(tmp_path):
     """The newcomer's mistake, as typed: one line, exit 2, no asv machine and no results for it."""

@@ -25,6 +25,8 @@ Nightly job and dashboard:
   zarr-cryoet screenshot --out dashboard.png   the published dashboard, rendered by Chromium
   zarr-cryoet offline-dashboard --html html    make html/ work without internet
   zarr-cryoet restate                          the suite's statistic into asv's result files (after asv run)
+  zarr-cryoet both-cores                       the one-core tier as two asv runs at once, one per core
+                                               (tasks.py benchmark does it)
   zarr-cryoet alarm-proof                      the alarm against injected 10 % and 25 % slowdowns
   zarr-cryoet backfill-shard --range A..B --shard 2/4 --zarr 3.1.6 --machine M --out DIR
                                                one backfill job (.github/workflows/backfill.yml)
@@ -59,7 +61,7 @@ from zarr_cryoet.data.crop import DEFAULT_CROP_SIZE
 from zarr_cryoet.errors import ZarrCryoetError
 from zarr_cryoet.measure import commands
 from zarr_cryoet.tracking import commands as tracking_commands
-from zarr_cryoet.tracking import decide, intervals
+from zarr_cryoet.tracking import both_cores, decide, intervals
 from zarr_cryoet.store.stores import Layout, inspect_store, write_store
 
 INFO_CHUNKS = (64, 64, 64)
@@ -326,6 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parsers(sub)
     intervals.add_parser(sub)
     decide.add_parser(sub)
+    both_cores.add_parser(sub)
     tracking_commands.add_parsers(sub)
     tracking_commands.add_backfill_parsers(sub)
     shot = sub.add_parser("screenshot", help="a PNG of the published asv dashboard, rendered by headless Chromium",

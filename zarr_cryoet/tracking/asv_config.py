@@ -26,6 +26,19 @@ from pathlib import Path
 #: instruction counts (two minutes of valgrind: the nightly job's first alarm, not part of the answer) and the
 #: S3 concurrency sweep (a one-off question, two minutes: ``--bench object_storage.Concurrency`` runs it).
 DEFAULT_BENCH = r"^(?!(codec_sweep|instructions|object_storage\.Concurrency)\.)"
+#: The default run on a machine of several cores, in two steps (tasks.py benchmark). First the tier that needs the
+#: whole machine, alone: the reads on every core (portal-sized reads and writes, threads as a reader has them) and
+#: the reads from object storage (the S3 server runs on the cores the reader is not pinned to; its opt-in concurrency
+#: sweep excepted, as in DEFAULT_BENCH):
+WHOLE_MACHINE_BENCH = r"^(realistic|object_storage(?!\.Concurrency\.)|chunking\.ReadEveryCore)\."
+#: then the rest, the one-core tier, as two asv runs at once, one per core (:mod:`zarr_cryoet.tracking.both_cores`),
+#: in two halves of about equal run time (48 % and 52 % of the tier's benchmark time in a default run here); a
+#: benchmark's environments stay in one half, so every release comparison is made on one core. That the other
+#: core's half does not move the timings was measured (tools/two_cores.py; docs/measurement.md, "Both cores").
+ONE_CORE_HALVES = (
+    r"^(engines|lossy)\.",
+    r"^(?!(codec_sweep|instructions|realistic|object_storage|engines|lossy|chunking\.ReadEveryCore)\.)",
+)
 #: asv --bench regex of the nightly job: the default run and the instruction counts.
 NIGHTLY_BENCH = r"^(?!(codec_sweep|object_storage\.Concurrency)\.)"
 #: asv --bench regexes of the tests' whole-matrix ``asv run --quick`` (tests/asv_helpers.py): every
@@ -186,6 +199,11 @@ def pythons(conf: dict) -> list[str]:
     return sorted({python for python, _ in environments(conf)}, key=version_key)
 
 
+def available_cores() -> list[int]:
+    """The cores this process may use, in order (one, where the platform cannot say)."""
+    return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [0]
+
+
 def cpu_affinity(choice: str = "auto") -> list[str]:
     """asv's ``--cpu-affinity`` arguments: benchmarks pinned to one core, the last one unless told otherwise.
 
@@ -195,7 +213,7 @@ def cpu_affinity(choice: str = "auto") -> list[str]:
     """
     if choice == "none" or not hasattr(os, "sched_getaffinity"):
         return []
-    cores = sorted(os.sched_getaffinity(0))
+    cores = available_cores()
     if choice == "auto":
         return ["--cpu-affinity", str(cores[-1])] if len(cores) > 1 else []
     if not choice.isdigit() or int(choice) not in cores:

@@ -155,3 +155,38 @@ def merge(shards: list[Path], dest: Path) -> Summary:
     if summary.appended:
         restate(dest)  # the statistic over both sets of samples
     return summary
+
+
+def overlay(parts: list[Path], dest: Path) -> int:
+    """The rows of ``parts`` (results directories of asv runs of different benchmarks, made at once: the two halves of
+    :mod:`zarr_cryoet.tracking.both_cores`) written into ``dest`` as one ``asv run`` writes its rows: each benchmark
+    measured replaces the row ``dest`` held for it (same commit and environment), every other row stays. Every part is
+    checked first (:func:`read_shard`): nothing is written if one fails. Returns how many result files were written."""
+    contents = [read_shard(part) for part in parts]  # MergeError before anything is written
+    existing = read_shard(dest) if (dest / "benchmarks.json").is_file() else {}
+    written: dict[str, dict] = {}
+    benchmarks = dict(existing.get("benchmarks.json", {}))
+    for files in contents:
+        benchmarks.update(files["benchmarks.json"])
+        for path, data in files.items():
+            if path == "benchmarks.json":
+                continue
+            if path.endswith("/machine.json"):
+                written.setdefault(path, existing.get(path, data))
+                continue
+            base = written.get(path) or existing.get(path)
+            if base is None:
+                written[path] = data
+                continue
+            if base["result_columns"] != data["result_columns"]:
+                raise MergeError(f"{path}: the parts were written by different asv versions; run them with one asv; "
+                                 "nothing was merged")
+            merged = json.loads(json.dumps(base))
+            merged["results"].update(data["results"])
+            for key in ("benchmark_version", "durations"):
+                merged.setdefault(key, {}).update(data.get(key, {}))
+            written[path] = merged
+    written["benchmarks.json"] = benchmarks
+    for path, data in written.items():
+        write_atomically(dest / path, json.dumps(data, separators=(",", ":")))
+    return sum(1 for path in written if path != "benchmarks.json" and not path.endswith("/machine.json"))
