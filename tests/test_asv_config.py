@@ -89,6 +89,6 @@ def test_the_default_run_is_the_whole_machine_tier_and_two_halves_without_overla
         chosen = [bool(re.search(step, name)) for step in steps]
         assert sum(chosen) == (1 if re.search(asv_config.DEFAULT_BENCH, name) else 0), (name, chosen)
     assert re.search(asv_config.ONE_CORE_HALVES[1], "a_new_module.Read.time_read")
-    for name in ("realistic.UseCases.time_read_viewer", "object_storage.Read.time_read_xy",
+    for name in ("realistic.UseCases.time_read_viewer", "object_storage.Read.time_read_xy", "cold.Read.time_read_full",
                  "chunking.ReadEveryCore.time_read_full"):
         assert re.search(asv_config.WHOLE_MACHINE_BENCH, name)

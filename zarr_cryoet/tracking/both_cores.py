@@ -1,8 +1,9 @@
 """``zarr-cryoet both-cores``: the suite's one-core tier as two ``asv run`` at once, one per core.
 
 ``tasks.py benchmark`` runs the default selection in two steps on a machine of two cores or more. First the tier that
-needs the whole machine (:data:`~zarr_cryoet.tracking.asv_config.WHOLE_MACHINE_BENCH`: reads on every core, and reads
-from an S3 server that runs on the cores the reader is not pinned to), alone; it also installs this commit in every
+needs the whole machine (:data:`~zarr_cryoet.tracking.asv_config.WHOLE_MACHINE_BENCH`: reads on every core, reads
+from an S3 server that runs on the cores the reader is not pinned to, and reads from a cold page cache, which is the
+machine's), alone; it also installs this commit in every
 environment. Then this command: the rest, in two halves of about equal run time
 (:data:`~zarr_cryoet.tracking.asv_config.ONE_CORE_HALVES`), each an ``asv run`` of its own, pinned to a core of its
 own, with the suite's options (rounds interleaved across the environments, every sample kept). Before, the second
@@ -96,6 +97,8 @@ def run_halves(config: Path, asv: list[str], cores: tuple[int, int], asv_args: l
     finally:
         for path in scratch:
             path.unlink(missing_ok=True)
+    for core, status in zip(cores, statuses):
+        out.write(f"[both-cores] core {core}: asv run exited {status}\n")
     measured = [part for part in parts if (part / "benchmarks.json").is_file()]
     if measured:
         written = overlay(measured, results)
