@@ -103,3 +103,22 @@ def test_the_shipped_profile_is_what_intervals_computes_from_the_shipped_aa_runs
     assert again.release_log_sd == pytest.approx(shipped.release_log_sd)
     assert again.notes["held_out_coverage"] == shipped.notes["held_out_coverage"]
     assert abs(shipped.notes["held_out_coverage"] - calibration.COVERAGE) <= 0.05  # stated and measured agree
+
+
+def test_the_two_cores_tables_are_what_the_tool_computes_from_the_shipped_runs():
+    """docs/measurement.md's "Both cores" tables (what the other core's half does to a one-core timing) come from
+    recorded/two-cores by ``tools/two_cores.py analyse``, verbatim."""
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    sys.path.insert(0, str(root / "tools"))
+    import two_cores
+
+    class Args:
+        folder = str(root / "recorded" / "two-cores")
+        profile = str(root / "recorded" / "noise" / "vm-intervals.json")
+
+    text = two_cores.cmd_analyse(Args())
+    docs = (root / "docs" / "measurement.md").read_text()
+    rows = [line for line in text.splitlines() if line.startswith("| ")]
+    assert len(rows) >= 8 and all(row in docs for row in rows), [row for row in rows if row not in docs]

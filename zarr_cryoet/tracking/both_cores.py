@@ -27,6 +27,7 @@ import shutil
 import subprocess
 import sys
 import threading
+from collections import deque
 from pathlib import Path
 
 from zarr_cryoet.files import write_atomically
@@ -46,11 +47,20 @@ def half_config(config: Path, n: int) -> tuple[Path, Path]:
     return path, results
 
 
-def _relay(stream, prefix: str, out) -> None:
-    """The half's output, line by line, each line marked with its core."""
+#: what asv prints once it has set up its environments and discovered the benchmarks (and written benchmarks.json)
+STARTED = "total benchmarks"
+
+
+def _relay(stream, prefix: str, out, started: threading.Event, tail: deque) -> None:
+    """The half's output, line by line, each line marked with its core (the last ones also kept in ``tail``);
+    ``started`` set once asv has discovered the benchmarks (or has ended)."""
     for line in stream:
+        tail.append(line)
         out.write(f"{prefix} {line}")
         out.flush()
+        if STARTED in line:
+            started.set()
+    started.set()
 
 
 def within(half: str, selection: list[str]) -> list[str]:
@@ -69,7 +79,7 @@ def run_halves(config: Path, asv: list[str], cores: tuple[int, int], asv_args: l
     benches = benches or [[half] for half in asv_config.ONE_CORE_HALVES]
     config = config.resolve()
     results = Path(asv_config.with_absolute_paths(asv_config.load(config), config.parent)["results_dir"])
-    scratch, parts, procs, relays = [], [], [], []
+    scratch, parts, procs, relays, tails = [], [], [], [], []
     try:
         for n, (bench, core) in enumerate(zip(benches, cores)):
             path, part = half_config(config, n)
@@ -82,9 +92,14 @@ def run_halves(config: Path, asv: list[str], cores: tuple[int, int], asv_args: l
             proc = subprocess.Popen(cmd, cwd=config.parent, env=env, stdout=subprocess.PIPE,
                                     stderr=subprocess.STDOUT, text=True, errors="replace")
             procs.append(proc)
-            relays.append(threading.Thread(target=_relay, args=(proc.stdout, f"[core {core}]", out),
+            started, tail = threading.Event(), deque(maxlen=40)
+            tails.append(tail)
+            relays.append(threading.Thread(target=_relay, args=(proc.stdout, f"[core {core}]", out, started, tail),
                                            daemon=True))
             relays[-1].start()
+            # one half at a time through asv's start (environments checked, this commit installed where it is not,
+            # benchmarks discovered, benchmarks.json written): two at once race in the environments' checkouts
+            started.wait()
         statuses = [proc.wait() for proc in procs]
         for relay in relays:
             relay.join()
@@ -97,7 +112,9 @@ def run_halves(config: Path, asv: list[str], cores: tuple[int, int], asv_args: l
     finally:
         for path in scratch:
             path.unlink(missing_ok=True)
-    for core, status in zip(cores, statuses):
+    for core, status, tail in zip(cores, statuses, tails):
+        if status:  # what went wrong, again at the end, where a caller may keep only the end of the output
+            out.write(f"[both-cores] core {core}, its last lines:\n" + "".join(f"  {line}" for line in tail))
         out.write(f"[both-cores] core {core}: asv run exited {status}\n")
     measured = [part for part in parts if (part / "benchmarks.json").is_file()]
     if measured:
