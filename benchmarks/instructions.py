@@ -1,18 +1,26 @@
-"""Did the work change, whatever the machine's speed? Instructions per call of the headline reads and writes.
+"""Did the work change, whatever the machine's speed? Instructions per call of the one-core reads and writes.
 
-Wall time on this VM moves by tens of per cent with the machine's state (docs/measurement.md); the
-number of instructions a call executes does not. ``Instructions.track_instructions`` counts them with
-valgrind (:mod:`zarr_cryoet.measure.instructions`: a full read of 64³ and of 16³ chunks, the middle
-XY plane, a write of 64³ chunks; format 2, Blosc-Zstd, the shared reference stores), every case
-counted once per environment in the setup cache's directory (not timed; a few seconds per case under
-valgrind). The nightly job treats a change beyond 1 % as a regression and lists these first: the
-first alarm for these cases, with their wall times the second. Without valgrind (``apt-get install
-valgrind``) the benchmark is skipped with that message.
+Wall time on this VM moves by tens of per cent with the machine's state, and by ~20 % between machines
+(docs/measurement.md); the number of instructions a call executes does not (within 0.4 % between two
+VMs). Two kinds of class count them with valgrind (not timed; ``apt-get install valgrind``, else every
+case is skipped with that message):
+
+* **the timed classes' own cases**: ``<Module><Class>`` (``ChunkingRead``, ``AccessRead``, …) has one
+  ``track_instructions_<read>`` per ``time_<read>`` of the timed class, with the same parameters, so
+  every counted timing has its count under a name a reader can derive from the timing's
+  (``chunking.Read.time_read_full`` → ``instructions.ChunkingRead.track_instructions_read_full``). A
+  class is counted in one valgrind process per environment (:mod:`zarr_cryoet.measure.class_counts`),
+  the first time one of its cases runs, and kept beside the setup cache;
+* ``Instructions``: the four headline cases counted the older way (two processes per case), kept for
+  its history.
+
+The nightly alarm's first signal is a count that moves beyond the measured spread
+(:data:`zarr_cryoet.tracking.regressions.INSTRUCTIONS_CHANGE`).
 """
 
-from zarr_cryoet.measure import instructions
+from zarr_cryoet.measure import class_counts, instructions
 
-from . import common
+from . import access, chunking, common, compression, lossy
 
 
 class Instructions:
@@ -30,3 +38,48 @@ class Instructions:
         return self.count
 
     track_instructions.unit = "instructions"
+
+
+class _Counted:
+    """Instructions per call of every case of ``timed`` (a timed class), counted once per environment."""
+
+    module, name = None, ""  # the timed class: ``module.name``
+    timeout, version = common.BENCHMARK_TIMEOUT, common.VERSION
+
+    def setup(self, cache, *params):
+        reason = instructions.unavailable()
+        if reason:
+            raise NotImplementedError(reason)
+        self.counts = common.counted_class(cache, self.module, self.name)
+
+    def count(self, method: str, params) -> float:
+        """The count of one case; NaN (asv: skipped) where the timed class skips it."""
+        return self.counts.get(class_counts.case_key(method, params), float("nan"))
+
+
+def counted(module, timed: str) -> type:
+    """The ``_Counted`` class of the timed class ``module.timed``: one ``track_instructions_*`` per ``time_*``
+    method, with the same parameters."""
+    def tracker(method):
+        def track(self, cache, *params):
+            return self.count(method, params)
+        track.__name__ = track.__qualname__ = f"track_instructions_{method.removeprefix('time_')}"
+        track.unit = "instructions"
+        return track
+
+    cls = getattr(module, timed)
+    name = f"{module.__name__.rpartition('.')[2].capitalize()}{timed}"
+    methods = {tracker(m).__name__: tracker(m) for m in class_counts.timed_methods(cls)}
+    return type(name, (_Counted,), {"module": module, "name": timed, "params": cls.params,
+                                    "param_names": cls.param_names, "setup_cache": staticmethod(cls.setup_cache),
+                                    "__qualname__": name, "__module__": __name__, **methods})
+
+
+#: the one-core tier's timed classes whose every case is counted (engines: zarr-python's reads are chunking's)
+CompressionRead = counted(compression, "Read")
+CompressionWrite = counted(compression, "Write")
+ChunkingRead = counted(chunking, "Read")
+ChunkingWrite = counted(chunking, "Write")
+AccessRead = counted(access, "Read")
+LossyRead = counted(lossy, "Read")
+LossyWrite = counted(lossy, "Write")
