@@ -34,6 +34,7 @@ def tests(session: nox.Session, zarr: str) -> None:
     if session.python in MISSING_PYTHONS:
         session.skip(f"Python {session.python} is not available here")
     session.install(f"zarr=={zarr}", "-e", ".[test]")
+    session.install("--no-deps", *matrix.WITHOUT_DEPENDENCIES)
     # the engines asv's environments get (zarrs, tensorstore; none on zarr 2), installed the same way
     session.run("python", "-m", "zarr_cryoet.engines.install")
     session.run("python", "-c", "import zarr, numcodecs, numpy; print('zarr', zarr.__version__, "

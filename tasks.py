@@ -82,6 +82,7 @@ def ensure_venv(extra: str = "dev") -> None:
         stamp = [digest.hexdigest()]
     pip = [str(VENV_PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     subprocess.run([*pip, "-e", f"{ROOT}[{extra}]"], check=True)
+    subprocess.run([*pip, "--no-deps", *matrix.WITHOUT_DEPENDENCIES], check=True)
     _STAMP.write_text(" ".join([*stamp, extra]))
 
 

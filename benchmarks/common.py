@@ -363,12 +363,13 @@ def counted_class(cache: dict, module, name: str) -> dict:
     under a file lock and kept beside it."""
     from zarr_cryoet.measure import class_counts
 
+    only = os.environ.get(class_counts.ONLY_ENV, "")
     memo = Path(cache["dir"], "instructions", f"{module.__name__}.{name}.json")
     memo.parent.mkdir(exist_ok=True)
     with open(memo.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not memo.is_file():
-            write_atomically(memo, json.dumps(class_counts.count_class(module, name, cache)))
+            write_atomically(memo, json.dumps(class_counts.count_class(module, name, cache, only=only)))
     return json.loads(memo.read_text())
 
 

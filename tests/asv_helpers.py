@@ -49,7 +49,9 @@ def run_suite(tmp: Path):
     only = ["-E", "virtualenv:3.11"] if MISSING else []
     env = {**os.environ, "ZARR_CRYOET_PROVENANCE_DIR": str(tmp / "provenance"),
            # the realistic-size tier on a volume small enough for the tests (its code path is the same)
-           "ZARR_CRYOET_REALISTIC_SHAPE": REALISTIC_SHAPE}
+           "ZARR_CRYOET_REALISTIC_SHAPE": REALISTIC_SHAPE,
+           # the instruction counts of the cases CI_BENCH selects, not of the whole classes
+           "ZARR_CRYOET_COUNT_ONLY": matrix.asv_config.CI_COUNT_ONLY}
     # as tasks.py benchmark runs the default selection on two cores: the tier that needs the whole machine, then the
     # one-core tier as two asv runs at once (zarr_cryoet.tracking.both_cores), their rows merged; on one core, one run
     cores = both_cores.cores_for_halves()

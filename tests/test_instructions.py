@@ -40,3 +40,77 @@ def test_a_failing_child_is_one_line(store, tmp_path):
     paths, _ = store
     with pytest.raises(RuntimeError, match="counting instructions failed: .*No such file"):
         instructions.count(paths, str(tmp_path / "missing.npy"), calls=1, cases={"full read": ("full", "32x32x32")})
+
+
+TINY = '''
+import os
+from zarr_cryoet.store import stores
+
+
+class Tiny:
+    params, param_names = (["whole", "plane", "skipped"],), ["what"]
+
+    def setup(self, path, what):
+        if what == "skipped":
+            raise NotImplementedError("not in this grid")
+        self.array = stores.open_store(path)
+        self.selection = ... if what == "whole" else 0
+
+    def time_read(self, path, what):
+        self.result = self.array[self.selection]
+
+    def teardown(self, path, what):
+        pass
+
+
+class Wrong(Tiny):
+    def teardown(self, path, what):
+        raise AssertionError("read the wrong voxels")
+
+
+class Marker(Tiny):
+    def time_read(self, path, what):
+        os.sched_yield()  # the marker itself: the counting must refuse, not count nonsense
+'''
+
+
+@pytest.fixture(scope="module")
+def tiny(store, tmp_path_factory):
+    import importlib
+    import sys
+
+    root = tmp_path_factory.mktemp("counted")
+    (root / "tinybench").mkdir()
+    (root / "tinybench" / "__init__.py").write_text("")
+    (root / "tinybench" / "tiny.py").write_text(TINY)
+    sys.path.insert(0, str(root))
+    try:
+        yield importlib.import_module("tinybench.tiny"), store[0]["32x32x32"]
+    finally:
+        sys.path.remove(str(root))
+
+
+def test_every_case_of_a_class_is_counted_in_one_process(tiny):
+    from zarr_cryoet.measure import class_counts
+
+    module, path = tiny
+    counts = class_counts.count_class(module, "Tiny", path)
+    whole, plane = (counts[class_counts.case_key("time_read", (what,))] for what in ("whole", "plane"))
+    assert 0 < plane < whole  # the plane decodes 4 of the 8 chunks
+    assert class_counts.case_key("time_read", ("skipped",)) not in counts  # asv's skip stays a skip
+    # a fixed amount of extra work inside the counted call is counted, to within the count's own spread
+    loops = 20_000
+    extra = class_counts.count_class(module, "Tiny", path, inject={class_counts.case_key("time_read", ("plane",)): loops})
+    added = extra[class_counts.case_key("time_read", ("plane",))] - plane
+    assert added == pytest.approx(loops * class_counts.loop_cost(), rel=0.05)
+
+
+def test_a_check_that_fails_or_a_marker_in_the_code_is_one_line(tiny):
+    from zarr_cryoet.measure import class_counts
+
+    module, path = tiny
+    with pytest.raises(RuntimeError, match=r"counting instructions of tinybench\.tiny\.Wrong failed: "
+                                           r"AssertionError: read the wrong voxels"):
+        class_counts.count_class(module, "Wrong", path)
+    with pytest.raises(RuntimeError, match="sched_yield is called by the measured code"):
+        class_counts.count_class(module, "Marker", path)

@@ -21,6 +21,10 @@ from zarr_cryoet.tracking import asv_config  # noqa: E402
 from zarr_cryoet.tracking.asv_config import CI_BENCH, DEFAULT_BENCH, cpu_affinity  # noqa: E402,F401
 
 ASV_CONF = ROOT / "asv.conf.json"
+#: installed with ``pip install --no-deps`` in .venv and the test sessions: Apache Otava's change-point analysis
+#: (zarr_cryoet/tracking/change_points.py) needs numpy and scipy only, while the package pins numpy 2.2.* and
+#: scipy < 1.17 and brings clients for BigQuery, Postgres and Slack
+WITHOUT_DEPENDENCIES = ("apache-otava==0.8.0",)
 
 
 def load_asv_conf(path: Path = ASV_CONF) -> dict:

@@ -170,11 +170,16 @@ def cmd_viz(args) -> int:
 
 def cmd_report(args) -> int:
     from zarr_cryoet.report import answer, recommend, report
+    from zarr_cryoet.report.instructions import count_rows, release_line
     from zarr_cryoet.report.results import ReportResults
 
     results = ReportResults.load(args.results, machine=args.machine, commit=args.commit)
-    for path in report(out=args.out, dpi=args.dpi, slice_codec=args.slice_codec, results=results):
+    counts = ReportResults.load(args.counts, machine=args.machine) if args.counts else None
+    for path in report(out=args.out, dpi=args.dpi, slice_codec=args.slice_codec, results=results, counts=counts):
         print(path)
+    line = release_line(count_rows(counts or results, results))
+    if line:
+        print(f"\nInstructions per call: {line}")
     if recommend.measured_sizes(results):  # the same answer as zarr-cryoet recommend
         print()
         print(answer.render(results), end="")
@@ -291,6 +296,8 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", default=os.path.join("data", "output"), help="output directory (default: %(default)s)")
     rep.add_argument("--dpi", type=int, choices=[150, 300], default=150,
                      help="150 for the web, 300 for print (default: %(default)s)")
+    rep.add_argument("--counts", help="asv results with instruction counts (a run of --bench instructions) to set "
+                                      "beside these timings, e.g. recorded/counts (default: the counts in --results)")
     rep.add_argument("--slice-codec", help="a lossy codec to add to lossy/lossy_slices.png (it always shows each "
                                            "tier's highest-ratio setting)")
     rep.set_defaults(func=cmd_report)

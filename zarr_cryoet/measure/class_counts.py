@@ -33,7 +33,6 @@ import os
 import pickle
 import platform
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -45,6 +44,9 @@ from zarr_cryoet.measure.instructions import SINGLE_THREADED
 MARKER = "sched_yield"
 #: counted calls per case, after one warm-up call
 CALLS = 2
+#: an environment variable: count only the cases this regular expression finds (the tests' asv run: a class's
+#: every case at 128³ takes minutes under valgrind)
+ONLY_ENV = "ZARR_CRYOET_COUNT_ONLY"
 #: how a case's calls become its count (see the module docstring)
 STATISTIC = "minimum"
 _SUMMARY = re.compile(r"^summary:\s+(\d+)", re.M)
@@ -60,10 +62,15 @@ def timed_methods(cls: type) -> list[str]:
 
 
 def count_class(module, name: str, cache: dict, *, calls: int = CALLS, python: str | None = None,
-                methods: list[str] | None = None) -> dict[str, float]:
+                methods: list[str] | None = None, inject: dict[str, int] | None = None,
+                only: str | None = None) -> dict[str, float]:
     """Instructions per call of every case of the timed class ``module.name`` (``case_key`` -> count; skipped
     combinations are absent), from one callgrind process in ``python`` (default: this interpreter, as invoked:
-    a virtual environment's ``bin/python``) with ``cache`` as its setup cache."""
+    a virtual environment's ``bin/python``) with ``cache`` as its setup cache.
+
+    ``inject`` (the proof of the alarm, tools/count_proof.py): case -> iterations of :func:`busy` run inside
+    every counted call of that case, a fixed number of extra instructions. ``only``: count only the cases whose
+    :func:`case_key` this regular expression finds (the tests' asv run, :data:`ONLY_ENV`)."""
     methods = methods or timed_methods(getattr(module, name))
     benchmark_dir = Path(module.__file__).resolve().parent
     with tempfile.TemporaryDirectory(prefix="zarr-cryoet-counts-") as work:
@@ -71,7 +78,7 @@ def count_class(module, name: str, cache: dict, *, calls: int = CALLS, python: s
         (work / "cache.pickle").write_bytes(pickle.dumps(cache))
         request = {"benchmarks": str(benchmark_dir.parent), "module": module.__name__, "class": name,
                    "methods": methods, "calls": calls, "cache": str(work / "cache.pickle"),
-                   "manifest": str(work / "manifest.json")}
+                   "manifest": str(work / "manifest.json"), "inject": inject or {}, "only": only or ""}
         _run(python, request, work)
         cases = json.loads((work / "manifest.json").read_text())
         dumps = _dumps(work / "callgrind.out", expected=2 * len(cases))
@@ -79,6 +86,21 @@ def count_class(module, name: str, cache: dict, *, calls: int = CALLS, python: s
     for i, key in enumerate(cases):  # dump 2i: up to the marker before call i; dump 2i+1: call i
         counted.setdefault(key, []).append(dumps[2 * i + 1])
     return {key: float(min(values)) for key, values in counted.items()}
+
+
+def busy(iterations: int) -> None:
+    """Fixed work: a loop whose instructions per iteration :func:`loop_cost` measures."""
+    for _ in range(iterations):
+        pass
+
+
+def loop_cost(python: str | None = None, iterations: int = 200_000) -> float:
+    """Instructions per iteration of :func:`busy` in ``python``, counted as the cases are (between two markers)."""
+    with tempfile.TemporaryDirectory(prefix="zarr-cryoet-counts-") as work:
+        work = Path(work)
+        request = {"loop": iterations, "module": "loop", "class": "cost"}
+        _run(python, request, work)
+        return _dumps(work / "callgrind.out", expected=2)[1] / iterations
 
 
 def _run(python: str | None, request: dict, work: Path) -> None:
@@ -116,11 +138,18 @@ def _child(request: dict) -> None:
     """The counted process: every case of the class, as asv runs it, with markers around the counted calls."""
     import importlib
 
+    if "loop" in request:  # loop_cost
+        os.sched_yield()
+        busy(request["loop"])
+        os.sched_yield()
+        return
     sys.path.insert(0, request["benchmarks"])
     cls = getattr(importlib.import_module(request["module"]), request["class"])
     cache = pickle.loads(Path(request["cache"]).read_bytes())
     cases = []
     for params, method in itertools.product(itertools.product(*cls.params), request["methods"]):
+        if not re.search(request["only"], case_key(method, params)):
+            continue
         for call in range(1 + request["calls"]):  # a warm-up, then the counted calls
             bench = cls()
             try:
@@ -134,6 +163,7 @@ def _child(request: dict) -> None:
                     os.sched_yield()
                 getattr(bench, method)(cache, *params)
                 if call:
+                    busy(request["inject"].get(case_key(method, params), 0))
                     os.sched_yield()
                     cases.append(case_key(method, params))
             finally:

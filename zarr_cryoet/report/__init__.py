@@ -70,8 +70,9 @@ from pathlib import Path
 
 from zarr_cryoet.report.engines import (COMPARISON_CSV, COMPARISON_PNG, INTEROP_CSV, SETTINGS_CSV, build_engine_figure,
                                        comparison_rows, interop_rows, settings_rows)
-from zarr_cryoet.report.families import (ACCESS, CHUNKING, COMPRESSION, ENGINES, LIMITS, LOSSY, PROCESS_STATE,
-                                        REALISTIC)
+from zarr_cryoet.report.families import (ACCESS, CHUNKING, COMPRESSION, ENGINES, INSTRUCTIONS, LIMITS, LOSSY,
+                                        PROCESS_STATE, REALISTIC)
+from zarr_cryoet.report.instructions import INSTRUCTIONS_CSV, INSTRUCTIONS_PNG, build_count_figure, count_rows
 from zarr_cryoet.report.lossy import FSC_PNG, LOSSY_CSV, PARETO_PNG, SLICES_PNG, build_pareto_figure, lossy_rows
 from zarr_cryoet.report.lossy_images import build_fsc_figure, build_slice_figure, load_volume
 from zarr_cryoet.report.figures import (ACCESS_PNG, CHUNKING_PNG, COMPRESSION_PNG, FIGSIZES, VERSION_PNG,
@@ -120,12 +121,16 @@ def left_out(results: ReportResults) -> dict[str, str]:
 
 def report(results_dir=None, out=DEFAULT_OUT, *, machine: str | None = None, commit: str | None = None,
            dpi: float = DPI_WEB, warn: Callable[[str], None] | None = None,
-           slice_codec: str | None = None, results: ReportResults | None = None) -> list[Path]:
+           slice_codec: str | None = None, results: ReportResults | None = None,
+           counts: ReportResults | None = None) -> list[Path]:
     """Load the results, write the CSVs and figures under ``out``; return the paths written.
 
     ``results`` already loaded (by the caller) are used instead of ``results_dir``/``machine``/``commit``.
 
     ``slice_codec`` adds a codec to ``lossy/lossy_slices.png`` (which shows each tier's highest-ratio setting).
+
+    ``counts``: results with instruction counts (``asv run --bench instructions``) to set beside these timings
+    (``measurement/instructions.csv`` and ``.png``); default: the counts in ``results``, if it has any.
 
     ``warn`` receives one line per problem that does not stop the report (failed
     benchmarks, a module without results, data without recorded provenance); by
@@ -170,6 +175,10 @@ def report(results_dir=None, out=DEFAULT_OUT, *, machine: str | None = None, com
     if results.has(PROCESS_STATE.module):
         written.append(write_csv(page_fault_rows(results), out / PAGE_FAULTS_CSV))
         written.append(save_figure(build_page_fault_figure(results), out / PAGE_FAULTS_PNG, dpi=dpi))
+    counts = counts or results
+    if any(INSTRUCTIONS.counts(name) for name in counts.param_names):
+        written.append(write_csv(count_rows(counts, results), out / INSTRUCTIONS_CSV))
+        written.append(save_figure(build_count_figure(counts), out / INSTRUCTIONS_PNG, dpi=dpi))
     if results.has(LOSSY.module):
         written.append(write_csv(lossy_rows(results), out / LOSSY_CSV))
         written.append(save_figure(build_pareto_figure(results), out / PARETO_PNG, dpi=dpi))

@@ -8,10 +8,11 @@ the report uses and the CSV columns taken straight from them as
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import ClassVar
 
-__all__ = ["ACCESS", "CHUNKING", "COMPRESSION", "ENGINES", "Engines", "LIMITS", "LOSSY", "Lossy", "PROCESS_STATE", "REALISTIC", "Access", "Chunking",
+__all__ = ["ACCESS", "CHUNKING", "COMPRESSION", "ENGINES", "Engines", "INSTRUCTIONS", "Instructions", "LIMITS", "LOSSY", "Lossy", "PROCESS_STATE", "REALISTIC", "Access", "Chunking",
            "Compression", "Family", "Limits", "ProcessState", "Realistic"]
 
 
@@ -164,3 +165,26 @@ PROCESS_STATE = ProcessState()
 REALISTIC = Realistic()
 ENGINES = Engines()
 LOSSY = Lossy()
+
+
+@dataclass(frozen=True)
+class Instructions(Family):
+    """benchmarks/instructions.py: ``instructions.<Module><Class>.track_instructions_<read>`` counts the cases of
+    ``<module>.<Class>.time_<read>``, with the same parameters."""
+
+    module: str = "instructions"
+    prefix: str = "track_instructions_"
+
+    def counts(self, benchmark: str) -> bool:
+        """Whether ``benchmark`` is the count of a timed class's cases."""
+        return benchmark.startswith(self.module + ".") and benchmark.rpartition(".")[2].startswith(self.prefix)
+
+    def timed(self, benchmark: str) -> str:
+        """The timing a count belongs to: ``instructions.ChunkingRead.track_instructions_read_full`` →
+        ``chunking.Read.time_read_full``."""
+        _, cls, method = benchmark.split(".")
+        module, timed_class = re.fullmatch(r"([A-Z][a-z_]+)([A-Z]\w*)", cls).groups()
+        return f"{module.lower()}.{timed_class}.time_{method.removeprefix(self.prefix)}"
+
+
+INSTRUCTIONS = Instructions()

@@ -23,8 +23,9 @@ import sys
 from pathlib import Path
 
 #: asv --bench regex of the default run (tasks.py benchmark): everything but the long codec sweep, the
-#: instruction counts (two minutes of valgrind: the nightly job's first alarm, not part of the answer) and the
-#: S3 concurrency sweep (a one-off question, two minutes: ``--bench object_storage.Concurrency`` runs it).
+#: instruction counts (the nightly job's first alarm; every case of the one-core tier under valgrind takes about an
+#: hour of one core here, docs/measurement.md: ``--bench instructions`` runs them) and the S3 concurrency sweep (a
+#: one-off question, two minutes: ``--bench object_storage.Concurrency`` runs it).
 DEFAULT_BENCH = r"^(?!(codec_sweep|instructions|object_storage\.Concurrency)\.)"
 #: The default run on a machine of several cores, in two steps (tasks.py benchmark). First the tier that needs the
 #: whole machine, alone: the reads on every core (portal-sized reads and writes, threads as a reader has them), the
@@ -74,9 +75,13 @@ CI_BENCH = [
     r"^object_storage\.ImageTraffic\..*'zarr-python\+s3fs'\)$",
     # lossless, gentle, coarse and whole-chunk lossy codecs, on both formats (zarr 3.1.6 stores float16 larger on 3)
     r"^lossy\..*'(blosc-zstd|bitround-4|float16|zfp-rate-1)', [23]\)$",
-    # instructions counted by valgrind: one read (each case costs two interpreter start-ups under valgrind)
+    # instructions counted by valgrind: one read the older way (two interpreter start-ups per case), and a read and
+    # a write of the classes counted in one process each, one case of each (COUNT_ONLY: a whole class takes minutes)
     r"^instructions\..*'full read 64x64x64'\)$",
+    r"^instructions\.(AccessRead|ChunkingWrite)\..*'64x64x64', 2(, 'xy')?\)$",
 ]
+#: the cases the tests' asv run counts (:data:`zarr_cryoet.measure.class_counts.ONLY_ENV`): those CI_BENCH selects
+CI_COUNT_ONLY = r"'64x64x64', 2(, 'xy')?\)$"
 
 #: asv --bench regexes of ``zarr-cryoet recommend --source`` (a focused run on one's own data): the reads
 #: its use cases rank (chunking, HTTP) and the storage and fidelity figures (codecs, lossy settings);

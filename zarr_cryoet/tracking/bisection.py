@@ -3,9 +3,10 @@
 The nightly job benchmarks the newest commits only (``--max-commits``); when a timing regressed between
 the last benchmarked commit (the good night) and tonight's, the commits in between were never measured.
 :func:`bisect_alarm` finds the first bad one with its own loop over ``asv run <commit>``: only the flagged
-timings, judged with the same rule as the alarm (:mod:`zarr_cryoet.tracking.alarm`: the machine's
-noise profile, else the rank test of the two results' processes), each probe compared with the good night's
-result.
+timings, judged with the alarm's own rule (:func:`regressions.judge`: instruction counts by their one
+threshold, which makes such a probe exact; timings by the machine's noise profile, else the rank test of the
+two results' processes, and each family of timings by its common shift), each probe compared with the good
+night's result.
 
 Several flagged timings share one bisection: every probe runs them all, and they part ways only where
 their verdicts differ (:func:`first_bad`), so one cause costs ``log2(n)`` probes whatever the number of
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from zarr_cryoet.files import write_atomically
-from zarr_cryoet.stats.compare import adjust, versus_text
+from zarr_cryoet.stats.compare import versus_text
 from zarr_cryoet.tracking import alarm, regressions
 from zarr_cryoet.tracking.entries import Entry, load_history, value_text
 
@@ -102,15 +103,14 @@ class Probe:
         self.seen[commit] = history
         pairs = [(history.entries.get((s.env, self.good, s.name)), history.entries.get((s.env, commit, s.name)))
                  for s in group]
-        # the group's rank tests are one answer: adjusted together (Benjamini–Hochberg)
-        tests = adjust([regressions.rank_test(before, after) if before and after else None for before, after in pairs])
-        bad = set()
-        for suspect, (before, after), test in zip(group, pairs, tests):
-            if after is None or before is None:
-                bad.add(suspect)  # not benchmarked at this commit (its build failed): counted as bad
-            elif regressions.classify(suspect.name, before, after, self.thresholds, suspect.env, test=test) \
-                    == regressions.REGRESSED:
-                bad.add(suspect)
+        # the alarm's own rule (regressions.judge): each result against its threshold, the group's rank tests
+        # adjusted together, and each family of timings against its common shift; counts by their one threshold
+        compared = [(suspect, regressions.Comparison(suspect.env, suspect.name, before, after,
+                                                     (commit, suspect.env, self.good)))
+                    for suspect, (before, after) in zip(group, pairs) if before is not None and after is not None]
+        verdicts = regressions.judge([row for _, row in compared], self.thresholds)
+        bad = {suspect for suspect, (before, after) in zip(group, pairs) if before is None or after is None}
+        bad |= {suspect for (suspect, _), verdict in zip(compared, verdicts) if verdict.kind == regressions.REGRESSED}
         return bad
 
 
