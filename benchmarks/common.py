@@ -357,22 +357,6 @@ def counted_instructions(cache: dict, case: str) -> float:
     return counted[case]
 
 
-def counted_class(cache: dict, module, name: str) -> dict:
-    """Instructions per call of every case of the timed class ``module.name``
-    (:mod:`zarr_cryoet.measure.class_counts`: one valgrind process for the class), counted once per setup cache
-    under a file lock and kept beside it."""
-    from zarr_cryoet.measure import class_counts
-
-    only = os.environ.get(class_counts.ONLY_ENV, "")
-    memo = Path(cache["dir"], "instructions", f"{module.__name__}.{name}.json")
-    memo.parent.mkdir(exist_ok=True)
-    with open(memo.with_suffix(".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not memo.is_file():
-            write_atomically(memo, json.dumps(class_counts.count_class(module, name, cache, only=only)))
-    return json.loads(memo.read_text())
-
-
 def measured_fidelity(cache: dict, layout: stores.Layout) -> dict:
     """The fidelity figures (:func:`zarr_cryoet.fidelity.metrics.measure`) of ``layout``'s reference store,
     read back by the installed zarr and checked against numcodecs' own decoding, against the volume

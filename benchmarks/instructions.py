@@ -18,6 +18,12 @@ The nightly alarm's first signal is a count that moves beyond the measured sprea
 (:data:`zarr_cryoet.tracking.regressions.INSTRUCTIONS_CHANGE`).
 """
 
+import fcntl
+import json
+import os
+from pathlib import Path
+
+from zarr_cryoet.files import write_atomically
 from zarr_cryoet.measure import class_counts, instructions
 
 from . import access, chunking, common, compression, lossy
@@ -50,11 +56,25 @@ class _Counted:
         reason = instructions.unavailable()
         if reason:
             raise NotImplementedError(reason)
-        self.counts = common.counted_class(cache, self.module, self.name)
+        self.counts = _counted_class(cache, self.module, self.name)
 
     def count(self, method: str, params) -> float:
         """The count of one case; NaN (asv: skipped) where the timed class skips it."""
         return self.counts.get(class_counts.case_key(method, params), float("nan"))
+
+
+def _counted_class(cache: dict, module, name: str) -> dict:
+    """Instructions per call of every case of the timed class ``module.name``
+    (:mod:`zarr_cryoet.measure.class_counts`: one valgrind process for the class), counted once per setup cache
+    under a file lock and kept beside it."""
+    only = os.environ.get(class_counts.ONLY_ENV, "")
+    memo = Path(cache["dir"], "instructions", f"{module.__name__}.{name}.json")
+    memo.parent.mkdir(exist_ok=True)
+    with open(memo.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not memo.is_file():
+            write_atomically(memo, json.dumps(class_counts.count_class(module, name, cache, only=only)))
+    return json.loads(memo.read_text())
 
 
 def counted(module, timed: str) -> type:

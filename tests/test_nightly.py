@@ -20,7 +20,7 @@ import pytest
 
 from tests.http_server import RecordingHTTPServer
 from zarr_cryoet.tracking import history
-from zarr_cryoet.tracking import nightly
+from zarr_cryoet.tracking import night_report, nightly
 from zarr_cryoet.tracking import regressions
 from zarr_cryoet.tracking import releases
 from zarr_cryoet.stats.estimate import Band, Estimate
@@ -350,7 +350,7 @@ def test_the_nights_rank_tests_are_adjusted_together_and_printed_beside_each_ver
     assert [v.kind for v in regressions.judge(moved)] == [REGRESSED] * 10 + [UNCHANGED]
     h = regressions.History({("e", "c1", names[0]): timing(1.0, 1.04), ("e", "c2", names[0]): timing(1.3, 1.35)},
                             {"e": {"python": "3.11", "zarr": "3.1.6"}})
-    text = regressions.render_markdown(regressions.compare_new(h.only({("e", "c1", names[0])}), h, ["c1", "c2"]),
+    text = night_report.render_markdown(regressions.compare_new(h.only({("e", "c1", names[0])}), h, ["c1", "c2"]),
                                        h, title="night", rule="rule")
     assert "| 1.00 s (range 1.00–1.04, n=5) | 1.30 s (range 1.30–1.35, n=5) | 1.30× " \
            "| rank test: slower (q = 0.008, 5 v 5) | c1 |" in text
@@ -360,7 +360,7 @@ def test_the_nights_rank_tests_are_adjusted_together_and_printed_beside_each_ver
                                                        timing(1.3, 1.32, band=BAND))])[0]
     change = regressions.Change(banded.kind, names[0], "env", "c2", test=banded.test, threshold=0.05,
                                 threshold_source="noise profile")
-    assert regressions._threshold(change) == \
+    assert night_report._threshold(change) == \
         "+5 % (noise profile); rank test: slower (q = 0.008, 5 v 5, beyond the run-to-run band)"
 
 
@@ -392,7 +392,7 @@ def test_instruction_counts_change_beyond_their_measured_spread_and_are_the_firs
                              ("e", "c1", NAME): timing(1.0, 1.01), ("e", "c2", NAME): timing(2.0, 2.01)},
                             {"e": {"python": "3.11", "zarr": "3.1.6"}})
     changes = regressions.compare_new(h.only({("e", "c1", name), ("e", "c1", NAME)}), h, ["c1", "c2"])
-    text = regressions.render_markdown(changes, h, title="night", rule="rule")
+    text = night_report.render_markdown(changes, h, title="night", rule="rule")
     assert text.index("## Regressed instruction counts (1): the first alarm") < text.index("## Regressed (1)")
     assert "| rank test: slower (q = 0.008, 5 v 5) |" in text  # how the timing was judged, with its test
 
@@ -433,7 +433,7 @@ def test_skipped_results_are_neither_new_nor_a_baseline():
 def test_report_names_each_regression_with_before_and_after():
     h = fake_history()
     changes = regressions.compare_new(h.only({("env-a", "c1", "b.time_x(1)")}), h, ["c1", "c2", "c3"])
-    text = regressions.render_markdown(changes, h, title="night", rule="a rule", notes=["a note"])
+    text = night_report.render_markdown(changes, h, title="night", rule="a rule", notes=["a note"])
     assert "**2 regressions** (a rule)" in text
     assert "| `b.time_x(1)` | zarr 3.1.6, py3.11 @ c2 | 1.00 s | 3.00 s | 3.00× | factor 1.5 | c1 |" in text
     assert "## Improved (1)" in text and "zarr 3.4.2, py3.13" in text
@@ -505,7 +505,7 @@ def test_a_count_is_never_compared_with_another_release_or_with_nothing():
     h = regressions.History({("old", "c1", name): count(150e6), ("new", "c1", name): count(470e6)},
                             {"old": {"python": "3.11", "zarr": "2.18.7"}, "new": {"python": "3.11", "zarr": "3.1.6"}})
     changes = regressions.compare_new(h.only({("old", "c1", name)}), h, ["c1"])
-    assert [(c.env, c.kind) for c in changes] == [("new", regressions.NEW)]  # not "3.13× regressed"
+    assert [(c.env, c.kind) for c in changes] == [("new", NEW)]  # not "3.13× regressed"
 
 
 def test_page_faults_inform_and_never_alarm():
@@ -515,7 +515,7 @@ def test_page_faults_inform_and_never_alarm():
                             {"e": {"python": "3.11", "zarr": "3.1.6"}})
     changes = regressions.compare_new(h.only({("e", "c1", name)}), h, ["c1", "c2"])
     assert [c.kind for c in changes] == [regressions.MOVED]
-    text = regressions.render_markdown(changes, h, title="night", rule="rule")
+    text = night_report.render_markdown(changes, h, title="night", rule="rule")
     assert "**No regressions**" in text and "they inform, they do not alarm" in text
 
 

@@ -27,22 +27,20 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from zarr_cryoet.measure import class_counts  # noqa: E402
-from zarr_cryoet.tracking import regressions  # noqa: E402
+from zarr_cryoet.tracking import asv_process, regressions  # noqa: E402
 
 CLASSES = [("access", "Read")]
 INJECTED = (0.02, 0.05)
 
 
 def environments() -> list[tuple[str, str, dict]]:
-    """(label, python, setup cache) of every environment with a shared setup cache of the newest commit."""
+    """(name, python, setup cache) of every environment with a shared setup cache of the newest commit."""
     found = []
-    for env in sorted((ROOT / ".asv" / "env").glob("*/asv-env-info.json")):
-        info = json.loads(env.read_text())
-        label = f"{info['tool_name']}-py{info['python']}-" + "-".join(f"{k}{v}" for k, v in info["requirements"].items())
+    for label, path in asv_process.environment_dirs(ROOT / ".asv" / "env").items():
         caches = sorted((ROOT / ".asv" / "setup-cache" / label).glob("*-common.setup_cache-*/setup-cache.pickle"),
                         key=lambda p: p.stat().st_mtime)
         if caches:
-            found.append((label, str(env.parent / "bin" / "python"), pickle.loads(caches[-1].read_bytes())))
+            found.append((label, str(path / "bin" / "python"), pickle.loads(caches[-1].read_bytes())))
     return found
 
 

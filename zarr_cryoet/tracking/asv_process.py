@@ -63,3 +63,17 @@ def ensure_machine(conf_path: Path, machine: str, cwd: Path) -> None:
     except UserError:
         if run_foreground(asv_command(conf_path, "machine", "--yes", "--machine", machine), cwd) != 0:
             raise AsvRunError(f"asv machine --yes --machine {machine} failed; see its output above")
+
+
+def environment_dirs(env_dir: Path) -> dict[str, Path]:
+    """asv's environments under ``env_dir`` by the name asv gives them (``virtualenv-py3.11-zarr3.1.6``), read from
+    each one's ``asv-env-info.json``."""
+    import json
+
+    from asv.environment import get_env_name
+
+    found = {}
+    for info_path in sorted(Path(env_dir).glob("*/asv-env-info.json")):
+        info = json.loads(info_path.read_text())
+        found[get_env_name(info["tool_name"], info["python"], info["requirements"], {})] = info_path.parent
+    return found

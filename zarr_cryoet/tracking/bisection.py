@@ -214,7 +214,7 @@ def on_alarm(changes, order: list[str], conf_path: Path, conf: dict, machine: st
         return run_suite(config, settings, [f"HASHFILE:{hashfile}", "--show-stderr", "--machine", machine,
                                             *asv_args, *args], cwd)
 
-    # profiles go to results of their own: one call under cProfile is not a timing for the history
+    # the profiling runs' results go to a directory of their own: a --quick run is not a timing for the history
     profile_results = state / "profiles" / "results"
     shutil.rmtree(profile_results, ignore_errors=True)
     profile_conf = {**conf, "results_dir": str(profile_results)}
@@ -234,8 +234,8 @@ def on_alarm(changes, order: list[str], conf_path: Path, conf: dict, machine: st
             log(f"culprit {culprit.commit[:8]} after {probe.runs} probe(s); profiling {worst.name} at it and its "
                 "parent")
             culprit.profile = profile_comparison.profile_pair(
-                lambda commits, args: run_at(profile_conf_path, profile_conf, commits, args), profile_results,
-                machine, worst.env, worst.name, culprit.parent, culprit.commit, state / "profiles")
+                lambda commits, args: run_at(profile_conf_path, profile_conf, commits, args), profile_conf,
+                worst.env, worst.name, culprit.parent, culprit.commit, state / "profiles")
         culprits += found
     return culprits, render(culprits, names)
 

@@ -47,7 +47,7 @@ from pathlib import Path
 from zarr_cryoet.data.provenance import PROVENANCE_DIR_ENV, provenance_dir
 from zarr_cryoet.errors import ZarrCryoetError
 from zarr_cryoet.files import write_atomically
-from zarr_cryoet.tracking import alarm, asv_config, bisection, history, regressions, releases
+from zarr_cryoet.tracking import alarm, asv_config, bisection, history, night_report, regressions, releases
 from zarr_cryoet.tracking.asv_process import asv_command, ensure_machine, run_foreground, run_suite
 from zarr_cryoet.tracking.entries import load_history
 
@@ -349,7 +349,7 @@ def _nightly_locked(options, config: Path, results_dir: Path, state: Path, start
                f"- Benchmarked: {commit_list} ({plan.reason}).",
                f"- Wall time: {_duration(time.monotonic() - started)} in all, {_duration(run_seconds)} in asv run.",
                f"- Dashboard: `{conf['html_dir']}`" + ("" if options.publish else " (not published: --no-publish)")]
-    report = regressions.render_markdown(changes, after, title=title, rule=rule, summary_lines=summary,
+    report = night_report.render_markdown(changes, after, title=title, rule=rule, summary_lines=summary,
                                          notes=notes, commit_names=plan.names)
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     report += ("\n" + culprit_section) if culprit_section else ""

@@ -1,24 +1,20 @@
 """Where the time went: a flagged benchmark profiled at the culprit commit and at its parent, compared.
 
-:func:`profile_pair` runs the benchmark once at each commit under cProfile (``asv run --quick --profile`` into
-a results directory of its own, so the history keeps only real timings) and :func:`compare` ranks functions
-by how much their cumulative time grew. Cumulative time grows in a function and in every caller above it
-alike, so a caller whose growth lies (for at least :data:`FOLD` of it) inside one function it calls is
-folded into that callee: what remains are the places the time went, deepest first where they tie. The
-comparison is written as Markdown (for the nightly report) and as a bar figure.
+:func:`profile_pair` samples the benchmark at each commit on every thread (py-spy,
+:mod:`zarr_cryoet.tracking.thread_profile`: zarr 3 decodes and does its I/O on threads of its own, which
+cProfile cannot see) and :func:`compare_profiles` ranks functions by how much their own time per call grew
+(the samples where a function was itself running, on any thread: time a callee accounts for is the callee's).
+The comparison is written as Markdown (for the nightly report) and as a bar figure.
 """
 
 from __future__ import annotations
 
-import pstats
 from dataclasses import dataclass, field
 from pathlib import Path
 
-#: a caller is folded into a callee that holds at least this share of its growth
-FOLD = 0.9
 #: functions shown, at most
 TOP = 10
-#: and only those holding at least this share of the whole growth
+#: and only those holding at least this share of the whole growth (sampling puts a little in many functions)
 SMALLEST = 0.01
 
 
@@ -49,10 +45,10 @@ class Comparison:
     notes: list[str] = field(default_factory=list)
 
     def markdown(self) -> str:
-        lines = [f"Where the time went (`{self.benchmark}`, one call under cProfile at each commit: "
-                 f"{self.total_before_ms:.1f} ms at {self.parent[:8]} → {self.total_after_ms:.1f} ms at "
-                 f"{self.culprit[:8]}; callers folded into the callee that holds their growth):", "",
-                 "| function | cumulative before | after | growth |", "|---|---|---|---|"]
+        lines = [f"Where the time went (`{self.benchmark}`, sampled on every thread at each commit: "
+                 f"{self.total_before_ms:.1f} ms per call at {self.parent[:8]} → {self.total_after_ms:.1f} ms at "
+                 f"{self.culprit[:8]}; a function's own time, on any thread):", "",
+                 "| function | own time per call before | after | growth |", "|---|---|---|---|"]
         for g in self.growths:
             percent = f"{g.percent:+.0f} %" if g.percent is not None else "new"
             lines.append(f"| `{g.function}` | {g.before_ms:.2f} ms | {g.after_ms:.2f} ms | "
@@ -61,53 +57,6 @@ class Comparison:
             lines += ["", f"Figure: `{self.figure}`"]
         lines += [f"*{note}*" for note in self.notes]
         return "\n".join(lines)
-
-
-def _function(key: tuple) -> tuple[str, str]:
-    """A function as (file name, function name): line numbers move with any edit above a function, so two
-    commits' profiles are matched without them."""
-    filename, _, name = key
-    return ("", name) if filename == "~" else (Path(filename).name, name)
-
-
-def label(key: tuple) -> str:
-    filename, line, name = key
-    return name if filename == "~" else f"{name} ({Path(filename).name}:{line})"
-
-
-def _cumulative(stats: pstats.Stats) -> tuple[dict, dict, dict]:
-    """Cumulative seconds per function, per (caller, callee) edge, and a label for each function."""
-    stats.calc_callees()
-    totals, edges, labels = {}, {}, {}
-    for key, value in stats.stats.items():
-        function = _function(key)
-        totals[function] = totals.get(function, 0.0) + value[3]
-        labels.setdefault(function, label(key))
-    for caller, callees in stats.all_callees.items():
-        inner = edges.setdefault(_function(caller), {})
-        for callee, timing in callees.items():
-            inner[_function(callee)] = inner.get(_function(callee), 0.0) + timing[3]
-    return totals, edges, labels
-
-
-def compare(before: pstats.Stats, after: pstats.Stats, top: int = TOP) -> list[Growth]:
-    """The functions whose cumulative time grew most, callers folded into their callees (module docstring)."""
-    old, old_edges, _ = _cumulative(before)
-    new, new_edges, labels = _cumulative(after)
-    grown = {f: t - old.get(f, 0.0) for f, t in new.items() if t > old.get(f, 0.0)}
-    whole = max(grown.values(), default=0.0)
-    shown = []
-    for function, delta in grown.items():
-        inner = max((t - old_edges.get(function, {}).get(callee, 0.0)
-                     for callee, t in new_edges.get(function, {}).items()), default=0.0)
-        if inner >= FOLD * delta or delta < SMALLEST * whole:
-            continue  # the growth is inside a callee (shown there), or too small to matter
-        shown.append(Growth(labels[function], old.get(function, 0.0) * 1e3, new[function] * 1e3))
-    return sorted(shown, key=lambda g: -g.delta_ms)[:top]
-
-
-def total_ms(stats: pstats.Stats) -> float:
-    return stats.total_tt * 1e3
 
 
 def draw(comparison: Comparison, path: Path) -> Path:
@@ -123,37 +72,51 @@ def draw(comparison: Comparison, path: Path) -> Path:
         ax.annotate(f" +{g.delta_ms:.1f} ms ({g.percent:+.0f} %)" if g.percent is not None else
                     f" +{g.delta_ms:.1f} ms (new)", (g.delta_ms, i), va="center", fontsize=8)
     ax.set_xlim(0, max([g.delta_ms for g in growths], default=1) * 1.45)
-    ax.set_xlabel("growth of cumulative time, culprit against parent (ms, one call)")
+    ax.set_xlabel("growth of own time on any thread, culprit against parent (ms per call)")
     ax.set_title(f"{comparison.parent[:8]} → {comparison.culprit[:8]}: {comparison.total_before_ms:.1f} → "
-                 f"{comparison.total_after_ms:.1f} ms under cProfile; callers folded into callees", fontsize=9)
+                 f"{comparison.total_after_ms:.1f} ms per call, sampled on every thread", fontsize=9)
     save_figure(fig, path)
     return path
 
 
-def profile_pair(run, results_dir: Path, machine: str, env: str, benchmark: str, parent: str, culprit: str,
+def compare_profiles(before, after, top: int = TOP) -> list[Growth]:
+    """The functions whose own time per call grew most between two
+    :class:`~zarr_cryoet.tracking.thread_profile.ThreadProfile` (every thread, sampled): where the work went,
+    deepest first by construction (a function's own time is the time no callee of it accounts for)."""
+    grown = {f: after.own_ms(f) - before.own_ms(f) for f in after.own if after.own_ms(f) > before.own_ms(f)}
+    whole = sum(grown.values())
+    shown = [Growth(f, before.own_ms(f), after.own_ms(f)) for f, delta in grown.items() if delta >= SMALLEST * whole]
+    return sorted(shown, key=lambda g: -g.delta_ms)[:top]
+
+
+def profile_pair(run, conf: dict, env: str, benchmark: str, parent: str, culprit: str,
                  figure_dir: Path) -> Comparison:
-    """Profile ``benchmark`` (with parameters) at ``parent`` and ``culprit`` in ``env`` and compare them.
+    """Sample ``benchmark`` (with parameters) on every thread at ``parent`` and at ``culprit`` in ``env``
+    (:mod:`zarr_cryoet.tracking.thread_profile`) and compare them.
 
-    ``run(commits, asv_args)`` runs ``asv run`` with a config whose results go to ``results_dir`` (not the
-    history's). A commit without a profile (the benchmark failed there) gives a comparison without rows and
-    a note saying so.
-    """
-    from asv.results import iter_results_for_machine
-
+    ``run(commits, asv_args)`` runs ``asv run`` with a config whose results go to a directory of their own (not
+    the history's): each commit is installed into the environment and its setup cache built before it is sampled.
+    A commit that cannot be sampled (the benchmark failed there) gives a comparison without rows and a note."""
+    from zarr_cryoet.tracking import thread_profile
     from zarr_cryoet.tracking.alarm import bench_arguments
+    from zarr_cryoet.tracking.asv_process import environment_dirs
 
-    run([parent, culprit], ["--quick", "--profile", *bench_arguments([benchmark])])
-    stats = {}
-    for result in iter_results_for_machine(str(results_dir), machine):
-        key = benchmark.partition("(")[0]
-        if result.env_name == env and result.commit_hash in (parent, culprit) and result.has_profile(key):
-            stats[result.commit_hash] = result.get_profile_stats(key)
-    if len(stats) < 2:
-        missing = ", ".join(c[:8] for c in (parent, culprit) if c not in stats)
-        return Comparison(benchmark, parent, culprit, 0.0, 0.0, [],
-                          notes=[f"No profile at {missing}: the benchmark did not run there."])
-    comparison = Comparison(benchmark, parent, culprit, total_ms(stats[parent]), total_ms(stats[culprit]),
-                            compare(stats[parent], stats[culprit]))
+    profiles, notes = {}, []
+    for commit in (parent, culprit):
+        run([commit], ["--quick", *bench_arguments([benchmark])])
+        env_path = environment_dirs(Path(conf["env_dir"])).get(env)
+        try:
+            if env_path is None:
+                raise RuntimeError(f"no environment {env} under {conf['env_dir']}")
+            profiles[commit] = thread_profile.sample(
+                str(env_path / "bin" / "python"), benchmark, Path(conf["benchmark_dir"]),
+                {"ASV_ENV_DIR": str(env_path), "ASV_ENV_NAME": env, "ASV_COMMIT": commit})
+        except RuntimeError as error:
+            notes.append(f"No profile at {commit[:8]}: {error}.")
+    if len(profiles) < 2:
+        return Comparison(benchmark, parent, culprit, 0.0, 0.0, [], notes=notes)
+    before, after = profiles[parent], profiles[culprit]
+    comparison = Comparison(benchmark, parent, culprit, before.ms_per_call, after.ms_per_call,
+                            compare_profiles(before, after))
     comparison.figure = draw(comparison, figure_dir / f"profile-{culprit[:8]}.png")
     return comparison
-
