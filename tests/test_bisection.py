@@ -161,7 +161,7 @@ def test_the_profile_sees_every_thread_and_puts_the_injected_work_first(tmp_path
     # the work on the worker thread, which cProfile on the calling thread would not see, and the caller's own
     assert top == {"injected_on_the_worker (threads.py)", "injected_on_the_caller (threads.py)"}, growths
     worker = next(g for g in growths if g.function.startswith("injected_on_the_worker"))
-    assert worker.percent is None and 3 <= worker.delta_ms <= 12  # new at the culprit: ~6 ms per call
+    assert worker.percent is None and worker.delta_ms >= 3  # new at the culprit: 6 ms of spinning per call, more under load
     assert sum(g.delta_ms for g in growths[:2]) >= 0.6 * sum(g.delta_ms for g in growths)  # the rest: sampling noise
     comparison = profile_comparison.Comparison("threads.Read.time_read", COMMITS[3], COMMITS[4],
                                                parent.ms_per_call, culprit.ms_per_call, growths)

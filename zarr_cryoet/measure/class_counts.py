@@ -17,10 +17,10 @@ start-up rather than two per case:
   ``timeit`` (and so asv) does while timing: a collection that fell inside one call added 26 % to it.
 
 What repeats and what does not, measured (docs/measurement.md, "Instruction counts of every case"):
-zarr 2's calls repeat to a few hundred instructions; zarr 3's vary by up to ~2 % from call to call
-(its asyncio loop and worker threads hand work over a little differently each time), so the count
-of a case is the **minimum** of its calls (:data:`STATISTIC`), the choice that repeated best
-between runs. The address space is not randomised (``setarch -R``), ``PYTHONHASHSEED=0``, the
+zarr 2's calls repeat to 0.05 % or better; zarr 3's vary by up to 1.2 % from call to call (its
+asyncio loop and worker threads hand work over a little differently each time, mostly adding), so
+the count of a case is the **minimum** of its :data:`CALLS` calls, the statistic that repeated best
+between runs for its cost. The address space is not randomised (``setarch -R``), ``PYTHONHASHSEED=0``, the
 allocator is pinned and every library's worker threads are off (:data:`instructions.SINGLE_THREADED`).
 """
 
@@ -47,8 +47,6 @@ CALLS = 2
 #: an environment variable: count only the cases this regular expression finds (the tests' asv run: a class's
 #: every case at 128³ takes minutes under valgrind)
 ONLY_ENV = "ZARR_CRYOET_COUNT_ONLY"
-#: how a case's calls become its count (see the module docstring)
-STATISTIC = "minimum"
 _SUMMARY = re.compile(r"^summary:\s+(\d+)", re.M)
 
 

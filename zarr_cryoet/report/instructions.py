@@ -22,7 +22,7 @@ import math
 from pathlib import Path
 
 from zarr_cryoet.report.families import INSTRUCTIONS
-from zarr_cryoet.report.results import ReportResults, finite
+from zarr_cryoet.report.results import ReportError, ReportResults, finite
 from zarr_cryoet.report.style import add_run_label, figure_style, label_axis, new_figure, release_colours
 from zarr_cryoet.report.tables import chunk_label
 
@@ -104,3 +104,45 @@ def build_count_figure(counts: ReportResults):
         data = rows[0]["data"] if rows else None
         add_run_label(fig, counts.run_label(data, cores="valgrind, one thread"))
     return fig
+
+
+#: the cases of the README's table: (timed benchmark, chunks), format 2
+HEADLINE = [("chunking.Read.time_read_full", "16x16x16"), ("chunking.Read.time_read_full", "64x64x64"),
+            ("chunking.Read.time_read_slice_xy", "16x16x16"), ("chunking.Read.time_read_slice_xy", "64x64x64"),
+            ("chunking.Write.time_write", "64x64x64")]
+
+
+def render(counts_dir, results_dir=None, machine: str | None = None) -> str:
+    """``zarr-cryoet instructions``: the headline cases' instructions per call per release, each newer release's
+    ratio to the oldest beside its time ratio, then the release line (Markdown)."""
+    counts = ReportResults.load(counts_dir, machine=machine)
+    times = ReportResults.load(results_dir, machine=machine) if results_dir else counts
+    rows = count_rows(counts, times)
+    if not rows:
+        raise ReportError(f"no instruction counts in {counts_dir}; run python3 tasks.py benchmark --bench "
+                          "'^instructions\\.' first")
+    releases = list(dict.fromkeys(r["zarr_version"] for r in rows))
+    lines = [f"Instructions per call (millions; valgrind, the minimum of 2 calls, counted at commit "
+             f"{counts.short_commit} on {counts.machine}), and beside each newer release its ratio to zarr "
+             f"{releases[0]}'s count and to its time (timings of commit {times.short_commit}):", "",
+             "| case (format 2) | " + " | ".join(f"zarr {r}" for r in releases) + " |",
+             "|---|" + "---|" * len(releases)]
+    for benchmark, chunks in HEADLINE:
+        cells = {r["zarr_version"]: r for r in rows if r["benchmark"] == benchmark and r["chunks"] == chunks
+                 and r["zarr_format"] == 2}
+        if not cells:
+            continue
+        text = []
+        for release in releases:
+            row = cells.get(release)
+            if row is None:
+                text.append("–")
+            elif release == releases[0]:
+                text.append(f"{row['instructions_millions']:.1f}")
+            else:
+                time = f", time {row['time_vs_oldest']:.2f}×" if row["time_vs_oldest"] != "" else ""
+                text.append(f"{row['instructions_millions']:.1f} ({row['instructions_vs_oldest']:.2f}×{time})")
+        what = benchmark.rpartition(".time_")[2].replace("read_", "").replace("_", " ")
+        lines.append(f"| {what}, {chunk_label(chunks)} chunks | " + " | ".join(text) + " |")
+    line = release_line(rows)
+    return "\n".join(lines + ([] if line is None else ["", line])) + "\n"

@@ -50,8 +50,24 @@ def _command_times(argv: list[str]) -> str:
     return command_times.render(argv[1])
 
 
+def _instructions(argv: list[str]) -> str:
+    import argparse
+
+    from zarr_cryoet.report import instructions
+
+    parser = argparse.ArgumentParser(prog=f"{PROGRAM} instructions", exit_on_error=False)
+    parser.add_argument("--counts", required=True)
+    parser.add_argument("--results")
+    try:
+        args = parser.parse_args(argv)
+    except (argparse.ArgumentError, SystemExit):
+        raise ReadmeError(f"{PROGRAM} instructions takes --counts DIR [--results DIR] in a generated block, "
+                          f"got {argv!r}") from None
+    return instructions.render(args.counts, args.results)
+
+
 #: the commands a generated block may run, each rendered by its module (never through the command line)
-RENDERERS = {"recommend": _recommend, "command-times": _command_times}
+RENDERERS = {"recommend": _recommend, "command-times": _command_times, "instructions": _instructions}
 
 
 def run_command(command: str) -> str:

@@ -56,7 +56,7 @@ def thresholds(factor: float | None, profile_path: Path | None, results_dir: Pat
                                           "Mann–Whitney over the per-process minima, Benjamini–Hochberg across the "
                                           f"night at q < {ALPHA:g}, the machine's run-to-run band as the margin "
                                           "where measured); flagged timings run again to confirm; instruction "
-                                          f"counts beyond {regressions.INSTRUCTIONS_CHANGE:.0%}")
+                                          f"counts beyond {regressions.INSTRUCTIONS_CHANGE:.1%}")
     profile = noise.NoiseProfile.load(path)
     useless = profile.useless()
     if useless:
@@ -67,4 +67,4 @@ def thresholds(factor: float | None, profile_path: Path | None, results_dir: Pat
         f"each timing against the smallest change it can detect, and each family of timings against its "
         f"common shift, from the noise profile {path} ({len(profile.runs)} runs of {profile.commit[:8]}; the "
         f"timings it lacks by the rank test of their processes); flagged timings run again to confirm; "
-        f"instruction counts beyond {regressions.INSTRUCTIONS_CHANGE:.0%}")
+        f"instruction counts beyond {regressions.INSTRUCTIONS_CHANGE:.1%}")

@@ -75,7 +75,8 @@ def sample(python: str, benchmark: str, benchmark_dir: Path, asv_env: dict[str, 
                    "module": benchmark_dir.name, "seconds": seconds, "calls": str(calls)}
         cmd = [spy, "record", "--threads", "--format", "raw", "--rate", str(RATE), "--output", str(out), "--",
                python, "-m", "zarr_cryoet.tracking.thread_profile", json.dumps(request)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **asv_env})
+        # in the scratch directory: a setup cache the asv run did not leave would be built there, not in the checkout
+        proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **asv_env}, cwd=work)
         if proc.returncode != 0 or not calls.is_file():
             lines = [line for line in (proc.stderr + proc.stdout).strip().splitlines() if line.strip()]
             raise RuntimeError(f"sampling {benchmark} failed: {(lines or ['no output'])[-1]}")
