@@ -127,7 +127,9 @@ def make_zarr_repo(path: Path, versions: list[str], cache: Path | None = None, b
             if child.name != ".git":
                 shutil.rmtree(child) if child.is_dir() else child.unlink()
         with tarfile.open(download_sdist(version, cache)) as sdist:
-            sdist.extractall(path, filter="data")
+            # the "data" filter (no absolute paths, links out of the tree or special files) from Python 3.11.4 on;
+            # Debian 12's 3.11.2 has no filters: a sdist from the package index, extracted as before
+            sdist.extractall(path, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
         top = path / f"zarr-{version}"
         for child in top.iterdir():
             child.rename(path / child.name)

@@ -223,7 +223,8 @@ def _snapshot_history(git_repo: Path | None, branch: str | None, results_dir: Pa
         archive = subprocess.run(["git", "-C", str(git_repo), "archive", "--format=tar", tip],
                                  capture_output=True, check=True).stdout
         with tarfile.open(fileobj=__import__("io").BytesIO(archive)) as tar:
-            tar.extractall(tmp, filter="data")
+            # the "data" filter from Python 3.11.4 on (Debian 12's 3.11.2 has none; the archive is our own branch's)
+            tar.extractall(tmp, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
         return load_history(tmp, machine)
 
 
