@@ -10,6 +10,7 @@ Answers:
   zarr-cryoet report --out data/output         tables and figures of that run (prints the summary too)
   zarr-cryoet readme [--check] README.md       rewrite (or check) the README's generated tables
   zarr-cryoet command-times                    how long the README's two commands took, at which commit
+  zarr-cryoet instructions --counts recorded/counts   instructions per call per zarr release, beside the times
 
 Without --results, recommend and report read .asv/results once it holds results, else the run
 recorded in this repository (recorded/results), so they answer before any benchmarking.
