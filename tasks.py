@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "tools"))
 import interpreters  # noqa: E402  (stdlib-only helpers next to this file)
 import matrix  # noqa: E402  (puts the repository root on sys.path)
 from zarr_cryoet.data import provenance  # noqa: E402  (stdlib only)
-from zarr_cryoet.files import write_atomically  # noqa: E402  (stdlib only)
+from zarr_cryoet.util.files import write_atomically  # noqa: E402  (stdlib only)
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"

@@ -33,13 +33,13 @@ from pathlib import Path
 import numpy as np
 
 from zarr_cryoet.data import provenance, sources
-from zarr_cryoet.errors import FormatUnavailableError, InvalidChunksError
-from zarr_cryoet.files import write_atomically
+from zarr_cryoet.util.errors import FormatUnavailableError, InvalidChunksError
+from zarr_cryoet.util.files import write_atomically
 from zarr_cryoet.stats import schedule
 from zarr_cryoet.store import access, remote, stores
 from zarr_cryoet.store.codecs import get_codec
 from zarr_cryoet.store.lossy_codecs import roundtrip
-from zarr_cryoet.tracking.asv_config import setup_cache_root
+from zarr_cryoet.asv.config import setup_cache_root
 
 #: asv's limit for one parameter combination (setup, warm-up, every sample and teardown), in
 #: seconds. asv's default of 60 s fails at 512³: one write of 16³ chunks (32768 files) takes over a

@@ -23,7 +23,7 @@ import json
 import os
 from pathlib import Path
 
-from zarr_cryoet.files import write_atomically
+from zarr_cryoet.util.files import write_atomically
 from zarr_cryoet.measure import class_counts, instructions
 
 from . import access, chunking, common, compression, lossy

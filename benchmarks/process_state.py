@@ -9,7 +9,7 @@ chunk lands in freshly mapped pages, one fault per 4 KiB. The difference is what
 timing taken without the pin would depend on.
 """
 
-from zarr_cryoet.measure import plain_loop
+from zarr_cryoet.checks import plain_loop
 
 from . import common
 from .suite import LayoutSuite, StorageBenchmark

@@ -22,7 +22,7 @@ combination (:data:`~zarr_cryoet.stats.schedule.REMOTE`: a combination's fastest
 8 % of the third's in 98 % of 54 cases), since asv starts a process per combination. Everything else
 (codecs, lossy settings, engines, HTTP, cold caches, the S3 clients and traffic) runs at 128³ only,
 where per-chunk costs show and a run takes minutes. ``recommend --shape`` scales from the size measured
-nearest (:mod:`zarr_cryoet.report.scaling`).
+nearest (:mod:`zarr_cryoet.answer.scaling`).
 
 This tier runs only with the default data (with ``ZARR_CRYOET_SOURCE`` set, the user's own data is the
 realistic case).

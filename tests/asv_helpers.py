@@ -79,7 +79,7 @@ def run_suite(tmp: Path):
         print(proc.stdout[-5000:], proc.stderr[-5000:])
         if name == "run":  # as every run of the suite: the setup caches go, the statistic goes into the files
             shutil.rmtree(matrix.asv_config.setup_cache_root(conf["env_dir"]), ignore_errors=True)
-            from zarr_cryoet.tracking.restate import restate
+            from zarr_cryoet.asv.restate import restate
 
             restate(tmp / "results")
     return conf, tmp, outputs

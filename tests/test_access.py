@@ -8,7 +8,7 @@ import pytest
 from tests.helpers import needs_zarr3
 from zarr_cryoet.store import access
 from zarr_cryoet.store import remote
-from zarr_cryoet.errors import InvalidChunksError
+from zarr_cryoet.util.errors import InvalidChunksError
 from zarr_cryoet.data.phantom import make_phantom
 from zarr_cryoet.store.stores import Layout, inspect_store, parse_chunking, read_store, write_store
 

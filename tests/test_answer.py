@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 
 from zarr_cryoet import cli
-from zarr_cryoet.report import answer, mixed_use, recommend, scaling
-from zarr_cryoet.report.recommend import Answer, Ranked, USE_CASES
+from zarr_cryoet.answer import render as answer, mixed_use, recommend, scaling
+from zarr_cryoet.answer.recommend import Answer, Ranked, USE_CASES
 from zarr_cryoet.stats.estimate import Estimate
-from zarr_cryoet.report.results import ReportResults
+from zarr_cryoet.asv.results import ReportResults
 
 # no zarr in these tests (recorded asv results and statistics only): run under the newest zarr alone
 pytestmark = pytest.mark.once
@@ -109,7 +109,7 @@ def test_use_names_map_to_use_cases():
 
 def test_the_readme_answer_is_rendered_without_the_command_line(monkeypatch):
     """report/readme.py renders from the answer module, not through cli.main (no import circle)."""
-    from zarr_cryoet.report import readme
+    from zarr_cryoet.answer import readme
 
     monkeypatch.chdir(RESULTS.parent.parent)
     monkeypatch.setattr(cli, "main", lambda *a: pytest.fail("readme went through cli.main"))

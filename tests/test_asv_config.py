@@ -1,4 +1,4 @@
-"""zarr_cryoet.tracking.asv_config: the one reader of asv.conf.json, checked against asv's own matrix."""
+"""zarr_cryoet.asv.config: the one reader of asv.conf.json, checked against asv's own matrix."""
 
 import json
 import subprocess
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from zarr_cryoet.tracking import asv_config
+from zarr_cryoet.asv import config as asv_config
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,7 +10,7 @@ import pytest
 from zarr_cryoet.stats.estimate import Estimate
 from zarr_cryoet.tracking import bisection, profile_comparison, regressions, thread_profile
 from zarr_cryoet.tracking.bisection import Suspect
-from zarr_cryoet.tracking.entries import Entry
+from zarr_cryoet.asv.entries import Entry
 
 COMMITS = [f"{i:040x}" for i in range(12)]
 

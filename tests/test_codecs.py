@@ -4,7 +4,7 @@ import numcodecs
 import pytest
 
 from zarr_cryoet.store.codecs import CODEC_NAMES, get_codec
-from zarr_cryoet.errors import UnknownCodecError
+from zarr_cryoet.util.errors import UnknownCodecError
 
 from .helpers import needs_zarr3
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from zarr_cryoet.report.recommend import PORTAL, recommend
-from zarr_cryoet.report.results import ReportResults
+from zarr_cryoet.answer.recommend import PORTAL, recommend
+from zarr_cryoet.asv.results import ReportResults
 from zarr_cryoet.stats.compare import Comparison
 from zarr_cryoet.tracking import decide
 

@@ -19,7 +19,7 @@ from tests.test_benchmarks import drive, layout_for, reload_suite
 from zarr_cryoet import engines
 from zarr_cryoet.data import sources
 from zarr_cryoet.engines import install, interop
-from zarr_cryoet.errors import StoreExistsError, UnknownEngineError
+from zarr_cryoet.util.errors import StoreExistsError, UnknownEngineError
 from zarr_cryoet.store import compat, remote, stores
 
 LAYOUTS = [stores.Layout.from_spec("blosc-zstd", spec, fmt) for spec, fmt in

@@ -13,7 +13,7 @@ from matplotlib.container import BarContainer
 
 from tests.figure_checks import assert_readable, covered_data, footer_overlaps, run_label
 from zarr_cryoet.report import engines, figures, measurement, object_storage, viz
-from zarr_cryoet.report.results import ReportResults
+from zarr_cryoet.asv.results import ReportResults
 from zarr_cryoet.report.style import add_run_label, new_figure
 
 # the report on recorded asv results: the same under every zarr, so CI runs it under the newest only

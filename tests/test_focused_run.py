@@ -15,7 +15,8 @@ import pytest
 from tests.asv_helpers import ROOT, matrix
 from zarr_cryoet import cli
 from zarr_cryoet.data import sources
-from zarr_cryoet.tracking import asv_config, focused_run
+from zarr_cryoet.asv import config as asv_config
+from zarr_cryoet.tracking import focused_run
 
 
 def _conf():

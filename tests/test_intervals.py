@@ -11,7 +11,7 @@ import pytest
 
 from zarr_cryoet import cli
 from zarr_cryoet.stats import calibration
-from zarr_cryoet.tracking import intervals
+from zarr_cryoet.checks import intervals
 
 # no zarr in these tests (recorded asv results and statistics only): run under the newest zarr alone
 pytestmark = pytest.mark.once

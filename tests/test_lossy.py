@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from zarr_cryoet.data.phantom import make_phantom
-from zarr_cryoet.errors import UnknownCodecError
+from zarr_cryoet.util.errors import UnknownCodecError
 from zarr_cryoet.fidelity.metrics import measure, normalised_cross_correlation
 from zarr_cryoet.fidelity.tiers import FSC_DROP_LIMIT, Tier, tier
 from zarr_cryoet.store import access, compat, stores

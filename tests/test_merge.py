@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from zarr_cryoet.tracking import asv_config
+from zarr_cryoet.asv import config as asv_config
 from zarr_cryoet.tracking.backfill import BackfillError, Shard, one_environment
-from zarr_cryoet.tracking.entries import load_history
+from zarr_cryoet.asv.entries import load_history
 from zarr_cryoet.tracking.merge import MergeError, merge, overlay
 
 DATA = Path(__file__).resolve().parent.parent / "recorded" / "results"  # with recorded samples

@@ -19,13 +19,13 @@ from pathlib import Path
 import pytest
 
 from tests.http_server import RecordingHTTPServer
-from zarr_cryoet.tracking import history
+from zarr_cryoet.asv import history
 from zarr_cryoet.tracking import night_report, nightly
 from zarr_cryoet.tracking import regressions
 from zarr_cryoet.tracking import releases
 from zarr_cryoet.stats.estimate import Band, Estimate
-from zarr_cryoet.tracking.entries import Entry, load_history
-from zarr_cryoet.tracking.noise import NoiseProfile
+from zarr_cryoet.asv.entries import Entry, load_history
+from zarr_cryoet.asv.noise import NoiseProfile
 from zarr_cryoet.tracking.regressions import IMPROVED, NEW, NOT_COMPARABLE, REGRESSED, UNCHANGED
 
 ROOT = Path(__file__).resolve().parent.parent

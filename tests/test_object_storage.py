@@ -17,7 +17,7 @@ from benchmarks import common, object_storage
 from tests.test_benchmarks import benchmark_methods, drive, reload_suite
 from zarr_cryoet.data import ome_zarr, readers, sources
 from zarr_cryoet.engines import object_storage as clients
-from zarr_cryoet.errors import UnknownEngineError
+from zarr_cryoet.util.errors import UnknownEngineError
 from zarr_cryoet.measure import object_traffic
 from zarr_cryoet.store import compat, stores
 from zarr_cryoet.store.loopback import RecordingHTTPServer
@@ -279,8 +279,8 @@ def test_a_wrong_read_from_s3_fails_the_benchmark(s3_cache):
 def test_the_report_tables_and_the_answer_name_the_fastest_client_with_its_interval(tmp_path):
     from zarr_cryoet.stats.estimate import Estimate
     from zarr_cryoet.report import object_storage as s3_report
-    from zarr_cryoet.report.answer_notes import extras
-    from zarr_cryoet.report.results import Env, ReportResults
+    from zarr_cryoet.answer.notes import extras
+    from zarr_cryoet.asv.results import Env, ReportResults
     from zarr_cryoet.report.style import save_figure
 
     env = Env("env", "3.4.2", "3.13", "zarr 3.4.2")
@@ -324,7 +324,7 @@ def test_the_report_tables_and_the_answer_name_the_fastest_client_with_its_inter
     assert "zarr-python+s3fs 13 → 4 requests" in lines[1]
     assert save_figure(s3_report.build_figure(results), tmp_path / "s3.png").stat().st_size > 10_000
     # recommend's object-storage answer: the layout and the library, from both reads summed
-    from zarr_cryoet.report import recommend
+    from zarr_cryoet.answer import recommend
 
     [answer] = [a for a in recommend.recommend(results, size=recommend.SMALL) if a.use_case.key == "object-storage"]
     assert answer.best.label == "64³ v2 via zarr-python+obstore" and answer.best.seconds == pytest.approx(0.090)

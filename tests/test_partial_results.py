@@ -19,8 +19,8 @@ from matplotlib.figure import Figure
 
 import zarr_cryoet.report as report_module
 from zarr_cryoet import cli
-from zarr_cryoet.report import recommend as recommend_module
-from zarr_cryoet.report.results import ReportResults
+from zarr_cryoet.answer import recommend as recommend_module
+from zarr_cryoet.asv.results import ReportResults
 from zarr_cryoet.report.style import close_figure
 
 # the report on recorded asv results: the same under every zarr, so CI runs it under the newest only

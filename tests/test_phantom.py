@@ -74,7 +74,7 @@ def test_bad_shapes_are_rejected(shape):
 
 def test_large_phantoms_are_built_once_and_loaded_from_the_cache(tmp_path, monkeypatch):
     from zarr_cryoet.data import phantom_cache
-    from zarr_cryoet.files import CACHE_ENV
+    from zarr_cryoet.util.files import CACHE_ENV
 
     monkeypatch.setenv(CACHE_ENV, str(tmp_path))
     monkeypatch.setattr(phantom_cache, "MIN_VOXELS", 32 ** 3)

@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from tests.fake_portal import FakePortal
-from zarr_cryoet.errors import ZarrCryoetError
+from zarr_cryoet.util.errors import ZarrCryoetError
 from zarr_cryoet.data.portal import (DEFAULT_DATASET, PortalNotFoundError, PortalTomogram, PortalUnreachableError,
                                 find_tomogram)
 

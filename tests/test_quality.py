@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from zarr_cryoet import cli
-from zarr_cryoet.measure import quality, release_crosscheck
+from zarr_cryoet.checks import quality, release_crosscheck
 from zarr_cryoet.stats import schedule
 from zarr_cryoet.store import compat
-from zarr_cryoet.tracking import noise
+from zarr_cryoet.asv import noise
 
 RECORDED = Path(__file__).parent / "data" / "asv-results"
 
@@ -148,7 +148,7 @@ def fake_asv_environment(env_dir):
 def test_crosscheck_engines_times_every_engine_this_environment_has(tmp_path, monkeypatch):
     """A fake asv environment (this Python): each engine that is installed is timed and checked, the others skip."""
     from zarr_cryoet import engines
-    from zarr_cryoet.measure import engine_crosscheck
+    from zarr_cryoet.checks import engine_crosscheck
 
     fake_asv_environment(tmp_path / "env")
     monkeypatch.setattr(engine_crosscheck, "LAYOUTS", [("64x64x64", 2)])
@@ -168,7 +168,7 @@ def test_crosscheck_engines_times_every_engine_this_environment_has(tmp_path, mo
 
 def test_crosscheck_lossy_times_writes_and_reads_checked_against_numcodecs(tmp_path, monkeypatch):
     """A fake asv environment (this Python): each lossy codec's write and full read, timed and checked."""
-    from zarr_cryoet.measure import lossy_crosscheck
+    from zarr_cryoet.checks import lossy_crosscheck
 
     fake_asv_environment(tmp_path / "env")
     monkeypatch.setattr(schedule, "QUICK_READ", {"rounds": 1, "repeat": 2})

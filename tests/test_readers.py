@@ -17,7 +17,7 @@ from tests.http_server import RecordingHTTPServer
 from tests.ome_zarr import SCALES, write_ome_zarr
 from zarr_cryoet.store import compat
 from zarr_cryoet.data.crop import InvalidCropError
-from zarr_cryoet.errors import FormatUnavailableError, InvalidVolumeError, ZarrCryoetError
+from zarr_cryoet.util.errors import FormatUnavailableError, InvalidVolumeError, ZarrCryoetError
 from zarr_cryoet.data.readers import (InvalidLevelError, NotMrcError, NotZarrError, SourceNotFoundError,
                                  SourceUnreachableError, read_mrc, read_zarr)
 from zarr_cryoet.store.stores import Layout, write_store

@@ -7,8 +7,8 @@ import pytest
 from tests.test_report import raw_results
 from zarr_cryoet import cli
 from zarr_cryoet.stats.compare import adjust, compare
-from zarr_cryoet.report import answer_notes, recommend
-from zarr_cryoet.report.results import ReportResults
+from zarr_cryoet.answer import notes as answer_notes, recommend
+from zarr_cryoet.asv.results import ReportResults
 
 # no zarr in these tests (recorded asv results and statistics only): run under the newest zarr alone
 pytestmark = pytest.mark.once
@@ -162,7 +162,7 @@ def test_trade_offs_and_releases_are_computed_from_the_same_timings(results):
 
 def test_the_readme_tables_are_what_their_commands_print(capsys):
     """README.md's generated blocks match what their commands print now (zarr-cryoet readme --check)."""
-    from zarr_cryoet.report import readme
+    from zarr_cryoet.answer import readme
 
     root = RESULTS.parent.parent
     text = (root / "README.md").read_text(encoding="utf-8")
@@ -177,7 +177,7 @@ def test_the_readme_tables_are_what_their_commands_print(capsys):
 
 
 def test_readme_rewrites_a_stale_block_and_check_reports_it(tmp_path, monkeypatch, capsys):
-    from zarr_cryoet.report import readme
+    from zarr_cryoet.answer import readme
 
     monkeypatch.chdir(RESULTS.parent.parent)
     page = tmp_path / "page.md"
@@ -200,7 +200,7 @@ def test_readme_rewrites_a_stale_block_and_check_reports_it(tmp_path, monkeypatc
                                                      "results directory at /nonexistent"),
 ])
 def test_a_bad_block_command_is_one_line_and_the_file_is_kept(command, phrase, tmp_path, capsys):
-    from zarr_cryoet.report import readme
+    from zarr_cryoet.answer import readme
 
     page = tmp_path / "page.md"
     original = f"{readme.BEGIN.format(command=command)}\nkept\n{readme.END}\n"
@@ -215,7 +215,7 @@ def test_without_results_here_the_recorded_run_answers(tmp_path, monkeypatch, ca
     """A fresh clone that never benchmarked: recommend and report read recorded/results and say so."""
     import shutil
 
-    from zarr_cryoet.report import results as results_module
+    from zarr_cryoet.asv import results as results_module
 
     shutil.copytree(RESULTS.parent, tmp_path / "recorded")
     monkeypatch.chdir(tmp_path)

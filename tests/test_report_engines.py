@@ -15,7 +15,7 @@ from tests.test_report import missing, raw_results, read_csv
 from zarr_cryoet import report
 from zarr_cryoet.report import engines as engine_report
 from zarr_cryoet.report import style
-from zarr_cryoet.report.results import ReportResults
+from zarr_cryoet.asv.results import ReportResults
 
 RESULTS = Path(__file__).parent / "data" / "asv-results-engines"
 RAW, _ = raw_results(RESULTS)
@@ -108,7 +108,7 @@ def test_the_figure_has_one_colour_per_engine_log_axes_and_no_empty_slot():
 
 
 def test_zarr_pythons_slow_http_reads_come_from_access_where_the_default_grid_leaves_them_out(tmp_path):
-    from zarr_cryoet.report.results import Env
+    from zarr_cryoet.asv.results import Env
 
     env = Env("env", "3.4.2", "3.13", "zarr 3.4.2")
     data, cell = "phantom 128³ float32", ("64x64x64", 2)
@@ -133,8 +133,8 @@ def _processes(value, spread, n=5):
 
 
 def test_the_answer_says_where_zarrs_fused_pipeline_pays_by_the_comparison_rule(tmp_path):
-    from zarr_cryoet.report.answer_notes import fused_pays
-    from zarr_cryoet.report.results import Env
+    from zarr_cryoet.answer.notes import fused_pays
+    from zarr_cryoet.asv.results import Env
     from zarr_cryoet.stats.estimate import Estimate
 
     env = Env("env", "3.4.2", "3.13", "zarr 3.4.2")
@@ -165,9 +165,9 @@ def test_the_answer_says_where_zarrs_fused_pipeline_pays_by_the_comparison_rule(
 
 
 def test_warm_and_cold_sit_side_by_side_with_the_storage_cost_and_their_comparison(tmp_path):
-    from zarr_cryoet.report.answer_notes import cold_cache
+    from zarr_cryoet.answer.notes import cold_cache
     from zarr_cryoet.report.cache_state import cold_rows, table_rows
-    from zarr_cryoet.report.results import Env
+    from zarr_cryoet.asv.results import Env
     from zarr_cryoet.stats.compare import Comparison
     from zarr_cryoet.stats.estimate import Estimate
 

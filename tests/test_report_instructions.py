@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from zarr_cryoet.report import instructions, report
-from zarr_cryoet.report.families import INSTRUCTIONS
-from zarr_cryoet.report.results import ReportResults
+from zarr_cryoet.asv.families import INSTRUCTIONS
+from zarr_cryoet.asv.results import ReportResults
 
 pytestmark = pytest.mark.once
 

@@ -19,7 +19,7 @@ from zarr_cryoet.data import sources
 from zarr_cryoet.fidelity.tiers import FSC_DROP_LIMIT, Tier, tier
 from zarr_cryoet.report import lossy as lossy_report
 from zarr_cryoet.report import lossy_images, style
-from zarr_cryoet.report.results import ReportResults
+from zarr_cryoet.asv.results import ReportResults
 
 RESULTS = Path(__file__).parent / "data" / "asv-results-lossy"
 RAW, _ = raw_results(RESULTS)

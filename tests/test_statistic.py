@@ -1,4 +1,4 @@
-"""asv's result files restated with the suite's statistic (zarr_cryoet.tracking.restate), and the injected slowdown.
+"""asv's result files restated with the suite's statistic (zarr_cryoet.asv.restate), and the injected slowdown.
 
 The statistic itself, its intervals and the comparison rule are tested in tests/test_stats.py.
 """
@@ -14,8 +14,8 @@ import pytest
 from zarr_cryoet.measure import injection
 from zarr_cryoet.stats import calibration
 from zarr_cryoet.stats.estimate import Band
-from zarr_cryoet.tracking import restate
-from zarr_cryoet.tracking.entries import load_history
+from zarr_cryoet.asv import restate
+from zarr_cryoet.asv.entries import load_history
 
 RECORDED = Path(__file__).parent / "data" / "asv-results"
 
@@ -106,7 +106,7 @@ def test_with_an_interval_profile_the_columns_hold_the_machines_band(results):
 
 
 def test_the_report_reads_the_statistic_from_the_samples_whether_restated_or_not(results):
-    from zarr_cryoet.report.results import ReportResults
+    from zarr_cryoet.asv.results import ReportResults
 
     loaded = ReportResults.load(results, machine="vm")
     env = loaded.envs[0]

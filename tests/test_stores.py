@@ -8,7 +8,7 @@ from zarr_cryoet.store import compat
 
 from zarr_cryoet.store import stores
 from zarr_cryoet.store.codecs import CODEC_NAMES
-from zarr_cryoet.errors import (FormatUnavailableError, InvalidChunksError, InvalidVolumeError,
+from zarr_cryoet.util.errors import (FormatUnavailableError, InvalidChunksError, InvalidVolumeError,
                                 StoreExistsError, UnknownCodecError)
 from zarr_cryoet.store.stores import Layout, inspect_store, read_store, write_store
 

@@ -209,7 +209,7 @@ def test_the_two_commands_record_their_time_and_commit_for_the_readme(commands, 
     command-times prints them for the README's generated block."""
     import json
 
-    from zarr_cryoet.tracking import command_times
+    from zarr_cryoet.report import command_times
 
     monkeypatch.setattr(tasks, "benchmark", lambda extra: 0)
     monkeypatch.setattr(tasks, "test", lambda extra: 1)

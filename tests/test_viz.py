@@ -11,7 +11,7 @@ from matplotlib.patches import PathPatch, StepPatch
 from zarr_cryoet.report import style
 
 from zarr_cryoet.report import viz
-from zarr_cryoet.errors import InvalidVolumeError
+from zarr_cryoet.util.errors import InvalidVolumeError
 from zarr_cryoet.data.phantom import phantom_volume
 
 PROVENANCE = {"source": "phantom:48", "identity": "phantom 48³ float32", "voxel_size": 10.012}

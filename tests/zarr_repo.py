@@ -6,7 +6,7 @@ way zarr tags its releases (setuptools-scm / hatch-vcs read the version from
 the tag when asv builds a commit).
 
 The sdists are cached in ``sdists/`` of the project's cache directory
-(:func:`zarr_cryoet.files.cache_root`), each next to the sha256 that pip's
+(:func:`zarr_cryoet.util.files.cache_root`), each next to the sha256 that pip's
 package index publishes for it (``<file>.sha256``, from the index's PEP 691
 JSON or the ``#sha256=`` of its PEP 503 link). A cached file is checked against
 that hash every time it is used; one that does not match is deleted and fetched
@@ -27,7 +27,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from zarr_cryoet.files import cache_root, write_atomically
+from zarr_cryoet.util.files import cache_root, write_atomically
 
 DEFAULT_INDEX = "https://pypi.org/simple"
 

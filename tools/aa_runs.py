@@ -23,7 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from zarr_cryoet.tracking import asv_config  # noqa: E402  (stdlib only)
+from zarr_cryoet.asv import config as asv_config  # noqa: E402  (stdlib only)
 
 CONFIG = ROOT / ".asv" / "asv.aa.conf.json"
 RESULTS = ROOT / ".asv" / "results-aa"

@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from zarr_cryoet.measure import class_counts  # noqa: E402
-from zarr_cryoet.tracking import asv_process, regressions  # noqa: E402
+from zarr_cryoet.asv import process as asv_process  # noqa: E402
+from zarr_cryoet.tracking import regressions
 
 CLASSES = [("access", "Read")]
 INJECTED = (0.02, 0.05)

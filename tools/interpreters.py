@@ -5,12 +5,12 @@ newer interpreters are often installed but not on ``PATH`` (pyenv versions whose
 shims refuse to run, ``/usr/bin/python3.13`` on Debian 13). :func:`provide`
 looks in the usual places, and on a Debian machine without one it builds
 CPython from Debian's source package once into the project's cache directory
-(``zarr_cryoet.files.cache_root()``, by default ``~/.cache/zarr-cryoet``). It then
+(``zarr_cryoet.util.files.cache_root()``, by default ``~/.cache/zarr-cryoet``). It then
 puts a ``pythonX.Y`` link into :data:`BIN_DIR`, which the caller prepends to
 ``PATH`` for asv and nox.
 
 Standard library only: this runs before any virtual environment exists (it imports
-zarr_cryoet.files, which is stdlib-only, from this checkout).
+zarr_cryoet.util.files, which is stdlib-only, from this checkout).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pathlib import Path
 _ROOT = Path(__file__).resolve().parent.parent
 if str(_ROOT) not in sys.path:
     sys.path.insert(0, str(_ROOT))
-from zarr_cryoet.files import cache_root  # noqa: E402
+from zarr_cryoet.util.files import cache_root  # noqa: E402
 
 CACHE_DIR = cache_root()
 BIN_DIR = CACHE_DIR / "bin"

@@ -3,7 +3,7 @@
 asv.conf.json is the single source of truth for which zarr versions are
 benchmarked; the test runner (noxfile.py) and the launcher (tasks.py) read it
 here so the tests run under exactly the benchmarked versions. The reading
-itself is :mod:`zarr_cryoet.tracking.asv_config` (shared with the nightly job);
+itself is :mod:`zarr_cryoet.asv.config` (shared with the nightly job);
 this module keeps the names tasks.py, noxfile.py and the tests use. Standard
 library only.
 """
@@ -17,8 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # zarr_cryoet's stdlib-only modules, before any virtual environment exists
     sys.path.insert(0, str(ROOT))
 
-from zarr_cryoet.tracking import asv_config  # noqa: E402
-from zarr_cryoet.tracking.asv_config import CI_BENCH, DEFAULT_BENCH, cpu_affinity  # noqa: E402,F401
+from zarr_cryoet.asv import config as asv_config  # noqa: E402
+from zarr_cryoet.asv.config import CI_BENCH, DEFAULT_BENCH, cpu_affinity  # noqa: E402,F401
 
 ASV_CONF = ROOT / "asv.conf.json"
 #: installed with ``pip install --no-deps`` in .venv and the test sessions: Apache Otava's change-point analysis

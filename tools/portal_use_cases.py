@@ -65,7 +65,7 @@ def main() -> None:
                                             check=True, capture_output=True, text=True).stdout)
             for name, seconds in out.items():
                 times.setdefault((name, spec), []).append(seconds)
-    from zarr_cryoet.report.results import ReportResults
+    from zarr_cryoet.asv.results import ReportResults
 
     results = ReportResults.load(results_dir)
     env, data = results.newest, results.choices("realistic.UseCases", "data")[0]

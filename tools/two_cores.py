@@ -38,7 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
-from zarr_cryoet.tracking import asv_config  # noqa: E402  (stdlib only)
+from zarr_cryoet.asv import config as asv_config  # noqa: E402  (stdlib only)
 
 import aa_runs  # noqa: E402
 
@@ -101,7 +101,7 @@ def _geomean(a: dict, b: dict, keep=lambda name: True) -> float:
 
 def cmd_analyse(args) -> str:
     from zarr_cryoet.stats import calibration
-    from zarr_cryoet.tracking.intervals import load_runs, within_run
+    from zarr_cryoet.checks.intervals import load_runs, within_run
 
     folders = sorted((p for p in Path(args.folder).iterdir() if p.is_dir() and p.name.split("-")[0] in
                       ("alone", "beside")), key=lambda p: p.name.split("-", 1)[1])  # in time order

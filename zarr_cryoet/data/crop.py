@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from zarr_cryoet.errors import ZarrCryoetError
+from zarr_cryoet.util.errors import ZarrCryoetError
 
 DEFAULT_CROP_SIZE = 128
 

@@ -4,7 +4,7 @@ A crop is looked up on the portal once, read from the tomogram's OME-Zarr
 (level 0, only the chunks the crop touches) and stored as
 ``<cache>/crops/<key>/volume.npy`` next to ``provenance.json`` (dataset, run,
 tomogram id, voxel spacing, crop box, SHA-256 of the voxels), where
-``<cache>`` is the project's cache directory (:func:`zarr_cryoet.files.cache_root`).
+``<cache>`` is the project's cache directory (:func:`zarr_cryoet.util.files.cache_root`).
 Later uses read the cache and need no network.
 
 Writes are atomic: a crop is assembled in a ``.partial-*`` directory and
@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from zarr_cryoet import files
-from zarr_cryoet.errors import ZarrCryoetError
+from zarr_cryoet.util import files
+from zarr_cryoet.util.errors import ZarrCryoetError
 
 CACHE_ENV = files.CACHE_ENV
 

@@ -2,7 +2,7 @@
 
 Building the portal-sized phantom (184 × 630 × 630) takes about 5 s, once per asv environment
 and run; loading it from ``.npy`` a tenth of that. A phantom of at least :data:`MIN_VOXELS`
-is kept under ``<cache root>/phantoms/`` (:func:`zarr_cryoet.files.cache_root`), keyed by shape,
+is kept under ``<cache root>/phantoms/`` (:func:`zarr_cryoet.util.files.cache_root`), keyed by shape,
 seed, the generator's source code and numpy's version, so a change to either builds it
 anew. Smaller ones are built every time (faster than reading them back). The files are
 written atomically; a damaged cache entry is rebuilt.
@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from zarr_cryoet.data import phantom
-from zarr_cryoet.files import cache_root, write_atomically
+from zarr_cryoet.util.files import cache_root, write_atomically
 
 MIN_VOXELS = 256 ** 3
 

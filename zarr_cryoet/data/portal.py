@@ -23,7 +23,7 @@ import requests
 from gql.transport.exceptions import TransportError, TransportQueryError
 
 from zarr_cryoet.data.sources import DEFAULT_DATASET  # noqa: F401  (defined there: sources stays light)
-from zarr_cryoet.errors import ZarrCryoetError
+from zarr_cryoet.util.errors import ZarrCryoetError
 
 #: How many run names a "run not found" message lists.
 RUNS_SHOWN = 5

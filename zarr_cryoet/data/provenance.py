@@ -18,7 +18,7 @@ import os
 import re
 from pathlib import Path
 
-from zarr_cryoet.files import write_atomically
+from zarr_cryoet.util.files import write_atomically
 
 PROVENANCE_DIR_ENV = "ZARR_CRYOET_PROVENANCE_DIR"
 

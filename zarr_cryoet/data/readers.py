@@ -9,7 +9,7 @@ where it came from (``voxel_size`` in Å as (z, y, x), ``volume_shape``,
 Only the crop is read: MRC files are memory-mapped, and Zarr arrays are sliced,
 so zarr fetches just the chunks the crop touches. Remote Zarr goes through
 zarr's own fsspec support. Every problem with the input raises a
-:class:`~zarr_cryoet.errors.ZarrCryoetError` with a one-line message that
+:class:`~zarr_cryoet.util.errors.ZarrCryoetError` with a one-line message that
 names the problem and the fix.
 """
 
@@ -22,7 +22,7 @@ import numpy as np
 
 from zarr_cryoet.store import compat
 from zarr_cryoet.data.crop import DEFAULT_CROP_SIZE, Crop, make_crop
-from zarr_cryoet.errors import FormatUnavailableError, InvalidVolumeError, ZarrCryoetError
+from zarr_cryoet.util.errors import FormatUnavailableError, InvalidVolumeError, ZarrCryoetError
 
 # Length units of OME-Zarr axes, in Å.
 _ANGSTROM_PER_UNIT = {"angstrom": 1.0, "nanometer": 10.0, "micrometer": 1e4}

@@ -35,7 +35,7 @@ from dataclasses import dataclass, replace
 
 from zarr_cryoet.data.crop import DEFAULT_CROP_SIZE
 from zarr_cryoet.data.phantom import DEFAULT_SHAPE as DEFAULT_PHANTOM_SHAPE
-from zarr_cryoet.errors import InvalidChunksError, ZarrCryoetError
+from zarr_cryoet.util.errors import InvalidChunksError, ZarrCryoetError
 
 SOURCE_ENV = "ZARR_CRYOET_SOURCE"
 SIZE_ENV = "ZARR_CRYOET_SIZE"

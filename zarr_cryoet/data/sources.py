@@ -88,7 +88,7 @@ def check(request: SourceRequest, *, timeout: float = 10) -> str:
         return _check_portal(request, label, timeout)
     if request.kind == "s3":
         from zarr_cryoet.data.readers import probe_s3
-        from zarr_cryoet.errors import ZarrCryoetError
+        from zarr_cryoet.util.errors import ZarrCryoetError
 
         try:
             endpoint = probe_s3(request.location, timeout)

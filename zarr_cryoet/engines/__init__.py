@@ -16,7 +16,7 @@ comparison compares implementations, not defaults. :func:`get` looks an engine u
 
 from __future__ import annotations
 
-from zarr_cryoet.errors import UnknownEngineError
+from zarr_cryoet.util.errors import UnknownEngineError
 
 from .base import COMPUTE_THREADS_ENV, Engine, io_concurrency, thread_budget  # noqa: F401
 from .tensorstore_engine import TensorStore

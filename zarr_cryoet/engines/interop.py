@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zarr_cryoet.errors import FormatUnavailableError, InvalidChunksError
+from zarr_cryoet.util.errors import FormatUnavailableError, InvalidChunksError
 
 from . import ENGINE_NAMES, get
 

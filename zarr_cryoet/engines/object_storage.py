@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 
-from zarr_cryoet.errors import UnknownEngineError
+from zarr_cryoet.util.errors import UnknownEngineError
 from zarr_cryoet.store import compat
 
 from . import ENGINES

@@ -7,10 +7,10 @@ operation are in :mod:`zarr_cryoet.stats`.)
   what the process allocated before, and count page faults;
 * :mod:`~zarr_cryoet.measure.injection`: a known slowdown of zarr-python's reads, the proof of the
   nightly alarm; :mod:`~zarr_cryoet.measure.instructions`: instructions per call under valgrind;
-* :mod:`~zarr_cryoet.measure.quality`: asv's overhead, and how well runs of one commit agree;
-* :mod:`~zarr_cryoet.measure.plain_loop`: a plain timing loop outside asv and the skeleton the
-  cross-checks share (:mod:`~zarr_cryoet.measure.release_crosscheck`,
-  :mod:`~zarr_cryoet.measure.engine_crosscheck`, :mod:`~zarr_cryoet.measure.lossy_crosscheck`:
-  ``zarr-cryoet crosscheck``); :mod:`~zarr_cryoet.measure.schedule_study`: the measurement that
+* :mod:`~zarr_cryoet.checks.quality`: asv's overhead, and how well runs of one commit agree;
+* :mod:`~zarr_cryoet.checks.plain_loop`: a plain timing loop outside asv and the skeleton the
+  cross-checks share (:mod:`~zarr_cryoet.checks.release_crosscheck`,
+  :mod:`~zarr_cryoet.checks.engine_crosscheck`, :mod:`~zarr_cryoet.checks.lossy_crosscheck`:
+  ``zarr-cryoet crosscheck``); :mod:`~zarr_cryoet.checks.schedule_study`: the measurement that
   chose the statistic and schedule.
 """

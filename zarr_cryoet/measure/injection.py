@@ -21,7 +21,7 @@ import functools
 import os
 import time
 
-from zarr_cryoet.errors import ZarrCryoetError
+from zarr_cryoet.util.errors import ZarrCryoetError
 
 SLOWDOWN_ENV = "ZARR_CRYOET_INJECT_SLOWDOWN"
 

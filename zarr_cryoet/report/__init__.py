@@ -55,8 +55,8 @@ benchmarks recorded next to the results (``provenance/`` beside the results dire
 without it the columns and panels that need the volume's size are left empty, with a
 warning.
 
-The parts: :mod:`~zarr_cryoet.report.results` (loading asv's results),
-:mod:`~zarr_cryoet.report.families` (the benchmarks each table and figure reads),
+The parts: :mod:`~zarr_cryoet.asv.results` (loading asv's results),
+:mod:`~zarr_cryoet.asv.families` (the benchmarks each table and figure reads),
 :mod:`~zarr_cryoet.report.tables` (CSVs) and :mod:`~zarr_cryoet.report.figures` (PNGs);
 this module holds the command that writes them all.
 """
@@ -70,7 +70,7 @@ from pathlib import Path
 
 from zarr_cryoet.report.engines import (COMPARISON_CSV, COMPARISON_PNG, INTEROP_CSV, SETTINGS_CSV, build_engine_figure,
                                        comparison_rows, interop_rows, settings_rows)
-from zarr_cryoet.report.families import (ACCESS, CHUNKING, COMPRESSION, ENGINES, INSTRUCTIONS, LIMITS, LOSSY,
+from zarr_cryoet.asv.families import (ACCESS, CHUNKING, COMPRESSION, ENGINES, INSTRUCTIONS, LIMITS, LOSSY,
                                         PROCESS_STATE, REALISTIC)
 from zarr_cryoet.report.instructions import INSTRUCTIONS_CSV, INSTRUCTIONS_PNG, build_count_figure, count_rows
 from zarr_cryoet.report.lossy import FSC_PNG, LOSSY_CSV, PARETO_PNG, SLICES_PNG, build_pareto_figure, lossy_rows
@@ -82,13 +82,13 @@ from zarr_cryoet.report import cache_state, object_storage
 from zarr_cryoet.report.measurement import (DETECTABLE_CSV, PAGE_FAULTS_CSV, PAGE_FAULTS_PNG, REALISTIC_CSV,
                                             build_page_fault_figure, detectable_rows, page_fault_rows,
                                             realistic_rows)
-from zarr_cryoet.report.results import DEFAULT_RESULTS, Env, ReportError, ReportResults
+from zarr_cryoet.asv.results import DEFAULT_RESULTS, Env, ReportError, ReportResults
 from zarr_cryoet.report.style import DPI_WEB, save_figure
 from zarr_cryoet.store.codecs import get_codec
 from zarr_cryoet.report.tables import (ACCESS_CSV, CHUNKING_CSV, COMPRESSION_CSV, access_rows, chunking_rows,
                                        compression_rows, write_csv)
 from zarr_cryoet.report.versions import VERSION_CSV, version_rows
-from zarr_cryoet.tracking import noise
+from zarr_cryoet.asv import noise
 
 __all__ = [
     "ACCESS_CSV", "ACCESS_PNG", "access_rows", "build_access_figure", "CHUNKING_CSV", "CHUNKING_PNG",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from zarr_cryoet.report.results import finite
+from zarr_cryoet.asv.results import finite
 from zarr_cryoet.report.tables import has_interval
 
 

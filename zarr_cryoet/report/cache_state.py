@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from zarr_cryoet.report.results import ReportResults
+from zarr_cryoet.asv.results import ReportResults
 from zarr_cryoet.report.tables import interval_columns
 from zarr_cryoet.stats.compare import adjust, compare
 

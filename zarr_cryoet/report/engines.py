@@ -27,8 +27,8 @@ from pathlib import Path
 from matplotlib.patches import Patch
 
 from zarr_cryoet.data import provenance
-from zarr_cryoet.report.families import ACCESS, ENGINES, LIMITS
-from zarr_cryoet.report.results import ReportResults, finite
+from zarr_cryoet.asv.families import ACCESS, ENGINES, LIMITS
+from zarr_cryoet.asv.results import ReportResults, finite
 from zarr_cryoet.report.style import ENGINE_COLOURS, add_run_label, label_axis, new_figure, plain_log_ticks
 from zarr_cryoet.report.tables import _cell, chunk_label
 from zarr_cryoet.store.access import pattern as pattern_selections

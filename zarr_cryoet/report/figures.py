@@ -7,7 +7,7 @@ of the volume (storage size, the raw-file limit per access pattern) take it from
 provenance recorded next to the results, and are left out without it.
 
 Every figure's footer is the run label (:meth:`ReportResults.run_label
-<zarr_cryoet.report.results.ReportResults.run_label>`: data, size, one core, zarr release,
+<zarr_cryoet.asv.results.ReportResults.run_label>`: data, size, one core, zarr release,
 commit); its title says what is drawn. Ratio axes start at 1× (no gain) or at 0, so bar
 lengths compare; legends sit outside the data. Time bars carry whiskers from their interval, low to high
 (asymmetric: the value is the fastest process), and the title says what they are
@@ -25,8 +25,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from zarr_cryoet.report.bar_axes import bars, limit_line, no_data, ratio_axis, whiskers
-from zarr_cryoet.report.families import ACCESS, CHUNKING, COMPRESSION, LIMITS
-from zarr_cryoet.report.results import Env, ReportResults, finite
+from zarr_cryoet.asv.families import ACCESS, CHUNKING, COMPRESSION, LIMITS
+from zarr_cryoet.asv.results import Env, ReportResults, finite
 from zarr_cryoet.report import versions
 from zarr_cryoet.report.style import (FORMAT_HATCH, STATISTIC_LABEL, add_run_label, codec_colours, figure_style,
                                       footer_height, label_axis, layout_colour, log_if_wide, new_figure,

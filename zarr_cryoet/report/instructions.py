@@ -21,8 +21,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from zarr_cryoet.report.families import INSTRUCTIONS
-from zarr_cryoet.report.results import ReportError, ReportResults, finite
+from zarr_cryoet.asv.families import INSTRUCTIONS
+from zarr_cryoet.asv.results import ReportError, ReportResults, finite
 from zarr_cryoet.report.style import add_run_label, figure_style, label_axis, new_figure, release_colours
 from zarr_cryoet.report.tables import chunk_label
 

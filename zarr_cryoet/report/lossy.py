@@ -26,8 +26,8 @@ from matplotlib.lines import Line2D
 from zarr_cryoet.data import provenance
 from zarr_cryoet.fidelity.fsc import NYQUIST
 from zarr_cryoet.fidelity.tiers import FSC_DROP_LIMIT, VOXEL_BOUNDS, Tier, tier
-from zarr_cryoet.report.families import LOSSY
-from zarr_cryoet.report.results import ReportResults, finite
+from zarr_cryoet.asv.families import LOSSY
+from zarr_cryoet.asv.results import ReportResults, finite
 from zarr_cryoet.report.style import add_run_label, label_axis, new_figure
 from zarr_cryoet.report.tables import _cell
 from zarr_cryoet.store.codecs import get_codec

@@ -21,7 +21,7 @@ from zarr_cryoet.data import provenance
 from zarr_cryoet.fidelity.tiers import FSC_DROP_LIMIT, Tier
 from zarr_cryoet.report.lossy import (FAMILY_COLOURS, LOSSY_CHUNKS, TIER_LINESTYLES, figure_rows, number,
                                       pareto_front, run_label, shades)
-from zarr_cryoet.report.results import ReportResults
+from zarr_cryoet.asv.results import ReportResults
 from zarr_cryoet.report.style import add_run_label, label_axis, new_figure, scale_bar
 from zarr_cryoet.store.codecs import get_codec
 

@@ -11,7 +11,7 @@ file (under ``--out``)                            content
                                                   to the oldest release (below 1: faster than zarr 2)
 ``measurement/detectable_change.csv``             per timing: its value, interval and processes in this
                                                   run, and the smallest change it can detect here (from the
-                                                  machine's noise profile, :mod:`zarr_cryoet.tracking.noise`;
+                                                  machine's noise profile, :mod:`zarr_cryoet.asv.noise`;
                                                   written where there is one)
 ================================================  ==========================================================
 """
@@ -21,9 +21,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from zarr_cryoet.report.families import PROCESS_STATE, REALISTIC
-from zarr_cryoet.tracking.noise import USELESS as NOISE_USELESS
-from zarr_cryoet.report.results import ReportResults, finite
+from zarr_cryoet.asv.families import PROCESS_STATE, REALISTIC
+from zarr_cryoet.asv.noise import USELESS as NOISE_USELESS
+from zarr_cryoet.asv.results import ReportResults, finite
 from zarr_cryoet.report.style import (add_run_label, figure_style, label_axis, new_figure, plain_log_ticks,
                                       series_colour)
 from zarr_cryoet.report.tables import chunk_label, interval_columns

@@ -8,7 +8,7 @@ Tables (CSV under ``storage/``):
 * ``object_storage_concurrency.csv``: the full read of 32³ chunks per client and requests in flight (the sweep);
 * ``object_storage_open.csv``: opening the portal's OME-Zarr image, with and without consolidated metadata.
 
-:func:`answer_lines` gives the README's answer its object-storage lines: the fastest client per workload and
+:func:`zarr_cryoet.answer.notes.object_storage_lines` gives the README's answer its object-storage lines: the fastest client per workload and
 layout (``~`` where the comparison rule cannot tell a client from the best), and what consolidated metadata
 saves.
 """
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from zarr_cryoet.report.results import ReportResults, finite
+from zarr_cryoet.asv.results import ReportResults, finite
 from zarr_cryoet.report.tables import chunk_label
 
 MODULE = "object_storage"
@@ -98,41 +98,6 @@ def open_rows(results: ReportResults) -> list[dict]:
                     rows.append({"client": client, "metadata": metadata, **_time_columns(time),
                                  "requests": requests if finite(requests) else "", **results.context(env, data)})
     return rows
-
-
-def answer_lines(results: ReportResults, env) -> list[str]:
-    """The fastest client per workload and layout over the default network, and what consolidating saves."""
-    from zarr_cryoet.report.answer_notes import _compared
-
-    if not results.has(MODULE):
-        return []
-    lines = []
-    for data in results.choices(MODULE, "data"):
-        parts = []
-        for workload in results.choices(MODULE, "workload"):
-            if workload == "open":
-                continue
-            for chunks in results.choices(MODULE, "chunks"):
-                fmt = 3 if "/" in str(chunks) else 2
-                cells = {c: {"data": data, "chunks": chunks, "client": c, "network": NETWORK}
-                         for c in results.choices(MODULE, "client")}
-                line = _compared(results, env, f"{MODULE}.Read.time_read_{workload}", cells)
-                if line:
-                    parts.append(f"{WORKLOAD_TEXT.get(workload, workload)}, {chunk_label(chunks)} v{fmt}: {line}")
-        if parts:
-            lines.append(f"From object storage ({NETWORK_TEXT}): " + "; ".join(parts)
-                         + f"; zarr {env.zarr_version}, {data}, one core.")
-        opened = [r for r in open_rows(results) if r["zarr_version"] == env.zarr_version and r["data"] == data
-                  and r["requests"] != ""]
-        by_client = {}
-        for r in opened:
-            by_client.setdefault(r["client"], {})[r["metadata"]] = r["requests"]
-        saves = [f"{c} {m['plain']:.0f} → {m['consolidated']:.0f} requests" for c, m in by_client.items()
-                 if {"plain", "consolidated"} <= set(m)]
-        if saves:
-            lines.append("Opening the portal's OME-Zarr image (group + 3 levels), as stored → with consolidated "
-                         f"metadata: {'; '.join(saves)}; zarr {env.zarr_version}.")
-    return lines
 
 
 #: each client in its engine's colour

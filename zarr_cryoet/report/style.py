@@ -39,7 +39,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from zarr_cryoet.stats.estimate import NAME as _STATISTIC
-from zarr_cryoet.tracking.asv_config import version_key
+from zarr_cryoet.util.versions import version_key
 
 __all__ = [
     "CODEC_COLOURS", "DPI_PRINT", "DPI_WEB", "ENGINE_COLOURS", "FASTER_COLOUR", "FORMAT_HATCH", "GRID_ALPHA",
@@ -312,7 +312,7 @@ def footer_height(fig: Figure | float) -> float:
 
 
 def add_run_label(fig: Figure, label: str) -> Figure:
-    """Write the run label (:meth:`ReportResults.run_label <zarr_cryoet.report.results.ReportResults.run_label>`:
+    """Write the run label (:meth:`ReportResults.run_label <zarr_cryoet.asv.results.ReportResults.run_label>`:
     data, size, cores, zarr release, commit) as the figure's footer, inside the canvas; returns ``fig``.
 
     A constrained layout keeps the axes, and the figure legends made so far at ``loc="outside lower …"``, above

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from zarr_cryoet.store import access
 from zarr_cryoet.store.codecs import CODECS
-from zarr_cryoet.report.families import ACCESS, CHUNKING, COMPRESSION, LIMITS
-from zarr_cryoet.report.results import Env, ReportResults, finite
+from zarr_cryoet.asv.families import ACCESS, CHUNKING, COMPRESSION, LIMITS
+from zarr_cryoet.asv.results import Env, ReportResults, finite
 
 COMPRESSION_CSV = Path("cryoet_benchmarks", "cryoet_benchmark.csv")
 CHUNKING_CSV = Path("chunking_benchmarks", "chunking_results.csv")

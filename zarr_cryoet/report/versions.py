@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 from matplotlib.patches import Patch
 
-from zarr_cryoet.report.families import CHUNKING, COMPRESSION
-from zarr_cryoet.report.results import ReportResults, finite
+from zarr_cryoet.asv.families import CHUNKING, COMPRESSION
+from zarr_cryoet.asv.results import ReportResults, finite
 from zarr_cryoet.report.style import (FASTER_COLOUR, SLOWER_COLOUR, STATISTIC_LABEL, add_run_label, figure_style,
                                       footer_height, label_axis, new_figure, plain_log_ticks, release_colours)
 from zarr_cryoet.report.tables import _cell, chunk_label, codec_label, param_order

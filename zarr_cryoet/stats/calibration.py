@@ -138,7 +138,7 @@ class Profile:
                 "release_log_sd": self.release_log_sd,
                 "bands": {k: {"low": b.low, "high": b.high, "coverage": b.coverage} for k, b in self.bands.items()},
                 "notes": self.notes}
-        from zarr_cryoet.files import write_atomically
+        from zarr_cryoet.util.files import write_atomically
 
         write_atomically(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
         return path

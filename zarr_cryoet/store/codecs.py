@@ -25,7 +25,7 @@ from typing import Any
 import numcodecs
 import numpy as np
 
-from zarr_cryoet.errors import UnknownCodecError
+from zarr_cryoet.util.errors import UnknownCodecError
 
 _BLOSC_SHUFFLE_NAMES = {0: "noshuffle", 1: "shuffle", 2: "bitshuffle"}
 

@@ -39,8 +39,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from zarr_cryoet.errors import ZarrCryoetError
-from zarr_cryoet.files import write_atomically
+from zarr_cryoet.util.errors import ZarrCryoetError
+from zarr_cryoet.util.files import write_atomically
 from zarr_cryoet.store.shaping_proxy import Shaping, Traffic
 
 BUCKET = "zarr-cryoet"

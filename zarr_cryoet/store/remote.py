@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zarr_cryoet.errors import ZarrCryoetError
+from zarr_cryoet.util.errors import ZarrCryoetError
 from zarr_cryoet.store import compat
 from zarr_cryoet.store.loopback import RecordingHTTPServer
 

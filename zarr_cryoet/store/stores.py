@@ -20,7 +20,7 @@ import numpy as np
 
 from zarr_cryoet.store import compat
 from zarr_cryoet.store.codecs import get_codec
-from zarr_cryoet.errors import (FormatUnavailableError, InvalidChunksError, InvalidVolumeError, ShardingNeedsFormat3Error,
+from zarr_cryoet.util.errors import (FormatUnavailableError, InvalidChunksError, InvalidVolumeError, ShardingNeedsFormat3Error,
                                 StoreExistsError)
 
 ZARR_FORMATS = (2, 3)

@@ -2,7 +2,7 @@
 
 * :func:`thresholds`: the rule of a night. With ``--factor``, asv compare's rules with that factor for
   every timing; otherwise each timing's own threshold from the machine's noise profile
-  (:mod:`zarr_cryoet.tracking.noise`: ``--noise FILE``, else ``.asv/noise/<machine>.json``, else the one
+  (:mod:`zarr_cryoet.asv.noise`: ``--noise FILE``, else ``.asv/noise/<machine>.json``, else the one
   recorded in the repository), and where the profile does not have a timing, the suite's comparison rule
   (:mod:`zarr_cryoet.stats.compare`: a rank test of the two results' processes, Benjamini–Hochberg across the
   night, with the machine's measured run-to-run band as the margin where it has an interval profile).
@@ -21,7 +21,8 @@ import re
 from pathlib import Path
 
 from zarr_cryoet.stats.compare import ALPHA
-from zarr_cryoet.tracking import noise, regressions
+from zarr_cryoet.asv import noise
+from zarr_cryoet.tracking import regressions
 
 
 def confirmable(changes) -> list:

@@ -27,10 +27,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from zarr_cryoet.errors import ZarrCryoetError
+from zarr_cryoet.util.errors import ZarrCryoetError
 from zarr_cryoet.measure.injection import SLOWDOWN_ENV
-from zarr_cryoet.tracking import asv_config, noise, regressions
-from zarr_cryoet.tracking.entries import History, load_history
+from zarr_cryoet.asv import config as asv_config, noise
+from zarr_cryoet.tracking import regressions
+from zarr_cryoet.asv.entries import History, load_history
 
 #: the reads the proof slows and watches (zarr-python's Array.__getitem__ in every one of them)
 BENCH = r"^(chunking|access)\.Read\."
@@ -57,7 +58,7 @@ def run_all(config: Path, env_name: str, runs: int, slowdowns, *, bench: str = B
             log=print) -> Path:
     """Make every run of the proof; the results directory."""
     from zarr_cryoet.tracking.focused_run import focused_config
-    from zarr_cryoet.tracking.asv_process import ensure_machine, run_suite
+    from zarr_cryoet.asv.process import ensure_machine, run_suite
 
     conf_dir = config.resolve().parent
     conf = asv_config.load(config)

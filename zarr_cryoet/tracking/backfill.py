@@ -20,10 +20,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from zarr_cryoet.errors import ZarrCryoetError
-from zarr_cryoet.files import write_atomically
-from zarr_cryoet.tracking import asv_config
-from zarr_cryoet.tracking.asv_process import ensure_machine, run_suite
+from zarr_cryoet.util.errors import ZarrCryoetError
+from zarr_cryoet.util.files import write_atomically
+from zarr_cryoet.asv import config as asv_config
+from zarr_cryoet.asv.process import ensure_machine, run_suite
 
 #: what a shard's results directory says about itself
 SHARD_FILE = "shard.json"

@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from zarr_cryoet.files import write_atomically
+from zarr_cryoet.util.files import write_atomically
 from zarr_cryoet.stats.compare import versus_text
 from zarr_cryoet.tracking import alarm, regressions
-from zarr_cryoet.tracking.entries import Entry, load_history, value_text
+from zarr_cryoet.asv.entries import Entry, load_history, value_text
 
 
 @dataclass(frozen=True, order=True)
@@ -193,7 +193,7 @@ def on_alarm(changes, order: list[str], conf_path: Path, conf: dict, machine: st
     from asv.repo import get_repo
 
     from zarr_cryoet.tracking import profile_comparison
-    from zarr_cryoet.tracking.asv_process import run_suite
+    from zarr_cryoet.asv.process import run_suite
 
     groups = alarm_groups(changes, order)
     if not groups:

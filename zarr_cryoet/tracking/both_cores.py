@@ -1,11 +1,11 @@
 """``zarr-cryoet both-cores``: the suite's one-core tier as two ``asv run`` at once, one per core.
 
 ``tasks.py benchmark`` runs the default selection in two steps on a machine of two cores or more. First the tier that
-needs the whole machine (:data:`~zarr_cryoet.tracking.asv_config.WHOLE_MACHINE_BENCH`: reads on every core, reads
+needs the whole machine (:data:`~zarr_cryoet.asv.config.WHOLE_MACHINE_BENCH`: reads on every core, reads
 from an S3 server that runs on the cores the reader is not pinned to, and reads from a cold page cache, which is the
 machine's), alone; it also installs this commit in every
 environment. Then this command: the rest, in two halves of about equal run time
-(:data:`~zarr_cryoet.tracking.asv_config.ONE_CORE_HALVES`), each an ``asv run`` of its own, pinned to a core of its
+(:data:`~zarr_cryoet.asv.config.ONE_CORE_HALVES`), each an ``asv run`` of its own, pinned to a core of its
 own, with the suite's options (rounds interleaved across the environments, every sample kept). Before, the second
 core idled for most of the run (86 % of one core on average); now both work.
 
@@ -30,8 +30,9 @@ import threading
 from collections import deque
 from pathlib import Path
 
-from zarr_cryoet.files import write_atomically
-from zarr_cryoet.tracking import asv_config
+from zarr_cryoet.asv import options
+from zarr_cryoet.util.files import write_atomically
+from zarr_cryoet.asv import config as asv_config
 from zarr_cryoet.tracking.merge import overlay
 
 
@@ -73,7 +74,7 @@ def run_halves(config: Path, asv: list[str], cores: tuple[int, int], asv_args: l
                benches: list[list[str]] | None = None, out=None) -> int:
     """Both halves at once, half ``n`` on ``cores[n]``; their rows then into ``config``'s results directory. Returns
     the first non-zero exit status of the two ``asv run`` (0 when both succeeded). ``benches``: each half's ``--bench``
-    regexes (default: :data:`~zarr_cryoet.tracking.asv_config.ONE_CORE_HALVES`); ``out``: where their output goes
+    regexes (default: :data:`~zarr_cryoet.asv.config.ONE_CORE_HALVES`); ``out``: where their output goes
     (default: standard output)."""
     out = out or sys.stdout
     benches = benches or [[half] for half in asv_config.ONE_CORE_HALVES]
@@ -144,7 +145,7 @@ def cmd_both_cores(args) -> int:
 def add_parser(sub) -> None:
     parser = sub.add_parser("both-cores", help="the one-core tier as two asv runs at once, one per core (tasks.py "
                                                "benchmark's second step)", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--config", default="asv.conf.json", help="asv config of the run (default: %(default)s)")
+    options.add_config(parser, "asv config of the run (default: %(default)s)")
     parser.add_argument("--asv", help="the asv command (default: this Python's asv module)")
     parser.add_argument("asv_args", nargs="*", help="more asv run arguments, after --, e.g. -- --machine vm")
     parser.set_defaults(func=cmd_both_cores)

@@ -10,7 +10,7 @@ situation of many HPC clusters that keep tomograms, and of this project's CI.
 npm registry, a package registry (``$NPM_CONFIG_REGISTRY``, default
 https://registry.npmjs.org), as the published package tarballs, checked
 against the registry's ``dist.integrity`` hash and cached in ``npm/`` of the
-project's cache directory (:func:`zarr_cryoet.files.cache_root`, by default
+project's cache directory (:func:`zarr_cryoet.util.files.cache_root`, by default
 ``~/.cache/zarr-cryoet``) next to that hash (``<package>-<version>.tgz.integrity``),
 against which a cached tarball is checked again every time it is used. Where
 the packaged file is byte-identical to the CDN's, the page keeps asv's
@@ -30,8 +30,8 @@ import re
 import tarfile
 from pathlib import Path
 
-from zarr_cryoet.errors import ZarrCryoetError
-from zarr_cryoet.files import cache_root, write_atomically
+from zarr_cryoet.util.errors import ZarrCryoetError
+from zarr_cryoet.util.files import cache_root, write_atomically
 
 REGISTRY_ENV = "NPM_CONFIG_REGISTRY"
 DEFAULT_REGISTRY = "https://registry.npmjs.org"

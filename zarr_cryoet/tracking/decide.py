@@ -18,17 +18,17 @@ results (restated afterwards by ``tasks.py``), so ``recommend`` and the dashboar
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from zarr_cryoet.report.recommend import PORTAL, Answer, choose_env, recommend
-from zarr_cryoet.report.results import ReportResults
-from zarr_cryoet.tracking import asv_config
-from zarr_cryoet.files import write_atomically
+from zarr_cryoet.asv import options
+from zarr_cryoet.answer.recommend import PORTAL, Answer, choose_env, recommend
+from zarr_cryoet.asv.results import ReportResults
+from zarr_cryoet.asv import config as asv_config
+from zarr_cryoet.util.files import write_atomically
 from zarr_cryoet.tracking.alarm import bench_arguments
 from zarr_cryoet.tracking.backfill import one_environment
 
@@ -135,9 +135,9 @@ def cmd_decide(args) -> int:
 def add_parser(sub) -> None:
     parser = sub.add_parser("decide", help="more processes where recommend cannot tell the best layout apart "
                                            "(racing after the default run)", description=__doc__.split("\n\n")[1])
-    parser.add_argument("--results", default=os.path.join(".asv", "results"), help="asv results (default: %(default)s)")
-    parser.add_argument("--machine", help="the asv machine of the run (default: this host's, as asv records it)")
-    parser.add_argument("--config", default="asv.conf.json", help="asv config of the run (default: %(default)s)")
+    options.add_results(parser, "asv results (default: %(default)s)", default=options.LOCAL_RESULTS)
+    options.add_machine(parser, "the asv machine of the run (default: this host's, as asv records it)")
+    options.add_config(parser, "asv config of the run (default: %(default)s)")
     parser.add_argument("--asv", default=str(Path(sys.executable).parent / "asv"), help="the asv command")
     parser.add_argument("--budget", type=float, default=BUDGET, help="seconds to spend at most (default: %(default)s)")
     parser.set_defaults(func=cmd_decide)

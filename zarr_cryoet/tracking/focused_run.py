@@ -21,9 +21,10 @@ from pathlib import Path
 
 from zarr_cryoet.data import sources
 from zarr_cryoet.data.provenance import PROVENANCE_DIR_ENV, provenance_dir
-from zarr_cryoet.errors import ZarrCryoetError
-from zarr_cryoet.tracking import asv_config
-from zarr_cryoet.tracking.asv_process import ensure_machine, run_suite
+from zarr_cryoet.util.errors import ZarrCryoetError
+from zarr_cryoet.asv import config as asv_config
+from zarr_cryoet.asv.process import ensure_machine, run_suite
+from zarr_cryoet.util.versions import version_key
 
 DEFAULT_CONFIG = Path("asv.conf.json")
 
@@ -59,7 +60,7 @@ def choose_environment(conf: dict, zarr_version: str | None) -> tuple[str, str]:
     if not available:
         raise FocusedRunError(f"none of the asv matrix's Pythons is on PATH (zarr {known}); run through "
                               "python3 tasks.py recommend (which provides them)")
-    return max(available, key=lambda env: asv_config.version_key(env[1]))
+    return max(available, key=lambda env: version_key(env[1]))
 
 
 def focused_config(conf: dict, conf_dir: Path, python: str, zarr_version: str) -> dict:

@@ -9,7 +9,7 @@ The merge is where results could be lost, so it is strict:
 * **a commit and environment measured twice keep both sets of samples**, as ``asv run --append-samples``
   would have: the samples of each parameter combination are concatenated (each set keeps its processes
   whole) and the suite's statistic is computed again from all of them
-  (:mod:`zarr_cryoet.tracking.restate`); two results without samples (``track_``) that differ cannot be
+  (:mod:`zarr_cryoet.asv.restate`); two results without samples (``track_``) that differ cannot be
   joined and are refused, naming both shards;
 * a benchmark measured with different parameters or benchmark versions in two shards is refused the same way.
 
@@ -23,9 +23,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from zarr_cryoet.errors import ZarrCryoetError
-from zarr_cryoet.files import write_atomically
-from zarr_cryoet.tracking.restate import API_VERSION, restate
+from zarr_cryoet.util.errors import ZarrCryoetError
+from zarr_cryoet.util.files import write_atomically
+from zarr_cryoet.asv.restate import API_VERSION, restate
 
 REQUIRED = ("commit_hash", "env_name", "params", "results", "result_columns")
 

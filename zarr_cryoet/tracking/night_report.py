@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 
-from zarr_cryoet.tracking.entries import History, value_text
+from zarr_cryoet.asv.entries import History, value_text
 from zarr_cryoet.tracking.regressions import (IMPROVED, MOVED, NEW, NOT_COMPARABLE, RANK_TEST, REGRESSED, UNCHANGED,
                                               Change, _isnan, is_instruction_count)
 

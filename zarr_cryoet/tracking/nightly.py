@@ -5,7 +5,7 @@ One run, meant for cron (see docs/nightly.md) or a scheduled CI workflow:
 1. take an exclusive lock (``<state>/nightly.lock``, released by the kernel
    even when the run is killed), so two runs never overlap;
 2. restore the results directory from the results branch if it is empty, and
-   repair files that a killed run left unreadable (:mod:`zarr_cryoet.tracking.history`);
+   repair files that a killed run left unreadable (:mod:`zarr_cryoet.asv.history`);
 3. write a run configuration: the asv config with absolute paths, an optional
    ``--repo`` override, an environment for the newest zarr release when the
    matrix lacks it (:mod:`zarr_cryoet.tracking.releases`), and without the
@@ -45,11 +45,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from zarr_cryoet.data.provenance import PROVENANCE_DIR_ENV, provenance_dir
-from zarr_cryoet.errors import ZarrCryoetError
-from zarr_cryoet.files import write_atomically
-from zarr_cryoet.tracking import alarm, asv_config, bisection, history, night_report, regressions, releases
-from zarr_cryoet.tracking.asv_process import asv_command, ensure_machine, run_foreground, run_suite
-from zarr_cryoet.tracking.entries import load_history
+from zarr_cryoet.util.errors import ZarrCryoetError
+from zarr_cryoet.util.files import write_atomically
+from zarr_cryoet.tracking import alarm, bisection, night_report, regressions, releases
+from zarr_cryoet.asv import config as asv_config, history
+from zarr_cryoet.asv.process import asv_command, ensure_machine, run_foreground, run_suite
+from zarr_cryoet.asv.entries import load_history
 
 EXIT_OK, EXIT_REGRESSION, EXIT_ERROR, EXIT_LOCKED = 0, 1, 2, 75
 

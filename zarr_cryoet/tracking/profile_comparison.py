@@ -99,7 +99,7 @@ def profile_pair(run, conf: dict, env: str, benchmark: str, parent: str, culprit
     A commit that cannot be sampled (the benchmark failed there) gives a comparison without rows and a note."""
     from zarr_cryoet.tracking import thread_profile
     from zarr_cryoet.tracking.alarm import bench_arguments
-    from zarr_cryoet.tracking.asv_process import environment_dirs
+    from zarr_cryoet.asv.process import environment_dirs
 
     profiles, notes = {}, []
     for commit in (parent, culprit):

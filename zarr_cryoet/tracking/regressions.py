@@ -9,7 +9,7 @@ new afterwards is compared with its baseline:
   the previous zarr release at the same commit;
 * a **timing** counts as changed when its ratio passes **its own threshold**
   (:class:`Thresholds`): the smallest change it can detect, from its measured noise
-  between runs (:mod:`zarr_cryoet.tracking.noise`, the machine's noise profile); where the
+  between runs (:mod:`zarr_cryoet.asv.noise`, the machine's noise profile); where the
   profile does not have it, when the suite's one comparison rule calls it slower or faster
   (:mod:`zarr_cryoet.stats.compare`: an exact rank test of the two results' per-process minima,
   with the machine's measured run-to-run band as its margin where the machine has one, and
@@ -42,9 +42,9 @@ from typing import NamedTuple
 
 from zarr_cryoet.stats.compare import Comparison as Test, adjust, compare
 from zarr_cryoet.tracking import change_points
-from zarr_cryoet.tracking.asv_config import version_key
-from zarr_cryoet.tracking.entries import Entry, History, Key
-from zarr_cryoet.tracking.noise import FAMILY_MIN, NoiseProfile, family
+from zarr_cryoet.util.versions import version_key
+from zarr_cryoet.asv.entries import Entry, History, Key
+from zarr_cryoet.asv.noise import FAMILY_MIN, NoiseProfile, family
 
 #: The ratio a timing must pass when neither a noise profile nor the rank test can judge it (results without
 #: recorded samples), with asv compare's significance test.

@@ -16,8 +16,8 @@ import sys
 
 from packaging.version import InvalidVersion, Version
 
-from zarr_cryoet.errors import ZarrCryoetError
-from zarr_cryoet.tracking import asv_config
+from zarr_cryoet.util.errors import ZarrCryoetError
+from zarr_cryoet.asv import config as asv_config
 
 
 class ReleaseLookupError(ZarrCryoetError):

@@ -10,7 +10,7 @@
   5/10/20 % of each other, how well each zarr release's ratio to the oldest reproduces, how often
   one run's value lies inside the other's interval (:mod:`zarr_cryoet.stats.estimate`: the machine's
   measured band, else the range of the processes), and per timing the smallest change it can
-  detect (:mod:`zarr_cryoet.tracking.noise`).
+  detect (:mod:`zarr_cryoet.asv.noise`).
 
 ``zarr-cryoet overhead`` and ``zarr-cryoet stability`` print them. asv is imported when
 results are read (it is in the development environment only).
@@ -26,8 +26,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from zarr_cryoet.errors import ZarrCryoetError
-from zarr_cryoet.tracking.asv_config import version_key
+from zarr_cryoet.util.errors import ZarrCryoetError
+from zarr_cryoet.util.versions import version_key
 
 
 class QualityError(ZarrCryoetError, ValueError):
@@ -46,13 +46,13 @@ def _load(results_dir, machine: str | None, commit: str | None):
     if not machines:
         raise QualityError(f"no asv results in {results_dir}; run python3 tasks.py benchmark first, or pass --results")
     if machine is None:  # the report's rule: this host's machine, else the one with the newest results
-        from zarr_cryoet.report.results import default_machine
+        from zarr_cryoet.asv.results import default_machine
 
         machine = default_machine({name: list((results_dir / name).glob("*.json")) for name in machines})
     elif machine not in machines:
         raise QualityError(f"no results for machine {machine!r} in {results_dir}; known: {', '.join(machines)}")
     loaded = list(iter_results_for_machine(str(results_dir), machine))
-    from zarr_cryoet.report.results import choose_commit  # the report's rule, shared
+    from zarr_cryoet.asv.results import choose_commit  # the report's rule, shared
 
     chosen = choose_commit(loaded, commit, machine)
     return machine, chosen, [r for r in loaded if r.commit_hash == chosen]
@@ -122,7 +122,7 @@ class Stability:
     machines: list[str]
     values: dict  # machine -> {(env, benchmark with parameters): Entry}
     zarr: dict  # env -> zarr version
-    profile: "object"  # zarr_cryoet.tracking.noise.NoiseProfile
+    profile: "object"  # zarr_cryoet.asv.noise.NoiseProfile
 
     def pairs(self) -> list[tuple[str, str]]:
         return list(itertools.combinations(self.machines, 2))
@@ -179,8 +179,8 @@ class Stability:
 def stability(results_dir, machines: list[str], *, commit=None, other_dir=None) -> Stability:
     """Load several runs of one commit (``machines``; the second from ``other_dir`` when given) and measure
     their agreement and the noise profile."""
-    from zarr_cryoet.tracking.entries import load_history
-    from zarr_cryoet.tracking.noise import measure, timing_values
+    from zarr_cryoet.asv.entries import load_history
+    from zarr_cryoet.asv.noise import measure, timing_values
 
     if len(machines) < 2:
         raise QualityError("stability compares runs of one commit: give --machine at least twice (and "
@@ -202,7 +202,7 @@ def stability(results_dir, machines: list[str], *, commit=None, other_dir=None) 
 
 
 def format_stability(s: Stability, bench: str | None = None, worst: int = 10) -> str:
-    from zarr_cryoet.tracking.noise import USELESS
+    from zarr_cryoet.asv.noise import USELESS
 
     ratios = s.ratios(bench)
     if not ratios:

@@ -4,7 +4,7 @@ For every asv environment this writes the phantom (at 128³ and at 512³, the la
 machine) in 16³, 64³ and 128³ chunks (format 2) and in 32³ chunks inside 128³ shards (format 3)
 with that environment's zarr-python, then times full reads, the middle XY and YZ planes and writes
 through each engine the environment has, with the plain loop's skeleton and the suite's statistic
-and schedule (:mod:`zarr_cryoet.measure.plain_loop`, allocator pinned): at 128³ on one core, as the
+and schedule (:mod:`zarr_cryoet.checks.plain_loop`, allocator pinned): at 128³ on one core, as the
 asv suite runs, at 512³ on every core, as a user's reader runs. The table puts asv's value next to
 the plain loop's where the suite measured the same case, and gives each engine's time as a
 multiple of the fastest engine's.
@@ -15,12 +15,12 @@ from __future__ import annotations
 import contextlib
 
 from zarr_cryoet.engines import ENGINE_NAMES
-from zarr_cryoet.measure.plain_loop import Job, environments, prepared, run_schedule
-from zarr_cryoet.measure.release_crosscheck import asv_estimate
+from zarr_cryoet.checks.plain_loop import Job, environments, prepared, run_schedule
+from zarr_cryoet.checks.release_crosscheck import asv_estimate
 from zarr_cryoet.stats import schedule as schedules
 from zarr_cryoet.stats.estimate import time_text
 from zarr_cryoet.store.stores import Layout
-from zarr_cryoet.tracking.asv_config import version_key
+from zarr_cryoet.util.versions import version_key
 
 SIZES = ("128", "512")
 LAYOUTS = [("16x16x16", 2), ("64x64x64", 2), ("128x128x128", 2), ("32x32x32/128x128x128", 3)]

@@ -4,7 +4,7 @@
 wall time (set-up included), the commit, whether they started on a fresh clone, the cores and their exit
 status in ``.asv/command-times/<task>.json``. A recorded run keeps them in ``recorded/command-times/``;
 ``zarr-cryoet command-times --dir recorded/command-times`` prints them, and the README shows that output
-in a generated block (:mod:`zarr_cryoet.report.readme`), so its times always name the commit they were
+in a generated block (:mod:`zarr_cryoet.answer.readme`), so its times always name the commit they were
 measured at.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from zarr_cryoet.errors import ZarrCryoetError
+from zarr_cryoet.util.errors import ZarrCryoetError
 
 DEFAULT_DIR = Path("recorded", "command-times")
 TASKS = ("benchmark", "test")

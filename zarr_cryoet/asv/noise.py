@@ -25,9 +25,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from zarr_cryoet.errors import ZarrCryoetError
-from zarr_cryoet.files import write_atomically
-from zarr_cryoet.tracking.entries import History
+from zarr_cryoet.util.errors import ZarrCryoetError
+from zarr_cryoet.util.files import write_atomically
+from zarr_cryoet.asv.entries import History
 
 #: one-sided normal quantile of p = 0.002, the significance asv compare asks of a change
 Z = 2.878

@@ -1,42 +1,33 @@
 """The whole answer of ``zarr-cryoet recommend``, as text: limits, mixed use, the table, the lines under it.
 
 One function, :func:`render`, makes it for the command line (:mod:`zarr_cryoet.cli`) and for the README's
-generated block (:mod:`zarr_cryoet.report.readme`); :func:`add_arguments` declares its options once for
+generated block (:mod:`zarr_cryoet.answer.readme`); :func:`add_arguments` declares its options once for
 both. In order:
 
 1. the run label (commit, machine, date, zarr, data) and what every time, interval and ~ means;
-2. the limits (:mod:`~zarr_cryoet.report.answer_limits`): what the answer covers, what it does not, and how
+2. the limits (:mod:`~zarr_cryoet.answer.limits`): what the answer covers, what it does not, and how
    far a time moves between runs;
-3. the mixed-use row (:mod:`~zarr_cryoet.report.mixed_use`) for ``--use``;
+3. the mixed-use row (:mod:`~zarr_cryoet.answer.mixed_use`) for ``--use``;
 4. the table, one row per use case, at portal size on every core where the run measured it, else at the
-   suite's 128³ on one core; ``--shape`` scales it (:mod:`~zarr_cryoet.report.scaling`);
-5. the lines under it (:mod:`~zarr_cryoet.report.answer_notes`) and the one on threads at 128³.
+   suite's 128³ on one core; ``--shape`` scales it (:mod:`~zarr_cryoet.answer.scaling`);
+5. the lines under it (:mod:`~zarr_cryoet.answer.notes`) and the one on threads at 128³.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from zarr_cryoet.report import answer_limits, mixed_use, recommend, scaling
-from zarr_cryoet.report.recommend import PORTAL, SMALL, USE_NAMES, Answer
-from zarr_cryoet.report.results import ReportError, ReportResults
+from zarr_cryoet.answer import limits as answer_limits, mixed_use, recommend, scaling
+from zarr_cryoet.answer.recommend import PORTAL, SMALL, USE_NAMES, Answer
+from zarr_cryoet.asv import options
+from zarr_cryoet.asv.results import ReportError, ReportResults
 from zarr_cryoet.report.tables import chunk_label
-
-
-def add_results_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--results``, ``--machine`` and ``--commit``: which run (``report`` and ``recommend`` alike)."""
-    from zarr_cryoet.measure.commands import MACHINE_HELP
-
-    parser.add_argument("--results", help="asv results directory (default: .asv/results once it holds results, "
-                                          "else the run recorded in this repository, recorded/results)")
-    parser.add_argument("--machine", help=MACHINE_HELP)
-    parser.add_argument("--commit", help="commit hash or prefix (default: the latest by date)")
 
 
 def command(argv: list[str]) -> str:
     """What ``zarr-cryoet recommend ARGV`` prints, from recorded results (the README's generated answer)."""
     parser = _QuietParser(prog="zarr-cryoet recommend")
-    add_results_arguments(parser)
+    options.add_run(parser)
     add_arguments(parser)
     args = parser.parse_args(argv)
     results = ReportResults.load(args.results, machine=args.machine, commit=args.commit)
@@ -104,7 +95,7 @@ def answers_for(results: ReportResults, zarr_version=None, shape=None) -> list[A
 def render(results: ReportResults, zarr_version: str | None = None, shape=None,
            uses=mixed_use.DEFAULT_USES) -> str:
     """The answer as Markdown (what ``recommend`` prints and the README shows)."""
-    from zarr_cryoet.report import answer_notes
+    from zarr_cryoet.answer import notes as answer_notes
 
     answers = answers_for(results, zarr_version, shape)
     if not answers:

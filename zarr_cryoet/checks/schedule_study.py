@@ -9,7 +9,7 @@ chosen from what this command measures, and a lab can run it on its own machine:
 * **statistics × schedules**: for each zarr environment and four headline operations (full reads of
   16³ and 64³ chunks, the middle XY plane, a write of 64³ chunks; 128³ phantom, format 2, one core,
   allocator pinned), ``--processes`` fresh processes of ``--samples`` samples each, interleaved across
-  the environments as the suite runs them (:func:`zarr_cryoet.measure.plain_loop.run_schedule`). Each
+  the environments as the suite runs them (:func:`zarr_cryoet.checks.plain_loop.run_schedule`). Each
   schedule (p processes of s samples) is then drawn twice from disjoint processes, many times, and
   each statistic computed on both halves: the share of draws whose two halves agree within 5 % and
   10 %, for single timings and for the zarr-release ratios. A statistic and schedule that reproduce
@@ -28,7 +28,7 @@ import statistics
 import time
 from pathlib import Path
 
-from zarr_cryoet.measure.plain_loop import Job, environments, prepared, run_schedule
+from zarr_cryoet.checks.plain_loop import Job, environments, prepared, run_schedule
 from zarr_cryoet.store.stores import Layout
 
 CASES = {"full read 16x16x16": ("full", "16x16x16"), "full read 64x64x64": ("full", "64x64x64"),
@@ -152,7 +152,7 @@ def _quantile(values, q: float) -> float:
 
 
 def save(data: dict, path) -> Path:
-    from zarr_cryoet.files import write_atomically
+    from zarr_cryoet.util.files import write_atomically
 
     return write_atomically(path, json.dumps(data))
 

@@ -20,7 +20,7 @@ Each answer names the best layout, the runner-up and the worst, with their times
 (:mod:`zarr_cryoet.stats.compare`: an exact rank test over the processes, Benjamini–Hochberg across the whole
 answer's comparisons), for one zarr release (the newest in the results unless
 asked) and the data the run measured. Every number comes from that one run; nothing is mixed in
-from elsewhere. The lines under the table are :mod:`zarr_cryoet.report.answer_notes`.
+from elsewhere. The lines under the table are :mod:`zarr_cryoet.answer.notes`.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from datetime import datetime, timezone
 from zarr_cryoet.stats.calibration import COVERAGE
 from zarr_cryoet.stats.compare import ALPHA, Comparison, adjust, compare
 from zarr_cryoet.stats.estimate import Estimate, summed
-from zarr_cryoet.report.results import ReportError, ReportResults
+from zarr_cryoet.asv.results import ReportError, ReportResults
 from zarr_cryoet.report.tables import chunk_label
 
 
@@ -111,7 +111,7 @@ class Answer:
     data: str
     ranked: tuple[Ranked, ...]  # fastest first
     size: str = SMALL  # PORTAL or SMALL: which tier measured it
-    #: set when the times are scaled to another shape (:mod:`zarr_cryoet.report.scaling`): that shape
+    #: set when the times are scaled to another shape (:mod:`zarr_cryoet.answer.scaling`): that shape
     scaled_to: tuple[int, ...] | None = None
     #: each layout's comparison with the best (label → :class:`Comparison`), adjusted across the whole answer
     #: (:func:`compare_rows`); empty until then
@@ -286,7 +286,7 @@ def table(answers: list[Answer], results: ReportResults, short: bool = True) -> 
 
 def in_short(results: ReportResults, answers: list[Answer], zarr_version: str | None = None) -> str:
     """The whole answer in one sentence: chunks per use case, whether the format matters, the codecs."""
-    from zarr_cryoet.report.answer_notes import fastest_write, keeps_everything, lossless_ratios
+    from zarr_cryoet.answer.notes import fastest_write, keeps_everything, lossless_ratios
 
     if not answers:
         return ""

@@ -24,7 +24,7 @@ import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
-from zarr_cryoet.errors import ZarrCryoetError
+from zarr_cryoet.util.errors import ZarrCryoetError
 from zarr_cryoet.stats import calibration
 from zarr_cryoet.stats.calibration import Profile, Run
 from zarr_cryoet.stats.compare import adjust, compare
@@ -57,7 +57,7 @@ def load_runs(folders: list[Path]) -> list[Unit]:
     from asv.results import Results
     from asv.util import load_json
 
-    from zarr_cryoet.tracking.restate import per_process_counts
+    from zarr_cryoet.asv.restate import per_process_counts
 
     units = []
     for index, folder in enumerate(folders):

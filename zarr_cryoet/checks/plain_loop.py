@@ -1,8 +1,8 @@
 """A plain timing loop outside asv: the same reads and writes, in fresh processes, with the suite's schedule.
 
 asv's numbers come from a harness (its own processes, samples, set-up and tear-down). The
-cross-checks (``zarr-cryoet crosscheck``: :mod:`~zarr_cryoet.measure.release_crosscheck`,
-:mod:`~zarr_cryoet.measure.engine_crosscheck`, :mod:`~zarr_cryoet.measure.lossy_crosscheck`) time
+cross-checks (``zarr-cryoet crosscheck``: :mod:`~zarr_cryoet.checks.release_crosscheck`,
+:mod:`~zarr_cryoet.checks.engine_crosscheck`, :mod:`~zarr_cryoet.checks.lossy_crosscheck`) time
 the same operations without it, on one skeleton:
 
 1. :func:`environments`: every asv environment (one zarr release each), oldest first;
@@ -13,7 +13,7 @@ the same operations without it, on one skeleton:
    suite's processes and samples per kind of operation (:mod:`zarr_cryoet.stats.schedule`);
 4. the suite's statistic of each job's samples, grouped by process (:mod:`zarr_cryoet.stats.estimate`).
 
-A measuring process (``python -m zarr_cryoet.measure.plain_loop JSON``, needing only numpy and
+A measuring process (``python -m zarr_cryoet.checks.plain_loop JSON``, needing only numpy and
 zarr) opens a store, makes one untimed warm-up call, then times calls with ``time.perf_counter``
 and garbage collection off (as asv's ``timeit`` does), counting minor page faults and checking
 every result against the volume. It starts in one of three allocator states:
@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from zarr_cryoet.stats.estimate import of_processes
-from zarr_cryoet.tracking.asv_config import version_key
+from zarr_cryoet.util.versions import version_key
 
 STATES = ("pinned", "loaded", "wrote first")
 OPERATIONS = ("full", "xy", "yz", "write")
@@ -156,7 +156,7 @@ def measure_in_fresh_process(store, operation: str, volume_path, reads: int = 10
     request = {"store": str(store), "operation": operation, "volume_path": str(volume_path), "reads": reads,
                "state": state, "cores": cores, "engine": engine, "layout": None if layout is None else
                [layout.codec, layout.spec, layout.zarr_format]}
-    proc = subprocess.run([python or sys.executable, "-m", "zarr_cryoet.measure.plain_loop", json.dumps(request)],
+    proc = subprocess.run([python or sys.executable, "-m", "zarr_cryoet.checks.plain_loop", json.dumps(request)],
                           capture_output=True, text=True, env=child_environment(state), timeout=timeout)
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]

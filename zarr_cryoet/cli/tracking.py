@@ -10,7 +10,8 @@ import json
 import os
 from pathlib import Path
 
-from zarr_cryoet.errors import ZarrCryoetError
+from zarr_cryoet.asv import options
+from zarr_cryoet.util.errors import ZarrCryoetError
 
 
 def add_asv_run_arguments(parser) -> None:
@@ -52,7 +53,7 @@ def cmd_alarm_proof(args) -> int:
 
 
 def cmd_restate(args) -> int:
-    from zarr_cryoet.tracking.restate import restate
+    from zarr_cryoet.asv.restate import restate
 
     results = Path(args.results)
     if not (results / "benchmarks.json").is_file():
@@ -74,8 +75,8 @@ def cmd_backfill_shard(args) -> int:
 def cmd_merge_results(args) -> int:
     import tempfile
 
-    from zarr_cryoet.tracking import asv_config, history
-    from zarr_cryoet.tracking.asv_process import asv_command, run_foreground
+    from zarr_cryoet.asv import config as asv_config, history
+    from zarr_cryoet.asv.process import asv_command, run_foreground
     from zarr_cryoet.tracking.merge import merge, read_shard
     from zarr_cryoet.tracking.nightly import git_toplevel, load_config
 
@@ -114,13 +115,13 @@ def add_backfill_parsers(sub) -> None:
         description="Benchmark every N-th commit of a range (shard I/N) in one environment of the matrix into a "
                     "results directory of its own, with shard.json saying what it holds; merge-results joins "
                     "the shards (.github/workflows/backfill.yml).")
-    shard.add_argument("--config", default="asv.conf.json", help="asv config (default: %(default)s)")
+    options.add_config(shard)
     shard.add_argument("--range", required=True, help="commits, as asv run takes them: A..B, a branch or a commit")
     shard.add_argument("--shard", default="1/1", help="I/N: this job's share of the range (default: %(default)s)")
     shard.add_argument("--zarr", help="the environment's zarr release (asv.conf.json's matrix)")
     shard.add_argument("--python", help="the environment's Python, where a zarr release has several")
     shard.add_argument("--steps", type=int, help="thin the range to this many evenly spaced commits first")
-    shard.add_argument("--machine", required=True, help="asv machine name: the runner class, the same for every job")
+    options.add_machine(shard, "asv machine name: the runner class, the same for every job", required=True)
     shard.add_argument("--out", required=True, help="a fresh results directory for this shard (the artifact)")
     add_asv_run_arguments(shard)
     shard.add_argument("--cpu", default="auto", help="core for the benchmarks (default: auto, the last one)")
@@ -131,7 +132,7 @@ def add_backfill_parsers(sub) -> None:
                     "the config's results directory (a commit and environment measured twice keeps both sets of "
                     "samples), commit it to the results branch and run asv publish.")
     merge_parser.add_argument("shards", nargs="+", help="the shards' results directories")
-    merge_parser.add_argument("--config", default="asv.conf.json", help="asv config (default: %(default)s)")
+    options.add_config(merge_parser)
     merge_parser.add_argument("--results-branch", help="git branch of the results history (default: "
                               "asv-results/PROJECT, the nightly job's; '' to only merge the directory)")
     merge_parser.add_argument("--no-publish", dest="publish", action="store_false", help="skip asv publish")
@@ -146,7 +147,7 @@ def add_parsers(sub) -> None:
                     "zarr-python's reads slowed by a known amount (ZARR_CRYOET_INJECT_SLOWDOWN), alternating, "
                     "then count the timings the alarm flags: false alarms per clean pair, and the share flagged "
                     "per injected run, for each threshold rule.")
-    proof.add_argument("--config", default="asv.conf.json", help="asv config (default: %(default)s)")
+    options.add_config(proof)
     proof.add_argument("--env", default="virtualenv-py3.11-zarr3.1.6", help="the environment (default: %(default)s)")
     proof.add_argument("--runs", type=int, default=5, help="clean pairs, and injected runs per slowdown (default: 5)")
     proof.add_argument("--slowdown", type=float, action="append",
@@ -154,8 +155,7 @@ def add_parsers(sub) -> None:
     proof.add_argument("--bench", default=r"^(chunking|access)\.Read\.", help="asv --bench regex (default: %(default)s)")
     proof.add_argument("--cpu", default="auto", help="core for the benchmarks (default: auto, the last one)")
     proof.add_argument("--evaluate-only", action="store_true", help="evaluate runs made before (in --results)")
-    proof.add_argument("--results", default=os.path.join(".asv", "results"),
-                       help="with --evaluate-only: where the runs are (default: %(default)s)")
+    options.add_results(proof, "with --evaluate-only: where the runs are (default: %(default)s)", default=options.LOCAL_RESULTS)
     proof.set_defaults(func=cmd_alarm_proof)
     restate_parser = sub.add_parser(
         "restate", help="write the suite's statistic (fastest process, with its interval) into asv's result files",
@@ -163,9 +163,8 @@ def add_parsers(sub) -> None:
                     "processes and its ci_99 columns to the ends of the suite's interval (zarr_cryoet.stats."
                     "estimate): the machine's measured band where it has an interval profile, else the range "
                     "of the processes' minima. tasks.py benchmark and the nightly job do this after every asv run.")
-    restate_parser.add_argument("--results", default=os.path.join(".asv", "results"),
-                                help="asv results directory (default: %(default)s)")
-    restate_parser.add_argument("--machine", help="only this asv machine's results (default: every machine)")
+    options.add_results(restate_parser, "asv results directory (default: %(default)s)", default=options.LOCAL_RESULTS)
+    options.add_machine(restate_parser, "only this asv machine's results (default: every machine)")
     restate_parser.set_defaults(func=cmd_restate)
 
 
@@ -179,10 +178,9 @@ def add_nightly_parser(sub) -> None:
                     "dashboard, compare every new result with its baseline like asv compare, write a Markdown "
                     "report and commit the results to a git branch. Exit status: 0 no regression, "
                     "1 regression, 2 error, 75 another run is in progress.")
-    night.add_argument("--config", default="asv.conf.json",
-                       help="asv config: asv.conf.json (zarr releases) or asv.upstream.conf.json (zarr commits)")
+    options.add_config(night, "asv config: asv.conf.json (zarr releases) or asv.upstream.conf.json (zarr commits)")
     night.add_argument("--repo", help="override the config's repo (a path or URL of the benchmarked git repository)")
-    night.add_argument("--machine", help="asv machine name (default: this host's name)")
+    options.add_machine(night, "asv machine name (default: this host's name)")
     night.add_argument("--factor", type=float, default=None,
                        help="one ratio that counts as a change for every timing, with asv compare's rules "
                             f"(default: each timing's own threshold from the noise profile, else the rank test "

@@ -14,7 +14,7 @@ understates the benefit of more cores on large ones. Every extrapolated time is 
 extrapolated answer names the size it comes from and this rule. A time is scaled whole: its value, each
 process's minimum and so its interval's ends (a measured band, relative to the value, stays as it is); the
 comparisons with the best are made again on the scaled times, by the caller
-(:func:`zarr_cryoet.report.recommend.compare_rows`: each layout is scaled by its own factor).
+(:func:`zarr_cryoet.answer.recommend.compare_rows`: each layout is scaled by its own factor).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from zarr_cryoet.errors import ZarrCryoetError
+from zarr_cryoet.util.errors import ZarrCryoetError
 from zarr_cryoet.measure import object_traffic
 from zarr_cryoet.store import access
 from zarr_cryoet.stats.estimate import Estimate
@@ -96,7 +96,7 @@ def scaled(found: Estimate, factor: float) -> Estimate:
 
 def scale(answer, measured_shape, target):
     """``answer`` with every layout's time scaled to ``target`` and re-ranked (:data:`RULE`), its comparisons
-    with the best left to be made again (:func:`zarr_cryoet.report.recommend.compare_rows`); unchanged when
+    with the best left to be made again (:func:`zarr_cryoet.answer.recommend.compare_rows`); unchanged when
     ``target`` is the measured shape."""
     if tuple(target) == tuple(measured_shape):
         return answer

@@ -2,7 +2,7 @@
 
 For every asv environment (``.asv/env/*``: one zarr release each) this writes the phantom's stores
 with that environment's zarr, then times the headline operations with the plain loop
-(:mod:`zarr_cryoet.measure.plain_loop`): the same statistic, the same processes and samples per
+(:mod:`zarr_cryoet.checks.plain_loop`): the same statistic, the same processes and samples per
 operation and the same interleaving of the releases as the suite, in the allocator states asked
 for (default: pinned, as the suite runs). The table sets each value next to asv's, each with its
 interval (:mod:`zarr_cryoet.stats.estimate`), and each zarr 3 ÷ zarr 2 ratio next to asv's, each with
@@ -17,7 +17,7 @@ import contextlib
 import math
 from dataclasses import dataclass
 
-from zarr_cryoet.measure.plain_loop import STATES, Job, environments, prepared, run_schedule
+from zarr_cryoet.checks.plain_loop import STATES, Job, environments, prepared, run_schedule
 from zarr_cryoet.stats import schedule as schedules
 from zarr_cryoet.stats.compare import compare, versus_text
 from zarr_cryoet.stats.estimate import Estimate
@@ -110,7 +110,7 @@ def run(env_dir, *, sizes=("128", "184x630x630"), states=("pinned",), log=print)
 def table(measured: dict, results=None) -> str:
     """Markdown: asv's value next to the plain loop's, per case and zarr, each with its interval; then the zarr 3 ÷
     zarr 2 ratios, each with the rank test of its two releases' processes."""
-    from zarr_cryoet.tracking.asv_config import version_key
+    from zarr_cryoet.util.versions import version_key
 
     zarrs = sorted({z for z, _, _ in measured}, key=version_key)
     states = [s for s in STATES if any(k[2] == s for k in measured)]

@@ -55,14 +55,16 @@ from pathlib import Path
 
 import numpy as np
 
+from zarr_cryoet.asv import options
 from zarr_cryoet.data import sources
 from zarr_cryoet.data.request import PORTAL_VIA, PORTAL_VIA_ENV, SourceRequest
 from zarr_cryoet.store.codecs import CODECS
 from zarr_cryoet.data.crop import DEFAULT_CROP_SIZE
-from zarr_cryoet.errors import ZarrCryoetError
-from zarr_cryoet.measure import commands
-from zarr_cryoet.tracking import commands as tracking_commands
-from zarr_cryoet.tracking import both_cores, decide, intervals
+from zarr_cryoet.util.errors import ZarrCryoetError
+from zarr_cryoet.cli import checks as commands
+from zarr_cryoet.cli import tracking as tracking_commands
+from zarr_cryoet.tracking import both_cores, decide
+from zarr_cryoet.checks import intervals
 from zarr_cryoet.store.stores import Layout, inspect_store, write_store
 
 INFO_CHUNKS = (64, 64, 64)
@@ -86,13 +88,6 @@ def _add_source_options(parser: argparse.ArgumentParser, default_source: str | N
     parser.add_argument("--via", choices=PORTAL_VIA, default=os.environ.get(PORTAL_VIA_ENV) or None,
                         help="read a portal: tomogram's OME-Zarr over https (default) or s3 (its s3_omezarr_dir; "
                              "the endpoint: $AWS_ENDPOINT_URL, else AWS)")
-
-
-def _add_results_options(parser: argparse.ArgumentParser) -> None:
-    """--results, --machine and --commit, alike for report and recommend (:func:`answer.add_results_arguments`)."""
-    from zarr_cryoet.report import answer
-
-    answer.add_results_arguments(parser)
 
 
 def _request(args) -> SourceRequest:
@@ -170,9 +165,10 @@ def cmd_viz(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from zarr_cryoet.report import answer, recommend, report
+    from zarr_cryoet.answer import render as answer, recommend
+    from zarr_cryoet.report import report
     from zarr_cryoet.report.instructions import count_rows, release_line
-    from zarr_cryoet.report.results import ReportResults
+    from zarr_cryoet.asv.results import ReportResults
 
     results = ReportResults.load(args.results, machine=args.machine, commit=args.commit)
     counts = ReportResults.load(args.counts, machine=args.machine) if args.counts else None
@@ -191,8 +187,8 @@ def cmd_report(args) -> int:
 
 
 def cmd_recommend(args) -> int:
-    from zarr_cryoet.report import answer
-    from zarr_cryoet.report.results import ReportError, ReportResults
+    from zarr_cryoet.answer import render as answer
+    from zarr_cryoet.asv.results import ReportError, ReportResults
 
     results_dir, machine, zarr_version = args.results, args.machine, args.zarr
     focused_only = [f"--{name.replace('_', '-')}" for name in ("size", "offset", "level", "quick")
@@ -216,7 +212,7 @@ def cmd_recommend(args) -> int:
 
 
 def cmd_command_times(args) -> int:
-    from zarr_cryoet.tracking import command_times
+    from zarr_cryoet.report import command_times
 
     print(command_times.render(args.dir), end="")
     return 0
@@ -230,7 +226,7 @@ def cmd_instructions(args) -> int:
 
 
 def cmd_readme(args) -> int:
-    from zarr_cryoet.report import readme
+    from zarr_cryoet.answer import readme
 
     if args.check:
         outdated = readme.stale(Path(args.path))
@@ -300,7 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Read asv's results for one machine and commit and write CSVs and figures "
                                      "under --out: cryoet_benchmarks/, chunking_benchmarks/, version_comparison/, "
                                      "access_patterns/, engines/, lossy/, measurement/.")
-    _add_results_options(rep)
+    options.add_run(rep)
     rep.add_argument("--out", default=os.path.join("data", "output"), help="output directory (default: %(default)s)")
     rep.add_argument("--dpi", type=int, choices=[150, 300], default=150,
                      help="150 for the web, 300 for print (default: %(default)s)")
@@ -316,13 +312,12 @@ def build_parser() -> argparse.ArgumentParser:
                                      "spread; then the codec, the lossy setting and the reader. With --source, "
                                      "first run a focused asv benchmark on that data (a few minutes) and answer "
                                      "from it.")
-    _add_results_options(rec)
-    from zarr_cryoet.report import answer
+    options.add_run(rec)
+    from zarr_cryoet.answer import render as answer
 
     answer.add_arguments(rec)
     _add_source_options(rec, None)
-    rec.add_argument("--config", default="asv.conf.json",
-                     help="with --source: the asv config whose environments and results directory the focused run "
+    options.add_config(rec, "with --source: the asv config whose environments and results directory the focused run "
                           "uses (default: %(default)s)")
     rec.add_argument("--quick", action="store_true",
                      help="with --source: one sample per benchmark (asv run --quick): an answer in about a minute, "
@@ -334,8 +329,8 @@ def build_parser() -> argparse.ArgumentParser:
                                          "recorded/counts) for the headline reads and write, each newer release's "
                                          "ratio to the oldest beside its time ratio from --results.")
     counted.add_argument("--counts", required=True, help="asv results with the counts, e.g. recorded/counts")
-    counted.add_argument("--results", help="asv results with the timings (default: those of --counts)")
-    counted.add_argument("--machine", help="the machine whose results to read (default: the only one, or vm)")
+    options.add_results(counted, "asv results with the timings (default: those of --counts)")
+    options.add_machine(counted, "the machine whose results to read (default: the only one, or vm)")
     counted.set_defaults(func=cmd_instructions)
     readme_parser = sub.add_parser("readme", help="rewrite the README's generated tables from their commands",
                                    description="Run the command named in each <!-- generated by: ... --> block of "
@@ -397,5 +392,3 @@ def main(argv=None) -> int:
         return 130
 
 
-if __name__ == "__main__":
-    sys.exit(main())

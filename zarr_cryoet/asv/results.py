@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from zarr_cryoet.data import provenance
-from zarr_cryoet.errors import ZarrCryoetError
+from zarr_cryoet.util.errors import ZarrCryoetError
 from zarr_cryoet.stats import calibration
 from zarr_cryoet.stats.estimate import Estimate, estimate
-from zarr_cryoet.tracking.asv_config import version_key
-from zarr_cryoet.tracking.restate import per_process_counts
+from zarr_cryoet.util.versions import version_key
+from zarr_cryoet.asv.restate import per_process_counts
 
 DEFAULT_RESULTS = Path(".asv", "results")
 #: one whole default run shipped with the repository (recorded/README.md says which): the answer

@@ -11,8 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from zarr_cryoet.errors import ZarrCryoetError
-from zarr_cryoet.tracking import asv_config
+from zarr_cryoet.util.errors import ZarrCryoetError
+from zarr_cryoet.asv import config as asv_config
 
 
 class AsvRunError(ZarrCryoetError):
@@ -42,9 +42,9 @@ def run_foreground(cmd: list[str], cwd: Path, env: dict[str, str] | None = None)
 def run_suite(conf_path: Path, conf: dict, args: list[str], cwd: Path, env: dict[str, str] | None = None) -> int:
     """``asv run`` as every run of the suite makes it (:data:`asv_config.RUN_ARGS`: rounds interleaved across
     the environments, samples recorded), then the setup caches the rounds shared removed and the suite's
-    statistic written into the results (:mod:`zarr_cryoet.tracking.restate`). ``conf``: the config at
+    statistic written into the results (:mod:`zarr_cryoet.asv.restate`). ``conf``: the config at
     ``conf_path``, with absolute paths. Returns asv's exit status."""
-    from zarr_cryoet.tracking.restate import restate
+    from zarr_cryoet.asv.restate import restate
 
     try:
         return run_foreground(asv_command(conf_path, "run", *asv_config.RUN_ARGS, *args), cwd, env)

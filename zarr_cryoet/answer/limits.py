@@ -1,7 +1,7 @@
 """What an answer covers and what it does not: the lines that head ``recommend`` and the README's answer.
 
 Everything is read from the results themselves (the data's provenance, the machine's cores, which
-modules ran) and from the machine's noise profile (:mod:`zarr_cryoet.tracking.noise`: how far a timing
+modules ran) and from the machine's noise profile (:mod:`zarr_cryoet.asv.noise`: how far a timing
 moves between runs of one commit); nothing is typed in.
 """
 
@@ -10,9 +10,9 @@ from __future__ import annotations
 import statistics
 from pathlib import Path
 
-from zarr_cryoet.report.recommend import PORTAL, Answer
-from zarr_cryoet.report.results import ReportResults
-from zarr_cryoet.tracking import noise
+from zarr_cryoet.answer.recommend import PORTAL, Answer
+from zarr_cryoet.asv.results import ReportResults
+from zarr_cryoet.asv import noise
 
 
 def _data(results: ReportResults, data) -> str:
@@ -52,7 +52,7 @@ def covers(results: ReportResults, answers: list[Answer]) -> list[str]:
 def run_to_run(results: ReportResults, repository: Path | None = None) -> str | None:
     """One line: what the intervals mean on this machine (its measured bands and their coverage), and how far a
     timing moves between runs of one commit (its noise profile)."""
-    from zarr_cryoet.report.results import intervals_profile
+    from zarr_cryoet.asv.results import intervals_profile
 
     bands = intervals_profile(results.results_dir, results.machine)
     if bands is None:

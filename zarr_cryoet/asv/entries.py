@@ -1,7 +1,7 @@
 """Every asv result of one machine, unrolled per parameter combination, each timing with the suite's statistic.
 
 The nightly comparison (:mod:`zarr_cryoet.tracking.regressions`), the noise profile
-(:mod:`zarr_cryoet.tracking.noise`) and ``zarr-cryoet stability`` read results this way: one
+(:mod:`zarr_cryoet.asv.noise`) and ``zarr-cryoet stability`` read results this way: one
 :class:`Entry` per (environment, commit, benchmark with parameters), named as ``asv compare``
 names them. A timing with recorded samples carries the suite's statistic
 (:mod:`zarr_cryoet.stats.estimate`: the fastest process, and every process's minimum) as its
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from zarr_cryoet.stats import calibration
 from zarr_cryoet.stats.estimate import Estimate, estimate, time_text
-from zarr_cryoet.tracking.restate import per_process_counts
+from zarr_cryoet.asv.restate import per_process_counts
 
 
 @dataclass(frozen=True)

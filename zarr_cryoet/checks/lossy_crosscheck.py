@@ -3,7 +3,7 @@
 For every asv environment this writes the 128³ phantom with each codec of the default speed grid
 (:data:`~zarr_cryoet.store.lossy_codecs.SPEED_DEFAULT`, 64³ chunks, format 2) and times full reads
 and writes with the plain loop's skeleton, statistic and schedule, on one core with the allocator
-pinned, as ``benchmarks/lossy.py`` runs (:mod:`zarr_cryoet.measure.plain_loop`; every read is
+pinned, as ``benchmarks/lossy.py`` runs (:mod:`zarr_cryoet.checks.plain_loop`; every read is
 checked against numcodecs' own decoding). The table puts asv's value next to the plain loop's.
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import contextlib
 
-from zarr_cryoet.measure.plain_loop import Job, environments, prepared, run_schedule
-from zarr_cryoet.measure.release_crosscheck import asv_estimate
+from zarr_cryoet.checks.plain_loop import Job, environments, prepared, run_schedule
+from zarr_cryoet.checks.release_crosscheck import asv_estimate
 from zarr_cryoet.stats import schedule as schedules
 from zarr_cryoet.stats.estimate import time_text
 from zarr_cryoet.store.lossy_codecs import SPEED_DEFAULT

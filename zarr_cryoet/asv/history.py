@@ -27,8 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from zarr_cryoet.errors import ZarrCryoetError
-from zarr_cryoet.files import write_atomically
+from zarr_cryoet.util.errors import ZarrCryoetError
+from zarr_cryoet.util.files import write_atomically
 
 
 class HistoryError(ZarrCryoetError):

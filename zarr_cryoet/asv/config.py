@@ -22,6 +22,8 @@ import re
 import sys
 from pathlib import Path
 
+from zarr_cryoet.util.versions import version_key
+
 #: asv --bench regex of the default run (tasks.py benchmark): everything but the long codec sweep, the
 #: instruction counts (the nightly job's first alarm; every case of the one-core tier under valgrind takes about an
 #: hour of one core here, docs/measurement.md: ``--bench instructions`` runs them) and the S3 concurrency sweep (a
@@ -192,13 +194,6 @@ def with_absolute_paths(conf: dict, conf_dir: Path, repo_base: Path | None = Non
         if key in conf:
             conf[key] = [c.replace("{conf_dir}", str(conf_dir)) for c in conf[key]]
     return conf
-
-
-def version_key(version: str) -> tuple:
-    """The one sort key for versions of zarr and Python, everywhere in the project: "3.9" < "3.11" < "3.11.2"
-    (the numbers of the release part; a suffix such as ".dev3+g1234" or "rc1" is ignored, "" sorts first)."""
-    release = re.match(r"[0-9]+(?:\.[0-9]+)*", str(version).strip())
-    return tuple(int(part) for part in release.group(0).split(".")) if release else ()
 
 
 def pythons(conf: dict) -> list[str]:

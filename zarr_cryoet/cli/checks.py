@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import os
 
-MACHINE_HELP = "asv machine name (default: this host's, as asv run records it; else the one with the newest results)"
+from zarr_cryoet.asv import options
 
 
 def cmd_overhead(args) -> int:
-    from zarr_cryoet.measure.quality import format_overhead, overhead
+    from zarr_cryoet.checks.quality import format_overhead, overhead
 
     print(format_overhead(*overhead(args.results, args.machine, args.commit)))
     return 0
 
 
 def cmd_stability(args) -> int:
-    from zarr_cryoet.measure.quality import format_stability, stability
+    from zarr_cryoet.checks.quality import format_stability, stability
 
     measured = stability(args.results, args.machine, commit=args.commit, other_dir=args.results_b)
     print(format_stability(measured, bench=args.bench))
@@ -29,9 +29,9 @@ def cmd_stability(args) -> int:
 
 
 def cmd_crosscheck(args) -> int:
-    from zarr_cryoet.measure import release_crosscheck
-    from zarr_cryoet.measure.quality import QualityError
-    from zarr_cryoet.report.results import ReportResults
+    from zarr_cryoet.checks import release_crosscheck
+    from zarr_cryoet.checks.quality import QualityError
+    from zarr_cryoet.asv.results import ReportResults
 
     if not args.engines and "512" in (args.size or []):
         raise QualityError("--size 512 is a size of the engine comparison; add --engines, or use --size 128 "
@@ -44,12 +44,12 @@ def cmd_crosscheck(args) -> int:
         raise QualityError("--lossy checks the lossy codecs at 128³ on its own; drop --engines and --size")
     results = ReportResults.load(args.results, machine=args.machine, commit=args.commit) if args.results else None
     if args.lossy:
-        from zarr_cryoet.measure import lossy_crosscheck
+        from zarr_cryoet.checks import lossy_crosscheck
 
         print(lossy_crosscheck.table(lossy_crosscheck.run(args.env_dir), results))
         return 0
     if args.engines:
-        from zarr_cryoet.measure import engine_crosscheck
+        from zarr_cryoet.checks import engine_crosscheck
 
         measured = engine_crosscheck.run(args.env_dir, sizes=args.size or engine_crosscheck.SIZES)
         print(engine_crosscheck.table(measured, results))
@@ -61,8 +61,8 @@ def cmd_crosscheck(args) -> int:
 
 
 def cmd_schedule_study(args) -> int:
-    from zarr_cryoet.measure import schedule_study
-    from zarr_cryoet.measure.quality import QualityError
+    from zarr_cryoet.checks import schedule_study
+    from zarr_cryoet.checks.quality import QualityError
 
     if args.processes < 4 or args.samples < 1:
         raise QualityError("--processes must be at least 4 (two disjoint halves of two) and --samples at least 1")
@@ -83,7 +83,6 @@ def cmd_schedule_study(args) -> int:
 
 
 def add_parsers(sub) -> None:
-    results = os.path.join(".asv", "results")  # not the recorded run: these compare runs made on this machine
     over = sub.add_parser("overhead", help="asv's overhead: wall time per environment against the timed samples",
                           description="For one machine and commit of an asv results directory, print each "
                                       "environment's benchmark wall time (asv's duration), the time inside the "
@@ -101,18 +100,19 @@ def add_parsers(sub) -> None:
                                        "samples per process, releases interleaved) and print them next to asv's "
                                        "values, with the zarr 3 / zarr 2 ratios and whether they agree.")
     for parser in (over, stab, cross):
-        parser.add_argument("--results", default=results, help="asv results directory (default: %(default)s; these commands check runs made on "
-                                 "this machine, so unlike report they never fall back to the recorded run)")
-        parser.add_argument("--commit", help="commit hash or prefix (default: the latest with results)")
-    over.add_argument("--machine", help=MACHINE_HELP)
+        options.add_results(parser, "asv results directory (default: %(default)s; these commands check runs made on "
+                            "this machine, so unlike report they never fall back to the recorded run)",
+                            default=options.LOCAL_RESULTS)
+        options.add_commit(parser, "commit hash or prefix (default: the latest with results)")
+    options.add_machine(over)
     over.set_defaults(func=cmd_overhead)
-    stab.add_argument("--machine", action="append", default=[], help="asv machine name, twice or more: the runs")
+    options.add_machine(stab, "asv machine name, twice or more: the runs", action="append", default=[])
     stab.add_argument("--results-b", help="results directory of the second run (default: --results)")
     stab.add_argument("--bench", help="only benchmarks matching this regex, e.g. '^(compression|chunking)\\.'")
     stab.add_argument("--save", help="write the noise profile (per timing, the smallest detectable change) here, "
                                      "e.g. .asv/noise/vm.json")
     stab.set_defaults(func=cmd_stability)
-    cross.add_argument("--machine", help="asv machine of the results to compare with (default: this host's, else the newest)")
+    options.add_machine(cross, "asv machine of the results to compare with (default: this host's, else the newest)")
     cross.add_argument("--env-dir", default=os.path.join(".asv", "env"), help="asv environments (default: %(default)s)")
     cross.add_argument("--state", action="append", choices=["pinned", "loaded", "wrote first"],
                        help="allocator states of the measuring processes (default: pinned, as the suite runs; "

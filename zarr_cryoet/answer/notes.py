@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from zarr_cryoet.fidelity.tiers import Tier, tier
 from zarr_cryoet.report import object_storage
-from zarr_cryoet.report.families import LOSSY
-from zarr_cryoet.report.recommend import PORTAL, Answer, choose_env, recommend
-from zarr_cryoet.report.results import ReportResults, finite, intervals_profile
+from zarr_cryoet.asv.families import LOSSY
+from zarr_cryoet.answer.recommend import PORTAL, Answer, choose_env, recommend
+from zarr_cryoet.asv.results import ReportResults, finite, intervals_profile
 from zarr_cryoet.stats.compare import adjust, compare, versus_text
 from zarr_cryoet.stats.release import method, release_ratio
 from zarr_cryoet.report.tables import chunk_label
@@ -205,7 +205,7 @@ def extras(results: ReportResults, zarr_version: str | None = None, answers: lis
         if fused:
             lines.append(fused)
     lines += cold_cache(results, env)
-    lines += object_storage.answer_lines(results, env)
+    lines += object_storage_lines(results, env)
     at_portal_size = bool(answers) and answers[0].size == PORTAL  # the table has the tier's every read then
     for data in ([] if at_portal_size else results.choices("realistic", "data")):
         for operation, benchmark in (("full read", "realistic.Read.time_read_full"),
@@ -217,3 +217,36 @@ def extras(results: ReportResults, zarr_version: str | None = None, answers: lis
             if line:
                 lines.append(f"At portal size, {operation}: {line}; zarr {env.zarr_version}, {data}, every core.")
     return lines + releases(results)
+
+
+def object_storage_lines(results: ReportResults, env) -> list[str]:
+    """The fastest client per workload and layout over the default network, and what consolidating saves."""
+    if not results.has(object_storage.MODULE):
+        return []
+    lines = []
+    for data in results.choices(object_storage.MODULE, "data"):
+        parts = []
+        for workload in results.choices(object_storage.MODULE, "workload"):
+            if workload == "open":
+                continue
+            for chunks in results.choices(object_storage.MODULE, "chunks"):
+                fmt = 3 if "/" in str(chunks) else 2
+                cells = {c: {"data": data, "chunks": chunks, "client": c, "network": object_storage.NETWORK}
+                         for c in results.choices(object_storage.MODULE, "client")}
+                line = _compared(results, env, f"{object_storage.MODULE}.Read.time_read_{workload}", cells)
+                if line:
+                    parts.append(f"{object_storage.WORKLOAD_TEXT.get(workload, workload)}, {chunk_label(chunks)} v{fmt}: {line}")
+        if parts:
+            lines.append(f"From object storage ({object_storage.NETWORK_TEXT}): " + "; ".join(parts)
+                         + f"; zarr {env.zarr_version}, {data}, one core.")
+        opened = [r for r in object_storage.open_rows(results) if r["zarr_version"] == env.zarr_version and r["data"] == data
+                  and r["requests"] != ""]
+        by_client = {}
+        for r in opened:
+            by_client.setdefault(r["client"], {})[r["metadata"]] = r["requests"]
+        saves = [f"{c} {m['plain']:.0f} → {m['consolidated']:.0f} requests" for c, m in by_client.items()
+                 if {"plain", "consolidated"} <= set(m)]
+        if saves:
+            lines.append("Opening the portal's OME-Zarr image (group + 3 levels), as stored → with consolidated "
+                         f"metadata: {'; '.join(saves)}; zarr {env.zarr_version}.")
+    return lines

@@ -6,7 +6,7 @@ chosen use cases, where a layout's cost in a use case is its time ÷ the best la
 is the best). Times of different use cases differ by orders of magnitude, so they are compared as these
 ratios, never summed. For object storage a layout's time is that of its fastest library. Only layouts
 measured in every chosen use case compete. Each cost is written with the answer's comparison of the layout with
-the best (:meth:`Answer.versus <zarr_cryoet.report.recommend.Answer.versus>`): ``~`` where the rule cannot tell
+the best (:meth:`Answer.versus <zarr_cryoet.answer.recommend.Answer.versus>`): ``~`` where the rule cannot tell
 them apart.
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from zarr_cryoet.report.recommend import SHORT, Answer, Ranked
+from zarr_cryoet.answer.recommend import SHORT, Answer, Ranked
 from zarr_cryoet.report.tables import chunk_label
 from zarr_cryoet.stats.compare import Comparison, versus_text
 
