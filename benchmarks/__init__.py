@@ -1,5 +1,7 @@
 """The asv benchmark suite: one module per question (see docs/methodology.md, "What is measured").
 
+Every benchmark's name and where it is defined: benchmarks/INDEX.md (tools/benchmark_index.py).
+
 Importing the suite prepares every measured process (and, under asv's forkserver, every benchmark
 process forked from it) the same way:
 

@@ -337,7 +337,7 @@ class FormatFollowsChunks(LayoutSuite):
 
     def layout(self, named: dict) -> stores.Layout:
         chunks = named.get("chunks", self.fixed["chunks"])
-        return stores.Layout.from_spec(self.fixed["codec"], chunks, 3 if "/" in chunks else 2)
+        return stores.Layout.from_spec(self.fixed["codec"], chunks)
 
 
 def _figure(key: str):

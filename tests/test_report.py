@@ -21,7 +21,8 @@ from matplotlib.colors import to_hex
 from matplotlib.image import imread
 
 from zarr_cryoet import cli
-from zarr_cryoet.report.tables import chunk_label, pattern_label
+from zarr_cryoet.store.stores import chunk_label
+from zarr_cryoet.report.tables import pattern_label
 from zarr_cryoet.data.provenance import provenance_dir, record
 
 from zarr_cryoet import report

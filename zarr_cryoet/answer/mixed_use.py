@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from zarr_cryoet.answer.recommend import SHORT, Answer, Ranked
-from zarr_cryoet.report.tables import chunk_label
 from zarr_cryoet.stats.compare import Comparison, versus_text
+from zarr_cryoet.store.stores import layout_label
 
 #: the use cases of ``--use``'s default: a viewer, particle picking, training
 DEFAULT_USES = ("xy-viewer", "particles", "whole-volume")
@@ -49,7 +49,7 @@ class MixedUse:
 
     @property
     def label(self) -> str:
-        return f"{chunk_label(self.chunks)} v{self.zarr_format}"
+        return f"{layout_label(self.chunks, self.zarr_format)}"
 
 
 def _by_layout(answer: Answer) -> dict:

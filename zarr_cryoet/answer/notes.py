@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from zarr_cryoet.fidelity.tiers import Tier, tier
 from zarr_cryoet.report import object_storage
-from zarr_cryoet.asv.families import LOSSY
+from zarr_cryoet.asv.families import COMPRESSION, ENGINES, LOSSY, OBJECT_STORAGE, REALISTIC
 from zarr_cryoet.answer.recommend import PORTAL, Answer, choose_env, recommend
 from zarr_cryoet.asv.results import ReportResults, finite, intervals_profile
 from zarr_cryoet.stats.compare import adjust, compare, versus_text
 from zarr_cryoet.stats.release import method, release_ratio
-from zarr_cryoet.report.tables import chunk_label
+from zarr_cryoet.store.stores import implied_format, layout_label
 
 
 def tradeoffs(answers: list[Answer], factor: float = 2.0) -> list[str]:
@@ -79,7 +79,7 @@ def releases(results: ReportResults) -> list[str]:
 
 def lossless_ratios(results: ReportResults, env, data) -> dict:
     """Each lossless codec's compression ratio (format 2, 64³ chunks, bytes on disk)."""
-    ratios = {c: results.value(env, "compression.Storage.track_compression_ratio", data=data, codec=c, zarr_format=2)
+    ratios = {c: results.value(env, COMPRESSION.ratio, data=data, codec=c, zarr_format=2)
               for c in results.choices("compression", "codec")}
     return {c: r for c, r in ratios.items() if finite(r)}
 
@@ -129,13 +129,12 @@ def fused_pays(results: ReportResults, env, data) -> str:
         return ""
     found = []  # (layout label, operation, comparison)
     for chunks in results.choices("engines", "chunks"):
-        fmt = 3 if "/" in str(chunks) else 2
-        for operation, benchmark in (("full read", "engines.Read.time_read_full"),
-                                     ("XY plane", "engines.Read.time_read_slice_xy")):
+        fmt = implied_format(chunks)
+        for operation, benchmark in (("full read", ENGINES.full_read), ("XY plane", ENGINES.slice_xy)):
             fused, default = (results.estimate(env, benchmark, data=data, chunks=chunks, zarr_format=fmt, engine=e)
                               for e in (FUSED, DEFAULT))
             if fused is not None and default is not None and default.value:
-                found.append((f"{chunk_label(chunks)} v{fmt}", operation, compare(default, fused)))
+                found.append((f"{layout_label(chunks, fmt)}", operation, compare(default, fused)))
     if not found:
         return ""
     tests = adjust([c for *_, c in found])
@@ -162,7 +161,7 @@ def cold_cache(results: ReportResults, env) -> list[str]:
         parts = []
         for r in (r for r in rows if r["data"] == data):
             ratio = versus_text(r["comparison"]) if r.get("comparison") else f"{r['cold_over_warm']:.2f}×"
-            parts.append(f"{chunk_label(r['chunks'])} v{r['zarr_format']} {r['cold_ms']:.1f} ms against "
+            parts.append(f"{layout_label(r['chunks'], r['zarr_format'])} {r['cold_ms']:.1f} ms against "
                          f"{r['warm_ms']:.1f} ms warm ({ratio})")
         lines.append("Cold page cache (the store's files dropped before each read), full read: " + "; ".join(parts)
                      + f"; zarr {env.zarr_version}, {data}, one core, this VM's disk.")
@@ -178,7 +177,7 @@ def extras(results: ReportResults, zarr_version: str | None = None, answers: lis
         ratios = lossless_ratios(results, env, data)
         if ratios:
             best = max(ratios, key=ratios.get)
-            write = results.estimate(env, "compression.Write.time_write", data=data, codec=best, zarr_format=2)
+            write = results.estimate(env, COMPRESSION.write, data=data, codec=best, zarr_format=2)
             lines.append(f"Lossless codec: **{best}** ({ratios[best]:.3f}×" + (f", write {write}" if write else "")
                          + ") of " + ", ".join(f"{c} {r:.3f}×" for c, r in sorted(ratios.items(), key=lambda kv: -kv[1])
                                                if c != best) + f"; zarr {env.zarr_version}, {data}, 64³ chunks.")
@@ -194,12 +193,12 @@ def extras(results: ReportResults, zarr_version: str | None = None, answers: lis
             lines.append(line + f"; zarr {env.zarr_version}, {data}.")
     for data in results.choices("engines", "data"):
         for chunks in results.choices("engines", "chunks"):
-            fmt = 3 if "/" in str(chunks) else 2
+            fmt = implied_format(chunks)
             cells = {e: {"data": data, "chunks": chunks, "zarr_format": fmt, "engine": e}
                      for e in results.choices("engines", "engine")}
-            line = _compared(results, env, "engines.Read.time_read_full", cells)
+            line = _compared(results, env, ENGINES.full_read, cells)
             if line:
-                lines.append(f"Reader for {chunk_label(chunks)} v{fmt}, full read: {line}; zarr {env.zarr_version}, "
+                lines.append(f"Reader for {layout_label(chunks, fmt)}, full read: {line}; zarr {env.zarr_version}, "
                              f"{data}, one core.")
         fused = fused_pays(results, env, data)
         if fused:
@@ -208,10 +207,9 @@ def extras(results: ReportResults, zarr_version: str | None = None, answers: lis
     lines += object_storage_lines(results, env)
     at_portal_size = bool(answers) and answers[0].size == PORTAL  # the table has the tier's every read then
     for data in ([] if at_portal_size else results.choices("realistic", "data")):
-        for operation, benchmark in (("full read", "realistic.Read.time_read_full"),
-                                     ("XY plane", "realistic.Read.time_read_slice_xy")):
-            cells = {f"{chunk_label(c)} v{3 if '/' in str(c) else 2}":
-                     {"data": data, "chunks": c, "zarr_format": 3 if "/" in str(c) else 2}
+        for operation, benchmark in (("full read", REALISTIC.full_read), ("XY plane", REALISTIC.slice_xy)):
+            cells = {f"{layout_label(c, implied_format(c))}":
+                     {"data": data, "chunks": c, "zarr_format": implied_format(c)}
                      for c in results.choices("realistic", "chunks")}
             line = _compared(results, env, benchmark, cells)
             if line:
@@ -230,12 +228,12 @@ def object_storage_lines(results: ReportResults, env) -> list[str]:
             if workload == "open":
                 continue
             for chunks in results.choices(object_storage.MODULE, "chunks"):
-                fmt = 3 if "/" in str(chunks) else 2
+                fmt = implied_format(chunks)
                 cells = {c: {"data": data, "chunks": chunks, "client": c, "network": object_storage.NETWORK}
                          for c in results.choices(object_storage.MODULE, "client")}
-                line = _compared(results, env, f"{object_storage.MODULE}.Read.time_read_{workload}", cells)
+                line = _compared(results, env, OBJECT_STORAGE.read(workload), cells)
                 if line:
-                    parts.append(f"{object_storage.WORKLOAD_TEXT.get(workload, workload)}, {chunk_label(chunks)} v{fmt}: {line}")
+                    parts.append(f"{object_storage.WORKLOAD_TEXT.get(workload, workload)}, {layout_label(chunks, fmt)}: {line}")
         if parts:
             lines.append(f"From object storage ({object_storage.NETWORK_TEXT}): " + "; ".join(parts)
                          + f"; zarr {env.zarr_version}, {data}, one core.")

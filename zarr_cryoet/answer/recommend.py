@@ -29,11 +29,13 @@ import itertools
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
+from zarr_cryoet.asv.families import ACCESS, CHUNKING, OBJECT_STORAGE, REALISTIC
 from zarr_cryoet.stats.calibration import COVERAGE
 from zarr_cryoet.stats.compare import ALPHA, Comparison, adjust, compare
 from zarr_cryoet.stats.estimate import Estimate, summed
 from zarr_cryoet.asv.results import ReportError, ReportResults
-from zarr_cryoet.report.tables import chunk_label
+from zarr_cryoet.store.stores import chunk_label, implied_format, layout_label
+from zarr_cryoet.util import markdown
 
 
 @dataclass(frozen=True)
@@ -57,25 +59,25 @@ CORES = {PORTAL: "every core", SMALL: "one core"}
 _S3 = (("network", "20ms-1gbit"),)
 
 USE_CASES = (
-    UseCase("xy-viewer", "XY viewer (one XY plane)", (("chunking.Read.time_read_slice_xy", ()),),
-            (("realistic.UseCases.time_read_slice_xy", ()),)),
+    UseCase("xy-viewer", "XY viewer (one XY plane)", ((CHUNKING.slice_xy, ()),),
+            ((REALISTIC.use_case("time_read_slice_xy"), ()),)),
     UseCase("orthogonal", "orthogonal views (XY + XZ + YZ planes)",
-            tuple((f"chunking.Read.time_read_slice_{axis}", ()) for axis in ("xy", "xz", "yz")),
-            (("realistic.UseCases.time_read_orthogonal", ()),)),
+            tuple((CHUNKING.slices[axis], ()) for axis in ("XY", "XZ", "YZ")),
+            ((REALISTIC.use_case("time_read_orthogonal"), ()),)),
     UseCase("particles", "particle picking / subtomogram extraction (16 boxes of 32³)",
-            (("chunking.Read.time_read_particle_boxes", ()),), (("realistic.UseCases.time_read_particle_boxes", ()),)),
+            ((CHUNKING.boxes, ()),), ((REALISTIC.use_case("time_read_particle_boxes"), ()),)),
     UseCase("particles-64", "subtomogram averaging, large particles (16 boxes of 64³)",
-            (("access.Read.time_read", (("pattern", "box64"),)),),
-            (("realistic.UseCases.time_read_particle_boxes_64", ()),)),
-    UseCase("whole-volume", "whole-volume processing, training (full read)", (("chunking.Read.time_read_full", ()),),
-            (("realistic.UseCases.time_read_full", ()),)),
+            ((ACCESS.read, (("pattern", "box64"),)),),
+            ((REALISTIC.use_case("time_read_particle_boxes_64"), ()),)),
+    UseCase("whole-volume", "whole-volume processing, training (full read)", ((CHUNKING.full_read, ()),),
+            ((REALISTIC.use_case("time_read_full"), ()),)),
     UseCase("remote", "over HTTP (4 XY planes + 16 boxes, +20 ms per request)",
-            (("access.RemoteRead.time_read", (("pattern", "xy"), ("latency_ms", 20))),
-             ("access.RemoteRead.time_read", (("pattern", "box32"), ("latency_ms", 20))))),
+            ((ACCESS.remote, (("pattern", "xy"), ("latency_ms", 20))),
+             (ACCESS.remote, (("pattern", "box32"), ("latency_ms", 20))))),
     UseCase("object-storage", "from object storage (S3 API, 20 ms per request, 10 requests in flight; XY plane + "
             "full read; layout and library)",
-            tuple((f"object_storage.Read.time_read_{w}", _S3) for w in ("xy", "full")),
-            tuple((f"realistic.ObjectStorage.time_read_{w}", ()) for w in ("xy", "full")), varies="client"),
+            tuple((OBJECT_STORAGE.read(w), _S3) for w in ("xy", "full")),
+            tuple((REALISTIC.object_storage(w), ()) for w in ("xy", "full")), varies="client"),
 )
 #: ``--use`` names: what users call their reads -> use case keys
 USE_NAMES = {"viewer": "xy-viewer", "xy": "xy-viewer", "orthogonal": "orthogonal", "particles": "particles",
@@ -101,7 +103,7 @@ class Ranked:
 
     @property
     def label(self) -> str:
-        return f"{chunk_label(self.chunks)} v{self.zarr_format}" + (f" via {self.via}" if self.via else "")
+        return f"{layout_label(self.chunks, self.zarr_format)}" + (f" via {self.via}" if self.via else "")
 
 
 @dataclass(frozen=True)
@@ -173,7 +175,7 @@ def rank(results: ReportResults, use_case: UseCase, env, data, size: str = SMALL
     variants = results.choices(group, use_case.varies) if use_case.varies else [None]
     for chunks, via in itertools.product(results.choices(group, "chunks"), variants):
         # a grid without a format parameter (object_storage, realistic) puts shards on format 3, plain chunks on 2
-        formats = results.choices(group, "zarr_format") if has_format else [3 if "/" in str(chunks) else 2]
+        formats = results.choices(group, "zarr_format") if has_format else [implied_format(chunks)]
         for fmt in formats:
             parts = []
             for benchmark, extra in reads:
@@ -263,8 +265,8 @@ def table(answers: list[Answer], results: ReportResults, short: bool = True) -> 
     """A Markdown table: use case, best, runner-up, worst (each with its time), and what it holds for; headed by
     the run label and the answer in one sentence unless ``short`` is False (:mod:`.answer` prints those itself)."""
     lines = ([run_label(results, answers), "", in_short(results, answers, answers[0].zarr_version if answers else
-                                                           None), ""] if short else []) + [
-        "| use case | best | runner-up | worst | holds for |", "|---|---|---|---|---|"]
+                                                           None), ""] if short else []) + markdown.table(
+        ["use case", "best", "runner-up", "worst", "holds for"])
     for a in answers:
         mark = "≈" if a.scaled_to else ""
         best = f"**{a.best.label}**: {mark}{a.best}"
@@ -279,8 +281,7 @@ def table(answers: list[Answer], results: ReportResults, short: bool = True) -> 
             c = a.versus(a.worst)
             worst = f"{a.worst.label}: {mark}{a.worst} ({c.ratio:.1f}× the best{'' if c.differs else ', ~'})"
         where = (f"≈{'×'.join(map(str, a.scaled_to))} (scaled from {a.data})" if a.scaled_to else a.data)
-        lines.append(f"| {a.use_case.title} | {best} | {runner} | {worst} | "
-                     f"zarr {a.zarr_version}, {where}, {a.cores} |")
+        lines.append(markdown.row([a.use_case.title, best, runner, worst, f"zarr {a.zarr_version}, {where}, {a.cores}"]))
     return "\n".join(lines)
 
 

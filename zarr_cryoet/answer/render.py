@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import argparse
 
+from zarr_cryoet.asv.families import CHUNKING
 from zarr_cryoet.answer import limits as answer_limits, mixed_use, recommend, scaling
 from zarr_cryoet.answer.recommend import PORTAL, SMALL, USE_NAMES, Answer
 from zarr_cryoet.asv import options
 from zarr_cryoet.asv.results import ReportError, ReportResults
-from zarr_cryoet.report.tables import chunk_label
+from zarr_cryoet.store.stores import implied_format, layout_label
 
 
 def command(argv: list[str]) -> str:
@@ -144,7 +145,7 @@ def every_core_line(results: ReportResults, zarr_version: str | None = None) -> 
     """The reads of 128³ on every core against one core (``chunking.ReadEveryCore`` against ``chunking.Read``)."""
     from zarr_cryoet.stats.compare import adjust, compare, versus_text
 
-    if "chunking.ReadEveryCore.time_read_full" not in results.param_names:
+    if CHUNKING.read("time_read_full", every_core=True) not in results.param_names:
         return None
     env = recommend.choose_env(results, zarr_version)
     cores = results.machine_info().get("num_cpu")
@@ -152,12 +153,12 @@ def every_core_line(results: ReportResults, zarr_version: str | None = None) -> 
     for operation, method in (("full read", "time_read_full"), ("XY plane", "time_read_slice_xy")):
         cells = []
         for data in results.choices("chunking", "data"):
-            for chunks in results.choices("chunking.ReadEveryCore", "chunks") or results.choices("chunking", "chunks"):
-                fmt = 3 if "/" in str(chunks) else 2
-                every = results.estimate(env, f"chunking.ReadEveryCore.{method}", data=data, chunks=chunks)
-                one = results.estimate(env, f"chunking.Read.{method}", data=data, chunks=chunks, zarr_format=fmt)
+            for chunks in results.choices(CHUNKING.every_core, "chunks") or results.choices("chunking", "chunks"):
+                fmt = implied_format(chunks)
+                every = results.estimate(env, CHUNKING.read(method, every_core=True), data=data, chunks=chunks)
+                one = results.estimate(env, CHUNKING.read(method), data=data, chunks=chunks, zarr_format=fmt)
                 if every and one:
-                    cells.append((every, f"{chunk_label(chunks)} v{fmt}", compare(one, every)))
+                    cells.append((every, f"{layout_label(chunks, fmt)}", compare(one, every)))
         tests = adjust([c for *_, c in cells])
         texts = [(every.value, f"{label} {every} ({versus_text(c)} one core's)")
                  for (every, label, _), c in zip(cells, tests)]

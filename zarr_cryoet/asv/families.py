@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import ClassVar
 
-__all__ = ["ACCESS", "CHUNKING", "COMPRESSION", "ENGINES", "Engines", "INSTRUCTIONS", "Instructions", "LIMITS", "LOSSY", "Lossy", "PROCESS_STATE", "REALISTIC", "Access", "Chunking",
+__all__ = ["ACCESS", "CHUNKING", "COLD", "Cold", "OBJECT_STORAGE", "ObjectStorage", "COMPRESSION", "ENGINES", "Engines", "INSTRUCTIONS", "Instructions", "LIMITS", "LOSSY", "Lossy", "PROCESS_STATE", "REALISTIC", "Access", "Chunking",
            "Compression", "Family", "Limits", "ProcessState", "Realistic"]
 
 
@@ -58,6 +58,12 @@ class Chunking(Family):
     slice_yz: str = "chunking.Read.time_read_slice_yz"
     files: str = "chunking.Storage.track_file_count"
     ratio: str = "chunking.Storage.track_compression_ratio"
+    boxes: str = "chunking.Read.time_read_particle_boxes"
+    every_core: str = "chunking.ReadEveryCore"
+
+    def read(self, method: str, every_core: bool = False) -> str:
+        """``chunking.Read.<method>``, or ``chunking.ReadEveryCore.<method>`` (the same reads on every core)."""
+        return f"{self.every_core if every_core else 'chunking.Read'}.{method}"
 
     @property
     def slices(self) -> dict[str, str]:
@@ -110,6 +116,14 @@ class Realistic(Family):
     full_read: str = "realistic.Read.time_read_full"
     slice_xy: str = "realistic.Read.time_read_slice_xy"
 
+    def use_case(self, method: str) -> str:
+        """A use case's read at portal size on every core, e.g. ``realistic.UseCases.time_read_orthogonal``."""
+        return f"realistic.UseCases.{method}"
+
+    def object_storage(self, workload: str) -> str:
+        """A read from object storage at portal size: ``realistic.ObjectStorage.time_read_<workload>``."""
+        return f"realistic.ObjectStorage.time_read_{workload}"
+
 
 @dataclass(frozen=True)
 class Engines(Family):
@@ -157,6 +171,35 @@ class Lossy(Family):
                 "truth_fsc_max_drop": "lossy.AgainstTruth.track_max_fsc_drop"}
 
 
+@dataclass(frozen=True)
+class Cold(Family):
+    """benchmarks/cold.py: reads with the store's files dropped from the page cache first."""
+
+    module: str = "cold"
+    full_read: str = "cold.Read.time_read_full"
+    slice_xy: str = "cold.Read.time_read_slice_xy"
+
+
+@dataclass(frozen=True)
+class ObjectStorage(Family):
+    """benchmarks/object_storage.py: reads from an S3 API on loopback, per client, with their requests."""
+
+    module: str = "object_storage"
+    concurrency: str = "object_storage.Concurrency.time_read_full"
+    open: str = "object_storage.OpenImage.time_open"
+    image_requests: str = "object_storage.ImageTraffic.track_requests"
+
+    def read(self, workload: str) -> str:
+        """``object_storage.Read.time_read_<workload>`` (xy, orthogonal, box32, box64, full)."""
+        return f"object_storage.Read.time_read_{workload}"
+
+    def traffic(self, metric: str) -> str:
+        """``object_storage.Traffic.<metric>``: track_requests, track_read_amplification, track_max_in_flight."""
+        return f"object_storage.Traffic.{metric}"
+
+
+COLD = Cold()
+OBJECT_STORAGE = ObjectStorage()
 COMPRESSION = Compression()
 CHUNKING = Chunking()
 ACCESS = Access()

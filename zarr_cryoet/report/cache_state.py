@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from zarr_cryoet.asv.families import COLD
 from zarr_cryoet.asv.results import ReportResults
 from zarr_cryoet.report.tables import interval_columns
 from zarr_cryoet.stats.compare import adjust, compare
 
-MODULE = "cold"
+MODULE = COLD.module
 COLD_CSV = Path("storage", "cold_cache.csv")
-READS = {"full": "cold.Read.time_read_full", "xy": "cold.Read.time_read_slice_xy"}
+READS = {"full": COLD.full_read, "xy": COLD.slice_xy}
 
 
 def cold_rows(results: ReportResults) -> list[dict]:

@@ -30,7 +30,8 @@ from zarr_cryoet.data import provenance
 from zarr_cryoet.asv.families import ACCESS, ENGINES, LIMITS
 from zarr_cryoet.asv.results import ReportResults, finite
 from zarr_cryoet.report.style import ENGINE_COLOURS, add_run_label, label_axis, new_figure, plain_log_ticks
-from zarr_cryoet.report.tables import _cell, chunk_label
+from zarr_cryoet.store.stores import chunk_label
+from zarr_cryoet.report.tables import _cell
 from zarr_cryoet.store.access import pattern as pattern_selections
 from zarr_cryoet.store.access import selected_voxels
 

@@ -31,9 +31,10 @@ from zarr_cryoet.report import versions
 from zarr_cryoet.report.style import (FORMAT_HATCH, STATISTIC_LABEL, add_run_label, codec_colours, figure_style,
                                       footer_height, label_axis, layout_colour, log_if_wide, new_figure,
                                       plain_log_ticks)
-from zarr_cryoet.report.tables import (chunk_label, codec_label, pattern_label, selected_bytes,
+from zarr_cryoet.report.tables import (codec_label, pattern_label, selected_bytes,
                                        volume_bytes, whiskers_text)
 from zarr_cryoet.report.versions import VERSION_PNG, build_version_figure  # noqa: F401  (the report's figures)
+from zarr_cryoet.store.stores import chunk_label, layout_label
 
 COMPRESSION_PNG = Path("cryoet_benchmarks", "cryoet_benchmark.png")
 CHUNKING_PNG = Path("chunking_benchmarks", "chunking_comparison.png")
@@ -130,7 +131,7 @@ def _grouped_layouts(ax, patterns, series: dict):
     width = 0.8 / max(len(series), 1)
     for j, ((chunks, fmt), values) in enumerate(series.items()):
         offset = x + (j - (len(series) - 1) / 2) * width
-        label = f"{chunk_label(chunks)} v{fmt}"  # on the layout's first bar only: one legend entry each
+        label = layout_label(chunks, fmt)  # on the layout's first bar only: one legend entry each
         for i, value in enumerate(values):
             if finite(value):
                 ax.bar(offset[i], value, width=width, color=layout_colour(chunks), hatch=FORMAT_HATCH.get(fmt, ""),
@@ -235,7 +236,7 @@ def _layout_bars(ax, cells, values, *, fmt="%.1f", found=None):
 
 
 def _layout_ticks(ax, cells):
-    ax.set_xticks(np.arange(len(cells)), [f"{chunk_label(c)} v{f}" for c, f in cells], rotation=40, ha="right",
+    ax.set_xticks(np.arange(len(cells)), [f"{layout_label(c, f)}" for c, f in cells], rotation=40, ha="right",
                   rotation_mode="anchor", fontsize=9)
 
 

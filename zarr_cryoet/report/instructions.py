@@ -21,10 +21,11 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from zarr_cryoet.asv.families import INSTRUCTIONS
+from zarr_cryoet.asv.families import CHUNKING, INSTRUCTIONS
 from zarr_cryoet.asv.results import ReportError, ReportResults, finite
 from zarr_cryoet.report.style import add_run_label, figure_style, label_axis, new_figure, release_colours
-from zarr_cryoet.report.tables import chunk_label
+from zarr_cryoet.store.stores import chunk_label
+from zarr_cryoet.util import markdown
 
 INSTRUCTIONS_CSV = Path("measurement", "instructions.csv")
 INSTRUCTIONS_PNG = Path("measurement", "instructions.png")
@@ -60,7 +61,7 @@ def count_rows(counts: ReportResults, times: ReportResults | None = None) -> lis
     return rows
 
 
-def release_line(rows: list[dict], benchmark: str = "chunking.Read.time_read_full", chunks: str = "16x16x16",
+def release_line(rows: list[dict], benchmark: str = CHUNKING.full_read, chunks: str = "16x16x16",
                  zarr_format=2) -> str | None:
     """The answer's sentence on work and time: ``zarr 3.1.6 executes 3.03× the instructions of 2.18.7 for a 16³
     full read; its time ratio on this machine 1.22×``; None where the rows lack the case."""
@@ -107,9 +108,8 @@ def build_count_figure(counts: ReportResults):
 
 
 #: the cases of the README's table: (timed benchmark, chunks), format 2
-HEADLINE = [("chunking.Read.time_read_full", "16x16x16"), ("chunking.Read.time_read_full", "64x64x64"),
-            ("chunking.Read.time_read_slice_xy", "16x16x16"), ("chunking.Read.time_read_slice_xy", "64x64x64"),
-            ("chunking.Write.time_write", "64x64x64")]
+HEADLINE = [(CHUNKING.full_read, "16x16x16"), (CHUNKING.full_read, "64x64x64"),
+            (CHUNKING.slice_xy, "16x16x16"), (CHUNKING.slice_xy, "64x64x64"), (CHUNKING.write, "64x64x64")]
 
 
 def render(counts_dir, results_dir=None, machine: str | None = None) -> str:
@@ -125,8 +125,7 @@ def render(counts_dir, results_dir=None, machine: str | None = None) -> str:
     lines = [f"Instructions per call (millions; valgrind, the minimum of 2 calls, counted at commit "
              f"{counts.short_commit} on {counts.machine}), and beside each newer release its ratio to zarr "
              f"{releases[0]}'s count and to its time (timings of commit {times.short_commit}):", "",
-             "| case (format 2) | " + " | ".join(f"zarr {r}" for r in releases) + " |",
-             "|---|" + "---|" * len(releases)]
+             *markdown.table(["case (format 2)", *(f"zarr {r}" for r in releases)])]
     for benchmark, chunks in HEADLINE:
         cells = {r["zarr_version"]: r for r in rows if r["benchmark"] == benchmark and r["chunks"] == chunks
                  and r["zarr_format"] == 2}
@@ -143,6 +142,6 @@ def render(counts_dir, results_dir=None, machine: str | None = None) -> str:
                 time = f", time {row['time_vs_oldest']:.2f}×" if row["time_vs_oldest"] != "" else ""
                 text.append(f"{row['instructions_millions']:.1f} ({row['instructions_vs_oldest']:.2f}×{time})")
         what = benchmark.rpartition(".time_")[2].replace("read_", "").replace("_", " ")
-        lines.append(f"| {what}, {chunk_label(chunks)} chunks | " + " | ".join(text) + " |")
+        lines.append(markdown.row([f"{what}, {chunk_label(chunks)} chunks", *text]))
     line = release_line(rows)
     return "\n".join(lines + ([] if line is None else ["", line])) + "\n"

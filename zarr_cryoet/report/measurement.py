@@ -26,7 +26,8 @@ from zarr_cryoet.asv.noise import USELESS as NOISE_USELESS
 from zarr_cryoet.asv.results import ReportResults, finite
 from zarr_cryoet.report.style import (add_run_label, figure_style, label_axis, new_figure, plain_log_ticks,
                                       series_colour)
-from zarr_cryoet.report.tables import chunk_label, interval_columns
+from zarr_cryoet.report.tables import interval_columns
+from zarr_cryoet.store.stores import layout_label
 
 PAGE_FAULTS_CSV = Path("measurement", "page_faults.csv")
 PAGE_FAULTS_PNG = Path("measurement", "page_faults.png")
@@ -109,7 +110,7 @@ def build_page_fault_figure(results: ReportResults):
                                      "(log scale above 10)")
         for ax, read in zip(axes[0], reads):
             shown = [r for r in rows if r["read"] == read]
-            labels = [f"{chunk_label(r['chunks'])} v{r['zarr_format']}\n{r['zarr_version']}" for r in shown]
+            labels = [f"{layout_label(r['chunks'], r['zarr_format'])}\n{r['zarr_version']}" for r in shown]
             width = 0.8 / max(len(states), 1)
             for j, state in enumerate(states):
                 values = [r[f"faults_{state.replace(' ', '_')}"] for r in shown]

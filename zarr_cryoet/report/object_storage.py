@@ -17,10 +17,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from zarr_cryoet.asv.families import OBJECT_STORAGE
 from zarr_cryoet.asv.results import ReportResults, finite
-from zarr_cryoet.report.tables import chunk_label
+from zarr_cryoet.store.stores import implied_format, layout_label
 
-MODULE = "object_storage"
+MODULE = OBJECT_STORAGE.module
 READS_CSV = Path("storage", "object_storage.csv")
 SWEEP_CSV = Path("storage", "object_storage_concurrency.csv")
 OPEN_CSV = Path("storage", "object_storage_open.csv")
@@ -43,7 +44,7 @@ def _traffic(results, env, cell: dict, workload: str) -> dict:
     out = {}
     for column, metric in (("requests", "track_requests"), ("amplification", "track_read_amplification"),
                            ("max_in_flight", "track_max_in_flight")):
-        value = results.value(env, f"{MODULE}.Traffic.{metric}", **cell, workload=workload)
+        value = results.value(env, OBJECT_STORAGE.traffic(metric), **cell, workload=workload)
         out[column] = value if finite(value) else ""
     return out
 
@@ -55,12 +56,12 @@ def read_rows(results: ReportResults) -> list[dict]:
     for env in results.envs:
         for data in results.choices(MODULE, "data"):
             for chunks in results.choices(MODULE, "chunks"):
-                fmt = 3 if "/" in str(chunks) else 2
+                fmt = implied_format(chunks)
                 for client in results.choices(MODULE, "client"):
                     cell = {"data": data, "chunks": chunks, "client": client}
                     for workload in workloads:
                         time = (None if workload == "open" else
-                                results.estimate(env, f"{MODULE}.Read.time_read_{workload}", **cell, network=NETWORK))
+                                results.estimate(env, OBJECT_STORAGE.read(workload), **cell, network=NETWORK))
                         traffic = _traffic(results, env, cell, workload)
                         if time is None and not any(v != "" for v in traffic.values()):
                             continue
@@ -76,7 +77,7 @@ def sweep_rows(results: ReportResults) -> list[dict]:
         for data in results.choices(MODULE, "data"):
             for client in results.choices(MODULE, "client"):
                 for concurrency in results.choices(MODULE, "concurrency"):
-                    time = results.estimate(env, f"{MODULE}.Concurrency.time_read_full", data=data, client=client,
+                    time = results.estimate(env, OBJECT_STORAGE.concurrency, data=data, client=client,
                                             concurrency=concurrency)
                     if time:
                         rows.append({"client": client, "concurrency": concurrency, **_time_columns(time),
@@ -91,8 +92,8 @@ def open_rows(results: ReportResults) -> list[dict]:
             for client in results.choices(MODULE, "client"):
                 for metadata in results.choices(MODULE, "metadata"):
                     cell = {"data": data, "metadata": metadata, "client": client}
-                    time = results.estimate(env, f"{MODULE}.OpenImage.time_open", **cell, network=NETWORK)
-                    requests = results.value(env, f"{MODULE}.ImageTraffic.track_requests", **cell)
+                    time = results.estimate(env, OBJECT_STORAGE.open, **cell, network=NETWORK)
+                    requests = results.value(env, OBJECT_STORAGE.image_requests, **cell)
                     if time is None and not finite(requests):
                         continue
                     rows.append({"client": client, "metadata": metadata, **_time_columns(time),
@@ -136,7 +137,7 @@ def build_figure(results: ReportResults):
                    color=ENGINE_COLOURS[CLIENT_ENGINES[client]], hatch="///" if "s3fs" in client else "")
         ax.set_yscale("log")
         plain_log_ticks(ax)
-        ax.set_xticks(range(len(layouts)), [f"{chunk_label(c)}\nv{3 if '/' in c else 2}" for c in layouts],
+        ax.set_xticks(range(len(layouts)), [layout_label(c, sep="\n") for c in layouts],
                       fontsize=8)
         ax.set_title(WORKLOAD_TEXT[workload])
         label_axis(ax, y="time (ms)")

@@ -45,18 +45,6 @@ def codec_label(codec: str) -> str:
     return CODECS[codec].label if codec in CODECS else str(codec)
 
 
-def chunk_label(chunks: str) -> str:
-    """``"16x16x16"`` → ``"16³"``, ``"16x128x128"`` → ``"16×128×128"``.
-
-    Sharded layouts: ``"32x32x32/128x128x128"`` → ``"32³ in 128³"``.
-    """
-    if "/" in str(chunks):
-        inner, _, shards = str(chunks).partition("/")
-        return f"{chunk_label(inner)} in {chunk_label(shards)}"
-    parts = str(chunks).split("x")
-    return f"{parts[0]}³" if len(parts) == 3 and len(set(parts)) == 1 else "×".join(parts)
-
-
 def pattern_label(pattern: str) -> str:
     """What an access pattern (:func:`zarr_cryoet.store.access.pattern`) reads, e.g. ``"xy"`` → ``"4 random
     XY planes"``, ``"box32"`` → ``"16 boxes of 32³"``, ``"zslabs"`` → ``"whole volume, 16-plane z-slabs"``."""

@@ -23,7 +23,8 @@ from zarr_cryoet.asv.families import CHUNKING, COMPRESSION
 from zarr_cryoet.asv.results import ReportResults, finite
 from zarr_cryoet.report.style import (FASTER_COLOUR, SLOWER_COLOUR, STATISTIC_LABEL, add_run_label, figure_style,
                                       footer_height, label_axis, new_figure, plain_log_ticks, release_colours)
-from zarr_cryoet.report.tables import _cell, chunk_label, codec_label, param_order
+from zarr_cryoet.store.stores import chunk_label
+from zarr_cryoet.report.tables import _cell, codec_label, param_order
 from zarr_cryoet.stats.compare import ALPHA, Comparison, adjust, compare
 
 VERSION_PNG = Path("version_comparison", "version_comparison.png")

@@ -40,12 +40,15 @@ class Layout:
 
     codec: str
     chunks: tuple[int, int, int]
-    zarr_format: int = 2
+    #: 2, or 3; left out, a sharded layout is format 3 and another format 2 (:func:`implied_format`)
+    zarr_format: int | None = None
     shards: tuple[int, int, int] | None = None
 
     def __post_init__(self):
         get_codec(self.codec)
         object.__setattr__(self, "chunks", parse_chunks(self.chunks))
+        if self.zarr_format is None:
+            object.__setattr__(self, "zarr_format", 3 if self.shards is not None else 2)
         if self.zarr_format not in ZARR_FORMATS:
             raise ValueError(f"unknown zarr format {self.zarr_format!r}; use 2 or 3")
         if self.shards is not None:
@@ -69,12 +72,39 @@ class Layout:
         """The chunking as written in benchmark parameters: ``64x64x64`` or ``32x32x32/128x128x128`` (chunks/shards)."""
         return format_chunks(self.chunks) + (f"/{format_chunks(self.shards)}" if self.shards else "")
 
+    @property
+    def label(self) -> str:
+        """The layout as tables, figures and answers name it: ``16³ v2``, ``32³ in 128³ v3``."""
+        return layout_label(self.spec, self.zarr_format)
 
     @classmethod
-    def from_spec(cls, codec: str, chunking, zarr_format: int = 2) -> "Layout":
-        """A layout from a benchmark parameter: ``"64x64x64"`` or ``"32x32x32/128x128x128"`` (chunks/shards)."""
+    def from_spec(cls, codec: str, chunking, zarr_format: int | None = None) -> "Layout":
+        """A layout from a benchmark parameter: ``"64x64x64"`` or ``"32x32x32/128x128x128"`` (chunks/shards); the
+        format, left out, is the one the chunking implies."""
         inner, shards = parse_chunking(chunking)
         return cls(codec, inner, zarr_format, shards)
+
+
+def implied_format(spec) -> int:
+    """The zarr format a chunking parameter implies: 3 for a sharded one (``"32x32x32/128x128x128"``; sharding
+    needs format 3), else 2 (the suite's unsharded layouts without their own format parameter)."""
+    return 3 if "/" in str(spec) else 2
+
+
+def chunk_label(spec) -> str:
+    """``"16x16x16"`` → ``"16³"``, ``"16x128x128"`` → ``"16×128×128"``; sharded, ``"32x32x32/128x128x128"`` →
+    ``"32³ in 128³"``."""
+    if "/" in str(spec):
+        inner, _, shards = str(spec).partition("/")
+        return f"{chunk_label(inner)} in {chunk_label(shards)}"
+    parts = str(spec).split("x")
+    return f"{parts[0]}³" if len(parts) == 3 and len(set(parts)) == 1 else "×".join(parts)
+
+
+def layout_label(spec, zarr_format=None, sep: str = " ") -> str:
+    """A chunking parameter and its format as every table and answer names the layout: ``16³ v2``, ``32³ in 128³
+    v3`` (the format, left out, is :func:`implied_format`'s; ``sep="\\n"`` for a figure's two-line tick)."""
+    return f"{chunk_label(spec)}{sep}v{implied_format(spec) if zarr_format is None else zarr_format}"
 
 
 def parse_chunking(spec) -> tuple[tuple[int, int, int], tuple[int, int, int] | None]:

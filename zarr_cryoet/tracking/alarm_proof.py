@@ -31,6 +31,7 @@ from zarr_cryoet.util.errors import ZarrCryoetError
 from zarr_cryoet.measure.injection import SLOWDOWN_ENV
 from zarr_cryoet.asv import config as asv_config, noise
 from zarr_cryoet.tracking import regressions
+from zarr_cryoet.util import markdown
 from zarr_cryoet.asv.entries import History, load_history
 
 #: the reads the proof slows and watches (zarr-python's Array.__getitem__ in every one of them)
@@ -162,15 +163,15 @@ def _classify(before: dict, after: dict, thresholds, again: dict | None = None) 
 
 
 def table(outcomes: list[Outcome], measured: dict, runs: int) -> str:
-    lines = [f"| rule | false alarms per clean run (regressions; each of {runs} pairs) | false improvements per run "
-             + "".join(f"| flagged at +{round(s * 100)} % (mean; each run) " for s in measured) + "|",
-             "|---|---|---" + "|---" * len(measured) + "|"]
+    lines = markdown.table(["rule", f"false alarms per clean run (regressions; each of {runs} pairs)",
+                            "false improvements per run",
+                            *(f"flagged at +{round(s * 100)} % (mean; each run)" for s in measured)])
     for o in outcomes:
         cells = [f"{statistics.mean(o.false_alarms):.1f} of {o.timings} ({', '.join(map(str, o.false_alarms))})",
                  f"{statistics.mean(o.false_improvements):.1f}"]
         cells += [f"{statistics.mean(o.detected[s]):.0%} ({', '.join(f'{d:.0%}' for d in o.detected[s])})"
                   for s in measured]
-        lines.append(f"| {o.rule} | " + " | ".join(cells) + " |")
+        lines.append(markdown.row([o.rule, *cells]))
     lines += ["", "Measured slowdown of the injected runs (median over timings of injected ÷ clean, per run): "
               + "; ".join(f"+{round(s * 100)} %: " + ", ".join(f"{r:.3f}" for r in v) for s, v in measured.items())]
     return "\n".join(lines)

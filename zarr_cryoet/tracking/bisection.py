@@ -29,6 +29,7 @@ from zarr_cryoet.util.files import write_atomically
 from zarr_cryoet.stats.compare import versus_text
 from zarr_cryoet.tracking import alarm, regressions
 from zarr_cryoet.asv.entries import Entry, load_history, value_text
+from zarr_cryoet.util import markdown
 
 
 @dataclass(frozen=True, order=True)
@@ -165,12 +166,12 @@ def render(culprits: list[Culprit], names: Callable[[str], str]) -> str:
                      f"{c.range_size} commit(s); it slowed {len(c.suspects)} timing(s)."
                      + (" It could not be benchmarked (no result): the first commit that could, after a good one."
                         if c.unbuildable else ""))
-        lines += ["", "| timing | environment | before (parent) | after (culprit) | ratio (rank test) |",
-                  "|---|---|---|---|---|"]
+        lines += ["", *markdown.table(["timing", "environment", "before (parent)", "after (culprit)",
+                                       "ratio (rank test)"])]
         for s in c.suspects:
             before, after = c.before.get(s), c.after.get(s)
             was, now = (value_text(e, "not benchmarked") for e in (before, after))
-            lines.append(f"| `{s.name}` | {s.env} | {was} | {now} | {_versus(before, after)} |")
+            lines.append(markdown.row([f"`{s.name}`", s.env, was, now, _versus(before, after)]))
         if c.profile is not None:
             lines += ["", c.profile.markdown()]
         lines.append("")

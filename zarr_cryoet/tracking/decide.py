@@ -31,6 +31,7 @@ from zarr_cryoet.asv import config as asv_config
 from zarr_cryoet.util.files import write_atomically
 from zarr_cryoet.tracking.alarm import bench_arguments
 from zarr_cryoet.tracking.backfill import one_environment
+from zarr_cryoet.util import markdown
 
 #: processes added per candidate and step, and the most steps
 ROUNDS = 2
@@ -69,12 +70,13 @@ def names_to_run(results: ReportResults, answers: list[Answer]) -> list[str]:
 
 
 def summary(answers: list[Answer]) -> str:
-    lines = ["| use case | best | runner-up | test | decided |", "|---|---|---|---|---|"]
+    lines = markdown.table(["use case", "best", "runner-up", "test", "decided"])
     for a in answers:
         runner = a.runner_up
         test = a.versus(runner).text() if runner else "–"
-        lines.append(f"| {a.use_case.key} | {a.best.label} {a.best} | {runner.label + ' ' + str(runner) if runner else '–'}"
-                     f" | {test} | {'yes' if a.decided else 'cannot tell apart'} |")
+        lines.append(markdown.row([a.use_case.key, f"{a.best.label} {a.best}",
+                                   f"{runner.label} {runner}" if runner else "–", test,
+                                   "yes" if a.decided else "cannot tell apart"]))
     return "\n".join(lines)
 
 

@@ -14,6 +14,7 @@ from collections import Counter, defaultdict
 from zarr_cryoet.asv.entries import History, value_text
 from zarr_cryoet.tracking.regressions import (IMPROVED, MOVED, NEW, NOT_COMPARABLE, RANK_TEST, REGRESSED, UNCHANGED,
                                               Change, _isnan, is_instruction_count)
+from zarr_cryoet.util import markdown
 
 
 def env_label(env: str, history: History) -> str:
@@ -60,13 +61,12 @@ def render_markdown(changes: list[Change], history: History, *, title: str, rule
         return commit_names.get(commit, commit[:8])
 
     def table(rows: list[Change]):
-        out = ["| benchmark | environment | before | after | ratio | judged by | compared with |",
-               "|---|---|---|---|---|---|---|"]
+        out = markdown.table(["benchmark", "environment", "before", "after", "ratio", "judged by", "compared with"])
         for c in sorted(rows, key=lambda c: -abs(math.log(c.ratio)) if c.ratio > 0 else 0)[:max_rows]:
             base = short(c.baseline_commit) if c.baseline_env == c.env else env_label(c.baseline_env, history)
             ratio = "–" if _isnan(c.ratio) else f"{c.ratio:.2f}×"
-            out.append(f"| `{c.name}` | {env_label(c.env, history)} @ {short(c.commit)} | {value_text(c.before)} "
-                       f"| {value_text(c.after)} | {ratio} | {_threshold(c)} | {base} |")
+            out.append(markdown.row([f"`{c.name}`", f"{env_label(c.env, history)} @ {short(c.commit)}",
+                                     value_text(c.before), value_text(c.after), ratio, _threshold(c), base]))
         if len(rows) > max_rows:
             out.append(f"| … and {len(rows) - max_rows} more | | | | | | |")
         return out

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from zarr_cryoet.util import markdown
+
 #: functions shown, at most
 TOP = 10
 #: and only those holding at least this share of the whole growth (sampling puts a little in many functions)
@@ -48,11 +50,11 @@ class Comparison:
         lines = [f"Where the time went (`{self.benchmark}`, sampled on every thread at each commit: "
                  f"{self.total_before_ms:.1f} ms per call at {self.parent[:8]} → {self.total_after_ms:.1f} ms at "
                  f"{self.culprit[:8]}; a function's own time, on any thread):", "",
-                 "| function | own time per call before | after | growth |", "|---|---|---|---|"]
+                 *markdown.table(["function", "own time per call before", "after", "growth"])]
         for g in self.growths:
             percent = f"{g.percent:+.0f} %" if g.percent is not None else "new"
-            lines.append(f"| `{g.function}` | {g.before_ms:.2f} ms | {g.after_ms:.2f} ms | "
-                         f"+{g.delta_ms:.2f} ms ({percent}) |")
+            lines.append(markdown.row([f"`{g.function}`", f"{g.before_ms:.2f} ms", f"{g.after_ms:.2f} ms",
+                                       f"+{g.delta_ms:.2f} ms ({percent})"]))
         if self.figure is not None:
             lines += ["", f"Figure: `{self.figure}`"]
         lines += [f"*{note}*" for note in self.notes]
