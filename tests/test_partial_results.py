@@ -18,6 +18,7 @@ import pytest
 from matplotlib.figure import Figure
 
 import zarr_cryoet.report as report_module
+from zarr_cryoet.report import sections as report_sections
 from zarr_cryoet import cli
 from zarr_cryoet.answer import recommend as recommend_module
 from zarr_cryoet.asv.results import ReportResults
@@ -130,10 +131,10 @@ def naming(lines, module: str) -> list[str]:
 @pytest.mark.parametrize("name,kept", CASES, ids=[name for name, _ in CASES])
 def test_report_leaves_out_each_module_that_did_not_run_in_one_line(name, kept, partial, tmp_path, monkeypatch):
     if name not in LOSSY_DRAWN:
-        monkeypatch.setattr(report_module, "load_volume", lambda *args: None)
-        monkeypatch.setattr(report_module, "build_pareto_figure", lambda *args: Figure(figsize=(1, 1)))
+        monkeypatch.setattr(report_sections, "load_volume", lambda *args: None)
+        monkeypatch.setattr(report_sections, "build_pareto_figure", lambda *args: Figure(figsize=(1, 1)))
     if name not in DRAWN:
-        monkeypatch.setattr(report_module, "save_figure", built_only)
+        monkeypatch.setattr(report_sections, "save_figure", built_only)
     loaded = load(partial(name))
     warnings = []
     written = report_module.report(out=tmp_path / "out", dpi=40, warn=warnings.append, results=loaded)

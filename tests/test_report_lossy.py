@@ -19,6 +19,7 @@ from zarr_cryoet.data import sources
 from zarr_cryoet.fidelity.tiers import FSC_DROP_LIMIT, Tier, tier
 from zarr_cryoet.report import lossy as lossy_report
 from zarr_cryoet.report import lossy_images, style
+from zarr_cryoet.report import sections as report_sections
 from zarr_cryoet.asv.results import ReportResults
 
 RESULTS = Path(__file__).parent / "data" / "asv-results-lossy"
@@ -184,7 +185,7 @@ def test_a_run_whose_lossy_cells_are_all_skipped_or_without_the_lossy_module_is_
 
 
 def test_without_the_data_the_recomputed_figures_are_left_out_with_a_warning(tmp_path, monkeypatch):
-    monkeypatch.setattr(report, "load_volume", lambda results, data: None)
+    monkeypatch.setattr(report_sections, "load_volume", lambda results, data: None)
     warnings = []
     written = report.report(RESULTS, tmp_path, machine="vm", warn=warnings.append)
     assert tmp_path / lossy_report.LOSSY_CSV in written and tmp_path / lossy_report.PARETO_PNG in written

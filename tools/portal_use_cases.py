@@ -1,17 +1,20 @@
 """recommend's portal-size table by a plain loop outside asv, beside the recorded run's values.
 
-    .venv/bin/python tools/portal_use_cases.py WORKDIR ENV_PYTHON PROCESSES [RESULTS]
+    .venv/bin/python tools/portal_use_cases.py WORKDIR ENV_PYTHON [PROCESSES] [RESULTS]
+                     [--benchmarks FILE] [--size SIZE] [--layouts A,B,...]
 
 ENV_PYTHON is a Python with zarr_cryoet and the zarr release to check (e.g. an asv environment of the matrix).
-WORKDIR gets the 184×630×630 phantom and its stores in ``realistic.USE_CASE_LAYOUTS`` once (not timed). Each of
-PROCESSES rounds starts a fresh process per layout, in alternating order, on every core, as
-``realistic.UseCases`` does; each reads every use case's selections (``object_traffic``'s workloads) once after
-a warm-up, every read checked against the volume. Printed per use case and layout: the fastest process (the
-suite's statistic), asv's value from RESULTS (default: recorded/results, the newest zarr) and their ratio, and
+WORKDIR gets the 184×630×630 phantom and its stores in ``realistic.USE_CASE_LAYOUTS`` once (not timed), written
+by ``zarr_cryoet.checks.prepare``. On the plain loop's skeleton (``zarr_cryoet.checks.plain_loop``: fresh
+processes, allocator pinned, every read checked against the volume), each of PROCESSES rounds (default: the
+suite's rounds) starts a fresh process per layout and use case, in alternating order, on every core, as
+``realistic.UseCases`` does; each reads the use case's selections (``object_traffic``'s workloads) after a
+warm-up, as many times as asv's schedule of ``realistic.UseCases`` says (in --benchmarks, default
+RESULTS/benchmarks.json). Printed per use case and layout: the suite's statistic (``zarr_cryoet.stats.estimate``:
+the fastest process), asv's value from RESULTS (default: recorded/results, the newest zarr) and their ratio, and
 each use case's best layout by both. Outside asv on purpose: the cross-check of the README's answer.
 """
-import json
-import subprocess
+import argparse
 import sys
 from pathlib import Path
 
@@ -19,62 +22,50 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.realistic import USE_CASE_LAYOUTS, USE_CASE_READS  # noqa: E402
-
-CHILD = r'''
-import sys, time, json, numpy as np
-from zarr_cryoet.measure import object_traffic
-from zarr_cryoet.store import stores
-path, volume_path, particles_path = sys.argv[1:4]
-workloads = sys.argv[4].split(",")
-volume = np.load(volume_path); particles = np.load(particles_path)
-array = stores.open_store(path)
-out = {}
-for name in workloads:
-    selections = object_traffic.selections(name, volume.shape, particles)
-    [array[s] for s in selections]  # warm-up
-    t = time.perf_counter(); data = [array[s] for s in selections]; out[name] = time.perf_counter() - t
-    assert all(np.array_equal(d, volume[s]) for d, s in zip(data, selections)), name
-print(json.dumps(out))
-'''
-PREP = r'''
-import sys, numpy as np
-from zarr_cryoet.data import sources
-from zarr_cryoet.store.stores import Layout, write_store
-out, specs = sys.argv[1], sys.argv[2].split(",")
-loaded = sources.load(sources.SourceRequest.parse("phantom:184x630x630"))
-np.save(f"{out}/volume.npy", loaded.volume); np.save(f"{out}/particles.npy", loaded.particles)
-for spec in specs:
-    fmt = 3 if "/" in spec else 2
-    write_store(f"{out}/{spec.replace('/', '_')}.zarr", loaded.volume, Layout.from_spec("blosc-zstd", spec, fmt))
-'''
+from zarr_cryoet.checks import prepare  # noqa: E402
+from zarr_cryoet.checks.plain_loop import Job, ScheduleError, environment, run_schedule, schedule_of  # noqa: E402
+from zarr_cryoet.stats.estimate import NAME  # noqa: E402
 
 
-def main() -> None:
-    work, python, processes = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-    results_dir = sys.argv[4] if len(sys.argv) > 4 else str(ROOT / "recorded" / "results")
-    work.mkdir(parents=True, exist_ok=True)
-    if not (work / "volume.npy").exists():
-        subprocess.run([python, "-c", PREP, str(work), ",".join(USE_CASE_LAYOUTS)], check=True)
-    workloads = list(USE_CASE_READS.values())
-    times: dict = {}
-    for i in range(processes):
-        for spec in (USE_CASE_LAYOUTS if i % 2 == 0 else USE_CASE_LAYOUTS[::-1]):
-            store = str(work / f"{spec.replace('/', '_')}.zarr")
-            out = json.loads(subprocess.run([python, "-c", CHILD, store, str(work / "volume.npy"),
-                                             str(work / "particles.npy"), ",".join(workloads)],
-                                            check=True, capture_output=True, text=True).stdout)
-            for name, seconds in out.items():
-                times.setdefault((name, spec), []).append(seconds)
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("workdir", type=Path)
+    parser.add_argument("python")
+    parser.add_argument("processes", type=int, nargs="?", help="processes per case (default: the suite's rounds)")
+    parser.add_argument("results", nargs="?", default=str(ROOT / "recorded" / "results"))
+    parser.add_argument("--benchmarks", help="asv's benchmarks.json, whose schedule is used "
+                                             "(default: RESULTS/benchmarks.json)")
+    parser.add_argument("--size", default="184x630x630", help="the phantom (default: portal size)")
+    parser.add_argument("--layouts", default=",".join(USE_CASE_LAYOUTS), help="chunkings, comma-separated "
+                                                                              "(default: the suite's)")
+    args = parser.parse_args(argv)
+    benchmarks = args.benchmarks or str(Path(args.results) / "benchmarks.json")
+    specs = args.layouts.split(",")
+    layouts = {spec: prepare.layout("blosc-zstd", spec) for spec in specs}  # the format follows the chunks
+    try:
+        schedules = {m: schedule_of(benchmarks, f"realistic.UseCases.{m}") for m in USE_CASE_READS}
+        env = environment(args.python)
+        work = prepare.prepare(env, args.workdir, args.size, layouts.values())
+        jobs = [Job((name, spec), env, prepare.store(work, layouts[spec]), f"use:{name}", prepare.volume(work),
+                    schedules[method], layouts[spec], cores="all")
+                for spec in specs for method, name in USE_CASE_READS.items()]
+        times = run_schedule(jobs, log=lambda line: print(line, file=sys.stderr), rounds=args.processes,
+                             alternate=True, strict=True)
+    except (ScheduleError, RuntimeError) as err:
+        sys.exit(f"portal_use_cases: {err}")
     from zarr_cryoet.asv.results import ReportResults
 
-    results = ReportResults.load(results_dir)
+    results = ReportResults.load(args.results)
     env, data = results.newest, results.choices("realistic.UseCases", "data")[0]
     for method, name in USE_CASE_READS.items():
+        schedule = schedules[method]
+        print(f"{name:10s} schedule: {args.processes or schedule['rounds']} processes x {schedule['repeat']} reads "
+              f"(realistic.UseCases.{method}'s in {benchmarks}); statistic: the suite's, {NAME}")
         rows = []
-        for spec in USE_CASE_LAYOUTS:
-            plain = min(times[(name, spec)])
+        for spec in specs:
+            found = times[(name, spec)].estimate
             asv = results.value(env, f"realistic.UseCases.{method}", data=data, chunks=spec)
-            rows.append((spec, plain, asv, max(times[(name, spec)]) / plain))
+            rows.append((spec, found.value, asv, found.high / found.value))
         for spec, plain, asv, spread in rows:
             print(f"{name:10s} {spec:24s} plain {plain * 1e3:8.1f} ms (slowest ÷ fastest {spread:.2f})  "
                   f"asv {asv * 1e3:8.1f} ms  plain ÷ asv {plain / asv:.2f}")

@@ -15,7 +15,8 @@ from __future__ import annotations
 import contextlib
 
 from zarr_cryoet.engines import ENGINE_NAMES
-from zarr_cryoet.checks.plain_loop import Job, environments, prepared, run_schedule
+from zarr_cryoet.checks import prepare
+from zarr_cryoet.checks.plain_loop import Job, environments, run_schedule
 from zarr_cryoet.checks.release_crosscheck import asv_estimate
 from zarr_cryoet.stats import schedule as schedules
 from zarr_cryoet.stats.estimate import time_text
@@ -30,22 +31,6 @@ LARGE_WRITES = {"64x64x64", "32x32x32/128x128x128"}
 BENCHMARKS = {"full": "engines.Read.time_read_full", "xy": "engines.Read.time_read_slice_xy",
               "yz": "engines.Read.time_read_slice_yz", "write": "engines.Write.time_write"}
 
-_PREPARE = """
-import sys, numpy as np
-from zarr_cryoet.data.phantom_cache import load_phantom
-from zarr_cryoet.store import compat
-from zarr_cryoet.store.stores import Layout, parse_chunks, write_store
-out, size = sys.argv[1], sys.argv[2]
-volume = load_phantom(parse_chunks(size)).volume
-np.save(f"{out}/volume.npy", volume)
-for item in sys.argv[3:]:
-    spec, fmt = item.split("@")
-    if int(fmt) in compat.supported_formats():
-        layout = Layout.from_spec("blosc-zstd", spec, int(fmt))
-        write_store(f"{out}/{layout.slug}", volume, layout)
-"""
-
-
 def _schedule(size: str, operation: str) -> dict:
     if size == "128":
         return schedules.SLOW if operation == "write" else schedules.QUICK_READ  # asv: engines.Write is SLOW
@@ -58,17 +43,18 @@ def run(env_dir, *, sizes=SIZES, log=print) -> dict:
     with contextlib.ExitStack() as stack:
         for env in environments(env_dir):
             for size in sizes:
-                work = stack.enter_context(prepared(env, _PREPARE, size, *(f"{s}@{f}" for s, f in LAYOUTS)))
-                for spec, fmt in LAYOUTS:
-                    layout = Layout.from_spec("blosc-zstd", spec, fmt)
-                    if not (work / layout.slug).is_dir():
+                layouts = [Layout.from_spec("blosc-zstd", spec, fmt) for spec, fmt in LAYOUTS]
+                work = stack.enter_context(prepare.prepared(env, size, layouts))
+                for (spec, fmt), layout in zip(LAYOUTS, layouts):
+                    if not prepare.store(work, layout).is_dir():
                         continue  # format 3 on zarr 2
                     for operation in OPERATIONS:
                         if operation == "write" and size != "128" and spec not in LARGE_WRITES:
                             continue
                         for engine in ENGINE_NAMES:
-                            jobs.append(Job((env.zarr, size, spec, fmt, operation, engine), env, work / layout.slug,
-                                            operation, work / "volume.npy", _schedule(size, operation), layout,
+                            jobs.append(Job((env.zarr, size, spec, fmt, operation, engine), env,
+                                            prepare.store(work, layout), operation, prepare.volume(work),
+                                            _schedule(size, operation), layout,
                                             cores="one" if size == "128" else "all", engine=engine))
         measured = {key: found.estimate for key, found in run_schedule(jobs, log=log).items()}
     for key, found in sorted(measured.items(), key=lambda kv: _order(kv[0])):

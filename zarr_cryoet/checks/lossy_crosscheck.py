@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import contextlib
 
-from zarr_cryoet.checks.plain_loop import Job, environments, prepared, run_schedule
+from zarr_cryoet.checks import prepare
+from zarr_cryoet.checks.plain_loop import Job, environments, run_schedule
 from zarr_cryoet.checks.release_crosscheck import asv_estimate
 from zarr_cryoet.stats import schedule as schedules
 from zarr_cryoet.stats.estimate import time_text
@@ -21,31 +22,18 @@ from zarr_cryoet.store.stores import Layout
 OPERATIONS = {"full": "lossy.Read.time_read", "write": "lossy.Write.time_write"}
 CHUNKS = "64x64x64"
 
-_PREPARE = """
-import sys, numpy as np
-from zarr_cryoet.data.phantom import make_phantom
-from zarr_cryoet.store.stores import Layout, write_store
-out = sys.argv[1]
-volume = make_phantom(128).volume
-np.save(f"{out}/volume.npy", volume)
-for codec in sys.argv[2:]:
-    layout = Layout.from_spec(codec, "64x64x64", 2)
-    write_store(f"{out}/{layout.slug}", volume, layout)
-"""
-
-
 def run(env_dir, *, codecs=SPEED_DEFAULT, log=print) -> dict:
     """The plain loop's statistic: ``{(zarr version, codec, operation): Estimate}``."""
     jobs = []
     with contextlib.ExitStack() as stack:
         for env in environments(env_dir):
-            work = stack.enter_context(prepared(env, _PREPARE, *codecs))
-            for codec in codecs:
-                layout = Layout.from_spec(codec, CHUNKS, 2)
+            layouts = [Layout.from_spec(codec, CHUNKS, 2) for codec in codecs]
+            work = stack.enter_context(prepare.prepared(env, "128", layouts))
+            for codec, layout in zip(codecs, layouts):
                 for operation in OPERATIONS:
                     schedule = schedules.WRITE if operation == "write" else schedules.QUICK_READ
-                    jobs.append(Job((env.zarr, codec, operation), env, work / layout.slug, operation,
-                                    work / "volume.npy", schedule, layout))
+                    jobs.append(Job((env.zarr, codec, operation), env, prepare.store(work, layout), operation,
+                                    prepare.volume(work), schedule, layout))
         measured = {key: found.estimate for key, found in run_schedule(jobs, log=log).items()}
     for (zarr, codec, operation), found in measured.items():
         log(f"zarr {zarr:<7} {codec:<22} {operation:<5} {found}")

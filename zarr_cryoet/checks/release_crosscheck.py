@@ -17,7 +17,8 @@ import contextlib
 import math
 from dataclasses import dataclass
 
-from zarr_cryoet.checks.plain_loop import STATES, Job, environments, prepared, run_schedule
+from zarr_cryoet.checks import prepare
+from zarr_cryoet.checks.plain_loop import STATES, Job, environments, run_schedule
 from zarr_cryoet.stats import schedule as schedules
 from zarr_cryoet.stats.compare import compare, versus_text
 from zarr_cryoet.stats.estimate import Estimate
@@ -71,19 +72,6 @@ CASES = [
          LARGE),
 ]
 
-_PREPARE = """
-import sys, numpy as np
-from zarr_cryoet.data.phantom_cache import load_phantom
-from zarr_cryoet.store.stores import Layout, parse_chunks, write_store
-out, size = sys.argv[1], sys.argv[2]
-volume = load_phantom(parse_chunks(size)).volume
-np.save(f"{out}/volume.npy", volume)
-for spec in sys.argv[3:]:
-    layout = Layout.from_spec("blosc-zstd", spec, 2)
-    write_store(f"{out}/{layout.slug}", volume, layout)
-"""
-
-
 def run(env_dir, *, sizes=("128", "184x630x630"), states=("pinned",), log=print) -> dict:
     """The plain loop's statistic: ``{(zarr version, case label, state): (Estimate, faults per call)}``."""
     jobs = []
@@ -91,14 +79,14 @@ def run(env_dir, *, sizes=("128", "184x630x630"), states=("pinned",), log=print)
         for env in environments(env_dir):
             for size in sizes:
                 cases = [c for c in CASES if c.size == size]
-                work = stack.enter_context(prepared(env, _PREPARE, size, *sorted({c.chunks for c in cases}),
-                                                    state="loaded"))
+                layouts = list({c.layout.slug: c.layout for c in cases}.values())
+                work = stack.enter_context(prepare.prepared(env, size, layouts, state="loaded"))
                 for case in cases:
                     for state in states:
                         if state == "wrote first" and case.operation == "write":
                             continue
-                        jobs.append(Job((env.zarr, case.label, state), env, work / case.layout.slug, case.operation,
-                                        work / "volume.npy", case.schedule, case.layout,
+                        jobs.append(Job((env.zarr, case.label, state), env, prepare.store(work, case.layout),
+                                        case.operation, prepare.volume(work), case.schedule, case.layout,
                                         cores="one" if size == "128" else "all", state=state))
         timings = run_schedule(jobs, log=log)
     measured = {key: (found.estimate, found.faults_per_call) for key, found in timings.items()}

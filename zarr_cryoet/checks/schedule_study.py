@@ -28,7 +28,8 @@ import statistics
 import time
 from pathlib import Path
 
-from zarr_cryoet.checks.plain_loop import Job, environments, prepared, run_schedule
+from zarr_cryoet.checks import prepare
+from zarr_cryoet.checks.plain_loop import Job, environments, run_schedule
 from zarr_cryoet.store.stores import Layout
 
 CASES = {"full read 16x16x16": ("full", "16x16x16"), "full read 64x64x64": ("full", "64x64x64"),
@@ -44,17 +45,6 @@ STATISTICS = {
 #: schedules drawn from the measured processes: (processes, samples per process)
 SCHEDULES = [(2, 8), (4, 2), (6, 2), (6, 8), (8, 2), (12, 2), (12, 8), (24, 2), (24, 8)]
 DRAWS = 300
-
-_PREPARE = """
-import sys, numpy as np
-from zarr_cryoet.data.phantom import make_phantom
-from zarr_cryoet.store.stores import Layout, write_store
-out = sys.argv[1]
-volume = make_phantom(128).volume
-np.save(f"{out}/volume.npy", volume)
-for spec in ("16x16x16", "64x64x64"):
-    write_store(f"{out}/{spec}", volume, Layout.from_spec("blosc-zstd", spec, 2))
-"""
 
 
 def trace(seconds: float, window: float = 0.5) -> dict:
@@ -88,10 +78,11 @@ def measure(env_dir, processes: int, samples: int, log=print) -> dict:
     jobs = []
     with contextlib.ExitStack() as stack:
         for env in environments(env_dir):
-            work = stack.enter_context(prepared(env, _PREPARE))
+            layouts = {chunks: Layout.from_spec("blosc-zstd", chunks, 2) for _, chunks in CASES.values()}
+            work = stack.enter_context(prepare.prepared(env, "128", layouts.values()))
             for case, (operation, chunks) in CASES.items():
-                jobs.append(Job((env.zarr, case), env, work / chunks, operation, work / "volume.npy",
-                                {"rounds": processes, "repeat": samples}, Layout.from_spec("blosc-zstd", chunks, 2)))
+                jobs.append(Job((env.zarr, case), env, prepare.store(work, layouts[chunks]), operation,
+                                prepare.volume(work), {"rounds": processes, "repeat": samples}, layouts[chunks]))
         timings = run_schedule(jobs, log=log, rounds=processes)
     data = {}
     for (zarr, case), found in timings.items():

@@ -68,32 +68,22 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from zarr_cryoet.report.engines import (COMPARISON_CSV, COMPARISON_PNG, INTEROP_CSV, SETTINGS_CSV, build_engine_figure,
-                                       comparison_rows, interop_rows, settings_rows)
-from zarr_cryoet.asv.families import (ACCESS, CHUNKING, COMPRESSION, ENGINES, INSTRUCTIONS, LIMITS, LOSSY,
-                                        PROCESS_STATE, REALISTIC)
-from zarr_cryoet.report.instructions import INSTRUCTIONS_CSV, INSTRUCTIONS_PNG, build_count_figure, count_rows
-from zarr_cryoet.report.lossy import FSC_PNG, LOSSY_CSV, PARETO_PNG, SLICES_PNG, build_pareto_figure, lossy_rows
-from zarr_cryoet.report.lossy_images import build_fsc_figure, build_slice_figure, load_volume
+from zarr_cryoet.asv.results import DEFAULT_RESULTS, Env, ReportError, ReportResults
 from zarr_cryoet.report.figures import (ACCESS_PNG, CHUNKING_PNG, COMPRESSION_PNG, FIGSIZES, VERSION_PNG,
                                         build_access_figure, build_chunking_figure, build_compression_figure,
                                         build_version_figure)
-from zarr_cryoet.report import cache_state, object_storage
-from zarr_cryoet.report.measurement import (DETECTABLE_CSV, PAGE_FAULTS_CSV, PAGE_FAULTS_PNG, REALISTIC_CSV,
-                                            build_page_fault_figure, detectable_rows, page_fault_rows,
-                                            realistic_rows)
-from zarr_cryoet.asv.results import DEFAULT_RESULTS, Env, ReportError, ReportResults
-from zarr_cryoet.report.style import DPI_WEB, save_figure
-from zarr_cryoet.store.codecs import get_codec
+from zarr_cryoet.report.measurement import DETECTABLE_CSV, PAGE_FAULTS_CSV, PAGE_FAULTS_PNG, REALISTIC_CSV
+from zarr_cryoet.report.sections import SECTIONS, Context
+from zarr_cryoet.report.style import DPI_WEB
 from zarr_cryoet.report.tables import (ACCESS_CSV, CHUNKING_CSV, COMPRESSION_CSV, access_rows, chunking_rows,
-                                       compression_rows, write_csv)
+                                       compression_rows)
 from zarr_cryoet.report.versions import VERSION_CSV, version_rows
-from zarr_cryoet.asv import noise
+from zarr_cryoet.store.codecs import get_codec
 
 __all__ = [
     "ACCESS_CSV", "ACCESS_PNG", "access_rows", "build_access_figure", "CHUNKING_CSV", "CHUNKING_PNG",
-    "COMPRESSION_CSV", "COMPRESSION_PNG", "DEFAULT_OUT", "DEFAULT_RESULTS", "PAGE_FAULTS_CSV", "PAGE_FAULTS_PNG",
-    "REALISTIC_CSV",
+    "COMPRESSION_CSV", "COMPRESSION_PNG", "DEFAULT_OUT", "DEFAULT_RESULTS", "DETECTABLE_CSV", "PAGE_FAULTS_CSV",
+    "PAGE_FAULTS_PNG", "REALISTIC_CSV",
     "FIGSIZES", "VERSION_CSV", "VERSION_PNG", "Env", "ReportError", "ReportResults", "build_chunking_figure",
     "build_compression_figure", "build_version_figure", "chunking_rows", "compression_rows", "report",
     "version_rows",
@@ -101,12 +91,7 @@ __all__ = [
 
 DEFAULT_OUT = Path("data", "output")
 #: each module of the default run the report reads, and what it leaves out without that module's results
-SKIPPED = {COMPRESSION.module: f"{COMPRESSION_CSV.parent}/", CHUNKING.module: f"{CHUNKING_CSV.parent}/",
-           ACCESS.module: f"{ACCESS_CSV.parent}/", ENGINES.module: f"{COMPARISON_CSV.parent}/",
-           PROCESS_STATE.module: f"{PAGE_FAULTS_CSV} and .png", LOSSY.module: f"{LOSSY_CSV.parent}/",
-           REALISTIC.module: str(REALISTIC_CSV), cache_state.MODULE: str(cache_state.COLD_CSV),
-           object_storage.MODULE: f"{object_storage.READS_CSV.parent}/object_storage*",
-           LIMITS.module: "the raw-file limit in the figures and CSVs"}
+SKIPPED = {section.module: section.skipped for section in SECTIONS if section.module}
 
 
 def left_out(results: ReportResults) -> dict[str, str]:
@@ -148,68 +133,8 @@ def report(results_dir=None, out=DEFAULT_OUT, *, machine: str | None = None, com
         warn(f"{len(failed)} failed benchmark(s), left empty: {'; '.join(failed)}")
     for module, skipped in left_out(results).items():  # one line per module that did not run
         warn(f"no {module} results for commit {results.short_commit}; skipped {skipped}")
-    out = Path(out)
-    written = []
-    sections = [(COMPRESSION.module, compression_rows, COMPRESSION_CSV, build_compression_figure, COMPRESSION_PNG),
-                (CHUNKING.module, chunking_rows, CHUNKING_CSV, build_chunking_figure, CHUNKING_PNG)]
-    for module, rows, csv_path, build, png_path in sections:
-        if not results.has(module):
-            continue  # warned above
-        if len(results.choices(module, "data")) > 1:
-            warn(f"{module} results on several data; the figure shows {results.choices(module, 'data')[0]!r}, "
-                 "the CSV all of them")
-        written.append(write_csv(rows(results), out / csv_path))
-        written.append(save_figure(build(results), out / png_path, dpi=dpi))
-    if results.has(ACCESS.module):
-        written.append(write_csv(access_rows(results), out / ACCESS_CSV))
-        written.append(save_figure(build_access_figure(results), out / ACCESS_PNG, dpi=dpi))
-    if results.has(ENGINES.module):
-        written.append(write_csv(comparison_rows(results), out / COMPARISON_CSV))
-        written.append(save_figure(build_engine_figure(results), out / COMPARISON_PNG, dpi=dpi))
-        written.append(write_csv(interop_rows(results), out / INTEROP_CSV))
-        settings = settings_rows(results)
-        if settings:
-            written.append(write_csv(settings, out / SETTINGS_CSV))
-        else:
-            warn(f"no engine record next to {results.results_dir}; engines/engine_settings.csv not written")
-    if results.has(PROCESS_STATE.module):
-        written.append(write_csv(page_fault_rows(results), out / PAGE_FAULTS_CSV))
-        written.append(save_figure(build_page_fault_figure(results), out / PAGE_FAULTS_PNG, dpi=dpi))
-    counts = counts or results
-    if any(INSTRUCTIONS.counts(name) for name in counts.param_names):
-        written.append(write_csv(count_rows(counts, results), out / INSTRUCTIONS_CSV))
-        written.append(save_figure(build_count_figure(counts), out / INSTRUCTIONS_PNG, dpi=dpi))
-    if results.has(LOSSY.module):
-        written.append(write_csv(lossy_rows(results), out / LOSSY_CSV))
-        written.append(save_figure(build_pareto_figure(results), out / PARETO_PNG, dpi=dpi))
-        data = results.choices(LOSSY.module, "data")
-        loaded = load_volume(results, data[0]) if data else None
-        if loaded is None:
-            warn("lossy/lossy_slices.png and lossy_fsc.png not written: the data of the lossy results cannot be "
-                 "loaded here (set ZARR_CRYOET_SOURCE to it)")
-        else:
-            for build, path in ((lambda: build_slice_figure(results, slice_codec, loaded), SLICES_PNG),
-                                (lambda: build_fsc_figure(results, loaded), FSC_PNG)):
-                fig = build()
-                if fig is None:
-                    warn(f"{path} not written: no lossy setting of this run has its fidelity figures")
-                else:
-                    written.append(save_figure(fig, out / path, dpi=dpi))
-    if results.has(REALISTIC.module):
-        written.append(write_csv(realistic_rows(results), out / REALISTIC_CSV))
-    if results.has(cache_state.MODULE):
-        written.append(write_csv(cache_state.table_rows(results), out / cache_state.COLD_CSV))
-    if results.has(object_storage.MODULE):
-        for rows, path in ((object_storage.read_rows, object_storage.READS_CSV),
-                           (object_storage.sweep_rows, object_storage.SWEEP_CSV),
-                           (object_storage.open_rows, object_storage.OPEN_CSV)):
-            written.append(write_csv(rows(results), out / path))
-        written.append(save_figure(object_storage.build_figure(results), out / object_storage.FIGURE, dpi=dpi))
-    profile_path = noise.default_path(results.results_dir, results.machine, Path.cwd())
-    if profile_path is not None:
-        written.append(write_csv(detectable_rows(results, noise.NoiseProfile.load(profile_path)), out / DETECTABLE_CSV))
-    written.append(write_csv(version_rows(results), out / VERSION_CSV))
-    written.append(save_figure(build_version_figure(results), out / VERSION_PNG, dpi=dpi))
+    context = Context(results, counts or results, Path(out), dpi, warn, slice_codec)
+    written = [path for section in SECTIONS if section.applies(context) for path in section.write(context)]
     for data in results.unrecorded():
         warn(f"no provenance recorded for data {data!r} next to {results.results_dir}; sizes are left empty "
              "— rerun the benchmarks")
