@@ -46,7 +46,7 @@ def tests(session: nox.Session, zarr: str) -> None:
     newest = [z for py, z in MATRIX if py not in MISSING_PYTHONS][-1]
     selection = "not asv" if zarr == newest else "not asv and not once"
     # on every core: these tests share no state (each its own tmp_path, port 0), and it halves CI's time
-    session.run("pytest", "-m", selection, "-n", "auto", *session.posargs)
+    session.run("pytest", "-m", selection, "-n", "auto", "--durations=15", *session.posargs)
 
 
 #: the end-to-end tests of the nightly job, run alone after the others: the nightly job's own compare timings; the
@@ -63,7 +63,7 @@ def asv(session: nox.Session) -> None:
     # directories (it keeps the newest three), and this one runs beside the ``tests`` sessions
     basetemp = Path(".nox", "asv-session-tmp").resolve()
     ignored = [a for test in NIGHTLY_TESTS for a in ("--ignore", test)]
-    session.run(sys.executable, "-m", "pytest", "-m", "asv", *ignored, f"--basetemp={basetemp}",
+    session.run(sys.executable, "-m", "pytest", "-m", "asv", *ignored, f"--basetemp={basetemp}", "--durations=15",
                 *session.posargs, external=True)
 
 
@@ -71,4 +71,5 @@ def asv(session: nox.Session) -> None:
 def nightly(session: nox.Session) -> None:
     """The nightly job end to end (real asv, git and pip): a slowdown caught, a clean night quiet, a killed run; from
     alarm to culprit on a local zarr-python repository; backfill shards merged and published."""
-    session.run(sys.executable, "-m", "pytest", "-m", "asv", *NIGHTLY_TESTS, *session.posargs, external=True)
+    session.run(sys.executable, "-m", "pytest", "-m", "asv", *NIGHTLY_TESTS, "--durations=10", *session.posargs,
+                external=True)

@@ -27,7 +27,6 @@ import json
 import os
 import pickle
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -283,62 +282,6 @@ def counted_requests(cache: dict, layout: stores.Layout, pattern: str, engine=No
     counted = {"data_gets": count.data_gets, "data_bytes": count.data_bytes}
     write_atomically(memo, json.dumps(counted))
     return counted
-
-
-#: the network the S3 traffic is counted over: with 20 ms per request, "most requests in flight" means what it says
-TRAFFIC_NETWORK = (0.020, 1e9)
-
-
-def counted_traffic(cache: dict, layout: stores.Layout | None, client, workload: str, workloads=None) -> dict:
-    """What ``workload`` (one of :data:`zarr_cryoet.measure.object_traffic.WORKLOADS`, ``"open"``, or
-    ``"open image plain"`` / ``"open image consolidated"`` with ``layout`` None) cost ``client`` over S3, as a dict
-    of :class:`~zarr_cryoet.measure.object_traffic.Cost` (or ``{"failed": message}``).
-
-    Counted once per setup cache for ``workloads`` (default: every one) of the layout and client together, on the
-    shared endpoint at 20 ms per request; every read is checked against the volume."""
-    from zarr_cryoet.data import ome_zarr
-    from zarr_cryoet.measure import object_traffic
-    from zarr_cryoet.store.object_storage import S3Endpoint
-    from zarr_cryoet.store.shaping_proxy import Shaping
-
-    memo = Path(cache["dir"], "object_traffic", f"{layout.slug if layout else 'image'}_{client.name}.json")
-    if not memo.is_file() or workload not in json.loads(memo.read_text()):
-        counted = {}
-        with S3Endpoint.shared(cache["dir"]) as s3:
-            s3.shape(Shaping(*TRAFFIC_NETWORK))
-            if layout is None:
-                for metadata in ("plain", "consolidated"):
-                    key = f"{metadata}/{ome_zarr.PORTAL_KEY}"
-                    s3.put_tree(portal_image(cache, consolidated=metadata == "consolidated"), key)
-                    counted[f"open image {metadata}"] = object_traffic.open_traffic(
-                        client, s3, key, group=True, consolidated=metadata == "consolidated", levels=ome_zarr.LEVELS)
-            else:
-                s3.put_tree(reference_store(cache, layout), layout.slug)
-                counted["open"] = object_traffic.open_traffic(client, s3, layout.slug, zarr_format=layout.zarr_format)
-                volume, particles = expected_volume(cache, layout), reference_particles(cache)
-                for name in workloads or object_traffic.WORKLOADS:
-                    counted[name] = object_traffic.read_traffic(client, s3, layout.slug, layout.zarr_format, name,
-                                                                volume, particles)
-        write_atomically(memo, json.dumps({k: v.to_dict() for k, v in counted.items()}))
-    return json.loads(memo.read_text())[workload]
-
-
-def portal_image(cache: dict, *, consolidated: bool) -> str:
-    """The volume as the CryoET Data Portal's OME-Zarr image (:mod:`zarr_cryoet.data.ome_zarr`), written once per
-    setup cache (into a temporary directory, then renamed into place)."""
-    from zarr_cryoet.data import ome_zarr
-
-    path = Path(cache["dir"], "portal", "consolidated" if consolidated else "plain", "image.zarr")
-    if not path.is_dir():
-        path.parent.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=path.parent.parent))
-        try:
-            ome_zarr.write_portal_image(staging / "image.zarr", reference_volume(cache), consolidated=consolidated)
-            path.parent.mkdir(exist_ok=True)
-            os.replace(staging / "image.zarr", path)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-    return str(path)
 
 
 def counted_instructions(cache: dict, case: str) -> float:

@@ -229,7 +229,7 @@ def s3_cache(tmp_path, monkeypatch):
     import importlib
 
     importlib.reload(object_storage)
-    monkeypatch.setattr(common, "TRAFFIC_NETWORK", (0.0, None))
+    monkeypatch.setattr(object_storage, "TRAFFIC_NETWORK", (0.0, None))
     # the plane and the whole volume stand for every workload (test_every_client_reads_every_workload reads them all)
     monkeypatch.setattr(object_storage, "COUNTED_WORKLOADS", ["xy", "full"])
     monkeypatch.setitem(object_storage.NETWORKS, object_storage.NETWORK_GRID[0], Shaping())

@@ -71,33 +71,34 @@ def read_rows(results: ReportResults) -> list[dict]:
     return rows
 
 
-def sweep_rows(results: ReportResults) -> list[dict]:
-    rows = []
+def _per_client(results: ReportResults, param: str):
+    """(env, data, client, value of ``param``) for every cell of the tier's grid, in table order."""
     for env in results.envs:
         for data in results.choices(MODULE, "data"):
             for client in results.choices(MODULE, "client"):
-                for concurrency in results.choices(MODULE, "concurrency"):
-                    time = results.estimate(env, OBJECT_STORAGE.concurrency, data=data, client=client,
-                                            concurrency=concurrency)
-                    if time:
-                        rows.append({"client": client, "concurrency": concurrency, **_time_columns(time),
-                                     **results.context(env, data)})
+                for value in results.choices(MODULE, param):
+                    yield env, data, client, value
+
+
+def sweep_rows(results: ReportResults) -> list[dict]:
+    rows = []
+    for env, data, client, concurrency in _per_client(results, "concurrency"):
+        time = results.estimate(env, OBJECT_STORAGE.concurrency, data=data, client=client, concurrency=concurrency)
+        if time:
+            rows.append({"client": client, "concurrency": concurrency, **_time_columns(time),
+                         **results.context(env, data)})
     return rows
 
 
 def open_rows(results: ReportResults) -> list[dict]:
     rows = []
-    for env in results.envs:
-        for data in results.choices(MODULE, "data"):
-            for client in results.choices(MODULE, "client"):
-                for metadata in results.choices(MODULE, "metadata"):
-                    cell = {"data": data, "metadata": metadata, "client": client}
-                    time = results.estimate(env, OBJECT_STORAGE.open, **cell, network=NETWORK)
-                    requests = results.value(env, OBJECT_STORAGE.image_requests, **cell)
-                    if time is None and not finite(requests):
-                        continue
-                    rows.append({"client": client, "metadata": metadata, **_time_columns(time),
-                                 "requests": requests if finite(requests) else "", **results.context(env, data)})
+    for env, data, client, metadata in _per_client(results, "metadata"):
+        cell = {"data": data, "metadata": metadata, "client": client}
+        time = results.estimate(env, OBJECT_STORAGE.open, **cell, network=NETWORK)
+        requests = results.value(env, OBJECT_STORAGE.image_requests, **cell)
+        if time is not None or finite(requests):
+            rows.append({"client": client, "metadata": metadata, **_time_columns(time),
+                         "requests": requests if finite(requests) else "", **results.context(env, data)})
     return rows
 
 
