@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 
@@ -168,3 +169,92 @@ def test_the_profile_sees_every_thread_and_puts_the_injected_work_first(tmp_path
     path = profile_comparison.draw(comparison, tmp_path / "profile.png")
     assert path.stat().st_size > 10_000
     assert "| `injected_on_the_worker (threads.py)` |" in comparison.markdown()
+
+
+# py-spy's raw output (``record --threads --format raw``) as py-spy 0.4 writes it: the calling thread (101) in set-up,
+# in the calls (the injected work, then waiting for the loop) and in teardown; zarr's loop thread (202) busy and idle
+MAIN = "thread (101): MainThread;<module> (<frozen runpy>:88);_child (thread_profile.py:170)"
+CALLS = f"{MAIN};_sampled_calls (thread_profile.py:150);<lambda> (thread_profile.py:172);Read.time_read (suite.py:40)"
+LOOP = ("thread (202): zarr_io;Thread._bootstrap (threading.py:1012);BaseEventLoop.run_forever (base_events.py:645);"
+        "BaseEventLoop._run_once (base_events.py:1999)")
+TASK = f"{LOOP};Handle._run (events.py:88);_runner (sync.py:130);AsyncArray._get_selection (array.py:1590)"
+RAW = f"""\
+{MAIN};ReadBenchmark.setup (suite.py:106) 7
+{CALLS};Array.__getitem__ (array.py:2301);_zarr_cryoet_injected_work (array.py:6010) 80
+{CALLS};Array.__getitem__ (array.py:2302);sync (sync.py:155);Condition.wait (threading.py:359) 41
+{MAIN};_sampled_calls (thread_profile.py:150) 2
+{MAIN};ReadBenchmark.teardown (suite.py:126) 3
+{TASK};_zarr_cryoet_injected_work_on_the_loop (array.py:6020) 40
+{LOOP};EpollSelector.select (selectors.py:452) 300
+{TASK} 1
+not a stack line
+"""
+
+
+def test_the_raw_stacks_count_the_calls_on_the_calling_thread_and_every_busy_thread_and_drop_waits():
+    own, on_stack = thread_profile.parse(RAW, 101)
+    # the calling thread outside _sampled_calls (set-up, teardown), frames of thread_profile.py and waits: dropped
+    assert own == {"_zarr_cryoet_injected_work (array.py)": 80,
+                   "_zarr_cryoet_injected_work_on_the_loop (array.py)": 40, "AsyncArray._get_selection (array.py)": 1}
+    assert on_stack["Array.__getitem__ (array.py)"] == 80 and on_stack["Read.time_read (suite.py)"] == 80
+    assert on_stack["AsyncArray._get_selection (array.py)"] == 41
+    assert on_stack["BaseEventLoop._run_once (base_events.py)"] == 41  # its select: waiting, dropped
+    assert not any("setup" in f or "teardown" in f or "thread_profile" in f or "wait" in f for f in on_stack)
+
+
+def _profile(own: dict[str, int], calls: int = 10) -> thread_profile.ThreadProfile:
+    return thread_profile.ThreadProfile(own, dict(own), calls, 200.0, 1.0)
+
+
+def test_equal_growths_rank_by_name_whatever_order_py_spy_wrote_them_in():
+    before = _profile({"a (x.py)": 10, "b (x.py)": 10, "c (x.py)": 10})
+    # ties: a, b, c (10 → 14 samples in 10 calls, +2 ms each); y, z (new, 6 samples, +3 ms each)
+    grown = {"big (x.py)": 90, "b (x.py)": 14, "z (x.py)": 6, "c (x.py)": 14, "a (x.py)": 14, "y (x.py)": 6}
+    orders = {tuple(g.function for g in profile_comparison.compare_profiles(before, _profile(dict(items))))
+              for items in (list(grown.items()), list(reversed(grown.items())), sorted(grown.items()))}
+    assert orders == {("big (x.py)", "y (x.py)", "z (x.py)", "a (x.py)", "b (x.py)", "c (x.py)")}
+    growths = profile_comparison.compare_profiles(before, _profile(grown))
+    assert [g.delta_ms for g in growths] == pytest.approx([45, 3, 3, 2, 2, 2])
+    assert [g.function for g in profile_comparison.compare_profiles(before, _profile(grown), top=2)] == \
+        ["big (x.py)", "y (x.py)"]
+
+
+PREPARED = '''
+from pathlib import Path
+
+
+class Read:
+    params, param_names = (["x"],), ["p"]
+
+    def setup_cache(self=None):
+        with open("built.txt", "a") as log:  # in the sampler's scratch directory, as asv runs it
+            log.write("built\\n")
+        return {"value": 42}
+
+    def setup(self, cache, p):
+        self.cache = cache
+
+    def time_read(self, cache, p):
+        assert cache == {"value": 42}
+
+    def teardown(self, cache, p):
+        Path("teardown.txt").write_text(repr(self.cache))
+'''
+
+
+def test_the_setup_cache_is_built_before_the_sampled_process_and_loaded_there(tmp_path, monkeypatch):
+    """sample()'s two children in this process: the setup cache alone (its zarr writes, on zarr's own threads,
+    must not be sampled), then the sampled one, which loads it and never builds it."""
+    (tmp_path / "prepbench").mkdir()
+    (tmp_path / "prepbench" / "__init__.py").write_text("")
+    (tmp_path / "prepbench" / "cached.py").write_text(PREPARED)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    request = {"benchmark": "cached.Read.time_read('x')", "benchmarks": str(tmp_path), "module": "prepbench",
+               "seconds": 0.01, "calls": str(tmp_path / "calls.json"), "cache": str(tmp_path / "cache.pickle")}
+    thread_profile._child({**request, "prepare": True})
+    assert (tmp_path / "built.txt").read_text() == "built\n" and not (tmp_path / "calls.json").exists()
+    thread_profile._child(request)
+    assert (tmp_path / "built.txt").read_text() == "built\n"  # not built again in the sampled process
+    assert (tmp_path / "teardown.txt").read_text() == "{'value': 42}"
+    assert json.loads((tmp_path / "calls.json").read_text())["calls"] >= 1

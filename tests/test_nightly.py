@@ -435,8 +435,8 @@ def test_report_names_each_regression_with_before_and_after():
     changes = regressions.compare_new(h.only({("env-a", "c1", "b.time_x(1)")}), h, ["c1", "c2", "c3"])
     text = night_report.render_markdown(changes, h, title="night", rule="a rule", notes=["a note"])
     assert "**2 regressions** (a rule)" in text
-    assert "| `b.time_x(1)` | zarr 3.1.6, py3.11 @ c2 | 1.00 s | 3.00 s | 3.00× | factor 1.5 | c1 |" in text
-    assert "## Improved (1)" in text and "zarr 3.4.2, py3.13" in text
+    assert "| `b.time_x(1)` | zarr 3.1.6 (Python 3.11) @ c2 | 1.00 s | 3.00 s | 3.00× | factor 1.5 | c1 |" in text
+    assert "## Improved (1)" in text and "zarr 3.4.2 (Python 3.13)" in text
     assert "- a note" in text
 
 

@@ -19,7 +19,7 @@ RECORDED = Path(__file__).parent / "data" / "asv-results"
 def test_overhead_is_wall_time_over_the_time_inside_the_samples(capsys):
     machine, commit, rows = quality.overhead(RECORDED)
     assert machine == "vm" and commit.startswith("9cdc5d27")
-    assert {r.env for r in rows} == {"zarr 2.18.7 (py3.11)", "zarr 3.1.6 (py3.11)", "zarr 3.4.2 (py3.13)"}
+    assert {r.env for r in rows} == {"zarr 2.18.7 (Python 3.11)", "zarr 3.1.6 (Python 3.11)", "zarr 3.4.2 (Python 3.13)"}
     data = json.loads(next((RECORDED / "vm").glob("*zarr2.18.7.json")).read_text())
     columns = data["result_columns"]
     wall = timed = 0.0
@@ -34,7 +34,7 @@ def test_overhead_is_wall_time_over_the_time_inside_the_samples(capsys):
     assert row.wall == pytest.approx(wall) and row.timed == pytest.approx(timed)
     assert row.ratio == pytest.approx(wall / timed) and row.ratio > 1
     assert cli.main(["overhead", "--results", str(RECORDED)]) == 0
-    assert "| zarr 3.1.6 (py3.11) |" in capsys.readouterr().out
+    assert "| zarr 3.1.6 (Python 3.11) |" in capsys.readouterr().out
 
 
 def with_samples(results_dir: Path, machine: str, scale: dict | None = None) -> None:

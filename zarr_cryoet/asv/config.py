@@ -196,6 +196,21 @@ def with_absolute_paths(conf: dict, conf_dir: Path, repo_base: Path | None = Non
     return conf
 
 
+def matrix_params(result) -> dict:
+    """An asv result's environment as the matrix names it: its Python and its requirements (``zarr``), without the
+    machine's description that asv also keeps in ``params``."""
+    return {key: value for key, value in result.params.items() if key == "python" or key in result._requirements}
+
+
+def env_label(params: dict, with_python: bool = True) -> str:
+    """An asv environment as every table and report names it, from its matrix parameters: ``zarr 3.4.2 (Python
+    3.13)``; other entries of the matrix after the zarr release; the Python left out with ``with_python=False``."""
+    named = [f"{key} {value}" for key, value in sorted(params.items(), key=lambda kv: (kv[0] != "zarr", kv[0]))
+             if value and key != "python"]
+    python = params.get("python")
+    return (", ".join(named) or "?") + (f" (Python {python})" if with_python and python else "")
+
+
 def pythons(conf: dict) -> list[str]:
     """The distinct Python versions that have an environment, oldest first."""
     return sorted({python for python, _ in environments(conf)}, key=version_key)

@@ -12,13 +12,12 @@ that timing, the margin of a comparison between two runs (:func:`zarr_cryoet.sta
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from zarr_cryoet.stats import calibration
-from zarr_cryoet.stats.estimate import Estimate, estimate, time_text
-from zarr_cryoet.asv.restate import per_process_counts
+from zarr_cryoet.stats.estimate import Estimate, time_text
+from zarr_cryoet.asv.config import matrix_params
+from zarr_cryoet.asv.results import finite, read_asv
 
 
 @dataclass(frozen=True)
@@ -57,40 +56,24 @@ class History:
 
 
 def load_history(results_dir: str | Path, machine: str) -> History:
-    """Read all of ``machine``'s results in an asv results directory (with its interval profile's bands, where
-    it has one)."""
+    """Read all of ``machine``'s results in an asv results directory (:func:`~zarr_cryoet.asv.results.read_asv`,
+    with its interval profile's bands, where it has one); none where the machine has no results yet."""
     from asv.commands.compare import unroll_result
-    from asv.results import iter_results_for_machine
-    from asv.util import load_json
 
-    results_dir = Path(results_dir)
-    units, per_process = {}, {}
-    if (results_dir / "benchmarks.json").is_file():
-        benchmarks = load_json(str(results_dir / "benchmarks.json"))
-        units = {name: b.get("unit") for name, b in benchmarks.items() if isinstance(b, dict)}
-        per_process = per_process_counts(benchmarks)
+    files = read_asv(results_dir, machine, every_commit=True)
     entries: dict[Key, Entry] = {}
     env_params: dict[str, dict] = {}
-    if not (results_dir / machine).is_dir():
-        return History(entries, env_params)
-    where = calibration.default_path(results_dir, machine)
-    profile = calibration.Profile.load(where) if where else None
-    for result in iter_results_for_machine(str(results_dir), machine):
-        env_params[result.env_name] = {k: v for k, v in result.params.items()
-                                       if k == "python" or k in result._requirements}
+    for result in files.results:
+        env_params[result.env_name] = matrix_params(result)
         for key in result.get_all_result_keys():
             params = result.get_result_params(key)
             unrolled = unroll_result(key, params, result.get_result_value(key, params),
                                      result.get_result_stats(key, params), result.get_result_samples(key, params))
             for name, value, stats, samples in unrolled:
-                found = None
-                if key in per_process and samples and value is not None and not _nan(value):
-                    found = estimate(samples, per_process[key])
-                    if found is not None and profile is not None:
-                        found = found.with_band(profile.band(key, found))
+                found = files.estimate(key, value, samples)
                 entries[(result.env_name, result.commit_hash, name)] = Entry(
                     found.value if found else value, stats, samples, result.benchmark_version.get(key),
-                    units.get(key), found, per_process.get(key))
+                    files.benchmarks.get(key, {}).get("unit"), found, files.per_process.get(key))
     return History(entries, env_params)
 
 
@@ -105,10 +88,6 @@ def value_text(entry: Entry | None, missing: str = "–") -> str:
         return "failed"
     if entry.estimate is not None:
         return str(entry.estimate)
-    if (entry.unit or "seconds") == "seconds" and isinstance(entry.value, (int, float)) and not _nan(entry.value):
+    if (entry.unit or "seconds") == "seconds" and isinstance(entry.value, (int, float)) and finite(entry.value):
         return time_text(entry.value)
     return human_value(entry.value, entry.unit or "")
-
-
-def _nan(value) -> bool:
-    return isinstance(value, float) and math.isnan(value)

@@ -1,8 +1,9 @@
 """The asv results of one machine and one commit, loaded for the report.
 
-``zarr-cryoet report`` reads what ``asv run`` left in ``.asv/results`` with asv's own
-loader (:meth:`asv.results.Results.load`). asv is needed only here, and only in the
-development environment, so it is imported when results are loaded.
+What ``asv run`` left in ``.asv/results`` is read in one place, :func:`read_asv` (with asv's own
+loader, :meth:`asv.results.Results.load`), for the report, the history (:mod:`zarr_cryoet.asv.entries`)
+and the quality checks. asv is needed only there, and only in the development environment, so it is
+imported when results are loaded.
 
 The shape and dtype of each benchmark's data come from the provenance the benchmarks
 recorded next to the results (:mod:`zarr_cryoet.data.provenance`), never from the label.
@@ -11,6 +12,7 @@ recorded next to the results (:mod:`zarr_cryoet.data.provenance`), never from th
 from __future__ import annotations
 
 import ast
+import functools
 import itertools
 import json
 import math
@@ -24,6 +26,7 @@ from zarr_cryoet.util.errors import ZarrCryoetError
 from zarr_cryoet.stats import calibration
 from zarr_cryoet.stats.estimate import Estimate, estimate
 from zarr_cryoet.util.versions import version_key
+from zarr_cryoet.asv.config import env_label
 from zarr_cryoet.asv.restate import per_process_counts
 
 DEFAULT_RESULTS = Path(".asv", "results")
@@ -108,38 +111,11 @@ class ReportResults:
 
         ``results_dir`` None: :func:`default_results_dir`.
         """
-        asv_results, asv_util = _import_asv()
-        results_dir = default_results_dir() if results_dir is None else Path(results_dir)
-        if not results_dir.is_dir():
-            raise ReportError(f"no asv results directory at {results_dir}; run python3 tasks.py benchmark "
-                              "first, or pass --results DIR")
-        machines = {d.name: files for d in sorted(results_dir.iterdir())
-                    if (d / "machine.json").is_file() and (files := _result_files(d))}
-        if not machines:
-            raise ReportError(f"no asv results in {results_dir}; run python3 tasks.py benchmark first")
-        if machine is None:
-            machine = default_machine(machines)
-        elif machine not in machines:
-            raise ReportError(f"no results for machine {machine!r} in {results_dir}; "
-                              f"known machines: {', '.join(machines)}")
-        benchmarks_json = results_dir / "benchmarks.json"
-        if not benchmarks_json.is_file():
-            raise ReportError(f"{benchmarks_json} is missing; run python3 tasks.py benchmark (asv run writes it)")
-        try:
-            benchmarks = asv_util.load_json(str(benchmarks_json), api_version=2)
-            loaded = [asv_results.Results.load(str(path)) for path in machines[machine]]
-        except asv_util.UserError as err:
-            raise ReportError(f"{' '.join(str(err).split())}; run python3 tasks.py benchmark again") from None
-        benchmarks.pop("version", None)
-
-        chosen = choose_commit(loaded, commit, machine)
-        chosen_results = [r for r in loaded if r.commit_hash == chosen]
-        envs = _envs(chosen_results)
+        files = read_asv(results_dir, machine, commit)
+        envs = _envs(files.results)
         values, stats, estimates, param_names, units, raw = {}, {}, {}, {}, {}, {}
-        per_process = per_process_counts(benchmarks)
-        profile = intervals_profile(results_dir, machine)
-        for env, result in zip(envs, chosen_results):
-            for key in sorted(result.get_result_keys(benchmarks)):
+        for env, result in zip(envs, files.results):
+            for key in sorted(result.get_result_keys(files.benchmarks)):
                 raw_params = result.get_result_params(key) or []
                 combos = _product([[_decode(v) for v in values_] for values_ in raw_params])
                 cell_stats = result.get_result_stats(key, raw_params) or [None] * len(combos)
@@ -147,25 +123,21 @@ class ReportResults:
                 for combo, value, stat, samples in zip(combos, result.get_result_value(key, raw_params), cell_stats,
                                                        cell_samples):
                     cell = (env.name, key, combo)
-                    found = None
-                    if key in per_process and finite(value):
-                        found = estimate(samples, per_process[key]) if samples else Estimate(value, (value,), 1)
-                        if found is not None and profile is not None:
-                            found = found.with_band(profile.band(key, found))
+                    found = files.estimate(key, value, samples, unsampled=True)
                     values[cell] = found.value if found else value
                     if found:
                         estimates[cell] = found
                     if stat:
                         stats[cell] = stat
-                param_names[key] = list(benchmarks[key].get("param_names") or [])
+                param_names[key] = list(files.benchmarks[key].get("param_names") or [])
                 raw[key] = [list(values_) for values_ in raw_params]
-                units[key] = _unit(benchmarks[key])
+                units[key] = _unit(files.benchmarks[key])
         order = sorted(range(len(envs)), key=lambda i: (version_key(envs[i].zarr_version),
                                                         version_key(envs[i].python)))
-        return cls(results_dir, machine, chosen, max((r.date or 0) for r in chosen_results) or None,
+        return cls(files.results_dir, files.machine, files.commit, max((r.date or 0) for r in files.results) or None,
                    [envs[i] for i in order], values, stats, estimates, param_names, units,
-                   ran_at=max((t for r in chosen_results for t in (r.started_at or {}).values() if t), default=None),
-                   other_machines=tuple(name for name in machines if name != machine), raw_params=raw)
+                   ran_at=max((t for r in files.results for t in (r.started_at or {}).values() if t), default=None),
+                   other_machines=files.other_machines, raw_params=raw)
 
     # -- queries --
 
@@ -266,6 +238,67 @@ class ReportResults:
                 "commit": self.commit, "machine": self.machine}
 
 
+@dataclass
+class AsvFiles:
+    """What asv wrote for one machine of a results directory (:func:`read_asv`): its ``Results`` (one per
+    environment and commit) and ``benchmarks.json`` (without its version)."""
+
+    results_dir: Path
+    machine: str
+    commit: str | None  # the chosen commit; None: every commit's results
+    results: list
+    benchmarks: dict
+    other_machines: tuple[str, ...]
+    per_process: dict[str, int | None]  # timing benchmark → samples per process (restate.per_process_counts)
+
+    @functools.cached_property
+    def profile(self):
+        return intervals_profile(self.results_dir, self.machine)
+
+    def estimate(self, key: str, value, samples, *, unsampled: bool = False) -> Estimate | None:
+        """The suite's statistic of one timing (with the machine's band, where it has one); None where it has no
+        time, and without recorded samples unless ``unsampled`` (then it is one process)."""
+        if key not in self.per_process or not finite(value) or not (samples or unsampled):
+            return None
+        found = estimate(samples, self.per_process[key]) if samples else Estimate(value, (value,), 1)
+        if found is not None and self.profile is not None:
+            found = found.with_band(self.profile.band(key, found))
+        return found
+
+
+def read_asv(results_dir=None, machine: str | None = None, commit: str | None = None, *,
+             every_commit: bool = False) -> AsvFiles:
+    """The one reader of asv's files: ``machine``'s results in ``results_dir`` (None: :func:`default_results_dir`,
+    :func:`default_machine`) of the commit ``commit`` names (:func:`choose_commit`), or of every commit. Each problem
+    is a one-line :class:`ReportError` naming its fix; only ``every_commit`` (a machine's history) takes a machine
+    without results, or no ``benchmarks.json``, as nothing recorded yet."""
+    asv_results, asv_util = _import_asv()
+    results_dir = default_results_dir() if results_dir is None else Path(results_dir)
+    machines = _machines(results_dir)
+    index = results_dir / "benchmarks.json"
+    if machine is None and machines:
+        machine = default_machine(machines)
+    if not every_commit:
+        if not results_dir.is_dir():
+            raise ReportError(f"no asv results directory at {results_dir}; run python3 tasks.py benchmark "
+                              "first, or pass --results DIR")
+        if not machines:
+            raise ReportError(f"no asv results in {results_dir}; run python3 tasks.py benchmark first")
+        if machine not in machines:
+            raise ReportError(f"no results for machine {machine!r} in {results_dir}; "
+                              f"known machines: {', '.join(machines)}")
+        if not index.is_file():
+            raise ReportError(f"{index} is missing; run python3 tasks.py benchmark (asv run writes it)")
+    try:
+        benchmarks = asv_util.load_json(str(index), api_version=2) if index.is_file() else {}
+        loaded = [asv_results.Results.load(str(path)) for path in machines.get(machine, [])]
+    except asv_util.UserError as err:
+        raise ReportError(f"{' '.join(str(err).split())}; run python3 tasks.py benchmark again") from None
+    chosen = None if every_commit else choose_commit(loaded, commit, machine)
+    return AsvFiles(results_dir, machine, chosen, [r for r in loaded if every_commit or r.commit_hash == chosen],
+                    benchmarks, tuple(name for name in machines if name != machine), per_process_counts(benchmarks))
+
+
 def _import_asv():
     try:
         import asv.results
@@ -283,15 +316,19 @@ def intervals_profile(results_dir: Path, machine: str):
     return calibration.Profile.load(path) if path else None
 
 
-def _has_results(results_dir: Path) -> bool:
-    return results_dir.is_dir() and any(_result_files(d) for d in results_dir.iterdir()
-                                        if (d / "machine.json").is_file())
+def _machines(results_dir: Path) -> dict[str, list[Path]]:
+    """The machines with results in ``results_dir`` (folders with asv's machine.json), each with its result files."""
+    if not results_dir.is_dir():
+        return {}
+    files = {d.name: sorted(p for p in d.glob("*.json") if p.name not in ("machine.json", "benchmarks.json"))
+             for d in sorted(results_dir.iterdir()) if (d / "machine.json").is_file()}
+    return {name: paths for name, paths in files.items() if paths}
 
 
 def default_results_dir() -> Path:
     """Where ``report`` and ``recommend`` look without ``--results``: this checkout's own asv results
     (``.asv/results``) once it has any, else the run recorded in the repository (``recorded/results``)."""
-    if not _has_results(DEFAULT_RESULTS) and _has_results(RECORDED_RESULTS):
+    if not _machines(DEFAULT_RESULTS) and _machines(RECORDED_RESULTS):
         return RECORDED_RESULTS
     return DEFAULT_RESULTS
 
@@ -307,10 +344,6 @@ def default_machine(machines) -> str:
     if socket.gethostname() in names:
         return socket.gethostname()
     return max(names, key=lambda name: max(p.stat().st_mtime for p in machines[name]))
-
-
-def _result_files(machine_dir: Path) -> list[Path]:
-    return sorted(p for p in machine_dir.glob("*.json") if p.name not in ("machine.json", "benchmarks.json"))
 
 
 def choose_commit(loaded, prefix: str | None, machine: str) -> str:
@@ -335,7 +368,7 @@ def _envs(results) -> list[Env]:
         zarr_version = str(result.params.get("zarr") or "unknown")
         raw.append((result.env_name, zarr_version, str(result.params.get("python") or "")))
     versions = [v for _, v, _ in raw]
-    return [Env(name, v, py, f"zarr {v}" + (f" (Python {py})" if versions.count(v) > 1 else ""))
+    return [Env(name, v, py, env_label({"zarr": v, "python": py}, with_python=versions.count(v) > 1))
             for name, v, py in raw]
 
 

@@ -22,6 +22,7 @@ from zarr_cryoet.stats import schedule as schedules
 from zarr_cryoet.stats.estimate import time_text
 from zarr_cryoet.store.stores import Layout
 from zarr_cryoet.util.versions import version_key
+from zarr_cryoet.util import markdown
 
 SIZES = ("128", "512")
 LAYOUTS = [("16x16x16", 2), ("64x64x64", 2), ("128x128x128", 2), ("32x32x32/128x128x128", 3)]
@@ -67,8 +68,7 @@ def run(env_dir, *, sizes=SIZES, log=print) -> dict:
 def table(measured: dict, results=None) -> str:
     """Markdown: per zarr, size, layout and operation, each engine's plain-loop time with its interval (asv's value
     at 128³) and its multiple of the fastest engine."""
-    lines = ["| zarr | size | layout | operation | " + " | ".join(ENGINE_NAMES) + " | fastest |",
-             "|---|---|---|---|" + "---|" * (len(ENGINE_NAMES) + 1)]
+    lines = markdown.table(["zarr", "size", "layout", "operation", *ENGINE_NAMES, "fastest"])
     for zarr, size, spec, fmt, operation in sorted({k[:5] for k in measured}, key=_order):
         found = {e: measured.get((zarr, size, spec, fmt, operation, e)) for e in ENGINE_NAMES}
         present = {e: t for e, t in found.items() if t is not None}
@@ -83,7 +83,7 @@ def table(measured: dict, results=None) -> str:
                                 zarr_format=fmt, engine=engine) if size == "128" else None)
             asv_text = f" (asv {time_text(asv.value)})" if asv else ""
             row.append(f"{t}{asv_text} ×{t.value / present[fastest].value:.2f}")
-        lines.append(f"| {zarr} | {size}³ | {spec} v{fmt} | {operation} | {' | '.join(row)} | {fastest} |")
+        lines.append(markdown.row([zarr, f"{size}³", f"{spec} v{fmt}", operation, *row, fastest]))
     return "\n".join(lines)
 
 

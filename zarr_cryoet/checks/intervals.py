@@ -30,6 +30,7 @@ from zarr_cryoet.stats.calibration import Profile, Run
 from zarr_cryoet.stats.compare import adjust, compare
 from zarr_cryoet.stats.estimate import estimate
 from zarr_cryoet.stats.release import method
+from zarr_cryoet.util import markdown
 
 #: the benchmark classes a fitted band is given to: those the A/A runs measure (tools/aa_runs.py's default), where its
 #: coverage is checked; other classes, with other noise (HTTP, S3, every core, portal size), keep their range
@@ -195,10 +196,11 @@ def analyse(folders: list[Path], machine: str, save: Path | None = None, modules
         called, raw = sum(d for _, _, d, _ in inside), sum(r for *_, r in inside)
         lines += ["**A/A within one run** (two environments of one zarr release, interleaved; the rule: exact "
                   "Mann–Whitney over the processes, Benjamini–Hochberg q < 0.05 across the run's timings):",
-                  "", "| runs | timings per run | called different, all runs | runs with any | worst run | "
-                  "p < 0.05 before the adjustment |", "|---|---|---|---|---|---|",
-                  f"| {len(inside)} | {inside[0][1]} | {called} of {total} ({called / total:.1%}) | "
-                  f"{sum(1 for _, _, d, _ in inside if d)} | {max(shares):.1%} | {raw} ({raw / total:.1%}) |", ""]
+                  "", *markdown.table(["runs", "timings per run", "called different, all runs", "runs with any",
+                                       "worst run", "p < 0.05 before the adjustment"],
+                                      [[len(inside), inside[0][1], f"{called} of {total} ({called / total:.1%})",
+                                        sum(1 for _, _, d, _ in inside if d), f"{max(shares):.1%}",
+                                        f"{raw} ({raw / total:.1%})"]]), ""]
 
     # fit on the odd runs in time order, check on the even ones; then the stricter split by time
     odd, even = set(order[0::2]), set(order[1::2])
@@ -212,14 +214,14 @@ def analyse(folders: list[Path], machine: str, save: Path | None = None, modules
     lines += ["**Coverage of the bands** (stated: another run of this commit lands inside "
               f"{calibration.COVERAGE:.0%} of the time; fitted on pairs of runs ≥ {at_least_s / HOUR:g} h apart, measured "
               "on held-out pairs as far apart, both directions):", "",
-              "| schedule (processes × samples) | band (× value) | fitted on pairs | stated | measured, odd/even split "
-              "| measured, fitted on the first half, checked on the second |", "|---|---|---|---|---|---|"]
+              *markdown.table(["schedule (processes × samples)", "band (× value)", "fitted on pairs", "stated",
+                               "measured, odd/even split", "measured, fitted on the first half, checked on the second"])]
     for key in sorted(bands):
         band = bands[key]
         late_text = (f"{late_schedule.measured(key):.1%} ({late_schedule.total.get(key, 0)})"
                      if late_schedule and key in late_schedule.total else "–")
-        lines.append(f"| {key} | {band.low:.3f}–{band.high:.3f} | {n_fit} | {band.coverage:.0%} | "
-                     f"{by_schedule.measured(key):.1%} ({by_schedule.total.get(key, 0)}) | {late_text} |")
+        lines.append(markdown.row([key, f"{band.low:.3f}–{band.high:.3f}", n_fit, f"{band.coverage:.0%}",
+                                   f"{by_schedule.measured(key):.1%} ({by_schedule.total.get(key, 0)})", late_text]))
     overall = by_schedule.measured()
     lines += [f"| all | | | {calibration.COVERAGE:.0%} | {overall:.1%} | "
               + (f"{late_schedule.measured():.1%} |" if late_schedule else "– |"), ""]
@@ -232,11 +234,11 @@ def analyse(folders: list[Path], machine: str, save: Path | None = None, modules
         def share(rows):
             return sum(d for *_, d in rows) / max(1, sum(n for *_, n, _ in rows))
         lines += [f"**A/A between runs ≥ {at_least_s / HOUR:g} h apart** ({len(plain)} pairs, the first environment "
-                  "of each run):", "", "| rule | called different | pairs with any |", "|---|---|---|",
-                  f"| rank test alone (how timings of one run are compared) | {share(plain):.1%} | "
-                  f"{sum(1 for *_, d in plain if d)} of {len(plain)} |",
-                  f"| rank test with the machine's band as margin (how two runs are compared) | {share(margined):.1%} "
-                  f"| {sum(1 for *_, d in margined if d)} of {len(margined)} |", ""]
+                  "of each run):", "", *markdown.table(["rule", "called different", "pairs with any"], [
+                      ["rank test alone (how timings of one run are compared)", f"{share(plain):.1%}",
+                       f"{sum(1 for *_, d in plain if d)} of {len(plain)}"],
+                      ["rank test with the machine's band as margin (how two runs are compared)",
+                       f"{share(margined):.1%}", f"{sum(1 for *_, d in margined if d)} of {len(margined)}"]]), ""]
 
     sd, means = release_log_sd(units)
     if means:
@@ -252,29 +254,3 @@ def analyse(folders: list[Path], machine: str, save: Path | None = None, modules
         Profile(machine, bands, tuple(modules), sd, notes).save(save)
         lines.append(f"profile: {save}")
     return "\n".join(lines)
-
-
-def cmd_intervals(args) -> int:
-    print(analyse(args.runs, args.machine, Path(args.save) if args.save else None,
-                  at_least_s=args.hours_apart * HOUR, between_machines=args.between_machines))
-    return 0
-
-
-def add_parser(sub) -> None:
-    parser = sub.add_parser("intervals", help="measure this machine's interval bands and prove the comparison rule "
-                                              "on A/A runs", description=(
-        "From several asv runs of one commit (folders of result files, as tools/aa_runs.py writes them: one zarr "
-        "release in two environments, run back to back for hours): the A/A share called different within a run and "
-        "between runs, the bands fitted on half the runs and their coverage on the other half, and a release "
-        "ratio's run-to-run spread. --save writes the machine's profile, which the report then uses."))
-    parser.add_argument("runs", nargs="+", help="run folders (asv result files of one commit; benchmarks.json in "
-                                                "the folder or its parent)")
-    parser.add_argument("--machine", default="vm", help="the asv machine the profile is for (default: %(default)s)")
-    parser.add_argument("--hours-apart", type=float, default=1.0,
-                        help="held-out pairs of runs at least this far apart (default: %(default)s)")
-    parser.add_argument("--save", help="write the profile here, e.g. recorded/noise/vm-intervals.json")
-    parser.add_argument("--between-machines", action="append", default=[], metavar="HERE:THERE",
-                        help="a release ratio measured on this machine and on another of its kind with the same "
-                             "benchmark code (e.g. 1.484:1.375); the profile keeps the largest shift as the "
-                             "between-machine term of the release line")
-    parser.set_defaults(func=cmd_intervals)

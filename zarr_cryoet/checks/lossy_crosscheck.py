@@ -18,6 +18,7 @@ from zarr_cryoet.stats import schedule as schedules
 from zarr_cryoet.stats.estimate import time_text
 from zarr_cryoet.store.lossy_codecs import SPEED_DEFAULT
 from zarr_cryoet.store.stores import Layout
+from zarr_cryoet.util import markdown
 
 OPERATIONS = {"full": "lossy.Read.time_read", "write": "lossy.Write.time_write"}
 CHUNKS = "64x64x64"
@@ -44,8 +45,7 @@ def table(measured: dict, results=None) -> str:
     """Markdown: per codec, each zarr release's plain-loop time with its interval, and asv's value in
     parentheses."""
     zarrs = list(dict.fromkeys(k[0] for k in measured))
-    lines = ["| codec | operation | " + " | ".join(f"zarr {z}" for z in zarrs) + " |",
-             "|---|---|" + "---|" * len(zarrs)]
+    lines = markdown.table(["codec", "operation", *(f"zarr {z}" for z in zarrs)])
     for codec in dict.fromkeys(k[1] for k in measured):
         for operation in OPERATIONS:
             cells = []
@@ -54,5 +54,5 @@ def table(measured: dict, results=None) -> str:
                 asv = asv_estimate(results, zarr, OPERATIONS[operation], data_prefix="phantom 128³", codec=codec,
                                    zarr_format=2)
                 cells.append("–" if t is None else f"{t}" + (f" (asv {time_text(asv.value)})" if asv else ""))
-            lines.append(f"| {codec} | {operation} | {' | '.join(cells)} |")
+            lines.append(markdown.row([codec, operation, *cells]))
     return "\n".join(lines)

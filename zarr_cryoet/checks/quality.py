@@ -28,39 +28,12 @@ from pathlib import Path
 
 from zarr_cryoet.util.errors import ZarrCryoetError
 from zarr_cryoet.util.versions import version_key
+from zarr_cryoet.asv.config import env_label, matrix_params
+from zarr_cryoet.asv.results import read_asv
 
 
 class QualityError(ZarrCryoetError, ValueError):
     """Results that cannot be read or compared."""
-
-
-def _load(results_dir, machine: str | None, commit: str | None):
-    """(machine, commit, [asv Results]) of one machine and commit (default: the only machine, latest commit)."""
-    try:
-        from asv.results import iter_results_for_machine
-    except ImportError:
-        raise QualityError("reading asv results needs asv; run this from .venv (python3 tasks.py creates it)") \
-            from None
-    results_dir = Path(results_dir)
-    machines = sorted(p.parent.name for p in results_dir.glob("*/machine.json")) if results_dir.is_dir() else []
-    if not machines:
-        raise QualityError(f"no asv results in {results_dir}; run python3 tasks.py benchmark first, or pass --results")
-    if machine is None:  # the report's rule: this host's machine, else the one with the newest results
-        from zarr_cryoet.asv.results import default_machine
-
-        machine = default_machine({name: list((results_dir / name).glob("*.json")) for name in machines})
-    elif machine not in machines:
-        raise QualityError(f"no results for machine {machine!r} in {results_dir}; known: {', '.join(machines)}")
-    loaded = list(iter_results_for_machine(str(results_dir), machine))
-    from zarr_cryoet.asv.results import choose_commit  # the report's rule, shared
-
-    chosen = choose_commit(loaded, commit, machine)
-    return machine, chosen, [r for r in loaded if r.commit_hash == chosen]
-
-
-def _env_label(result) -> str:
-    zarr = result.params.get("zarr") or "?"
-    return f"zarr {zarr} (py{result.params.get('python', '?')})"
 
 
 @dataclass
@@ -78,10 +51,10 @@ class Overhead:
 
 
 def overhead(results_dir, machine=None, commit=None) -> tuple[str, str, list[Overhead]]:
-    """The overhead of every environment of one machine and commit."""
-    machine, commit, results = _load(results_dir, machine, commit)
+    """The overhead of every environment of one machine and commit (default: :func:`read_asv`'s)."""
+    files = read_asv(results_dir, machine, commit)
     rows = []
-    for result in results:
+    for result in files.results:
         modules = defaultdict(lambda: [0.0, 0.0])
         combos = 0
         for key in result.get_all_result_keys():
@@ -96,10 +69,10 @@ def overhead(results_dir, machine=None, commit=None) -> tuple[str, str, list[Ove
                 if stat and value is not None and not math.isnan(value):
                     modules[module][1] += stat.get("number", 1) * stat.get("repeat", 1) * value
         setup = sum(v for k, v in result.duration.items() if k.startswith("<setup_cache"))
-        rows.append(Overhead(_env_label(result), sum(w for w, _ in modules.values()),
+        rows.append(Overhead(env_label(matrix_params(result)), sum(w for w, _ in modules.values()),
                              sum(t for _, t in modules.values()), setup, combos,
                              {m: tuple(v) for m, v in sorted(modules.items())}))
-    return machine, commit, sorted(rows, key=lambda r: r.env)
+    return files.machine, files.commit, sorted(rows, key=lambda r: r.env)
 
 
 def format_overhead(machine: str, commit: str, rows: list[Overhead]) -> str:
@@ -188,9 +161,8 @@ def stability(results_dir, machines: list[str], *, commit=None, other_dir=None) 
     histories, commits = {}, []
     for i, machine in enumerate(machines):
         where = Path(other_dir) if other_dir and i == 1 else Path(results_dir)
-        _, chosen, _ = _load(where, machine, commit)
+        commits.append(read_asv(where, machine, commit).commit)
         histories[machine] = load_history(where, machine)
-        commits.append(chosen)
     if len(set(commits)) > 1:
         raise QualityError(f"the runs are of different commits ({', '.join(c[:8] for c in commits)}); pass --commit")
     chosen = commits[0]

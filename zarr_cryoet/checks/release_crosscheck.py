@@ -23,6 +23,7 @@ from zarr_cryoet.stats import schedule as schedules
 from zarr_cryoet.stats.compare import compare, versus_text
 from zarr_cryoet.stats.estimate import Estimate
 from zarr_cryoet.store.stores import Layout
+from zarr_cryoet.util import markdown
 
 #: release ratios of the plain loop and asv that differ by more than this are marked
 AGREEMENT = 0.10
@@ -102,8 +103,7 @@ def table(measured: dict, results=None) -> str:
 
     zarrs = sorted({z for z, _, _ in measured}, key=version_key)
     states = [s for s in STATES if any(k[2] == s for k in measured)]
-    lines = ["| case | zarr | asv | " + " | ".join(f"plain, {s}" for s in states) + " | asv ÷ plain |",
-             "|---|---|---|" + "---|" * len(states) + "---|"]
+    lines = markdown.table(["case", "zarr", "asv", *(f"plain, {s}" for s in states), "asv ÷ plain"])
     asv = {}
     for case in CASES:
         for zarr in zarrs:
@@ -114,15 +114,14 @@ def table(measured: dict, results=None) -> str:
             first = plain[states[0]][0] if plain[states[0]] else None
             cells = [_text(plain[s][0]) if plain[s] else "–" for s in states]
             found = asv[(zarr, case.label)]
-            lines.append(f"| {case.label} | {zarr} | {_text(found)} | {' | '.join(cells)} | "
-                         f"{_ratio(found, first, found and found.band)} |")
+            lines.append(markdown.row([case.label, zarr, _text(found), *cells, _ratio(found, first, found and found.band)]))
     old = zarrs[0] if zarrs else None
     if old and old.startswith("2."):
         lines += ["", f"zarr 3 ÷ zarr {old}, per case: asv and the plain loop ({states[0]}), each with the rank test "
                       f"of its two releases' processes; whether the ratios agree within {AGREEMENT:.0%}, and whether the "
                       "test gives both the same verdict (slower, faster or ~)", "",
-                  f"| case | zarr | asv | plain | plain ÷ asv | within {AGREEMENT:.0%} | same verdict |",
-                  "|---|---|---|---|---|---|---|"]
+                  *markdown.table(["case", "zarr", "asv", "plain", "plain ÷ asv", f"within {AGREEMENT:.0%}",
+                                   "same verdict"])]
         for case in CASES:
             for zarr in zarrs[1:]:
                 new, base = measured.get((zarr, case.label, states[0])), measured.get((old, case.label, states[0]))
@@ -134,11 +133,11 @@ def table(measured: dict, results=None) -> str:
                 if new and base and a_new and a_base:
                     quotient = (new[0].value / base[0].value) / (a_new.value / a_base.value)
                     same = compare(base[0], new[0]).verdict == compare(a_base, a_new).verdict
-                    agree = (f"{quotient:.2f} | {'yes' if abs(quotient - 1) <= AGREEMENT else '**no**'} | "
-                             f"{'yes' if same else '**no**'}")
+                    agree = [f"{quotient:.2f}", "yes" if abs(quotient - 1) <= AGREEMENT else "**no**",
+                             "yes" if same else "**no**"]
                 else:
-                    agree = "– | – | –"
-                lines.append(f"| {case.label} | {zarr} | {suite} | {plain} | {agree} |")
+                    agree = ["–"] * 3
+                lines.append(markdown.row([case.label, zarr, suite, plain, *agree]))
     return "\n".join(lines)
 
 

@@ -31,6 +31,7 @@ from pathlib import Path
 from zarr_cryoet.checks import prepare
 from zarr_cryoet.checks.plain_loop import Job, environments, run_schedule
 from zarr_cryoet.store.stores import Layout
+from zarr_cryoet.util import markdown
 
 CASES = {"full read 16x16x16": ("full", "16x16x16"), "full read 64x64x64": ("full", "64x64x64"),
          "xy plane 64x64x64": ("xy", "64x64x64"), "write 64x64x64": ("write", "64x64x64")}
@@ -97,8 +98,7 @@ def analyse(data: dict, seed: int = 1) -> str:
     available = min(len(procs) for cases in data.values() for procs in cases.values())
     per_process = min(len(p) for cases in data.values() for procs in cases.values() for p in procs)
     schedules = [(p, s) for p, s in SCHEDULES if 2 * p <= available and s <= per_process]
-    header = "| schedule | " + " | ".join(STATISTICS) + " |"
-    rule = "|---|" + "---|" * len(STATISTICS)
+    header, rule = markdown.table(["schedule", *STATISTICS])
     lines = [f"{available} processes of {per_process} samples per release and operation; each cell: the share of "
              f"{DRAWS} draws of two disjoint halves agreeing within 5 % (10 %).", "", "Single timings:", "",
              header, rule]
@@ -122,8 +122,8 @@ def analyse(data: dict, seed: int = 1) -> str:
                             ratio.append(abs((stat(b) / stat(b0)) / (stat(a) / stat(a0)) - 1))
             cells.append(_share(single))
             ratio_cells.append(_share(ratio))
-        lines.append(f"| {p} × {s} | " + " | ".join(cells) + " |")
-        releases.append(f"| {p} × {s} | " + " | ".join(ratio_cells) + " |")
+        lines.append(markdown.row([f"{p} × {s}", *cells]))
+        releases.append(markdown.row([f"{p} × {s}", *ratio_cells]))
     return "\n".join(lines + releases)
 
 

@@ -63,8 +63,6 @@ from zarr_cryoet.data.crop import DEFAULT_CROP_SIZE
 from zarr_cryoet.util.errors import ZarrCryoetError
 from zarr_cryoet.cli import checks as commands
 from zarr_cryoet.cli import tracking as tracking_commands
-from zarr_cryoet.tracking import both_cores, decide
-from zarr_cryoet.checks import intervals
 from zarr_cryoet.store.stores import Layout, inspect_store, write_store
 
 INFO_CHUNKS = (64, 64, 64)
@@ -345,9 +343,9 @@ def build_parser() -> argparse.ArgumentParser:
     times.set_defaults(func=cmd_command_times)
     tracking_commands.add_nightly_parser(sub)
     commands.add_parsers(sub)
-    intervals.add_parser(sub)
-    decide.add_parser(sub)
-    both_cores.add_parser(sub)
+    commands.add_intervals_parser(sub)
+    tracking_commands.add_decide_parser(sub)
+    tracking_commands.add_both_cores_parser(sub)
     tracking_commands.add_parsers(sub)
     tracking_commands.add_backfill_parsers(sub)
     shot = sub.add_parser("screenshot", help="a PNG of the published asv dashboard, rendered by headless Chromium",

@@ -7,8 +7,10 @@ Kept apart from :mod:`zarr_cryoet.cli` (which adds them to its parser) because t
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from zarr_cryoet.asv import options
+from zarr_cryoet.checks import intervals
 
 
 def cmd_overhead(args) -> int:
@@ -136,3 +138,29 @@ def add_parsers(sub) -> None:
     study.add_argument("--out", help="keep the samples in this JSON file")
     study.add_argument("--from", dest="source", help="analyse samples kept before instead of measuring")
     study.set_defaults(func=cmd_schedule_study)
+
+
+def cmd_intervals(args) -> int:
+    print(intervals.analyse(args.runs, args.machine, Path(args.save) if args.save else None,
+                  at_least_s=args.hours_apart * intervals.HOUR, between_machines=args.between_machines))
+    return 0
+
+
+def add_intervals_parser(sub) -> None:
+    parser = sub.add_parser("intervals", help="measure this machine's interval bands and prove the comparison rule "
+                                              "on A/A runs", description=(
+        "From several asv runs of one commit (folders of result files, as tools/aa_runs.py writes them: one zarr "
+        "release in two environments, run back to back for hours): the A/A share called different within a run and "
+        "between runs, the bands fitted on half the runs and their coverage on the other half, and a release "
+        "ratio's run-to-run spread. --save writes the machine's profile, which the report then uses."))
+    parser.add_argument("runs", nargs="+", help="run folders (asv result files of one commit; benchmarks.json in "
+                                                "the folder or its parent)")
+    options.add_machine(parser, "the asv machine the profile is for (default: %(default)s)", default="vm")
+    parser.add_argument("--hours-apart", type=float, default=1.0,
+                        help="held-out pairs of runs at least this far apart (default: %(default)s)")
+    parser.add_argument("--save", help="write the profile here, e.g. recorded/noise/vm-intervals.json")
+    parser.add_argument("--between-machines", action="append", default=[], metavar="HERE:THERE",
+                        help="a release ratio measured on this machine and on another of its kind with the same "
+                             "benchmark code (e.g. 1.484:1.375); the profile keeps the largest shift as the "
+                             "between-machine term of the release line")
+    parser.set_defaults(func=cmd_intervals)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 from zarr_cryoet.asv import options
+from zarr_cryoet.tracking import both_cores, decide
 from zarr_cryoet.util.errors import ZarrCryoetError
 
 
@@ -205,3 +207,39 @@ def add_nightly_parser(sub) -> None:
     night.add_argument("--attribute", "-a", action="append", default=[], help="passed to asv run, e.g. repeat=5")
     night.add_argument("--environment", "-E", action="append", default=[], help="passed to asv run")
     night.set_defaults(func=cmd_nightly)
+
+
+def cmd_both_cores(args) -> int:
+    cores = both_cores.cores_for_halves()
+    if cores is None:
+        print("zarr-cryoet: error: both-cores needs two cores, and this process may use one; run asv run as usual",
+              file=sys.stderr)
+        return 2
+    return both_cores.run_halves(Path(args.config), [args.asv] if args.asv else [sys.executable, "-m", "asv"], cores,
+                      args.asv_args)
+
+
+def add_both_cores_parser(sub) -> None:
+    parser = sub.add_parser("both-cores", help="the one-core tier as two asv runs at once, one per core (tasks.py "
+                                               "benchmark's second step)", description=both_cores.__doc__.split("\n\n")[0])
+    options.add_config(parser, "asv config of the run (default: %(default)s)")
+    parser.add_argument("--asv", help="the asv command (default: this Python's asv module)")
+    parser.add_argument("asv_args", nargs="*", help="more asv run arguments, after --, e.g. -- --machine vm")
+    parser.set_defaults(func=cmd_both_cores)
+
+
+def cmd_decide(args) -> int:
+    before, after, steps = decide.decide(Path(args.results), args.machine, Path(args.config), Path(args.asv), args.budget)
+    print(decide.report(before, after, steps))
+    return 0
+
+
+def add_decide_parser(sub) -> None:
+    parser = sub.add_parser("decide", help="more processes where recommend cannot tell the best layout apart "
+                                           "(racing after the default run)", description=decide.__doc__.split("\n\n")[1])
+    options.add_results(parser, "asv results (default: %(default)s)", default=options.LOCAL_RESULTS)
+    options.add_machine(parser, "the asv machine of the run (default: this host's, as asv records it)")
+    options.add_config(parser, "asv config of the run (default: %(default)s)")
+    parser.add_argument("--asv", default=str(Path(sys.executable).parent / "asv"), help="the asv command")
+    parser.add_argument("--budget", type=float, default=decide.BUDGET, help="seconds to spend at most (default: %(default)s)")
+    parser.set_defaults(func=cmd_decide)

@@ -1,64 +1,17 @@
 """Tables and figures of asv results: the reference gallery's outputs, made from the benchmarks.
 
-``zarr-cryoet report`` reads what ``asv run`` left in ``.asv/results`` (with asv's own
-loader, :meth:`asv.results.Results.load`) for one machine and one commit, and writes:
-
-================================================  ==========================================================
-file (under ``--out``)                            content
-================================================  ==========================================================
-``cryoet_benchmarks/cryoet_benchmark.csv``        per codec × zarr version × format: write / read time,
-                                                  compression ratio, stored bytes, size (MB), savings (%)
-``cryoet_benchmarks/cryoet_benchmark.png``        2 × 2: write time, read time, ratio, size per codec
-``chunking_benchmarks/chunking_results.csv``      per chunk shape × zarr version × format: files, write,
-                                                  full read, XY / XZ / YZ slice reads, compression ratio
-``chunking_benchmarks/chunking_comparison.png``   2 × 3: write, reads by operation, file count (log),
-                                                  ratio, storage size, slice time vs file count
-``version_comparison/version_comparison.csv``     every benchmark value of every environment, long format,
-                                                  with its ratio to the baseline release and, for times,
-                                                  p, q, processes and the change (slower, faster, ~)
-``version_comparison/version_comparison.png``     each newer release's time ÷ the baseline's per headline
-                                                  benchmark, outlined where slower or faster
-``access_patterns/access_results.csv``            per layout × access pattern × zarr version × format: read
-                                                  time, GET requests, bytes fetched, bytes selected, the
-                                                  read time as a multiple of the raw-file limit, and the
-                                                  read time over HTTP with added latency (when the access
-                                                  benchmarks ran)
-``access_patterns/access_patterns.png``           1 × 3 per pattern and layout: local read time next to the
-                                                  raw-file time of the same bytes, GET requests (log), and
-                                                  the read time over HTTP with added latency
-``engines/engine_comparison.csv`` and ``.png``    per layout × operation × engine: time, ratio to the
-                                                  fastest engine and to the raw-I/O limit, peak memory,
-                                                  GETs and the read over slow HTTP (:mod:`.engines`)
-``engines/interop.csv``                           every engine reading every engine's stores: bit-exact?
-``engines/engine_settings.csv``                   engine versions and the concurrency they ran with
-``measurement/*``                                 page faults per read, the realistic-size tier, each timing's
-                                                  smallest detectable change (:mod:`.measurement`)
-``lossy/lossy_results.csv``                       per codec × zarr version × format: ratio, stored MB, write
-                                                  and read time, RMSE/σ, PSNR, FSC crossings, FSC against
-                                                  the truth, particle-box NCC, tier (:mod:`.lossy`)
-``lossy/lossy_pareto.png``                        ratio against FSC-0.143, FSC loss against the truth, RMSE/σ
-``lossy/lossy_slices.png``                        original / truth / each tier's best setting and its error
-``lossy/lossy_fsc.png``                           FSC curves of the Pareto-front codecs (vs original, vs truth)
-================================================  ==========================================================
+``zarr-cryoet report`` reads what ``asv run`` left in ``.asv/results`` (with asv's own loader) for one machine and
+one commit, and writes the sections of :data:`zarr_cryoet.report.sections.SECTIONS` under ``--out``, in that order;
+docs/figures.md describes every CSV and figure. A module that did not run is one warning line (:data:`SKIPPED`).
 
 Every time is the suite's statistic (the fastest of the processes, :mod:`zarr_cryoet.stats.estimate`), with its
 interval and processes in ``*_low_ms``, ``*_high_ms`` and ``*_processes`` columns; every "slower", "faster" and
-``~`` comes from one comparison rule (:mod:`zarr_cryoet.stats.compare`: Mann–Whitney over the processes,
-Benjamini–Hochberg across a release's comparisons), with its ``p_value``, ``q_value`` and ``processes``. Every
-other number is asv's stored ``result``; derived columns (``size_mb``, ``savings_pct``, ``*_ms``) are
-plain unit conversions of it. Every row names its data, zarr version, Python, zarr
-format, commit and machine. Skipped cells (asv's NaN, e.g. format 3 on zarr 2) and failed
-ones (asv's null) are empty in the CSVs and not drawn; failed ones are reported through
-``warn``. The single-version figures show the newest zarr release with zarr format 2, the
-reference gallery's setting. Shapes and dtypes of the data come from the provenance the
-benchmarks recorded next to the results (``provenance/`` beside the results directory);
-without it the columns and panels that need the volume's size are left empty, with a
-warning.
-
-The parts: :mod:`~zarr_cryoet.asv.results` (loading asv's results),
-:mod:`~zarr_cryoet.asv.families` (the benchmarks each table and figure reads),
-:mod:`~zarr_cryoet.report.tables` (CSVs) and :mod:`~zarr_cryoet.report.figures` (PNGs);
-this module holds the command that writes them all.
+``~`` comes from one comparison rule (:mod:`zarr_cryoet.stats.compare`), with its ``p_value``, ``q_value`` and
+``processes``. Every other number is asv's stored ``result``; derived columns (``size_mb``, ``savings_pct``,
+``*_ms``) are plain unit conversions of it. Every row names its data, zarr version, Python, zarr format, commit and
+machine. Skipped cells (asv's NaN, e.g. format 3 on zarr 2) and failed ones (asv's null) are empty in the CSVs and
+not drawn; failed ones are reported through ``warn``. Sizes come from the provenance the benchmarks recorded next
+to the results; without it they are left empty, with a warning.
 """
 
 from __future__ import annotations

@@ -30,7 +30,6 @@ import threading
 from collections import deque
 from pathlib import Path
 
-from zarr_cryoet.asv import options
 from zarr_cryoet.util.files import write_atomically
 from zarr_cryoet.asv import config as asv_config
 from zarr_cryoet.tracking.merge import overlay
@@ -130,22 +129,3 @@ def cores_for_halves() -> tuple[int, int] | None:
     """Two cores of this process's, the last one second (where the suite has run alone), or None on one core."""
     cores = asv_config.available_cores()
     return (cores[-2], cores[-1]) if len(cores) >= 2 else None
-
-
-def cmd_both_cores(args) -> int:
-    cores = cores_for_halves()
-    if cores is None:
-        print("zarr-cryoet: error: both-cores needs two cores, and this process may use one; run asv run as usual",
-              file=sys.stderr)
-        return 2
-    return run_halves(Path(args.config), [args.asv] if args.asv else [sys.executable, "-m", "asv"], cores,
-                      args.asv_args)
-
-
-def add_parser(sub) -> None:
-    parser = sub.add_parser("both-cores", help="the one-core tier as two asv runs at once, one per core (tasks.py "
-                                               "benchmark's second step)", description=__doc__.split("\n\n")[0])
-    options.add_config(parser, "asv config of the run (default: %(default)s)")
-    parser.add_argument("--asv", help="the asv command (default: this Python's asv module)")
-    parser.add_argument("asv_args", nargs="*", help="more asv run arguments, after --, e.g. -- --machine vm")
-    parser.set_defaults(func=cmd_both_cores)

@@ -19,12 +19,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from zarr_cryoet.asv import options
 from zarr_cryoet.answer.recommend import PORTAL, Answer, choose_env, recommend
 from zarr_cryoet.asv.results import ReportResults
 from zarr_cryoet.asv import config as asv_config
@@ -126,20 +124,3 @@ def report(before: list[Answer], after: list[Answer], steps: list[Step]) -> str:
         f"{len(after)} after {len(steps)} racing steps ({sum(s.seconds for s in steps):.0f} s, "
         f"{sum(s.names for s in steps)} reads re-run with {ROUNDS} processes each).", "", "Before:", "",
         summary(before), "", "After:", "", summary(after)])
-
-
-def cmd_decide(args) -> int:
-    before, after, steps = decide(Path(args.results), args.machine, Path(args.config), Path(args.asv), args.budget)
-    print(report(before, after, steps))
-    return 0
-
-
-def add_parser(sub) -> None:
-    parser = sub.add_parser("decide", help="more processes where recommend cannot tell the best layout apart "
-                                           "(racing after the default run)", description=__doc__.split("\n\n")[1])
-    options.add_results(parser, "asv results (default: %(default)s)", default=options.LOCAL_RESULTS)
-    options.add_machine(parser, "the asv machine of the run (default: this host's, as asv records it)")
-    options.add_config(parser, "asv config of the run (default: %(default)s)")
-    parser.add_argument("--asv", default=str(Path(sys.executable).parent / "asv"), help="the asv command")
-    parser.add_argument("--budget", type=float, default=BUDGET, help="seconds to spend at most (default: %(default)s)")
-    parser.set_defaults(func=cmd_decide)

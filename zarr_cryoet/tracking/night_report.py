@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 
+from zarr_cryoet.asv import config as asv_config
 from zarr_cryoet.asv.entries import History, value_text
 from zarr_cryoet.tracking.regressions import (IMPROVED, MOVED, NEW, NOT_COMPARABLE, RANK_TEST, REGRESSED, UNCHANGED,
                                               Change, _isnan, is_instruction_count)
@@ -19,10 +20,7 @@ from zarr_cryoet.util import markdown
 
 def env_label(env: str, history: History) -> str:
     params = history.env_params.get(env)
-    if not params:
-        return env
-    label = ", ".join(f"{k} {v}" for k, v in sorted(params.items(), key=lambda kv: kv[0] == "python") if v)
-    return label.replace("python ", "py")
+    return asv_config.env_label(params) if params else env
 
 
 def _threshold(change: Change) -> str:

@@ -51,6 +51,7 @@ from zarr_cryoet.tracking import alarm, bisection, night_report, regressions, re
 from zarr_cryoet.asv import config as asv_config, history
 from zarr_cryoet.asv.process import asv_command, ensure_machine, run_foreground, run_suite
 from zarr_cryoet.asv.entries import load_history
+from zarr_cryoet.asv.results import read_asv
 
 EXIT_OK, EXIT_REGRESSION, EXIT_ERROR, EXIT_LOCKED = 0, 1, 2, 75
 
@@ -181,7 +182,6 @@ def plan_commits(conf_path: Path, machine: str, max_commits: int) -> Plan:
     from asv import environment
     from asv.config import Config
     from asv.repo import get_repo
-    from asv.results import iter_results_for_machine
 
     conf = Config.load(str(conf_path))
     repo = get_repo(conf)
@@ -192,9 +192,8 @@ def plan_commits(conf_path: Path, machine: str, max_commits: int) -> Plan:
     if not branch_commits:
         raise NightlyError(f"no commits on branch(es) {conf.branches} of {conf.repo}")
     done: dict[str, set[str]] = {}
-    if os.path.isdir(os.path.join(conf.results_dir, machine)):
-        for result in iter_results_for_machine(conf.results_dir, machine):
-            done.setdefault(result.commit_hash, set()).add(result.env_name)
+    for result in read_asv(conf.results_dir, machine, every_commit=True).results:
+        done.setdefault(result.commit_hash, set()).add(result.env_name)
     wanted = {env.name for env in environment.get_environments(conf, None, verbose=False)}
     benchmarked = [i for i, c in enumerate(branch_commits) if c in done]
     if not benchmarked:

@@ -9,6 +9,7 @@ The comparison is written as Markdown (for the nightly report) and as a bar figu
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,11 +85,12 @@ def draw(comparison: Comparison, path: Path) -> Path:
 def compare_profiles(before, after, top: int = TOP) -> list[Growth]:
     """The functions whose own time per call grew most between two
     :class:`~zarr_cryoet.tracking.thread_profile.ThreadProfile` (every thread, sampled): where the work went,
-    deepest first by construction (a function's own time is the time no callee of it accounts for)."""
+    deepest first by construction (a function's own time is the time no callee of it accounts for). Equal
+    growths (equal sample counts) by name: the order does not depend on the order py-spy wrote its stacks in."""
     grown = {f: after.own_ms(f) - before.own_ms(f) for f in after.own if after.own_ms(f) > before.own_ms(f)}
-    whole = sum(grown.values())
+    whole = math.fsum(grown.values())  # exactly rounded: the same whatever the order of the functions
     shown = [Growth(f, before.own_ms(f), after.own_ms(f)) for f, delta in grown.items() if delta >= SMALLEST * whole]
-    return sorted(shown, key=lambda g: -g.delta_ms)[:top]
+    return sorted(shown, key=lambda g: (-g.delta_ms, g.function))[:top]
 
 
 def profile_pair(run, conf: dict, env: str, benchmark: str, parent: str, culprit: str,

@@ -6,7 +6,10 @@ py-spy samples the Python stacks of **every** thread of a process from outside (
 --threads``, idle threads left out), so :func:`sample` runs one case of a benchmark class in the
 environment's own Python — its ``setup``, then the timed call again and again for :data:`SECONDS`,
 then its ``teardown``, which checks the last call — under py-spy, and keeps each function's share of
-the samples in which it was itself running (the innermost Python frame of a busy thread).
+the samples in which it was itself running (the innermost Python frame of a busy thread). The class's
+``setup_cache`` runs before, in a process of its own that is not sampled (as asv runs it): the stores it
+writes go through zarr's own threads, and every busy sample of those would count, spread over the calls —
+over the few calls of a slow commit most of all, a bias that grows with the regression being profiled.
 :func:`zarr_cryoet.tracking.profile_comparison.compare_profiles` turns two such profiles into the growth of
 each function's own time per call; the bars drawn from it are a differential flame graph flattened to the
 functions whose own time grew (where the work went, on whichever thread).
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -70,19 +74,30 @@ def sample(python: str, benchmark: str, benchmark_dir: Path, asv_env: dict[str, 
     if spy is None:
         raise RuntimeError("py-spy is not installed (it comes with zarr-cryoet[bench]: pip install py-spy)")
     with tempfile.TemporaryDirectory(prefix="zarr-cryoet-sample-") as work:
-        out, calls = Path(work, "stacks.txt"), Path(work, "calls.json")
-        request = {"benchmark": benchmark, "benchmarks": str(benchmark_dir.parent),
-                   "module": benchmark_dir.name, "seconds": seconds, "calls": str(calls)}
+        out, calls, cache = Path(work, "stacks.txt"), Path(work, "calls.json"), Path(work, "setup-cache.pickle")
+        request = {"benchmark": benchmark, "benchmarks": str(benchmark_dir.parent), "module": benchmark_dir.name,
+                   "seconds": seconds, "calls": str(calls), "cache": str(cache)}
+        child = [python, "-m", "zarr_cryoet.tracking.thread_profile"]
+        env = {**os.environ, **asv_env}
+        # in the scratch directory: a setup cache the asv run did not leave would be built there, not in the
+        # checkout. First the class's setup_cache alone, not sampled (its value pickled, as asv does)
+        proc = subprocess.run([*child, json.dumps({**request, "prepare": True})], capture_output=True, text=True,
+                              env=env, cwd=work)
+        if proc.returncode != 0 or not cache.is_file():
+            raise RuntimeError(f"setting up {benchmark} failed: {_last_line(proc)}")
         cmd = [spy, "record", "--threads", "--format", "raw", "--rate", str(RATE), "--output", str(out), "--",
-               python, "-m", "zarr_cryoet.tracking.thread_profile", json.dumps(request)]
-        # in the scratch directory: a setup cache the asv run did not leave would be built there, not in the checkout
-        proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **asv_env}, cwd=work)
+               *child, json.dumps(request)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=work)
         if proc.returncode != 0 or not calls.is_file():
-            lines = [line for line in (proc.stderr + proc.stdout).strip().splitlines() if line.strip()]
-            raise RuntimeError(f"sampling {benchmark} failed: {(lines or ['no output'])[-1]}")
+            raise RuntimeError(f"sampling {benchmark} failed: {_last_line(proc)}")
         done = json.loads(calls.read_text())
         own, on_stack = parse(out.read_text(), done["thread"])
         return ThreadProfile(own, on_stack, done["calls"], RATE, done["seconds"] * 1e3 / done["calls"])
+
+
+def _last_line(proc: subprocess.CompletedProcess) -> str:
+    lines = [line for line in (proc.stderr + proc.stdout).strip().splitlines() if line.strip()]
+    return (lines or ["no output"])[-1]
 
 
 def parse(folded: str, calling_thread: int) -> tuple[dict[str, int], dict[str, int]]:
@@ -136,8 +151,15 @@ def _child(request: dict) -> None:
     name, _, params = request["benchmark"].partition("(")
     module, cls_name, method = name.rsplit(".", 2)
     cls = getattr(importlib.import_module(f"{request['module']}.{module}"), cls_name)
+    cache_file = Path(request["cache"]) if request.get("cache") else None
+    if request.get("prepare"):  # the setup cache only, in a process py-spy does not sample (see sample)
+        cache_file.write_bytes(pickle.dumps(cls.setup_cache() if hasattr(cls, "setup_cache") else None))
+        return
     params = ast.literal_eval(f"({params.removesuffix(')')},)") if params else ()  # asv's repr of the values
-    cache = cls.setup_cache() if hasattr(cls, "setup_cache") else None
+    if cache_file is not None and cache_file.is_file():
+        cache = pickle.loads(cache_file.read_bytes())
+    else:
+        cache = cls.setup_cache() if hasattr(cls, "setup_cache") else None
     args = (cache, *params) if cache is not None else params
     bench = cls()
     bench.setup(*args)
