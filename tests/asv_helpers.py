@@ -17,6 +17,16 @@ import matrix  # noqa: E402
 from zarr_cryoet.tracking import both_cores  # noqa: E402
 
 MACHINE = "zarr-cryoet-test"
+
+
+#: the core a test's asv runs pin their benchmarks to (``--cpu``): the nightly session runs two pytest processes at
+#: once, each given a core of its own here (noxfile.py), so two asv runs never share one
+CPU_ENV = "ZARR_CRYOET_TEST_CPU"
+
+
+def own_core() -> str:
+    """``--cpu`` for this test process's asv runs: the core noxfile.py gave it, else ``auto`` (the last core)."""
+    return os.environ.get(CPU_ENV, "auto")
 REALISTIC_SHAPE = "128x136x136"
 #: Pythons that tasks.py could neither find nor build; their environments are not run
 MISSING = set(filter(None, os.environ.get("ZARR_CRYOET_MISSING_PYTHONS", "").split(",")))

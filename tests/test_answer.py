@@ -108,7 +108,7 @@ def test_use_names_map_to_use_cases():
 
 
 def test_the_readme_answer_is_rendered_without_the_command_line(monkeypatch):
-    """report/readme.py renders from the answer module, not through cli.main (no import circle)."""
+    """answer/readme.py renders from the answer modules, not through cli.main (no import circle)."""
     from zarr_cryoet.answer import readme
 
     monkeypatch.chdir(RESULTS.parent.parent)

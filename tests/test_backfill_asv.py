@@ -17,9 +17,11 @@ import sys
 
 import pytest
 
-from tests.asv_helpers import git_commit, working_tree_repo
+from tests.asv_helpers import git_commit, own_core, working_tree_repo
 from tests.zarr_repo import git
 
+# this checkout's .asv/env (and its setup caches) is shared with test_nightly_asv.py / test_backfill_asv.py: the
+# nightly session runs those two one after the other, and the bisection (its own environments) beside them (noxfile.py)
 pytestmark = pytest.mark.asv
 
 MACHINE = "zarr-cryoet-backfill-test"
@@ -57,7 +59,7 @@ def test_two_shards_merge_into_one_dashboard_and_a_corrupt_one_is_refused(tmp_pa
     shards = [tmp_path / "shard-1", tmp_path / "shard-2"]
     for i, out in enumerate(shards, 1):
         job = cli(repo, "backfill-shard", "--range", "main", "--shard", f"{i}/2", "--zarr", "3.1.6",
-                  "--machine", MACHINE, "--out", str(out), "--bench", BENCH, "--quick")
+                  "--machine", MACHINE, "--out", str(out), "--bench", BENCH, "--quick", "--cpu", own_core())
         assert job.returncode == 0
         described = json.loads((out / "shard.json").read_text())
         assert described["commits"] == commits[i - 1::2]  # round robin over the range, oldest first

@@ -28,7 +28,7 @@ import time
 
 import pytest
 
-from tests.asv_helpers import ROOT, matrix
+from tests.asv_helpers import ROOT, matrix, own_core
 from tests.zarr_repo import git, make_zarr_repo
 
 pytestmark = pytest.mark.asv
@@ -94,7 +94,7 @@ def nightly(conf_path, cwd, *extra) -> subprocess.CompletedProcess:
     env = {**os.environ, "ZARR_CRYOET_SOURCE": "phantom:64"}
     cmd = [sys.executable, "-m", "zarr_cryoet.cli", "nightly", "--config", str(conf_path), "--machine", MACHINE,
            "--results-branch", "", "--no-follow-releases", "--no-publish", "--no-confirm", "--max-commits", "1",
-           "--factor", "4", "--bench", BENCH, "--attribute", "rounds=2", *extra]
+           "--factor", "4", "--bench", BENCH, "--attribute", "rounds=2", "--cpu", own_core(), *extra]
     t0 = time.monotonic()
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=1200)
     print(f"--- nightly in {time.monotonic() - t0:.0f} s, exit {proc.returncode}\n{proc.stdout[-8000:]}\n"

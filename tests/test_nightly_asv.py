@@ -28,9 +28,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.asv_helpers import git_commit, working_tree_repo
+from tests.asv_helpers import git_commit, own_core, working_tree_repo
 from tests.zarr_repo import git
 
+# this checkout's .asv/env (and its setup caches) is shared with test_nightly_asv.py / test_backfill_asv.py: the
+# nightly session runs those two one after the other, and the bisection (its own environments) beside them (noxfile.py)
 pytestmark = pytest.mark.asv
 
 MACHINE = "zarr-cryoet-nightly-test"
@@ -41,7 +43,7 @@ SLOW_BENCHMARK = "compression.Write.time_write"
 
 def nightly_cmd(*extra: str) -> list[str]:
     return [sys.executable, "-m", "zarr_cryoet.cli", "nightly", "--machine", MACHINE, "--no-follow-releases",
-            "--bench", BENCH, "--factor", "2", "--no-bisect", *extra]  # bisection: tests/test_bisection_asv.py
+            "--bench", BENCH, "--factor", "2", "--no-bisect", "--cpu", own_core(), *extra]  # bisection: tests/test_bisection_asv.py
 
 
 def run_nightly(repo: Path, *extra: str, environment: dict | None = None) -> subprocess.CompletedProcess:

@@ -6,6 +6,7 @@ at ``BEFORE`` (from git) and once with the working tree, and compares every CSV 
 figure pixel for pixel. Move ``BEFORE`` forward in the commit that changes an output on purpose, and say so there.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -33,17 +34,30 @@ COMMANDS = [
 ]
 
 
+#: runs every command in one interpreter (one import of the package and of matplotlib, not five); argv: the
+#: output directory, then the commands as JSON
+DRIVER = """
+import contextlib, io, json, sys
+from zarr_cryoet.cli import main
+out, commands = sys.argv[1], json.loads(sys.argv[2])
+for name, argv in commands:
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        status = main([a.format(out=out) for a in argv])
+    if status:
+        sys.exit(f"{name} exited with {status}")
+    with open(f"{out}/{name}.stdout", "w") as f:
+        f.write(printed.getvalue().replace(out, "{out}"))
+"""
+
+
 def write_outputs(package_root: Path, out: Path) -> None:
     """Run every command with ``zarr_cryoet`` imported from ``package_root``; outputs under ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, PYTHONPATH=str(package_root), MPLBACKEND="Agg")
-    for name, arguments in COMMANDS:
-        argv = [a.format(out=out) for a in arguments]
-        done = subprocess.run(
-            [sys.executable, "-c", "import sys; from zarr_cryoet.cli import main; sys.exit(main(sys.argv[1:]))",
-             *argv], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
-        assert done.returncode == 0, f"{name} at {package_root}: {done.stderr[-2000:]}"
-        (out / f"{name}.stdout").write_text(done.stdout.replace(str(out), "{out}"))
+    done = subprocess.run([sys.executable, "-c", DRIVER, str(out), json.dumps(COMMANDS)], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, f"at {package_root}: {done.stderr[-2000:]}"
 
 
 def package_at(commit: str, where: Path) -> Path:

@@ -1,5 +1,5 @@
-"""The command-line options that name an asv run, each defined once: ``--results``, ``--machine``, ``--commit``
-and ``--config``. Every parser of the package (``cli``, the README's generated commands, the tracking jobs) adds
+"""The command-line options that name an asv run, each defined once: ``--results``, ``--machine``, ``--commit``,
+``--config`` and ``--cpu``. Every parser of the package (``cli``, the README's generated commands, the tracking jobs) adds
 them from here; a command whose defaults differ passes its own ``default`` and ``help``."""
 
 from __future__ import annotations
@@ -30,6 +30,12 @@ def add_commit(parser: argparse.ArgumentParser, help: str = COMMIT_HELP) -> None
 
 def add_config(parser: argparse.ArgumentParser, help: str = CONFIG_HELP, **kwargs) -> None:
     parser.add_argument("--config", default="asv.conf.json", help=help, **kwargs)
+
+
+def add_cpu(parser: argparse.ArgumentParser,
+            help: str = "core for the benchmarks (default: auto, the last one; none to disable)") -> None:
+    """``--cpu``: the core asv pins the benchmarks to (:func:`zarr_cryoet.asv.config.cpu_affinity`)."""
+    parser.add_argument("--cpu", default="auto", help=help)
 
 
 def add_run(parser: argparse.ArgumentParser) -> None:

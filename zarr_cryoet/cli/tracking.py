@@ -126,7 +126,7 @@ def add_backfill_parsers(sub) -> None:
     options.add_machine(shard, "asv machine name: the runner class, the same for every job", required=True)
     shard.add_argument("--out", required=True, help="a fresh results directory for this shard (the artifact)")
     add_asv_run_arguments(shard)
-    shard.add_argument("--cpu", default="auto", help="core for the benchmarks (default: auto, the last one)")
+    options.add_cpu(shard)
     shard.set_defaults(func=cmd_backfill_shard)
     merge_parser = sub.add_parser(
         "merge-results", help="join backfill shards into the results branch and publish the dashboard",
@@ -155,7 +155,7 @@ def add_parsers(sub) -> None:
     proof.add_argument("--slowdown", type=float, action="append",
                        help="an injected slowdown as a fraction, repeatable (default: 0.1 and 0.25)")
     proof.add_argument("--bench", default=r"^(chunking|access)\.Read\.", help="asv --bench regex (default: %(default)s)")
-    proof.add_argument("--cpu", default="auto", help="core for the benchmarks (default: auto, the last one)")
+    options.add_cpu(proof)
     proof.add_argument("--evaluate-only", action="store_true", help="evaluate runs made before (in --results)")
     options.add_results(proof, "with --evaluate-only: where the runs are (default: %(default)s)", default=options.LOCAL_RESULTS)
     proof.set_defaults(func=cmd_alarm_proof)
@@ -189,8 +189,8 @@ def add_nightly_parser(sub) -> None:
                             f"of its two results' processes; {DEFAULT_FACTOR:g} for results without samples)")
     night.add_argument("--noise", help="noise profile of this machine (zarr-cryoet stability --save; default: "
                        ".asv/noise/MACHINE.json, else recorded/noise/MACHINE.json)")
-    night.add_argument("--cpu", default="auto", help="pin benchmarks to this CPU core, like taskset "
-                       "(default: auto = the last core when there are several; none to disable)")
+    options.add_cpu(night, "pin benchmarks to this CPU core, like taskset (default: auto = the last core when "
+                           "there are several; none to disable)")
     night.add_argument("--results-branch", help="git branch that keeps the results history "
                        "(default: asv-results/PROJECT; '' to disable)")
     night.add_argument("--no-follow-releases", dest="follow_releases", action="store_false",
