@@ -98,6 +98,7 @@ def test_the_tools_and_the_crosschecks_prepare_with_one_module():
         assert "estimate" in sources[name] and "min(times" not in sources[name], name
 
 
+@pytest.mark.once  # the tool's plumbing (schedule, jobs, statistic); the plain loop itself runs under every zarr
 def test_s3_plain_loop_times_the_suites_schedule_from_benchmarks_json(tmp_path, spies, capsys):
     from zarr_cryoet.engines import object_storage as clients
 
@@ -121,6 +122,7 @@ def test_s3_plain_loop_times_the_suites_schedule_from_benchmarks_json(tmp_path, 
 
 
 @pytest.mark.skipif(compat.ZARR_MAJOR < 3, reason="zarr's fused pipeline needs zarr >= 3.3")
+@pytest.mark.once  # under the newest zarr, the one that has the fused pipeline
 def test_fused_portal_size_times_both_pipelines_with_the_recorded_schedule(tmp_path, spies, capsys):
     from zarr_cryoet import engines
 
@@ -149,6 +151,7 @@ def test_fused_portal_size_times_both_pipelines_with_the_recorded_schedule(tmp_p
     assert "1 processes" not in capsys.readouterr().out
 
 
+@pytest.mark.once  # as above: test_quality.py times the plain loop under every zarr
 def test_portal_use_cases_reads_every_use_case_with_the_recorded_schedule(tmp_path, spies, capsys):
     cases = tool("portal_use_cases")
     path = write_benchmarks(tmp_path / "benchmarks.json",
