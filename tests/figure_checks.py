@@ -157,7 +157,86 @@ def footer_overlaps(fig) -> list[str]:
             if ax.get_visible() and _overlap(box, ax.get_tightbbox(renderer))]
 
 
+def few_log_labels(fig, least: int = 3) -> list[str]:
+    """Every visible log (or symlog) axis with fewer than ``least`` labelled ticks in view, described: a reader
+    cannot read a value off it (:mod:`zarr_cryoet.report.log_axes`)."""
+    from zarr_cryoet.report.log_axes import labelled_ticks
+
+    fig.canvas.draw()
+    problems = []
+    for ax in fig.axes:
+        if not (ax.get_visible() and ax.axison):
+            continue
+        for axis, scale in (("x", ax.get_xscale()), ("y", ax.get_yscale())):
+            if scale in ("log", "symlog"):
+                labels = labelled_ticks(ax, axis)
+                if len(labels) < least:
+                    problems.append(f"axes {ax.get_title()!r}: log {axis} axis labels only {labels}")
+    return problems
+
+
+def errorbars(ax) -> int:
+    """How many error bars (whiskers) ``ax`` draws."""
+    from matplotlib.container import ErrorbarContainer
+
+    return sum(len(c.lines[2][0].get_segments()) if c.lines[2] else 0 for c in ax.containers
+               if isinstance(c, ErrorbarContainer))
+
+
+def unkept_promises(fig) -> list[str]:
+    """Where a caption promises whiskers (error bars) and none are drawn, described: the figure's title (some axes
+    must draw them) and each axes title (that axes must)."""
+    problems = []
+    shown = [ax for ax in fig.axes if ax.get_visible() and ax.axison]
+    if "whisker" in fig.get_suptitle().lower() and not any(errorbars(ax) for ax in shown):
+        problems.append(f"the title promises whiskers and no panel draws any: {fig.get_suptitle()!r}")
+    problems += [f"axes {ax.get_title()!r} promises whiskers and draws none" for ax in shown
+                 if "whisker" in ax.get_title().lower() and not errorbars(ax)]
+    return problems
+
+
+def empty_panels(fig) -> list[str]:
+    """Every visible panel that draws no data (a bar, a point, a line), described; and every text that says a
+    missing parameter is "none" (``zarr format none``)."""
+    problems = [f"axes {ax.get_title()!r} draws nothing" for ax in fig.axes
+                if ax.get_visible() and ax.axison and not ax.has_data()]
+    texts = [fig.get_suptitle(), *(t.get_text() for t in fig.texts),
+             *(t for ax in fig.axes for t in (ax.get_title(), ax.get_xlabel(), ax.get_ylabel()))]
+    problems += [f"a text names a missing parameter 'none': {t!r}" for t in texts if " none" in t.lower()
+                 and "no compression" not in t.lower()]
+    return problems
+
+
 def assert_readable(fig) -> None:
     """Fail naming each overlap, each label or legend outside the canvas and each legend over data."""
     problems = overlaps(fig) + outside(fig) + covered_data(fig) + footer_overlaps(fig)
     assert not problems, "\n".join(problems)
+
+
+# --- a focused run's results, and what a caption promises --------------------------------
+
+
+def focused_results(source, tmp_path, machine: str = "vm", bench=None):
+    """The results a focused run (``zarr-cryoet recommend --source``) leaves: the benchmarks of ``bench`` (asv
+    --bench regexes; default :data:`zarr_cryoet.asv.config.FOCUSED_BENCH`, a crop's) on the newest zarr release only,
+    cut from the recorded run ``source`` (a results directory) into ``tmp_path``; its provenance is copied along."""
+    import json
+    import re
+    import shutil
+    from pathlib import Path
+
+    from zarr_cryoet.asv.config import FOCUSED_BENCH
+
+    source, out = Path(source), Path(tmp_path) / "results"
+    (out / machine).mkdir(parents=True)
+    shutil.copy(source / "benchmarks.json", out / "benchmarks.json")
+    shutil.copy(source / machine / "machine.json", out / machine / "machine.json")
+    newest = sorted((source / machine).glob("*-zarr3.4.2.json"))[-1]
+    run = json.loads(newest.read_text())
+    run["results"] = {name: value for name, value in run["results"].items()
+                      if any(re.search(pattern, name) for pattern in bench or FOCUSED_BENCH)}
+    (out / machine / newest.name).write_text(json.dumps(run))
+    provenance = source.parent / "provenance"
+    if provenance.is_dir():
+        shutil.copytree(provenance, out.parent / "provenance")
+    return out

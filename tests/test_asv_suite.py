@@ -45,11 +45,13 @@ def should_skip(zarr_version: str, params: dict, name: str = "") -> bool:
     chunks = str(params.get("chunks", "")).strip("'")
     sharded = "/" in chunks
     # a suite without a zarr_format parameter (object_storage) stores shards on format 3 and plain chunks on 2
-    zarr_format = int(params.get("zarr_format", 3 if sharded else 2))
+    # ... and realistic.UseCasesV3 stores plain chunks on format 3
+    zarr_format = int(params.get("zarr_format", 3 if sharded or name.startswith("realistic.UseCasesV3.") else 2))
     too_big = sharded and max(int(n) for n in chunks.split("/")[1].split("x")) > 128
     # the realistic tier, and the default grid over slow HTTP, measure plain chunks on format 2 and shards
     # on format 3 only
-    not_in_tier = name.startswith(("realistic.", "access.RemoteRead.")) and not sharded and zarr_format == 3
+    not_in_tier = (name.startswith(("realistic.", "access.RemoteRead.")) and not name.startswith("realistic.UseCasesV3.")
+                   and not sharded and zarr_format == 3)
     return ((zarr_version.startswith("2.") and zarr_format == 3) or (sharded and zarr_format == 2) or too_big
             or not_in_tier or (name.startswith("engines.") and engine_skipped(zarr_version, params, name))
             or (name == "lossy.PSNR.track_psnr" and str(params.get("codec")).strip("'") in LOSSLESS)

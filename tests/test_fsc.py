@@ -78,3 +78,24 @@ def test_non_cubic_volumes_use_the_coarsest_axis_spacing():
 def test_bad_volumes_are_refused_with_the_reason(a, b, phrase):
     with pytest.raises(ValueError, match=phrase):
         fourier_shell_correlation(np.zeros(a), np.zeros(b))
+
+
+def test_half_map_figures_of_an_exact_copy_and_of_a_low_pass():
+    from zarr_cryoet.fidelity import half_maps
+
+    signal = white(10)
+    even, odd = signal + white(11, 1.5), signal + white(12, 1.5)
+    exact = half_maps.measure(even, odd, even.copy(), odd.copy(), voxel_size=10.0)
+    assert exact.half_fsc_0143_shift == 0 and exact.half_fsc_max_drop == 0
+    assert exact.half_fsc_0143_nyquist == exact.original_half_fsc_0143_nyquist == 1.0  # SNR 0.44: FSC ≈ 0.31
+    assert len(exact.curves["fsc_decoded_halves"]) == N // 2
+
+    def low_pass(v):  # keep frequencies below 0.15 cycles/voxel only
+        k = np.sqrt(sum(np.meshgrid(*(np.fft.fftfreq(N) ** 2,) * 3, indexing="ij")))
+        return np.fft.ifftn(np.fft.fftn(v) * (k < 0.15)).real
+
+    cut = half_maps.measure(even, odd, low_pass(even), low_pass(odd))
+    assert cut.half_fsc_0143_nyquist == pytest.approx(0.3, abs=0.04)  # crossing where the pass band ends
+    assert cut.half_fsc_0143_shift == pytest.approx(0.7, abs=0.04) and cut.half_fsc_max_drop > 0.25
+    with pytest.raises(ValueError, match="give the same crop of both halves"):
+        half_maps.measure(even, odd[:32], even, odd)

@@ -13,6 +13,7 @@ from zarr_cryoet.fidelity.tiers import FSC_DROP_LIMIT, Tier, tier
 from zarr_cryoet.store import access, compat, stores
 from zarr_cryoet.store.codecs import VolumeStats, get_codec
 from zarr_cryoet.store.lossy_codecs import LOSSY_CODECS, LOSSY_QUESTION, SPEED_DEFAULT, roundtrip
+from tests.test_benchmarks import cache_of  # noqa: F401 - a fixture: the setup cache of a benchmark module
 
 SHAPE = (40, 48, 56)  # partial edge chunks on every axis
 CHUNKS = (32, 32, 32)
@@ -157,3 +158,74 @@ def test_normalised_cross_correlation():
     assert normalised_cross_correlation(a, 2 * a + 1) == pytest.approx(1.0)
     assert normalised_cross_correlation(a, -a) == pytest.approx(-1.0)
     assert normalised_cross_correlation(np.zeros(8), np.zeros(8)) == 1.0
+
+
+@pytest.mark.parametrize("shift, drop, verdict", [
+    (0.0, 0.0, "safe without truth"), (-0.0149, 0.0099, "safe without truth"),
+    (0.016, 0.0, "loss shows in the half maps"), (-0.016, 0.0, "loss shows in the half maps"),  # up is no better
+    (0.0, 0.011, "loss shows in the half maps"), ("", 0.0, None), (0.0, float("nan"), None),
+])
+def test_the_truth_free_verdict_of_a_settings_half_maps(shift, drop, verdict):
+    from zarr_cryoet.fidelity.tiers import half_map_verdict
+
+    found = half_map_verdict({"half_fsc_0143_shift": shift, "half_fsc_max_drop": drop})
+    assert (found and str(found)) == verdict
+
+
+def test_agreement_compares_safe_tiers_with_the_half_maps_verdict():
+    from zarr_cryoet.fidelity.tiers import Verdict, agreement, recommended
+
+    safe, shows = ({"half_fsc_0143_shift": 0.0, "half_fsc_max_drop": d} for d in (0.001, 0.05))
+    below = {"rmse_over_sigma": 0.3, "particle_ncc_min": 0.9, "truth_fsc_max_drop": 0.005}
+    visible = {**below, "truth_fsc_max_drop": 0.02}
+    no_truth = {**below, "truth_fsc_max_drop": None}
+    assert agreement({**below, **safe}) is True and agreement({**visible, **shows}) is True
+    assert agreement({**below, **shows}) is False and agreement({**visible, **safe}) is False
+    assert agreement({**no_truth, **safe}) is None and agreement(below) is None  # nothing to compare with
+    assert all(v.rule for v in Verdict)
+    kept = [{"codec": c, "compression_ratio": r, "rmse_over_sigma": 0.01, "particle_ncc_min": 0.9999}
+            for c, r in (("a", 3.0), ("b", 5.0))]
+    assert recommended([*kept, {**visible, "codec": "c", "compression_ratio": 30.0}])["codec"] == "b"
+    assert recommended([visible]) is None
+
+
+def test_the_half_map_benchmarks_on_the_phantom_and_on_a_pair_of_mrc_files(cache_of, tmp_path, monkeypatch):
+    """Real stores: the lossy setup cache on a 64³ phantom, then on a halves: pair of MRC files, driven as asv does."""
+    import mrcfile
+
+    from benchmarks import lossy
+    from tests.test_benchmarks import drive, reload_suite
+    from zarr_cryoet.data import sources
+
+    cache = cache_of(lossy)
+    data = lossy.common.DATA[0]
+    figures = {codec: {m: drive(lossy.HalfMaps, m, cache, (data, codec, 2)) for m in (
+        "track_half_fsc_0143_nyquist", "track_half_fsc_0143_shift", "track_half_fsc_max_drop")}
+        for codec in ("blosc-zstd", "bitround-7", "zfp-rate-1")}
+    assert figures["blosc-zstd"]["track_half_fsc_max_drop"] == 0 == figures["blosc-zstd"]["track_half_fsc_0143_shift"]
+    assert 0 < figures["blosc-zstd"]["track_half_fsc_0143_nyquist"] < 1
+    assert figures["bitround-7"]["track_half_fsc_max_drop"] < 1e-3 < figures["zfp-rate-1"]["track_half_fsc_max_drop"]
+    assert lossy.HalfMaps.params == lossy.Fidelity.params  # the same grid as the fidelity figures
+
+    even, odd = make_phantom(64, halves=True).halves
+    paths = []
+    for name, half in (("even", even), ("odd", odd)):
+        with mrcfile.new(tmp_path / f"{name}.mrc") as mrc:
+            mrc.set_data(half)
+        paths.append(f"mrc:{tmp_path / f'{name}.mrc'}")
+    monkeypatch.setenv(sources.SOURCE_ENV, "halves:" + ",".join(paths))
+    monkeypatch.setenv(sources.SIZE_ENV, "full")
+    try:
+        reload_suite()
+        (tmp_path / "pair").mkdir()
+        monkeypatch.chdir(tmp_path / "pair")
+        pair = lossy.setup_cache()
+        data = lossy.common.DATA[0]
+        assert data.startswith("halves:mrc:")
+        assert drive(lossy.AgainstTruth, "track_max_fsc_drop", pair, (data, "zfp-rate-1", 2)) == "skipped"  # no truth
+        # the same half maps, so the same figures as on the phantom
+        assert drive(lossy.HalfMaps, "track_half_fsc_max_drop", pair, (data, "zfp-rate-1", 2)) == pytest.approx(
+            figures["zfp-rate-1"]["track_half_fsc_max_drop"])
+    finally:
+        monkeypatch.undo()
+        reload_suite()  # the benchmark modules read the data at import: back to the default for other tests

@@ -92,3 +92,40 @@ def test_large_phantoms_are_built_once_and_loaded_from_the_cache(tmp_path, monke
     monkeypatch.setenv(CACHE_ENV, str(tmp_path))
     monkeypatch.setattr(phantom_cache, "MIN_VOXELS", 32 ** 3)
     assert np.array_equal(phantom_cache.load_phantom((32, 40, 48)).volume, built.volume)  # rebuilt
+
+
+def test_half_maps_leave_the_volume_alone_and_average_to_it():
+    plain, paired = make_phantom(32), make_phantom(32, truth=True, halves=True)
+    assert plain.halves is None
+    assert np.array_equal(plain.volume, paired.volume)  # the pinned volume is bit-identical with the halves
+    even, odd = paired.halves
+    assert even.dtype == odd.dtype == np.float32 and even.shape == odd.shape == (32, 32, 32)
+    sigma = float(paired.volume.std())
+    assert np.abs((even.astype(np.float64) + odd) / 2 - paired.volume).max() < 1e-6 * sigma
+    again = make_phantom(32, halves=True).halves
+    assert all(np.array_equal(a, b) for a, b in zip(again, paired.halves))  # deterministic from the seed
+    assert not np.array_equal(make_phantom(32, seed=1, halves=True).halves[0], even)
+
+
+def test_half_maps_carry_independent_noise_of_sqrt2_the_volumes_sigma():
+    built = make_phantom(64, truth=True, halves=True)
+    noise = [np.asarray(v, np.float64) - built.truth for v in (built.volume, *built.halves)]
+    full, even, odd = (n.std() for n in noise)
+    assert even / full == pytest.approx(np.sqrt(2), rel=0.03) and odd / full == pytest.approx(np.sqrt(2), rel=0.03)
+    assert abs(np.corrcoef(noise[1].ravel(), noise[2].ravel())[0, 1]) < 0.03  # independent halves
+
+
+def test_large_half_maps_are_cached_next_to_the_phantom(tmp_path, monkeypatch):
+    from zarr_cryoet.data import phantom_cache
+    from zarr_cryoet.util.files import CACHE_ENV
+
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    monkeypatch.setattr(phantom_cache, "MIN_VOXELS", 32 ** 3)
+    assert phantom_cache.load_phantom(32).halves is None
+    built = phantom_cache.load_phantom(32, halves=True)  # the volume is cached, the halves not yet: built
+    [entry] = (tmp_path / "phantoms").iterdir()
+    assert sorted(p.name for p in entry.iterdir()) == ["halves.npz", "phantom.npz"]
+    monkeypatch.setattr(phantom_cache.phantom, "make_phantom", lambda *a, **k: pytest.fail("built again"))
+    loaded = phantom_cache.load_phantom(32, halves=True)
+    assert np.array_equal(loaded.volume, built.volume)
+    assert all(np.array_equal(a, b) for a, b in zip(loaded.halves, built.halves))

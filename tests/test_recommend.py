@@ -225,3 +225,68 @@ def test_without_results_here_the_recorded_run_answers(tmp_path, monkeypatch, ca
     # once this checkout has results of its own, they are the default
     shutil.copytree(RESULTS, tmp_path / ".asv" / "results")
     assert results_module.default_results_dir() == results_module.DEFAULT_RESULTS
+
+
+def _with_plain_v3(tmp_path: Path, factor: float) -> Path:
+    """The recorded run plus ``realistic.UseCasesV3``: its plain chunks on format 3, every time ``factor`` × format
+    2's (the same samples, scaled), as a run of the tier now records them."""
+    import json
+    import shutil
+
+    out = tmp_path / "results"
+    shutil.copytree(RESULTS, out)
+    benchmarks = json.loads((out / "benchmarks.json").read_text())
+    for path in (out / "vm").glob("*-virtualenv-*.json"):
+        doc = json.loads(path.read_text())
+        columns = doc["result_columns"]
+        for name in [n for n in doc["results"] if n.startswith("realistic.UseCases.")]:
+            row = dict(zip(columns, doc["results"][name]))
+            keep = [i for i, chunks in enumerate(row["params"][1]) if "/" not in chunks]
+            per_combo = ("result", "stats_ci_99_a", "stats_ci_99_b", "stats_q_25", "stats_q_75", "stats_number",
+                         "stats_repeat", "samples")
+
+            def scaled(value, key):
+                if key == "samples":
+                    return None if value is None else [v * factor for v in value]
+                return value * factor if isinstance(value, float) and key != "stats_number" else value
+
+            for key in per_combo:
+                if row.get(key) is not None:
+                    row[key] = [scaled(row[key][i], key) for i in keep]
+            row["params"] = [row["params"][0], [row["params"][1][i] for i in keep]]
+            v3 = name.replace("realistic.UseCases.", "realistic.UseCasesV3.")
+            doc["results"][v3] = [row.get(c) for c in columns]
+            entry = dict(benchmarks[name], name=v3, params=row["params"])
+            benchmarks[v3] = entry
+        path.write_text(json.dumps(doc))
+    (out / "benchmarks.json").write_text(json.dumps(benchmarks))
+    return out
+
+
+def test_plain_chunks_on_format_3_at_portal_size_are_ranked_beside_format_2(tmp_path):
+    results = ReportResults.load(_with_plain_v3(tmp_path, 0.5), machine="vm")
+    answers = {a.use_case.key: a for a in recommend.recommend(results, "3.4.2", recommend.PORTAL)}
+    viewer = answers["xy-viewer"]
+    assert (viewer.best.chunks, viewer.best.zarr_format) == ("16x128x128", 3)  # half of format 2's time
+    assert viewer.other_format.zarr_format == 2 and viewer.other_format.seconds == pytest.approx(
+        2 * viewer.best.seconds)
+    assert {r.label for r in viewer.ranked} >= {"16×128×128 v2", "16×128×128 v3", "32³ v3", "16×128×128 in 128³ v3"}
+    assert all(len([r for r in a.ranked if r.zarr_format == 3 and "/" not in r.chunks]) == 4
+               for key, a in answers.items() if key != "object-storage")
+    assert "object-storage" in answers and all(r.via for r in answers["object-storage"].ranked)
+    assert cli.main(["recommend", "--results", str(tmp_path / "results")]) == 0  # the mixed-use line weighs them too
+
+
+def test_decide_reruns_plain_chunks_on_format_3_by_their_own_benchmark(tmp_path):
+    from zarr_cryoet.tracking import decide
+
+    results = ReportResults.load(_with_plain_v3(tmp_path, 0.999), machine="vm")
+    answers = recommend.recommend(results, "3.4.2", recommend.PORTAL)
+    names = decide.names_to_run(results, answers)
+    plain_v3 = [(a, r) for a in answers for r in decide.candidates(a) if r.zarr_format == 3 and "/" not in r.chunks
+                and not a.use_case.varies]
+    assert plain_v3  # at 0.999× format 2's times the rule cannot tell them apart
+    for answer, ranked in plain_v3:
+        for benchmark, _ in answer.use_case.reads_at(recommend.PORTAL):
+            on_3 = benchmark.replace("realistic.UseCases.", "realistic.UseCasesV3.")
+            assert results.asv_name(on_3, data=answer.data, chunks=ranked.chunks) in names

@@ -203,3 +203,47 @@ def test_an_unknown_slice_codec_fails_in_one_line(tmp_path, capsys):
 def test_the_pareto_front_keeps_only_unbeaten_points():
     points = [(1, 1.0), (2, 0.9), (2, 0.5), (4, 0.95), (8, 0.2)]
     assert lossy_report.pareto_front(points) == [(1, 1.0), (4, 0.95), (8, 0.2)]
+
+
+HALF_MAPS = Path(__file__).parent / "data" / "asv-results-half-maps"
+
+
+def test_the_half_maps_verdicts_agree_with_the_truth_tiers_on_the_phantom():
+    """A real asv run of lossy.Storage/Fidelity/AgainstTruth/HalfMaps on the 128³ phantom
+    (tests/data/asv-results-half-maps)."""
+    from zarr_cryoet.answer.half_maps import agreement_table, half_map_line
+
+    results = ReportResults.load(HALF_MAPS, machine="hmtest")
+    rows = lossy_report.lossy_rows(results)
+    table = lossy_report.agreement_rows(rows)
+    assert len(table) == 21 and all(r["agrees_with_tier"] == "yes" for r in table)
+    verdict = {r["codec"]: r["half_map_verdict"] for r in table}
+    assert verdict["zfp-rate-1"] == "loss shows in the half maps"
+    assert verdict["zfp-rate-2"] == verdict["zfp-accuracy-1"] == verdict["blosc-zstd"] == "safe without truth"
+    [env], [data] = results.envs, results.choices("lossy", "data")
+    lines = agreement_table(results, env, data)
+    assert len(lines) == 2 + 21 and lines[2].startswith("| zfp-rate-1 | 31.94 | visible loss |")
+    assert lines[2].endswith("| loss shows in the half maps | yes |")
+    line = half_map_line(results, env, data)
+    assert "most compression **zfp-rate-2**" in line and "agrees with the truth-based tier on 21 of 21" in line
+    assert "\n" not in line
+    # without half-map results (the recorded full run predates them): no line, no table, empty CSV cells
+    old = ReportResults.load(RESULTS, machine="vm")
+    assert half_map_line(old, old.envs[-1], old.choices("lossy", "data")[0]) == ""
+    assert all(r["half_map_verdict"] == "" == r["agrees_with_tier"] for r in lossy_report.lossy_rows(old))
+
+
+def test_the_pareto_labels_of_one_height_are_stacked_apart_and_the_fsc_figure_names_recommends_setting():
+    results = ReportResults.load(RESULTS, machine="vm")
+    fig = lossy_report.build_pareto_figure(results)
+    assert_readable(fig)
+    crossing = fig.axes[0]
+    stacked = [t for t in crossing.texts if t.get_text()]
+    assert len(stacked) >= 4 and all(abs(t.xy[1] - 0.6) < 0.05 for t in stacked)  # points at ~0.61 of Nyquist
+    assert len({t.xyann for t in stacked}) == len(stacked)  # each label at its own offset below them
+    loaded = sources.load(sources.SourceRequest.parse("phantom"), truth=True)
+    fig = lossy_images.build_fsc_figure(results, loaded)
+    assert_readable(fig)
+    named = [line for line in fig.axes[0].lines if "recommend's setting" in str(line.get_label())]
+    assert len(named) == 1 and named[0].get_label().startswith("zfp-accuracy-1 ") and named[0].get_linewidth() > 3
+    assert any(t.get_text() == "recommend: zfp-accuracy-1" for t in fig.axes[-1].texts)

@@ -104,3 +104,57 @@ def test_one_voxel_size_in_angstrom(record, expected):
     from zarr_cryoet.data.provenance import voxel_size_angstrom
 
     assert voxel_size_angstrom(record) == expected
+
+
+def _write_mrc(path, volume, voxel_size=7.5):
+    import mrcfile
+
+    with mrcfile.new(path, overwrite=True) as mrc:
+        mrc.set_data(volume.astype(np.float32))
+        mrc.voxel_size = voxel_size
+    return path
+
+
+def test_a_pair_of_half_maps_is_one_source_whose_volume_is_their_average(tmp_path, no_settings, monkeypatch):
+    from zarr_cryoet.data.phantom import make_phantom
+
+    even, odd = make_phantom(24, halves=True).halves
+    spec = f"halves:mrc:{_write_mrc(tmp_path / 'even.mrc', even)},mrc:{_write_mrc(tmp_path / 'odd.mrc', odd)}"
+    request = sources.SourceRequest.parse(spec, size="16")
+    assert request.kind == "halves" and request.spec == spec
+    assert [h.spec for h in request.half_requests()] == [f"mrc:{tmp_path / 'even.mrc'}", f"mrc:{tmp_path / 'odd.mrc'}"]
+    assert all(h.size == 16 for h in request.half_requests())  # the same crop of both
+    monkeypatch.setenv(sources.SOURCE_ENV, spec)
+    monkeypatch.setenv(sources.SIZE_ENV, "16")
+    assert sources.SourceRequest.from_env() == request  # it travels to asv's processes as any source
+    assert request.environment({})[sources.SOURCE_ENV] == spec
+    loaded = sources.load(request)
+    assert loaded.volume.shape == (16, 16, 16) and loaded.truth is None
+    crop = (slice(4, 20),) * 3
+    assert np.array_equal(loaded.halves[0], even[crop]) and np.array_equal(loaded.halves[1], odd[crop])
+    np.testing.assert_allclose(loaded.volume, (even[crop].astype(np.float64) + odd[crop]) / 2, rtol=1e-6)
+    assert loaded.provenance["source"] == spec and len(loaded.provenance["halves"]) == 2
+    assert request.identity().startswith("halves:mrc:") and request.identity().endswith("16³@centre float32")
+    assert sources.check(request).startswith(f"data: {request.identity()} (mrc:")
+
+
+@pytest.mark.parametrize("spec, problem", [
+    ("halves:mrc:a.mrc", "needs exactly two half maps"),
+    ("halves:mrc:a.mrc,mrc:b.mrc,mrc:c.mrc", "needs exactly two half maps"),
+    ("halves:phantom,phantom:32", "each half must be mrc:PATH"),
+    ("halves:mrc:a.mrc,mrc:a.mrc", "names the same file twice"),
+    ("halves:mrc:a.mrc,tomo.mrc", "unknown data source"),
+])
+def test_a_bad_pair_of_half_maps_says_how_to_write_one(spec, problem):
+    with pytest.raises(sources.InvalidSourceError, match=problem) as info:
+        sources.SourceRequest.parse(spec)
+    assert "\n" not in str(info.value)
+
+
+def test_half_maps_of_different_shapes_are_refused(tmp_path):
+    spec = (f"halves:mrc:{_write_mrc(tmp_path / 'e.mrc', np.zeros((20, 20, 20)))},"
+            f"mrc:{_write_mrc(tmp_path / 'o.mrc', np.zeros((12, 20, 20)))}")
+    with pytest.raises(sources.InvalidSourceError, match="the half maps differ in shape"):
+        sources.load(sources.SourceRequest.parse(spec, size="full"))
+    with pytest.raises(sources.InvalidSourceError, match="does not exist"):
+        sources.check(sources.SourceRequest.parse(f"halves:mrc:{tmp_path / 'e.mrc'},mrc:{tmp_path / 'nope.mrc'}"))

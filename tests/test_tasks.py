@@ -118,7 +118,7 @@ def test_the_command_line_with_a_bogus_source_touches_nothing(tmp_path):
     assert proc.stdout == ""
     assert proc.stderr.splitlines() == [
         "[tasks] error: $ZARR_CRYOET_SOURCE: unknown data source 'bogus:1'; use phantom, phantom:SIZE, "
-        "portal:DATASET[/RUN], mrc:PATH, zarr:PATH_OR_URL or s3://BUCKET/KEY"]
+        "portal:DATASET[/RUN], mrc:PATH, zarr:PATH_OR_URL, s3://BUCKET/KEY or halves:EVEN,ODD (two of mrc:/zarr:/s3://)"]
     assert not (tmp_path / ".asv-machine.json").exists()
     assert (set(results.iterdir()) if results.is_dir() else set()) == before
 

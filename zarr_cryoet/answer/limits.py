@@ -39,14 +39,27 @@ def covers(results: ReportResults, answers: list[Answer]) -> list[str]:
         "warm page cache (the cold-cache line below says what a first read adds); this machine's local disk; "
         "\"object storage\" is moto's S3 API on 127.0.0.1 behind a proxy adding 20 ms per request and a "
         "1 Gbit/s link, and \"over HTTP\" a loopback server adding 20 ms per request.",
-        "**Does not cover:** your tomograms' content and noise (run it on them: `recommend --source`); "
-        "multiscale levels (level 0 only); dask or other schedulers; a real network, cloud store or GPU; "
-        "writes of every layout at portal size (write times are at 128³).",
+        "**Does not cover:** " + ("your tomograms' content and noise (run it on them: `recommend --source`)"
+                                  if str(first.data).startswith("phantom") else "your other tomograms (this answer "
+                                  "is for this volume; the layouts were written from it to this machine's disk)")
+        + "; " + _not_covered(results),
     ]
     spread = run_to_run(results)
     if spread:
         lines.append(spread)
     return lines
+
+
+def _not_covered(results: ReportResults) -> str:
+    """What the run left out: multiscale levels and conversion on a scheduler where those tiers did not run."""
+    converted = results.has("conversion")
+    parts = [] if results.has("multiscale") else ["multiscale levels (level 0 only)"]
+    parts.append("a cluster larger than this machine (the conversion ran on dask.distributed's local workers)"
+                 if converted else "dask or other schedulers")
+    parts.append("a real network, cloud store or GPU")
+    parts.append("writes of every layout at portal size (write times are at 128³"
+                 + (", and the conversion's at portal size" if converted else "") + ").")
+    return "; ".join(parts)
 
 
 def run_to_run(results: ReportResults, repository: Path | None = None) -> str | None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from zarr_cryoet.fidelity.tiers import Tier, tier
 from zarr_cryoet.report import object_storage
 from zarr_cryoet.asv.families import COMPRESSION, ENGINES, LOSSY, OBJECT_STORAGE, REALISTIC
+from zarr_cryoet.answer import conversion
+from zarr_cryoet.answer.half_maps import half_map_line
 from zarr_cryoet.answer.recommend import PORTAL, Answer, choose_env, recommend
 from zarr_cryoet.asv.results import ReportResults, finite, intervals_profile
 from zarr_cryoet.stats.compare import adjust, compare, versus_text
@@ -191,6 +193,9 @@ def extras(results: ReportResults, zarr_version: str | None = None, answers: lis
             if fastest and fastest[1] != codec:
                 line += f"; fastest write **{fastest[1]}** ({fastest[0]:.2f}×, {fastest[3]})"
             lines.append(line + f"; zarr {env.zarr_version}, {data}.")
+        half_maps = half_map_line(results, env, data)
+        if half_maps:
+            lines.append(half_maps)
     for data in results.choices("engines", "data"):
         for chunks in results.choices("engines", "chunks"):
             fmt = implied_format(chunks)
@@ -205,6 +210,10 @@ def extras(results: ReportResults, zarr_version: str | None = None, answers: lis
             lines.append(fused)
     lines += cold_cache(results, env)
     lines += object_storage_lines(results, env)
+    lines += conversion.conversion_lines(results, env)
+    viewer = conversion.multiscale_line(results, env)
+    if viewer:
+        lines.append(viewer)
     at_portal_size = bool(answers) and answers[0].size == PORTAL  # the table has the tier's every read then
     for data in ([] if at_portal_size else results.choices("realistic", "data")):
         for operation, benchmark in (("full read", REALISTIC.full_read), ("XY plane", REALISTIC.slice_xy)):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 
 from zarr_cryoet.asv.families import CHUNKING
-from zarr_cryoet.answer import limits as answer_limits, mixed_use, recommend, scaling
+from zarr_cryoet.answer import in_place, limits as answer_limits, mixed_use, recommend, scaling
 from zarr_cryoet.answer.recommend import PORTAL, SMALL, USE_NAMES, Answer
 from zarr_cryoet.asv import options
 from zarr_cryoet.asv.results import ReportError, ReportResults
@@ -114,8 +114,9 @@ def render(results: ReportResults, zarr_version: str | None = None, shape=None,
     out.append("")
     notes = answer_notes.extras(results, zarr_version, answers)
     threads = every_core_line(results, zarr_version)
-    out += [f"* {line}" for line in ([threads] if threads else []) + notes]
-    out += [f"* {line}" for line in not_run(results)]
+    mine = in_place.line(results, answers, zarr_version)  # an s3:// source's own store, read where it is
+    out += [f"* {line}" for line in ([mine] if mine else []) + ([threads] if threads else []) + notes]
+    out += [f"* {line}" for line in not_run(results, answers)]
     if answers[0].size == PORTAL and SMALL in recommend.measured_sizes(results):
         out.append("* The same table at 128³ on one core (the suite's fast tier, which carries the release history): "
                    "`zarr-cryoet recommend --shape 128,128,128`.")
@@ -125,19 +126,27 @@ def render(results: ReportResults, zarr_version: str | None = None, shape=None,
     return "\n".join(out) + "\n"
 
 
-def not_run(results: ReportResults) -> list[str]:
-    """One line per module of the use cases that is in the suite but did not run (``asv run --bench``)."""
+def not_run(results: ReportResults, answers: list[Answer] = ()) -> list[str]:
+    """One line per module of the use cases that is in the suite but did not run (``asv run --bench``): the use
+    cases left out, or that ``answers`` (the table) answer them from another tier (a focused run's whole volume)."""
     from zarr_cryoet.report import left_out
 
     missing = left_out(results)
+    answered = {a.use_case.key: a.use_case.reads_at(a.size)[0][0].partition(".")[0] for a in answers}
     lines = []
     for module in dict.fromkeys(read.partition(".")[0] for u in recommend.USE_CASES
                                 for size in (PORTAL, SMALL) for read, _ in u.reads_at(size)):
         if module in missing:
-            titles = [u.title.split(" (")[0] for u in recommend.USE_CASES
-                      if any(read.startswith(module + ".") for size in (PORTAL, SMALL) for read, _ in u.reads_at(size))]
-            lines.append(f"Not in this run: no {module} results for commit {results.short_commit}; left out: its "
-                         f"reads of {', '.join(titles)}.")
+            uses = [u for u in recommend.USE_CASES
+                    if any(read.startswith(module + ".") for size in (PORTAL, SMALL) for read, _ in u.reads_at(size))]
+            left = [u.title.split(" (")[0] for u in uses if u.key not in answered]
+            elsewhere = sorted({answered[u.key] for u in uses if u.key in answered})
+            text = f"Not in this run: no {module} results for commit {results.short_commit}"
+            if left:
+                text += f"; left out: its reads of {', '.join(left)}"
+            if elsewhere:
+                text += f"; {'the other' if left else 'its'} use cases are answered above from {', '.join(elsewhere)}"
+            lines.append(text + ".")
     return lines
 
 

@@ -32,17 +32,18 @@ DEFAULT_BENCH = r"^(?!(codec_sweep|instructions|object_storage\.Concurrency)\.)"
 #: The default run on a machine of several cores, in two steps (tasks.py benchmark). First the tier that needs the
 #: whole machine, alone: the reads on every core (portal-sized reads and writes, threads as a reader has them), the
 #: reads from object storage (the S3 server runs on the cores the reader is not pinned to; its opt-in concurrency
-#: sweep excepted, as in DEFAULT_BENCH) and the cold-cache reads (the page cache is the machine's: a read of the same
+#: sweep excepted, as in DEFAULT_BENCH), the conversion of a collection and the multiscale viewer on every core (dask's
+#: worker processes; benchmarks/conversion.py) and the cold-cache reads (the page cache is the machine's: a read of the same
 #: reference store on the other core would bring the dropped pages back: the drop's check then fails the sample, or
 #: a read meant cold is partly warm):
-WHOLE_MACHINE_BENCH = r"^(realistic|object_storage(?!\.Concurrency\.)|cold|chunking\.ReadEveryCore)\."
+WHOLE_MACHINE_BENCH = r"^(realistic|conversion|multiscale|object_storage(?!\.Concurrency\.)|cold|chunking\.ReadEveryCore)\."
 #: then the rest, the one-core tier, as two asv runs at once, one per core (:mod:`zarr_cryoet.tracking.both_cores`),
 #: in two halves of about equal run time (50 % and 50 % of the tier's benchmark time in a default run here); a
 #: benchmark's environments stay in one half, so every release comparison is made on one core. What the other
 #: core's half does to the timings was measured (tools/two_cores.py; docs/measurement.md, "Both cores").
 ONE_CORE_HALVES = (
     r"^(engines|lossy)\.",
-    r"^(?!(codec_sweep|instructions|realistic|object_storage|cold|engines|lossy|chunking\.ReadEveryCore)\.)",
+    r"^(?!(codec_sweep|instructions|realistic|conversion|multiscale|object_storage|cold|engines|lossy|chunking\.ReadEveryCore)\.)",
 )
 #: asv --bench regex of the nightly job: the default run and the instruction counts.
 NIGHTLY_BENCH = r"^(?!(codec_sweep|object_storage\.Concurrency)\.)"
@@ -61,8 +62,15 @@ CI_BENCH = [
     # case on a plain and a sharded layout, and one read from S3
     r"^realistic\.(Write|Read)\.",
     r"^realistic\.UseCases\..*'(64x64x64|32x32x32/128x128x128)'\)$",
+    r"^realistic\.UseCasesV3\..*'64x64x64'\)$",
     r"^realistic\.ObjectStorage\.time_read_xy\(.*'64x64x64', 'zarr-python\+obstore'\)$",
     r"^chunking\.ReadEveryCore\..*'64x64x64'\)$",
+    # converting a small collection (ome-zarr, dask.distributed; zarr >= 3 on Python >= 3.12 only): the portal's layout
+    # to local disk on one worker and to S3 on two, a sharded layout's traffic and reads, and the viewer's first view
+    r"^conversion\.Convert\..*'256x256x256', 'blosc-lz4', '(local', 1|s3', 2)\)$",
+    r"^conversion\.Traffic\.track_put_requests\(.*'64x64x64/128x128x128', 'blosc-zstd'\)$",
+    r"^conversion\.Reads\.track_requests\(.*'64x64x64/128x128x128', 'blosc-zstd', 'viewer'\)$",
+    r"^multiscale\.FirstView\..*'64x64x64/128x128x128', 'blosc-zstd', 's3'\)$",
     # every engine on a plain format-2 and a sharded format-3 layout (zarr's fused pipeline: its reads only, to keep
     # CI within its budget; tests/test_engines.py writes and reads over HTTP with it); interop on the same two layouts
     # (tests/test_engines.py checks it on every default layout)
@@ -85,15 +93,23 @@ CI_BENCH = [
 #: the cases the tests' asv run counts (:data:`zarr_cryoet.measure.class_counts.ONLY_ENV`): the one CI_BENCH selects
 CI_COUNT_ONLY = r"'64x64x64', 2, 'xy'\)$"
 
-#: asv --bench regexes of ``zarr-cryoet recommend --source`` (a focused run on one's own data): the reads
-#: its use cases rank (chunking, HTTP) and the storage and fidelity figures (codecs, lossy settings);
-#: no write timings, no engines, no portal-size volume.
+#: asv --bench regexes of ``zarr-cryoet recommend --source`` (a focused run on one's own data) on a crop (``--size
+#: 128``, up to :data:`FOCUSED_CROP_VOXELS`): the reads its use cases rank at 128³ on one core (chunking, HTTP) and
+#: the storage and fidelity figures (codecs, lossy settings); no write timings, no engines, no portal-size volume.
 FOCUSED_BENCH = [
     r"^chunking\.Read\.",
     r"^access\.RemoteRead\.",
     r"^compression\.Storage\.",
-    r"^lossy\.(Storage|Fidelity)\.",
+    r"^lossy\.(Storage|Fidelity|HalfMaps)\.",
 ]
+#: ... and on a whole volume (``--size full``, the default) or any volume larger than :data:`FOCUSED_CROP_VOXELS`: the
+#: use cases' reads on every core (benchmarks/realistic.py), plain chunks on both formats, and an ``s3://`` source's
+#: own store read in place; nothing else (each other question would write the whole volume in many more layouts)
+FOCUSED_WHOLE_BENCH = [r"^realistic\.(UseCases|UseCasesV3|InPlace)\."]
+#: the largest crop (voxels) the one-core tier measures in a focused run (256³)
+FOCUSED_CROP_VOXELS = 256 ** 3
+#: set in a focused run's asv processes: benchmarks/realistic.py then builds only the use cases' stores
+FOCUSED_ENV = "ZARR_CRYOET_FOCUSED"
 
 _COMMENT_LINE = re.compile(r"^\s*//.*$", re.M)
 _BARE_KEYS = ("python", "environment_type", "sys_platform")

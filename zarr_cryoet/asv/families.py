@@ -120,6 +120,15 @@ class Realistic(Family):
         """A use case's read at portal size on every core, e.g. ``realistic.UseCases.time_read_orthogonal``."""
         return f"realistic.UseCases.{method}"
 
+    def on_format_3(self, benchmark: str) -> str | None:
+        """The same use-case read of the plain chunks on zarr format 3 (``realistic.UseCasesV3``), None for others."""
+        prefix = "realistic.UseCases."
+        return f"realistic.UseCasesV3.{benchmark.removeprefix(prefix)}" if benchmark.startswith(prefix) else None
+
+    def in_place(self, method: str) -> str:
+        """A use case's read of an ``s3://`` source's own store on its object store: ``realistic.InPlace.<method>``."""
+        return f"realistic.InPlace.{method}"
+
     def object_storage(self, workload: str) -> str:
         """A read from object storage at portal size: ``realistic.ObjectStorage.time_read_<workload>``."""
         return f"realistic.ObjectStorage.time_read_{workload}"
@@ -168,7 +177,9 @@ class Lossy(Family):
                     "rmse_over_sigma", "max_abs_error_over_sigma", "fsc_05_nyquist", "fsc_0143_nyquist",
                     "particle_ncc_min")},
                 "psnr": "lossy.PSNR.track_psnr", "truth_fsc_0143_nyquist": "lossy.AgainstTruth.track_fsc_0143_nyquist",
-                "truth_fsc_max_drop": "lossy.AgainstTruth.track_max_fsc_drop"}
+                "truth_fsc_max_drop": "lossy.AgainstTruth.track_max_fsc_drop",
+                **{name: f"lossy.HalfMaps.track_{name}" for name in (
+                    "half_fsc_0143_nyquist", "half_fsc_0143_shift", "half_fsc_max_drop")}}
 
 
 @dataclass(frozen=True)

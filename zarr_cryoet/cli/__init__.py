@@ -20,6 +20,7 @@ Data:
   zarr-cryoet info  --source mrc:/data/t.mrc   provenance, statistics and codec ratios of a source
   zarr-cryoet viz   --source phantom           slices, histogram and statistics of a source
   zarr-cryoet check-source                     can the benchmarks load $ZARR_CRYOET_SOURCE here?
+  zarr-cryoet convert *.mrc --to s3://b/prefix   your collection into multiscale OME-Zarr on a dask cluster
 
 Nightly job and dashboard:
   zarr-cryoet nightly                          run new commits, publish, exit 1 on a regression
@@ -62,6 +63,7 @@ from zarr_cryoet.store.codecs import CODECS
 from zarr_cryoet.data.crop import DEFAULT_CROP_SIZE
 from zarr_cryoet.util.errors import ZarrCryoetError
 from zarr_cryoet.cli import checks as commands
+from zarr_cryoet.cli import convert as convert_command
 from zarr_cryoet.cli import tracking as tracking_commands
 from zarr_cryoet.store.stores import Layout, inspect_store, write_store
 
@@ -77,8 +79,10 @@ def _add_source_options(parser: argparse.ArgumentParser, default_source: str | N
         parser.add_argument("--source", default=os.environ.get(sources.SOURCE_ENV) or default_source,
                             help="phantom[:SIZE], portal:DATASET[/RUN], mrc:PATH, zarr:PATH_OR_URL or s3://BUCKET/KEY "
                                  f"(default: ${sources.SOURCE_ENV} or %(default)s)")
-    parser.add_argument("--size", default=None if default_source is None else str(DEFAULT_CROP_SIZE),
-                        help=f"crop edge in voxels, or Z,Y,X, or 'full' (default: {DEFAULT_CROP_SIZE}, centred)")
+    whole = default_source is None  # recommend --source: the whole volume unless told (docs/data.md)
+    parser.add_argument("--size", default=None if whole else str(DEFAULT_CROP_SIZE),
+                        help=f"crop edge in voxels, or Z,Y,X, or 'full' (default: {'full, the whole volume; up to 256³: '
+                        'the one-core tier; a phantom is generated at that size' if whole else DEFAULT_CROP_SIZE})")
     parser.add_argument("--offset", help="crop start Z,Y,X in voxels (default: centred)")
     parser.add_argument("--level", type=int, help="OME-Zarr multiscale level (default: 0)")
     parser.add_argument("--portal-url", default=os.environ.get(sources.PORTAL_URL_ENV),
@@ -187,6 +191,7 @@ def cmd_report(args) -> int:
 def cmd_recommend(args) -> int:
     from zarr_cryoet.answer import render as answer
     from zarr_cryoet.asv.results import ReportError, ReportResults
+    from zarr_cryoet.tracking import focused_run
 
     results_dir, machine, zarr_version = args.results, args.machine, args.zarr
     focused_only = [f"--{name.replace('_', '-')}" for name in ("size", "offset", "level", "quick")
@@ -194,16 +199,22 @@ def cmd_recommend(args) -> int:
     if focused_only and not args.source:
         raise ReportError(f"{', '.join(focused_only)} only apply to a focused run; add --source DATA, or drop them")
     if args.source:
-        from zarr_cryoet.tracking import focused_run
-
         if args.results or args.machine or args.commit:
             raise ReportError("--source runs a new benchmark and answers from it; drop --results, --machine "
                               "and --commit (or drop --source to answer from recorded results)")
-        run = focused_run.run(_request(args), zarr_version=args.zarr, config=Path(args.config), quick=args.quick)
+        # without --size: the whole volume (the use cases on every core); --size 128: a crop, the one-core tier
+        request = SourceRequest.parse(args.source, size=args.size or "full", offset=args.offset, level=args.level,
+                                      portal_url=args.portal_url, via=args.via)
+        run = focused_run.run(request, zarr_version=args.zarr, config=Path(args.config), quick=args.quick)
         results_dir, machine, zarr_version = run.results_dir, run.machine, run.zarr_version
-        print(f"\nFocused run on {args.source}: results under machine {machine} in {results_dir}"
+        what = "the whole volume, every core" if run.tier == focused_run.WHOLE else "a crop, one core"
+        print(f"\nFocused run on {run.data} ({what}): results under machine {machine} in {results_dir}"
               + ("" if run.status == 0 else f" (asv exited with status {run.status}: some benchmarks failed)")
               + "\n")
+    else:  # the full run (or the recorded one), never a focused run unless --machine names it
+        results_dir, machine, note = focused_run.plain_results(results_dir, machine)
+        if note:
+            print(note + "\n")
     results = ReportResults.load(results_dir, machine=machine, commit=args.commit)
     print(answer.render(results, zarr_version, args.shape, args.use), end="")
     return 0
@@ -348,6 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
     tracking_commands.add_both_cores_parser(sub)
     tracking_commands.add_parsers(sub)
     tracking_commands.add_backfill_parsers(sub)
+    convert_command.add_parsers(sub)
     shot = sub.add_parser("screenshot", help="a PNG of the published asv dashboard, rendered by headless Chromium",
                           description="Serve the dashboard on 127.0.0.1, open it in headless Chromium and save "
                                       "a screenshot of the benchmark grid or of one benchmark's graph.")

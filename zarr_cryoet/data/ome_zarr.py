@@ -69,3 +69,26 @@ def write_portal_image(root, volume: np.ndarray, *, consolidated: bool = False) 
             metadata.update({".zgroup": group, ".zattrs": attrs})
             (root / ".zmetadata").write_text(json.dumps({"zarr_consolidated_format": 1, "metadata": metadata}))
     return root
+
+
+def image_multiscale(group) -> dict:
+    """The first ``multiscales`` entry of an OME-Zarr image's group (NGFF 0.4: in its attributes; 0.5: under ``ome``)."""
+    attrs = dict(group.attrs)
+    multiscales_ = attrs.get("multiscales") or attrs.get("ome", {}).get("multiscales")
+    if not multiscales_:
+        raise ValueError("the group has no OME-Zarr multiscales metadata; is it an OME-Zarr image?")
+    return multiscales_[0]
+
+
+def level_paths(group) -> list[str]:
+    """The paths of an OME-Zarr image's levels, finest first, as its metadata lists them."""
+    return [dataset["path"] for dataset in image_multiscale(group)["datasets"]]
+
+
+def first_view(group) -> tuple[np.ndarray, np.ndarray]:
+    """What a viewer does first: read the metadata, the coarsest level's middle XY plane, then level 0's."""
+    paths = level_paths(group)
+    coarse = group[paths[-1]]
+    coarse_plane = coarse[coarse.shape[0] // 2]
+    full = group[paths[0]]
+    return coarse_plane, full[full.shape[0] // 2]

@@ -54,6 +54,11 @@ The ratios are stable across seeds (+/-0.002) and sizes (256^3 in 64^3 chunks:
 1.168 / 1.094 / 1.083 / 1.081).  For comparison, pure white Gaussian noise of
 the same std gives only 1.154 / 1.071 with the Blosc codecs.
 
+Half maps (``halves=True``): an even/odd pair, ``volume ± filtered(m)`` with ``m`` a second,
+independent noise realisation (its own stream: the volume is unchanged). Each half's noise has
+sqrt(2) times the volume's sigma (half the dose); the two are independent (Gaussian, and
+``cov(n + m, n - m) = 0``) and average to the volume, as a tomogram averages its half tomograms.
+
 Determinism: all randomness comes from ``numpy.random.default_rng`` streams
 spawned from ``seed``; large arrays only see IEEE-exact arithmetic (``+ - * /``,
 ``sqrt``) and numpy's single-threaded pocketfft; transcendental functions are
@@ -113,18 +118,21 @@ class Phantom:
     particle_centres: np.ndarray
     particle_radii: np.ndarray
     truth: np.ndarray | None = None
+    #: ``(even, odd)`` half maps averaging to ``volume`` (module notes); None unless ``halves=True``
+    halves: tuple[np.ndarray, np.ndarray] | None = None
 
 
-def make_phantom(shape: ShapeLike = DEFAULT_SHAPE, seed: int = DEFAULT_SEED, *, truth: bool = False) -> Phantom:
+def make_phantom(shape: ShapeLike = DEFAULT_SHAPE, seed: int = DEFAULT_SEED, *, truth: bool = False,
+                 halves: bool = False) -> Phantom:
     """Build the synthetic tomogram for ``shape`` (``(z, y, x)`` or ``N``) and ``seed``.
 
-    The same ``(shape, seed)`` always gives a bit-identical result, with or without ``truth``
-    (the noise-free volume: what a lossy codec should keep; it costs one more FFT pair).
+    The same ``(shape, seed)`` always gives a bit-identical volume, with or without ``truth`` (the
+    noise-free volume) and ``halves`` (the even/odd half maps); each costs one more FFT pair.
     """
     zyx = _validate_shape(shape)
-    rng_particles, rng_membranes, rng_ice, rng_noise = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(_validate_seed(seed)).spawn(4)
-    )
+    # streams 0-3: the volume's (as pinned); 4: the half maps' (a child depends only on its index)
+    streams = np.random.SeedSequence(_validate_seed(seed)).spawn(5)
+    rng_particles, rng_membranes, rng_ice, rng_noise = (np.random.default_rng(s) for s in streams[:4])
 
     density = np.zeros(zyx, dtype=np.float32)
     centres, radii = _paint_particles(density, rng_particles)
@@ -146,7 +154,14 @@ def make_phantom(shape: ShapeLike = DEFAULT_SHAPE, seed: int = DEFAULT_SEED, *, 
     if noise_free is not None:
         noise_free -= np.float32(mean)
         noise_free *= np.float32(scale)
-    return Phantom(volume=volume, particle_centres=centres, particle_radii=radii, truth=noise_free)
+    pair = None
+    if halves:  # a second noise realisation m through the same filter and scale: volume ± m
+        other = np.random.default_rng(streams[4]).standard_normal(zyx, dtype=np.float32)
+        other *= np.float32(_NOISE_SIGMA)
+        _imaging_filter(other)
+        other *= np.float32(scale)
+        pair = (volume + other, volume - other)
+    return Phantom(volume=volume, particle_centres=centres, particle_radii=radii, truth=noise_free, halves=pair)
 
 
 def phantom_volume(shape: ShapeLike = DEFAULT_SHAPE, seed: int = DEFAULT_SEED) -> np.ndarray:

@@ -5,7 +5,9 @@ and run; loading it from ``.npy`` a tenth of that. A phantom of at least :data:`
 is kept under ``<cache root>/phantoms/`` (:func:`zarr_cryoet.util.files.cache_root`), keyed by shape,
 seed, the generator's source code and numpy's version, so a change to either builds it
 anew. Smaller ones are built every time (faster than reading them back). The files are
-written atomically; a damaged cache entry is rebuilt.
+written atomically; a damaged cache entry is rebuilt. The even/odd half maps
+(``load_phantom(..., halves=True)``) are kept next to it, in ``halves.npz``, built the first time
+they are asked for.
 """
 
 from __future__ import annotations
@@ -27,25 +29,42 @@ def _key(shape, seed: int) -> str:
     return f"{'x'.join(map(str, shape))}-seed{seed}-{digest}"
 
 
-def load_phantom(shape, seed: int = phantom.DEFAULT_SEED) -> phantom.Phantom:
-    """``phantom.make_phantom(shape, seed)``, from the cache when it is large."""
+def load_phantom(shape, seed: int = phantom.DEFAULT_SEED, *, halves: bool = False) -> phantom.Phantom:
+    """``phantom.make_phantom(shape, seed, halves=halves)``, from the cache when it is large."""
     shape = phantom._validate_shape(shape)
     if math.prod(shape) < MIN_VOXELS:
-        return phantom.make_phantom(shape, seed)
+        return phantom.make_phantom(shape, seed, halves=halves)
     directory = cache_root() / "phantoms" / _key(shape, seed)
+    stored = _read(directory / "phantom.npz", shape, ("volume",))
+    pair = _read(directory / "halves.npz", shape, ("even", "odd")) if halves else None
+    if stored is not None and (pair is not None or not halves):
+        return phantom.Phantom(stored["volume"], stored["particle_centres"], stored["particle_radii"],
+                               halves=None if pair is None else (pair["even"], pair["odd"]))
+    built = phantom.make_phantom(shape, seed, halves=halves)  # not cached yet, or damaged: build it
+    _write(directory / "phantom.npz", volume=built.volume, particle_centres=built.particle_centres,
+           particle_radii=built.particle_radii)
+    if halves:
+        _write(directory / "halves.npz", even=built.halves[0], odd=built.halves[1])
+    return built
+
+
+def _read(path, shape, volumes) -> dict | None:
+    """The arrays of ``path``, or None where it is missing or damaged (a volume of another shape or type)."""
     try:
-        with np.load(directory / "phantom.npz") as stored:
-            volume = stored["volume"]
-            if volume.shape == shape and volume.dtype == np.float32:
-                return phantom.Phantom(np.ascontiguousarray(volume), stored["particle_centres"],
-                                       stored["particle_radii"])
+        with np.load(path) as stored:
+            arrays = {name: stored[name] for name in stored.files}
     except (OSError, ValueError, KeyError):
-        pass  # not cached yet, or damaged: build it
-    built = phantom.make_phantom(shape, seed)
+        return None
+    for name in volumes:
+        if name not in arrays or arrays[name].shape != shape or arrays[name].dtype != np.float32:
+            return None
+        arrays[name] = np.ascontiguousarray(arrays[name])
+    return arrays
+
+
+def _write(path, **arrays) -> None:
     import io
 
     buffer = io.BytesIO()
-    np.savez(buffer, volume=built.volume, particle_centres=built.particle_centres,
-             particle_radii=built.particle_radii)
-    write_atomically(directory / "phantom.npz", buffer.getvalue())
-    return built
+    np.savez(buffer, **arrays)
+    write_atomically(path, buffer.getvalue())

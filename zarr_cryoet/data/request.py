@@ -15,6 +15,11 @@ spec                       data
 ``s3://BUCKET/KEY``        the same, on object storage; the endpoint is
                            ``$AWS_ENDPOINT_URL`` (unset: AWS itself), signed
                            when ``$AWS_ACCESS_KEY_ID`` is set, else anonymous
+``halves:EVEN,ODD``        an even/odd pair of half tomograms of one tomogram,
+                           each an ``mrc:``, ``zarr:`` or ``s3://`` spec, e.g.
+                           ``halves:mrc:even.mrc,mrc:odd.mrc``; the same crop of
+                           both; the volume is their average, and the lossy
+                           benchmarks judge each setting by the half-map FSC
 =========================  ===================================================
 
 A :class:`SourceRequest` is the parsed spec with the crop options (a centred cube of
@@ -47,10 +52,13 @@ DEFAULT_SOURCE = "phantom"
 #: The CryoET Data Portal dataset of ``portal:`` without an id: the CZII CryoET Object
 #: Identification challenge (e.g. its run "TS_100_3" is a 630×630×184 float32 tomogram at 10.012 Å).
 DEFAULT_DATASET = 10445
-KINDS = ("phantom", "portal", "mrc", "zarr", "s3")
+KINDS = ("phantom", "portal", "mrc", "zarr", "s3", "halves")
+#: what each half of a ``halves:`` pair may be (files or arrays of one's own tomogram)
+HALF_KINDS = ("mrc", "zarr", "s3")
 #: how ``portal:`` reads the tomogram's OME-Zarr: its https_omezarr_dir or its s3_omezarr_dir
 PORTAL_VIA = ("https", "s3")
-USAGE = "phantom, phantom:SIZE, portal:DATASET[/RUN], mrc:PATH, zarr:PATH_OR_URL or s3://BUCKET/KEY"
+USAGE = ("phantom, phantom:SIZE, portal:DATASET[/RUN], mrc:PATH, zarr:PATH_OR_URL, s3://BUCKET/KEY or "
+         "halves:EVEN,ODD (two of mrc:/zarr:/s3://)")
 
 
 class InvalidSourceError(ZarrCryoetError, ValueError):
@@ -89,6 +97,8 @@ class SourceRequest:
         elif kind == "portal":
             target = target or str(DEFAULT_DATASET)
             _portal_ids(target, spec)
+        elif kind == "halves":
+            _half_specs(target, spec)
         elif not target:
             raise InvalidSourceError(f"{kind}: needs a path, e.g. {kind}:/data/tomogram.{'mrc' if kind == 'mrc' else 'zarr'}")
         via = _parse_via(via or "https")
@@ -136,6 +146,13 @@ class SourceRequest:
     def location(self) -> str:
         """Where the voxels are: the path or URL of an ``mrc:``, ``zarr:`` or ``s3://`` source."""
         return self.spec if self.kind == "s3" else self.target
+
+    def half_requests(self) -> tuple[SourceRequest, SourceRequest]:
+        """The even and the odd half of a ``halves:`` pair, each with this request's crop (same voxels of both)."""
+        if self.kind != "halves":
+            raise InvalidSourceError(f"{self.spec!r} is not a pair of half maps; write halves:EVEN,ODD, "
+                                     "e.g. halves:mrc:even.mrc,mrc:odd.mrc")
+        return tuple(replace(self, kind=kind, target=target) for kind, target in _half_specs(self.target, self.spec))
 
     def phantom_shape(self) -> tuple[int, int, int]:
         return _phantom_shape(self.target, self.spec)
@@ -256,6 +273,24 @@ def _phantom_shape(arg: str, spec: str) -> tuple[int, int, int]:
         raise InvalidSourceError(
             f"bad phantom size in {spec!r}; give a positive edge length or Z x Y x X, e.g. phantom:256 "
             "or phantom:184x630x630") from None
+
+
+def _half_specs(target: str, spec: str) -> list[tuple[str, str]]:
+    """``"mrc:a.mrc,mrc:b.mrc"`` -> ``[("mrc", "a.mrc"), ("mrc", "b.mrc")]``: two specs of :data:`HALF_KINDS`."""
+    parts = target.split(",")
+    if len(parts) != 2 or not all(p.strip() for p in parts):
+        raise InvalidSourceError(f"{spec!r} needs exactly two half maps separated by one comma (no comma inside "
+                                 "a path); write halves:EVEN,ODD, e.g. halves:mrc:even.mrc,mrc:odd.mrc")
+    halves = []
+    for part in parts:
+        half = SourceRequest.parse(part.strip())
+        if half.kind not in HALF_KINDS:
+            raise InvalidSourceError(f"half map {part.strip()!r} in {spec!r} is a {half.kind} source; each half "
+                                     "must be mrc:PATH, zarr:PATH_OR_URL or s3://BUCKET/KEY")
+        halves.append((half.kind, half.target))
+    if halves[0] == halves[1]:
+        raise InvalidSourceError(f"{spec!r} names the same file twice; give the even and the odd half tomogram")
+    return halves
 
 
 def _portal_ids(target: str, spec: str) -> tuple[int, str | None]:

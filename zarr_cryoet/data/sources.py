@@ -29,25 +29,32 @@ class LoadedData:
     particles: np.ndarray | None = None
     #: the phantom's noise-free volume (``load(..., truth=True)``); None for real data
     truth: np.ndarray | None = None
+    #: ``(even, odd)`` half maps of the volume: the phantom's (``load(..., halves=True)``) or a ``halves:`` pair's;
+    #: None for a single real tomogram
+    halves: tuple[np.ndarray, np.ndarray] | None = None
 
 
-def load(request: SourceRequest, *, progress: bool = False, truth: bool = False) -> LoadedData:
+def load(request: SourceRequest, *, progress: bool = False, truth: bool = False, halves: bool = False) -> LoadedData:
     """Load the requested volume as C-contiguous float32 (z, y, x), with its provenance.
 
     ``truth``: also build the phantom's noise-free volume (real data has none: ``truth`` stays None).
+    ``halves``: also build the phantom's even/odd half maps. A ``halves:EVEN,ODD`` source always has them
+    (the volume is their average); a single real tomogram has none.
     """
-    particles = noise_free = None
+    if request.kind == "halves":
+        return _load_pair(request, progress)
+    particles = noise_free = pair = None
     if request.kind == "phantom":
         shape = request.phantom_shape()
         if truth:
             from zarr_cryoet.data.phantom import make_phantom
 
-            built = make_phantom(shape, truth=True)
+            built = make_phantom(shape, truth=True, halves=halves)
         else:
             from zarr_cryoet.data.phantom_cache import load_phantom
 
-            built = load_phantom(shape)  # large ones from the cache, built once per machine
-        volume, particles, noise_free = built.volume, built.particle_centres, built.truth
+            built = load_phantom(shape, halves=halves)  # large ones from the cache, built once per machine
+        volume, particles, noise_free, pair = built.volume, built.particle_centres, built.truth, built.halves
         # The phantom has no physical pixel size; it is modelled on dataset 10445's 10.012 Å.
         meta = {"model": "zarr_cryoet.data.phantom", "seed": 0, "voxel_size": 10.012}
     elif request.kind == "portal":
@@ -66,7 +73,20 @@ def load(request: SourceRequest, *, progress: bool = False, truth: bool = False)
     volume = np.ascontiguousarray(volume, dtype=np.float32)
     provenance = {"source": request.spec, "identity": request.identity(), **meta,
                   "shape": list(volume.shape), "dtype": str(volume.dtype)}
-    return LoadedData(volume, provenance, particles, noise_free)
+    return LoadedData(volume, provenance, particles, noise_free, pair)
+
+
+def _load_pair(request: SourceRequest, progress: bool) -> LoadedData:
+    """Both halves of a ``halves:`` pair (the same crop of each); the volume is their average."""
+    even, odd = (load(half, progress=progress) for half in request.half_requests())
+    if even.volume.shape != odd.volume.shape:
+        raise InvalidSourceError(f"{request.spec}: the half maps differ in shape ({even.volume.shape} and "
+                                 f"{odd.volume.shape}); give the even and the odd half of one tomogram")
+    volume = ((even.volume.astype(np.float64) + odd.volume) / 2).astype(np.float32)
+    meta = {key: value for key, value in even.provenance.items() if key not in ("source", "identity")}
+    provenance = {**meta, "source": request.spec, "identity": request.identity(),
+                  "halves": [even.provenance, odd.provenance], "volume": "the average of the two half maps"}
+    return LoadedData(volume, provenance, halves=(even.volume, odd.volume))
 
 
 def load_source(spec: str = DEFAULT_SOURCE, **options) -> np.ndarray:
@@ -84,6 +104,9 @@ def check(request: SourceRequest, *, timeout: float = 10) -> str:
     label = request.identity()
     if request.kind == "phantom":
         return f"data: {label} (generated here)"
+    if request.kind == "halves":
+        return f"data: {label} (" + "; ".join(check(half, timeout=timeout).removeprefix("data: ")
+                                              for half in request.half_requests()) + ")"
     if request.kind == "portal":
         return _check_portal(request, label, timeout)
     if request.kind == "s3":

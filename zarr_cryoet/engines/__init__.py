@@ -28,6 +28,10 @@ ENGINES: dict[str, Engine] = {engine.name: engine for engine in (ZarrPython(), Z
 ENGINE_NAMES: tuple[str, ...] = tuple(ENGINES)
 #: the engine versions the benchmark environments get (``python -m zarr_cryoet.engines.install``)
 PINNED = {"zarrs": "0.2.3", "tensorstore": "0.1.86"}
+#: the conversion tier's writer and scheduler (benchmarks/conversion.py), where zarr >= 3 runs on Python >= 3.12:
+#: ome-zarr 0.21 needs both (it brings dask and scikit-image); the zarr 3.1.6 environment (Python 3.11) skips the tier
+CONVERSION_PINNED = {"ome-zarr": "0.21.0", "distributed": "2026.8.0"}
+CONVERSION_MIN_PYTHON = (3, 12)
 
 
 def get(name: str) -> Engine:

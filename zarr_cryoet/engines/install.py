@@ -2,7 +2,8 @@
 
 ``python -m zarr_cryoet.engines.install [--optional]`` is the last step of asv's install
 command (asv.conf.json): an environment whose zarr is 3.1 or newer gets the zarrs codec
-pipeline and tensorstore at :data:`~zarr_cryoet.engines.PINNED`, with its zarr held where
+pipeline and tensorstore at :data:`~zarr_cryoet.engines.PINNED` (and on Python >= 3.12 the conversion tier's
+ome-zarr and dask.distributed, :data:`~zarr_cryoet.engines.CONVERSION_PINNED`), with its zarr held where
 the matrix put it; a zarr 2 environment stays as it is (only zarr-python runs there, and
 the other engines' benchmarks are skipped with a reason). The environments' names stay
 those of the zarr matrix, so the zarr-python history continues across this change.
@@ -16,7 +17,7 @@ import re
 import subprocess
 import sys
 
-from . import PINNED
+from . import CONVERSION_MIN_PYTHON, CONVERSION_PINNED, PINNED
 from .base import distribution_version
 
 #: the oldest zarr the zarrs pipeline supports (and the suite runs tensorstore with)
@@ -35,7 +36,13 @@ def main(argv=None) -> int:
         print(f"[engines] zarr {zarr_version}: only zarr-python runs here; not installing "
               f"{', '.join(PINNED)} (they need zarr >= {'.'.join(map(str, MIN_ZARR))})")
         return 0
-    wanted = [f"{name}=={version}" for name, version in PINNED.items()]
+    pinned = dict(PINNED)
+    if sys.version_info[:2] >= CONVERSION_MIN_PYTHON:
+        pinned.update(CONVERSION_PINNED)
+    else:
+        print(f"[engines] Python {sys.version_info.major}.{sys.version_info.minor}: not installing "
+              f"{', '.join(CONVERSION_PINNED)} (the conversion tier's ome-zarr needs Python >= 3.12)")
+    wanted = [f"{name}=={version}" for name, version in pinned.items()]
     command = [sys.executable, "-m", "pip", "install", f"zarr=={zarr_version}", *wanted]
     print(f"[engines] zarr {zarr_version}: installing {' '.join(wanted)}", flush=True)
     done = subprocess.run(command)

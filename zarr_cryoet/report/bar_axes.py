@@ -1,12 +1,15 @@
 """Bars on an axis, as the report's figures draw them: value labels, ``n/a`` for skipped cells, asymmetric
-whiskers from each time's interval, the raw-file limit line, and axes that leave room for legends."""
+whiskers from each time's interval, one bar per layout (its colour, format 3 hatched) in one order along x
+(:func:`layout_key`), the raw-file limit line, and axes that leave room for legends. Log axes: :mod:`log_axes`."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from zarr_cryoet.asv.results import finite
+from zarr_cryoet.report.colours import FORMAT_HATCH, layout_colour
 from zarr_cryoet.report.tables import has_interval
+from zarr_cryoet.store.stores import layout_label, parse_chunking
 
 
 def whiskers(ax, x, values, found) -> list[float]:
@@ -83,3 +86,33 @@ def ratio_axis(ax, ratios) -> bool:
 
 def no_data(ax, text="no results"):
     ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color="#7f7f7f", wrap=True)
+
+
+def layout_bars(ax, cells, values, *, fmt="%.1f", found=None):
+    """One bar per (chunks, format): the layout's colour, format 3 hatched; failed cells marked ``n/a``.
+    ``found``: the times' estimates, drawn as whiskers (:func:`whiskers`; the value's label above them)."""
+    x = np.arange(len(cells))
+    for i, ((chunks, zarr_format), value) in enumerate(zip(cells, values)):
+        if finite(value):
+            ax.bar(x[i], value, width=0.75, color=layout_colour(chunks), hatch=FORMAT_HATCH.get(zarr_format, ""),
+                   edgecolor="#333333", linewidth=0.6)
+            [top] = whiskers(ax, [x[i]], [value], found and [found[i]])
+            ax.annotate(fmt % value, (x[i], top), xytext=(0, 2), textcoords="offset points", ha="center",
+                        va="bottom", fontsize=8, rotation=90)
+        else:
+            ax.annotate("n/a", (x[i], 0), xytext=(0, 3), textcoords="offset points", ha="center", fontsize=9,
+                        color="#7f7f7f", xycoords=("data", "axes fraction"))
+    layout_ticks(ax, cells)
+    ax.margins(y=0.2)
+
+
+def layout_ticks(ax, cells):
+    ax.set_xticks(np.arange(len(cells)), [f"{layout_label(c, f)}" for c, f in cells], rotation=40, ha="right",
+                  rotation_mode="anchor", fontsize=9)
+
+
+def layout_key(chunks, zarr_format) -> tuple:
+    """A layout's place along a figure's x axis: format 2 first, plain chunks before shards, then by the chunk's
+    voxels (smallest first)."""
+    inner, shards = parse_chunking(chunks)
+    return int(zarr_format), shards is not None, inner[0] * inner[1] * inner[2], inner

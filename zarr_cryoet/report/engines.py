@@ -29,9 +29,11 @@ from matplotlib.patches import Patch
 from zarr_cryoet.data import provenance
 from zarr_cryoet.asv.families import ACCESS, ENGINES, LIMITS
 from zarr_cryoet.asv.results import ReportResults, finite
-from zarr_cryoet.report.style import ENGINE_COLOURS, add_run_label, label_axis, new_figure, plain_log_ticks
+from zarr_cryoet.report.bar_axes import whiskers
+from zarr_cryoet.report.style import (ENGINE_COLOURS, STATISTIC_LABEL, add_run_label, label_axis, new_figure,
+                                      plain_log_ticks)
 from zarr_cryoet.store.stores import chunk_label
-from zarr_cryoet.report.tables import _cell
+from zarr_cryoet.report.tables import _cell, interval_columns, whiskers_text
 from zarr_cryoet.store.access import pattern as pattern_selections
 from zarr_cryoet.store.access import selected_voxels
 
@@ -84,6 +86,7 @@ def comparison_rows(results: ReportResults) -> list[dict]:
                     continue
                 row = {"chunks": cell["chunks"], "layout": chunk_label(cell["chunks"]), "zarr_format": cell["zarr_format"],
                        "operation": operation, "engine": engine, "time_ms": time * 1000,
+                       **interval_columns(results.estimate(env, benchmark, **cell, engine=engine), "time"),
                        "x_fastest": time / fastest,
                        "x_raw": time / (limit * fraction) if finite(limit) and fraction else "",
                        "fastest": engine == min(measured, key=measured.get),
@@ -197,18 +200,28 @@ def build_engine_figure(results: ReportResults):
                            title=f"Engines, each with {cores(results, zarr)}: time per operation (log scale, lower "
                                  "is faster)")
     engines = list(ENGINE_COLOURS)
+    env = next((e for e in results.envs if e.zarr_version == zarr), results.newest)
+
+    def estimate(row):
+        return results.estimate(env, ENGINES.operations[row["operation"]], data=row["data"], chunks=row["chunks"],
+                                zarr_format=row["zarr_format"], engine=row["engine"])
+    found = [estimate(r) for r in rows]
+    if whiskers_text(found):
+        fig.suptitle(f"{fig.get_suptitle()}\n{STATISTIC_LABEL}; {whiskers_text(found)}")
     for ax, operation in zip(axes[0], operations):
         here = [r for r in rows if r["operation"] == operation and r["data"] == data]
         layouts = list(dict.fromkeys((r["layout"], r["zarr_format"]) for r in here))
         width = 0.8 / len(engines)
         for i, engine in enumerate(engines):
-            xs, ys = [], []
+            xs, ys, estimates = [], [], []
             for j, key in enumerate(layouts):
                 match = [r for r in here if (r["layout"], r["zarr_format"]) == key and r["engine"] == engine]
                 if match:
                     xs.append(j + (i - (len(engines) - 1) / 2) * width)
                     ys.append(match[0]["time_ms"])
+                    estimates.append(estimate(match[0]))
             ax.bar(xs, ys, width=width, color=ENGINE_COLOURS[engine], label=engine)
+            whiskers(ax, xs, ys, estimates)
         ax.set_yscale("log")
         plain_log_ticks(ax)
         ax.set_xticks(range(len(layouts)), [f"{layout}\nv{fmt}" for layout, fmt in layouts], fontsize=8)

@@ -24,7 +24,8 @@ import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from zarr_cryoet.report.bar_axes import bars, limit_line, no_data, ratio_axis, whiskers
+from zarr_cryoet.report.panels import keep_panels
+from zarr_cryoet.report.bar_axes import bars, layout_bars, layout_ticks, limit_line, no_data, ratio_axis, whiskers
 from zarr_cryoet.asv.families import ACCESS, CHUNKING, COMPRESSION, LIMITS
 from zarr_cryoet.asv.results import Env, ReportResults, finite
 from zarr_cryoet.report import versions
@@ -67,9 +68,10 @@ def _pick(results: ReportResults, module: str, env: Env | None, data):
 
 
 def _formats(formats) -> str:
-    """``2``, or ``2 and 3 (format 3 hatched)`` where a figure shows both formats."""
+    """``2``, or ``2 and 3 (format 3 hatched)`` where a figure shows both formats; empty where it shows none (the
+    title then names no format: never "none")."""
     formats = sorted(set(formats))
-    return " and ".join(map(str, formats)) + (" (format 3 hatched)" if len(formats) > 1 else "") or "none"
+    return " and ".join(map(str, formats)) + (" (format 3 hatched)" if len(formats) > 1 else "")
 
 
 def _suptitle(what: str, zarr_format=None, whiskers: str = "") -> str:
@@ -121,21 +123,25 @@ def build_compression_figure(results: ReportResults, *, env: Env | None = None, 
         limit_line(axes[0, 1], limits[1], "read")
         from_one = ratio_axis(axes[1, 0], panels[2][2])
         axes[1, 0].set_title(f"Compression ratio (higher is better{_FROM_ONE if from_one else ''})")
+        keep_panels(fig, axes.flat, [any(finite(v) for v in panel[2]) for panel in panels])
     return fig
 
 
-def _grouped_layouts(ax, patterns, series: dict):
+def _grouped_layouts(ax, patterns, series: dict, found: dict | None = None):
     """Grouped bars per access pattern: one bar per (chunks, format) in ``series`` (only layouts with a
-    result in this panel), the layout's colour, format 3 hatched; a missing value is marked ``n/a``."""
+    result in this panel), the layout's colour, format 3 hatched; a missing value is marked ``n/a``.
+    ``found``: the times' estimates per layout, drawn as whiskers (:func:`~zarr_cryoet.report.bar_axes.whiskers`)."""
     x = np.arange(len(patterns))
     width = 0.8 / max(len(series), 1)
     for j, ((chunks, fmt), values) in enumerate(series.items()):
         offset = x + (j - (len(series) - 1) / 2) * width
         label = layout_label(chunks, fmt)  # on the layout's first bar only: one legend entry each
+        estimates = (found or {}).get((chunks, fmt)) or [None] * len(values)
         for i, value in enumerate(values):
             if finite(value):
                 ax.bar(offset[i], value, width=width, color=layout_colour(chunks), hatch=FORMAT_HATCH.get(fmt, ""),
                        edgecolor="#333333", linewidth=0.4, label=label)
+                whiskers(ax, [offset[i]], [value], [estimates[i]])
                 label = None
             else:
                 ax.annotate("n/a", (offset[i], 0), xytext=(0, 3), textcoords="offset points", ha="center",
@@ -147,66 +153,75 @@ def _grouped_layouts(ax, patterns, series: dict):
 
 
 def build_access_figure(results: ReportResults, *, env: Env | None = None, zarr_format=None, data=None):
-    """1 × 3 per pattern and layout (formats 2 and 3, format 3 hatched): local read time with the raw limit,
-    GET requests, reads over slow HTTP. Each panel has only the layouts it measured."""
+    """Up to 1 × 3 per pattern and layout (formats 2 and 3, format 3 hatched): local read time with the raw limit,
+    GET requests, reads over slow HTTP; times with their whiskers. Each panel has only the layouts it measured, and
+    a panel without results is left out (a focused run has only the HTTP reads)."""
     env, data = _pick(results, ACCESS.module, env, data)
     patterns = results.choices(ACCESS.module, "pattern")
     formats = [f for f in results.choices(ACCESS.module, "zarr_format") if zarr_format in (None, f)]
     latencies = results.choices(ACCESS.module, "latency_ms")
 
     def series(bench, shown_patterns, factor=1000, **extra):
-        out = {}
+        out, found = {}, {}
         for c in results.choices(ACCESS.module, "chunks"):
             for f in formats:
-                values = [results.value(env, bench, data=data, chunks=c, zarr_format=f, pattern=p, **extra)
-                          for p in shown_patterns]
+                cells = [dict(data=data, chunks=c, zarr_format=f, pattern=p, **extra) for p in shown_patterns]
+                values = [results.value(env, bench, **cell) for cell in cells]
                 if any(finite(v) for v in values):
                     out[(c, f)] = [v * factor if finite(v) else math.nan for v in values]
-        return out
+                    found[(c, f)] = [results.estimate(env, bench, **cell) for cell in cells]
+        return out, found
 
     raw_read, total = results.value(env, LIMITS.read, data=data), volume_bytes(results, data)
     selected = selected_bytes(results, data)
-    local, gets = series(ACCESS.read, patterns), series(ACCESS.gets, patterns, factor=1)
-    which = _formats(f for (_, f) in [*local, *gets])
+    (local, local_found), (gets, _) = series(ACCESS.read, patterns), series(ACCESS.gets, patterns, factor=1)
+    remote, remote_found = series(ACCESS.remote, patterns, latency_ms=latencies[0]) if latencies else ({}, {})
+    timed = [p for i, p in enumerate(patterns) if any(finite(v[i]) for v in remote.values())]
+    remote = {cell: [v for p, v in zip(patterns, values) if p in timed] for cell, values in remote.items()}
+    remote_found = {cell: [e for p, e in zip(patterns, found) if p in timed] for cell, found in remote_found.items()}
+    panels = [name for name, shown in (("local", local), ("gets", gets), ("remote", timed)) if shown]
+    which = _formats(f for (_, f) in [*local, *gets, *remote])
+    drawn = [e for found in (*local_found.values(), *remote_found.values()) for e in found]
+    title = _suptitle("Access patterns (Blosc-Zstd)", which, whiskers_text(drawn))
     with figure_style():
-        fig, axes = _figure(ACCESS_PNG, 1, 3, _suptitle("Access patterns (Blosc-Zstd)", which), results, env, data)
-        ax = axes[0]
-        _grouped_layouts(ax, patterns, local)
-        limits = []
-        if finite(raw_read) and total and selected:  # the raw-file time of the bytes each pattern selects
-            limits = [raw_read * 1000 * selected[p] / total for p in patterns]
-            ax.hlines(limits, np.arange(len(patterns)) - 0.42, np.arange(len(patterns)) + 0.42, colors="#000000",
-                      linestyles="--", linewidth=1.6, label="raw file, same bytes (the limit)", zorder=4)
-        log = log_if_wide(ax, [v for values in local.values() for v in values] + limits)
-        ax.set_title("Read time, local disk" + (" (log scale)" if log else ""))
-        handles, labels = ax.get_legend_handles_labels()
-        fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, footer_height(fig)),
-                   ncols=min(len(labels), 9), fontsize=9, frameon=False)
-        label_axis(ax, _PATTERN_AXIS, _TIME_MS)
-
-        ax = axes[1]
-        ax.set_title("GET requests over HTTP (log scale)")
-        _grouped_layouts(ax, patterns, gets)
-        ax.set_yscale("log")
-        label_axis(ax, _PATTERN_AXIS, "Requests (count)")
-
-        ax = axes[2]
-        remote = series(ACCESS.remote, patterns, latency_ms=latencies[0]) if latencies else {}
-        timed = [p for i, p in enumerate(patterns) if any(finite(v[i]) for v in remote.values())]
-        if timed:
+        fig, axes = _figure(ACCESS_PNG, 1, max(len(panels), 1), title, results, env, data)
+        axes = dict(zip(panels, np.atleast_1d(axes)))
+        if not panels:
+            fig.axes[0].set_axis_off()
+            no_data(fig.axes[0], f"no {ACCESS.module} results")
+        if "local" in axes:
+            ax = axes["local"]
+            _grouped_layouts(ax, patterns, local, local_found)
+            limits = []
+            if finite(raw_read) and total and selected:  # the raw-file time of the bytes each pattern selects
+                limits = [raw_read * 1000 * selected[p] / total for p in patterns]
+                ax.hlines(limits, np.arange(len(patterns)) - 0.42, np.arange(len(patterns)) + 0.42,
+                          colors="#000000", linestyles="--", linewidth=1.6, label="raw file, same bytes (the limit)",
+                          zorder=4)
+            log = log_if_wide(ax, [v for values in local.values() for v in values] + limits)
+            ax.set_title("Read time, local disk" + (" (log scale)" if log else ""))
+            label_axis(ax, _PATTERN_AXIS, _TIME_MS)
+        if "gets" in axes:
+            ax = axes["gets"]
+            ax.set_title("GET requests over HTTP (log scale)")
+            _grouped_layouts(ax, patterns, gets)
+            ax.set_yscale("log")
+            plain_log_ticks(ax)
+            label_axis(ax, _PATTERN_AXIS, "Requests (count)")
+        if "remote" in axes:
+            ax = axes["remote"]
             layouts = len(set(local) | set(gets))
             ax.set_title(f"Read time over HTTP, +{latencies[0]} ms per request (log scale)"
-                         + (f"\nonly the {len(remote)} of {layouts} layouts timed over HTTP" if len(remote) < layouts
-                            else ""))
-            remote = {cell: [v for p, v in zip(patterns, values) if p in timed] for cell, values in remote.items()}
-            _grouped_layouts(ax, timed, remote)
+                         + (f"\nonly the {len(remote)} of {layouts} layouts timed over HTTP"
+                            if len(remote) < layouts else ""))
+            _grouped_layouts(ax, timed, remote, remote_found)
             ax.set_yscale("log")
             plain_log_ticks(ax)
             label_axis(ax, _PATTERN_AXIS, _TIME_MS)
-        else:
-            ax.set_title("Read time over HTTP")
-            ax.set_axis_off()
-            no_data(ax, f"no {ACCESS.remote.rpartition('.')[0]} results")
+        if panels:  # the first panel's layouts (and the limit): the local one has every layout where it ran
+            handles, labels = axes[panels[0]].get_legend_handles_labels()
+            fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, footer_height(fig)),
+                       ncols=min(len(labels), 9), fontsize=9, frameon=False)
     return fig
 
 
@@ -215,29 +230,6 @@ def measured_layouts(results: ReportResults, env: Env, data, benchmarks) -> list
     return [(c, f) for c in results.choices(CHUNKING.module, "chunks") for f in results.choices(CHUNKING.module,
                                                                                                "zarr_format")
             if any(finite(results.value(env, b, data=data, chunks=c, zarr_format=f)) for b in benchmarks)]
-
-
-def _layout_bars(ax, cells, values, *, fmt="%.1f", found=None):
-    """One bar per (chunks, format): the layout's colour, format 3 hatched; failed cells marked ``n/a``.
-    ``found``: the times' estimates, drawn as whiskers (:func:`~zarr_cryoet.report.bar_axes.whiskers`; the value's label above them)."""
-    x = np.arange(len(cells))
-    for i, ((chunks, zarr_format), value) in enumerate(zip(cells, values)):
-        if finite(value):
-            ax.bar(x[i], value, width=0.75, color=layout_colour(chunks), hatch=FORMAT_HATCH.get(zarr_format, ""),
-                   edgecolor="#333333", linewidth=0.6)
-            [top] = whiskers(ax, [x[i]], [value], found and [found[i]])
-            ax.annotate(fmt % value, (x[i], top), xytext=(0, 2), textcoords="offset points", ha="center",
-                        va="bottom", fontsize=8, rotation=90)
-        else:
-            ax.annotate("n/a", (x[i], 0), xytext=(0, 3), textcoords="offset points", ha="center", fontsize=9,
-                        color="#7f7f7f", xycoords=("data", "axes fraction"))
-    _layout_ticks(ax, cells)
-    ax.margins(y=0.2)
-
-
-def _layout_ticks(ax, cells):
-    ax.set_xticks(np.arange(len(cells)), [f"{layout_label(c, f)}" for c, f in cells], rotation=40, ha="right",
-                  rotation_mode="anchor", fontsize=9)
 
 
 #: the reads of the chunking figure's second panel, with a marker each (the colours are the layouts')
@@ -266,7 +258,7 @@ def build_chunking_figure(results: ReportResults, *, env: Env | None = None, zar
         fig, axes = _figure(CHUNKING_PNG, 2, 3, title, results, env, data)
         ax = axes[0, 0]
         writes, raw_write = [_ms(v) for v in series(CHUNKING.write)], results.value(env, LIMITS.write, data=data)
-        _layout_bars(ax, cells, writes, found=found)
+        layout_bars(ax, cells, writes, found=found)
         ax.set_title("Write time" + (" (log scale)" if log_if_wide(ax, writes + [_ms(raw_write)]) else ""))
         label_axis(ax, "Layout (chunks, format)", "Write time (ms)")
         limit_line(ax, raw_write, "write", legend=False)
@@ -283,24 +275,25 @@ def build_chunking_figure(results: ReportResults, *, env: Env | None = None, zar
         raw_read = results.value(env, LIMITS.read, data=data)
         ax.set_title("Read time by operation" + (" (log scale)" if log_if_wide(ax, drawn + [_ms(raw_read)]) else ""))
         limit_line(ax, raw_read, "full read", legend=False)
-        _layout_ticks(ax, cells)
+        layout_ticks(ax, cells)
         label_axis(ax, "Layout (chunks, format)", "Read time (ms)")
 
         ax = axes[0, 2]
         ax.set_title("File count (log scale)")
-        _layout_bars(ax, cells, files, fmt="%d")
+        layout_bars(ax, cells, files, fmt="%d")
         ax.set_yscale("log")
+        plain_log_ticks(ax)
         label_axis(ax, "Layout (chunks, format)", "Files (count)")
 
         ax = axes[1, 0]
-        _layout_bars(ax, cells, ratios, fmt="%.3f×")
+        layout_bars(ax, cells, ratios, fmt="%.3f×")
         ax.set_title("Compression ratio" + (" (axis from 1×: no gain)" if ratio_axis(ax, ratios) else ""))
         label_axis(ax, "Layout (chunks, format)", _RATIO_LABEL)
 
         ax = axes[1, 1]
         ax.set_title("Storage size")
         if total:
-            _layout_bars(ax, cells, [total / r / 1e6 if finite(r) else r for r in ratios], fmt="%.2f")
+            layout_bars(ax, cells, [total / r / 1e6 if finite(r) else r for r in ratios], fmt="%.2f")
             label_axis(ax, "Layout (chunks, format)", "Size (MB)")
         else:
             ax.set_axis_off()
@@ -314,10 +307,14 @@ def build_chunking_figure(results: ReportResults, *, env: Env | None = None, zar
                 ax.scatter(n, t, s=110, color=layout_colour(chunks), marker=READ_MARKERS["XY plane"],
                            hatch=FORMAT_HATCH.get(fmt, ""), edgecolor="#333333", zorder=3)
         ax.set_xscale("log")
+        plain_log_ticks(ax, "x")
         log_if_wide(ax, xy)
         ax.margins(x=0.25, y=0.15)
         label_axis(ax, "Files (count)", "XY plane read (ms)")
         _chunking_legend(fig, cells, {"write": raw_write, "full read": raw_read})
+        # the size panel stays where there are ratios: without the volume's size it says why it has no bars
+        shown = [writes, drawn, files, ratios, ratios, [n * t for n, t in zip(files, xy)]]
+        keep_panels(fig, axes.flat, [any(finite(v) for v in values) for values in shown])
     return fig
 
 

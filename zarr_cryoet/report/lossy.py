@@ -5,10 +5,15 @@
   fidelity figure (:mod:`zarr_cryoet.fidelity.metrics`), with the FSC crossings also in Å where
   the voxel size is recorded, and ``tier``: what the setting keeps (:mod:`zarr_cryoet.fidelity.tiers`:
   lossless, keeps every voxel, below this data's noise, visible loss, or loss not judged where the
-  data has no noise-free truth; empty where its figures are missing).
+  data has no noise-free truth; empty where its figures are missing); the half-map figures
+  (:mod:`zarr_cryoet.fidelity.half_maps`: the FSC between the two compressed half maps against the
+  halves as they were), ``half_map_verdict`` (:func:`~zarr_cryoet.fidelity.tiers.half_map_verdict`, judged
+  without a truth) and ``agrees_with_tier`` (whether it matches the tier: :func:`agreement_rows` is the
+  table of the two).
 * ``lossy/lossy_pareto.png``: compression ratio against the FSC-0.143 crossing against the truth,
   the largest loss of FSC against the truth and RMSE/σ, with each tier's limit drawn; one colour per
-  codec family, one marker per tier, the Pareto front drawn and labelled.
+  codec family, one marker per tier, the Pareto front drawn and labelled (labels of points at almost one
+  height, as on the crossing panel where every setting keeps ~0.611, stacked below them).
 
 The figures that recompute decoded volumes (the slices and the FSC curves) are in
 :mod:`zarr_cryoet.report.lossy_images`. Every cell a partial run left out (skipped or failed) is
@@ -25,7 +30,7 @@ from matplotlib.lines import Line2D
 
 from zarr_cryoet.data import provenance
 from zarr_cryoet.fidelity.fsc import NYQUIST
-from zarr_cryoet.fidelity.tiers import FSC_DROP_LIMIT, VOXEL_BOUNDS, Tier, tier
+from zarr_cryoet.fidelity.tiers import FSC_DROP_LIMIT, VOXEL_BOUNDS, Tier, agreement, half_map_verdict, tier
 from zarr_cryoet.asv.families import LOSSY
 from zarr_cryoet.asv.results import ReportResults, finite
 from zarr_cryoet.report.style import add_run_label, label_axis, new_figure
@@ -107,8 +112,23 @@ def lossy_rows(results: ReportResults) -> list[dict]:
                         "fsc_0143_angstrom": _angstrom(figures["fsc_0143_nyquist"], voxel_size),
                         "truth_fsc_0143_angstrom": _angstrom(figures["truth_fsc_0143_nyquist"], voxel_size),
                         "tier": tier(figures) or "",
+                        "half_map_verdict": half_map_verdict(figures) or "",
+                        "agrees_with_tier": _yes_no(agreement(figures)),
                         **results.context(env, data)})
     return rows
+
+
+def _yes_no(value: bool | None) -> str:
+    return "" if value is None else ("yes" if value else "no")
+
+
+def agreement_rows(rows: list[dict]) -> list[dict]:
+    """The truth-free verdicts against the truth-based tiers: per setting of ``rows`` (e.g. :func:`figure_rows`)
+    with both, its ratio, tier, half-map 0.143 shift and largest drop, verdict and whether the two agree."""
+    return [{"codec": r["codec"], "compression_ratio": r["compression_ratio"], "tier": r["tier"],
+             "half_fsc_0143_shift": r["half_fsc_0143_shift"], "half_fsc_max_drop": r["half_fsc_max_drop"],
+             "half_map_verdict": r["half_map_verdict"], "agrees_with_tier": r["agrees_with_tier"]}
+            for r in rows if r["agrees_with_tier"]]
 
 
 def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -144,14 +164,45 @@ def tier_handles(tiers, wrap: bool = False, **line) -> list[Line2D]:
                    label=f"{t}:{chr(10) if wrap else ' '}{t.rule}", **line) for t in tiers]
 
 
+#: labelled points whose heights span less than this fraction of the axis are labelled in a stack below them
+FLAT = 0.05
+#: the stacked labels' spacing (points)
+STACK_STEP = 14
+
+
 def label_points(ax, texts, xs, ys) -> None:
-    """Move ``texts`` apart and off the points at (``xs``, ``ys``), each joined to its point by a line."""
+    """Move ``texts`` apart and off the points at (``xs``, ``ys``), each joined to its point by a line; labels of
+    points at almost one height (:data:`FLAT`) go in a staircase below them instead (adjustText leaves those
+    on top of one another)."""
     if not texts:
+        return
+    if _flat(ax, texts):
+        _stack_below(ax, texts)
         return
     from adjustText import adjust_text
 
     adjust_text(texts, x=xs, y=ys, ax=ax, expand=(1.2, 1.4), arrowprops={"arrowstyle": "-", "color": "#888888",
                                                                         "lw": 0.6})
+
+
+def _flat(ax, texts) -> bool:
+    if len(texts) < 2 or ax.get_yscale() != "linear":
+        return False
+    heights = [t.get_position()[1] for t in texts]
+    low, high = ax.get_ylim()
+    return (max(heights) - min(heights)) < FLAT * abs(high - low)
+
+
+def _stack_below(ax, texts) -> None:
+    """Each label under its point, one step lower per label by increasing x, joined to it by a line."""
+    for k, text in enumerate(sorted(texts, key=lambda t: t.get_position()[0])):
+        x, y = text.get_position()
+        below = (0, -STACK_STEP * (k + 2))
+        ax.annotate(text.get_text(), (x, y), xytext=below, textcoords="offset points", ha="center", va="top",
+                    fontsize=text.get_fontsize())
+        ax.annotate("", (x, y), xytext=below, textcoords="offset points",  # the line alone: no box over other labels
+                    arrowprops={"arrowstyle": "-", "color": "#888888", "lw": 0.6, "shrinkA": 0, "shrinkB": 3})
+        text.remove()
 
 
 def build_pareto_figure(results: ReportResults):

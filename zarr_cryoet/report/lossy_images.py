@@ -4,9 +4,10 @@
   truth, next to each tier's highest-ratio setting (:mod:`zarr_cryoet.fidelity.tiers`) decoded, with
   its error in units of σ below it (plus the ``--slice-codec`` setting, when it is another one), a
   scale bar in nm;
-* ``lossy/lossy_fsc.png``: the FSC curves of the settings on the ratio/fidelity Pareto front,
-  against the original and against the truth; one shade of the family's colour per setting, one
-  line style per tier, the 0.5 and 0.143 thresholds labelled.
+* ``lossy/lossy_fsc.png``: the FSC curves of the settings on the ratio/fidelity Pareto front and of the
+  setting ``recommend`` names (:func:`~zarr_cryoet.fidelity.tiers.recommended`; drawn thick and labelled
+  so in the legend and on the curves), against the original and against the truth; one shade of the
+  family's colour per setting, one line style per tier, the 0.5 and 0.143 thresholds labelled.
 
 Both recompute the decoded volume here with numcodecs (:func:`~zarr_cryoet.store.lossy_codecs.roundtrip`,
 which the benchmarks check every zarr read against), so they need the data: the phantom, or the
@@ -18,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from zarr_cryoet.data import provenance
-from zarr_cryoet.fidelity.tiers import FSC_DROP_LIMIT, Tier
+from zarr_cryoet.fidelity.tiers import FSC_DROP_LIMIT, Tier, recommended
 from zarr_cryoet.report.lossy import (FAMILY_COLOURS, LOSSY_CHUNKS, TIER_LINESTYLES, figure_rows, number,
                                       pareto_front, run_label, shades)
 from zarr_cryoet.asv.results import ReportResults
@@ -129,7 +130,8 @@ def build_fsc_figure(results: ReportResults, loaded=None):
     column = "truth_fsc_max_drop" if loaded.truth is not None else "rmse_over_sigma"
     measured = [r for r in rows if number(r[column]) is not None]
     front = set(pareto_front([(r["compression_ratio"], -r[column]) for r in measured]))
-    chosen = sorted((r for r in measured if (r["compression_ratio"], -r[column]) in front),
+    named = recommended(measured)
+    chosen = sorted((r for r in measured if (r["compression_ratio"], -r[column]) in front or r is named),
                     key=lambda r: r["compression_ratio"])
     if not chosen:
         return None
@@ -148,13 +150,19 @@ def build_fsc_figure(results: ReportResults, loaded=None):
         decoded = roundtrip(volume, get_codec(r["codec"]), LOSSY_CHUNKS)
         style = {"color": colours[r["codec"]], "lw": 1.4, "ls": TIER_LINESTYLES.get(r["tier"], "-"),
                  "label": f"{r['codec']} ({r['compression_ratio']:.1f}×; {r['tier'] or 'tier not measured'})"}
+        if r is named:  # the setting recommend names: thick, on top, and said so
+            style.update(lw=3.2, zorder=4, label=f"{style['label']}\n— recommend's setting ({RECOMMENDED})")
         curve = fourier_shell_correlation(volume, decoded)
-        axes[0].plot(curve.fraction_of_nyquist, curve.fsc, **style)
+        lines = [(axes[0], curve.fraction_of_nyquist, curve.fsc)]
         if reference is not None:
             curve = fourier_shell_correlation(decoded, truth)
-            axes[1].plot(curve.fraction_of_nyquist, curve.fsc, **style)
             shells = reference.frequency <= reference.crossing(0.143)
-            axes[2].plot(curve.fraction_of_nyquist[shells], (reference.fsc - curve.fsc)[shells], **style)
+            lines += [(axes[1], curve.fraction_of_nyquist, curve.fsc),
+                      (axes[2], curve.fraction_of_nyquist[shells], (reference.fsc - curve.fsc)[shells])]
+        for ax, x, y in lines:
+            ax.plot(x, y, **style)
+        if r is named:
+            _name_curve(lines[-1], r["codec"], colours[r["codec"]])
     axes[0].set_title("decoded against the original")
     for ax in axes[:2]:
         for threshold in (0.5, 0.143):
@@ -171,6 +179,18 @@ def build_fsc_figure(results: ReportResults, loaded=None):
     fig.legend(handles=axes[min(1, panels - 1)].get_legend_handles_labels()[0], loc="outside right upper",
                fontsize=8, title="setting (ratio; tier)")
     return add_run_label(fig, run_label(results, rows))
+
+
+#: how the FSC figure names the setting ``recommend`` names
+RECOMMENDED = "the most compression that keeps every voxel"
+
+
+def _name_curve(line, codec: str, colour: str) -> None:
+    """``recommend: CODEC`` next to the curve's last point in the last panel, pointing at it."""
+    ax, x, y = line
+    ax.annotate(f"recommend: {codec}", (x[-1], y[-1]), xytext=(-20, 45), textcoords="offset points", ha="right",
+                fontsize=8.5, fontweight="bold", color=colour,
+                arrowprops={"arrowstyle": "->", "color": colour, "lw": 0.9})
 
 
 def _loss_panel(ax) -> None:

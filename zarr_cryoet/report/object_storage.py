@@ -15,6 +15,7 @@ saves.
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 from zarr_cryoet.asv.families import OBJECT_STORAGE
@@ -109,40 +110,67 @@ FIGURE = Path("storage", "object_storage.png")
 
 
 def build_figure(results: ReportResults):
-    """One panel per workload: layouts along x, a bar per client with its interval, log time; newest zarr."""
-    from zarr_cryoet.report.style import ENGINE_COLOURS, add_run_label, label_axis, new_figure, plain_log_ticks
-
+    """One panel per workload: layouts along x, a bar per client with its interval (log time where the panel's
+    times span > 20×); the newest zarr release."""
     env = results.newest
-    rows = [r for r in read_rows(results) if r["zarr_version"] == env.zarr_version and r["ms"] != ""]
-    workloads = [w for w in WORKLOAD_TEXT if any(r["workload"] == w for r in rows)]
-    data = rows[0]["data"] if rows else ""
+    data = next(iter(results.choices(MODULE, "data")), None)
+    cells = [{"workload": workload, "chunks": chunks, "zarr_format": implied_format(chunks), "client": client,
+              "found": results.estimate(env, OBJECT_STORAGE.read(workload), data=data, chunks=chunks, client=client,
+                                        network=NETWORK)}
+             for workload in WORKLOAD_TEXT for chunks in results.choices(MODULE, "chunks")
+             for client in results.choices(MODULE, "client")]
+    return client_figure(cells, f"Reads from object storage\n{NETWORK_TEXT}",
+                         results.run_label(data, zarr=env.zarr_version))
+
+
+def client_figure(cells: list[dict], what: str, run_label: str):
+    """The object-storage figures' one drawing (this tier's at 128³, the portal-size tier's): one panel per workload
+    (``cells``' ``workload``, in :data:`WORKLOAD_TEXT`'s order) with a time, layouts (``chunks``, ``zarr_format``)
+    along x, a bar per ``client`` (its engine's colour, s3fs hatched) with the whiskers of its estimate ``found``
+    where it has an interval (the title says what they are), a log time axis; ``run_label`` its footer."""
+    from zarr_cryoet.report.bar_axes import layout_key, whiskers
+    from zarr_cryoet.report.style import (ENGINE_COLOURS, STATISTIC_LABEL, add_run_label, label_axis, log_if_wide,
+                                          new_figure)
+    from zarr_cryoet.report.tables import whiskers_text
+
+    cells = [c for c in cells if c["found"] is not None]
+    workloads = [w for w in WORKLOAD_TEXT if any(c["workload"] == w for c in cells)]
+    workloads += list(dict.fromkeys(c["workload"] for c in cells if c["workload"] not in workloads))
+    found = [c["found"] for c in cells]
     n = max(len(workloads), 1)
-    fig, axes = new_figure(1, n, figsize=(max(4.8 * n, 9), 5.2), squeeze=False,
-                           title=f"Reads from object storage: {NETWORK_TEXT}\nlog scale, lower is faster; "
-                                 "whiskers: the interval (asymmetric)")
-    clients = [c for c in CLIENT_ENGINES if any(r["client"] == c for r in rows)]
+    width_in = max(4.8 * n, 9)
+    fig, axes = new_figure(1, n, figsize=(width_in, 5.6), squeeze=False,
+                           title="\n".join(textwrap.fill(line, int(width_in * 9.5)) for line in what.split("\n"))
+                                 + f"\nlower is faster; {STATISTIC_LABEL}"
+                                 + (f"; {whiskers_text(found)}" if whiskers_text(found) else ""))
+    clients = [c for c in CLIENT_ENGINES if any(cell["client"] == c for cell in cells)]
+    clients += list(dict.fromkeys(c["client"] for c in cells if c["client"] not in clients))
     width = 0.8 / max(len(clients), 1)
     for ax, workload in zip(axes[0], workloads):
-        here = [r for r in rows if r["workload"] == workload and r["data"] == data]
-        layouts = list(dict.fromkeys(r["chunks"] for r in here))
+        here = [c for c in cells if c["workload"] == workload]
+        layouts = sorted(dict.fromkeys((c["zarr_format"], c["chunks"]) for c in here),
+                         key=lambda key: layout_key(key[1], key[0]))
+        drawn = [c["found"] for c in here]
         for i, client in enumerate(clients):
-            xs, ys, below, above = [], [], [], []
-            for j, chunks in enumerate(layouts):
-                match = [r for r in here if r["chunks"] == chunks and r["client"] == client]
+            xs, ys, estimates = [], [], []
+            for j, layout in enumerate(layouts):
+                match = [c["found"] for c in here
+                         if (c["zarr_format"], c["chunks"]) == layout and c["client"] == client]
                 if match:
                     xs.append(j + (i - (len(clients) - 1) / 2) * width)
-                    ys.append(match[0]["ms"])
-                    below.append(match[0]["ms"] - match[0]["low_ms"])
-                    above.append(match[0]["high_ms"] - match[0]["ms"])
-            ax.bar(xs, ys, width=width, yerr=[below, above], capsize=2, label=client,
-                   color=ENGINE_COLOURS[CLIENT_ENGINES[client]], hatch="///" if "s3fs" in client else "")
-        ax.set_yscale("log")
-        plain_log_ticks(ax)
-        ax.set_xticks(range(len(layouts)), [layout_label(c, sep="\n") for c in layouts],
-                      fontsize=8)
-        ax.set_title(WORKLOAD_TEXT[workload])
+                    ys.append(match[0].value * 1e3)
+                    estimates.append(match[0])
+            ax.bar(xs, ys, width=width, label=client, color=ENGINE_COLOURS.get(CLIENT_ENGINES.get(client), "#7f7f7f"),
+                   hatch="///" if "s3fs" in client else "", edgecolor="#333333", linewidth=0.4)
+            whiskers(ax, xs, ys, estimates)
+        log = log_if_wide(ax, [e.value * 1e3 for e in drawn] + [e.high * 1e3 for e in drawn])
+        ax.set_xticks(range(len(layouts)), [layout_label(c, f, sep="\n") for f, c in layouts], fontsize=8)
+        ax.set_title(WORKLOAD_TEXT.get(workload, workload) + (" (log scale)" if log else ""))
         label_axis(ax, y="time (ms)")
-    if workloads:  # beside the panels: over the bars it would hide some
+    if not workloads:
+        axes[0][0].set_axis_off()
+        axes[0][0].text(0.5, 0.5, "no results", transform=axes[0][0].transAxes, ha="center", color="#7f7f7f")
+    else:  # beside the panels: over the bars it would hide some
         handles, labels = axes[0][0].get_legend_handles_labels()
         fig.legend(handles, labels, title="client", loc="outside lower center", ncols=len(labels), fontsize=9)
-    return add_run_label(fig, results.run_label(data or None, zarr=env.zarr_version))
+    return add_run_label(fig, run_label)

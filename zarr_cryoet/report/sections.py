@@ -11,7 +11,7 @@ from zarr_cryoet.asv import noise
 from zarr_cryoet.asv.families import (ACCESS, CHUNKING, COLD, COMPRESSION, ENGINES, INSTRUCTIONS, LIMITS, LOSSY,
                                       OBJECT_STORAGE, PROCESS_STATE, REALISTIC)
 from zarr_cryoet.asv.results import ReportResults
-from zarr_cryoet.report import cache_state, object_storage
+from zarr_cryoet.report import cache_state, conversion, object_storage, portal_size
 from zarr_cryoet.report.engines import (COMPARISON_CSV, COMPARISON_PNG, INTEROP_CSV, SETTINGS_CSV, build_engine_figure,
                                         comparison_rows, interop_rows, settings_rows)
 from zarr_cryoet.report.figures import (ACCESS_PNG, CHUNKING_PNG, COMPRESSION_PNG, VERSION_PNG, build_access_figure,
@@ -107,11 +107,32 @@ def _object_storage(c: Context) -> list[Path]:
             c.png(object_storage.build_figure(c.results), object_storage.FIGURE)]
 
 
+def _realistic(c: Context) -> list[Path]:
+    """The portal-size tier: its table, and the figures the answer rests on (use cases, S3), each where its classes
+    ran (a focused run on a whole volume runs the use cases only: not a problem, no warning)."""
+    written = [c.csv(realistic_rows(c.results), REALISTIC_CSV)]
+    for has, build, path in ((portal_size.has_use_cases, portal_size.build_use_case_figure, portal_size.USE_CASES_PNG),
+                             (portal_size.has_object_storage, portal_size.build_object_storage_figure,
+                              portal_size.OBJECT_STORAGE_PNG)):
+        if has(c.results):
+            written.append(c.png(build(c.results), path))
+    return written
+
+
 def _detectable(c: Context) -> list[Path]:
     profile_path = noise.default_path(c.results.results_dir, c.results.machine, Path.cwd())
     if profile_path is None:
         return []
     return [c.csv(detectable_rows(c.results, noise.NoiseProfile.load(profile_path)), DETECTABLE_CSV)]
+
+
+def _versions(c: Context) -> list[Path]:
+    """The release comparison: its CSV always, its figure where there is a release to compare (not a problem where
+    there is none, as in a focused run: no warning)."""
+    written = [c.csv(version_rows(c.results), VERSION_CSV)]
+    if len(c.results.envs) < 2:
+        return written
+    return [*written, c.png(build_version_figure(c.results), VERSION_PNG)]
 
 
 SECTIONS = (
@@ -130,12 +151,16 @@ SECTIONS = (
                                  c.png(build_count_figure(c.counts), INSTRUCTIONS_PNG)],
             needed=lambda c: any(INSTRUCTIONS.counts(name) for name in c.counts.param_names)),
     Section(LOSSY.module, f"{LOSSY_CSV.parent}/", _lossy),
-    Section(REALISTIC.module, str(REALISTIC_CSV), lambda c: [c.csv(realistic_rows(c.results), REALISTIC_CSV)]),
+    Section(REALISTIC.module, f"{REALISTIC_CSV} and {portal_size.USE_CASES_PNG.parent}/", _realistic),
     Section(COLD.module, str(cache_state.COLD_CSV), lambda c: [c.csv(cache_state.table_rows(c.results),
                                                                      cache_state.COLD_CSV)]),
     Section(OBJECT_STORAGE.module, f"{object_storage.READS_CSV.parent}/object_storage*", _object_storage),
+    # the conversion tier (conversion, multiscale): written where it ran, nothing said where it did not (a focused run)
+    Section(None, "", lambda c: [c.csv(conversion.rows(c.results), conversion.CSV),
+                                 c.csv(conversion.read_rows(c.results), conversion.READS_CSV),
+                                 c.png(conversion.build_figure(c.results), conversion.FIGURE)],
+            needed=lambda c: conversion.has_results(c.results)),
     Section(LIMITS.module, "the raw-file limit in the figures and CSVs"),  # no output of its own
     Section(None, "", _detectable),
-    Section(None, "", lambda c: [c.csv(version_rows(c.results), VERSION_CSV),
-                                 c.png(build_version_figure(c.results), VERSION_PNG)]),
+    Section(None, "", _versions),
 )

@@ -38,6 +38,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from zarr_cryoet.stats.estimate import NAME as _STATISTIC
+from zarr_cryoet.report.log_axes import readable_log_ticks
 # the colours, re-exported: figures take them with the rest of the style
 from zarr_cryoet.report.colours import (CODEC_COLOURS, ENGINE_COLOURS, FASTER_COLOUR, FORMAT_HATCH,
                                          LAYOUT_COLOURS, PALETTE, RELEASE_PALETTE, SLOWER_COLOUR, codec_colour,
@@ -107,12 +108,10 @@ def log_if_wide(ax, values, span: float = 20.0) -> bool:
     return False
 
 
-def plain_log_ticks(ax) -> None:
-    """Tick labels of a log y axis as plain numbers (0.5, 2, 300) instead of powers of ten."""
-    from matplotlib.ticker import FuncFormatter
-
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if f"{v:g}".lstrip("0.")[:1] in "235" else ""))
+def plain_log_ticks(ax, axis: str = "y") -> None:
+    """Tick labels of a log axis as plain numbers (0.5, 2, 300), at least three of them in view: the report's one
+    rule for log axes (:mod:`zarr_cryoet.report.log_axes`)."""
+    readable_log_ticks(ax, axis)
 
 
 def scale_bar(ax, voxel_size: float | None, image_shape) -> bool:

@@ -21,6 +21,7 @@ from matplotlib.patches import Patch
 
 from zarr_cryoet.asv.families import CHUNKING, COMPRESSION
 from zarr_cryoet.asv.results import ReportResults, finite
+from zarr_cryoet.report.panels import keep_panels
 from zarr_cryoet.report.style import (FASTER_COLOUR, SLOWER_COLOUR, STATISTIC_LABEL, add_run_label, figure_style,
                                       footer_height, label_axis, new_figure, plain_log_ticks, release_colours)
 from zarr_cryoet.store.stores import chunk_label
@@ -163,6 +164,8 @@ def build_version_figure(results: ReportResults, *, data=None):
                                  "version_comparison.csv.\n† zarr format 3: against the oldest 3.x\n"
                                  "(zarr 2 cannot write format 3).",
                        transform=legend_ax.transAxes, fontsize=11, va="top")
+        panels = flat[:len(VERSION_PANELS)]
+        keep_panels(fig, [*panels, legend_ax], [ax.has_data() for ax in panels] + [True])
     return fig
 
 

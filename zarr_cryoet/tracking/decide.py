@@ -24,8 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from zarr_cryoet.answer.recommend import PORTAL, Answer, choose_env, recommend
+from zarr_cryoet.asv.families import REALISTIC
 from zarr_cryoet.asv.results import ReportResults
 from zarr_cryoet.asv import config as asv_config
+from zarr_cryoet.store.stores import implied_format
 from zarr_cryoet.util.files import write_atomically
 from zarr_cryoet.tracking.alarm import bench_arguments
 from zarr_cryoet.tracking.backfill import one_environment
@@ -58,6 +60,8 @@ def names_to_run(results: ReportResults, answers: list[Answer]) -> list[str]:
     for answer in answers:
         for ranked in candidates(answer):
             for benchmark, extra in answer.use_case.reads_at(PORTAL):
+                if ranked.zarr_format != implied_format(ranked.chunks):  # plain chunks on format 3: UseCasesV3
+                    benchmark = REALISTIC.on_format_3(benchmark) or benchmark
                 cell = {"data": answer.data, "chunks": ranked.chunks, **dict(extra)}
                 if answer.use_case.varies:
                     cell[answer.use_case.varies] = ranked.via
