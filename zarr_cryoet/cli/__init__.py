@@ -80,9 +80,10 @@ def _add_source_options(parser: argparse.ArgumentParser, default_source: str | N
                             help="phantom[:SIZE], portal:DATASET[/RUN], mrc:PATH, zarr:PATH_OR_URL or s3://BUCKET/KEY "
                                  f"(default: ${sources.SOURCE_ENV} or %(default)s)")
     whole = default_source is None  # recommend --source: the whole volume unless told (docs/data.md)
+    size_default = ("full, the whole volume; up to 256³: the one-core tier; a phantom is generated at that size"
+                    if whole else DEFAULT_CROP_SIZE)
     parser.add_argument("--size", default=None if whole else str(DEFAULT_CROP_SIZE),
-                        help=f"crop edge in voxels, or Z,Y,X, or 'full' (default: {'full, the whole volume; up to 256³: '
-                        'the one-core tier; a phantom is generated at that size' if whole else DEFAULT_CROP_SIZE})")
+                        help=f"crop edge in voxels, or Z,Y,X, or 'full' (default: {size_default})")
     parser.add_argument("--offset", help="crop start Z,Y,X in voxels (default: centred)")
     parser.add_argument("--level", type=int, help="OME-Zarr multiscale level (default: 0)")
     parser.add_argument("--portal-url", default=os.environ.get(sources.PORTAL_URL_ENV),
