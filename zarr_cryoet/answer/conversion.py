@@ -75,8 +75,13 @@ def conversion_lines(results: ReportResults, env, prices: pricing.Prices | None 
         speedup = (2 / local[2].value) / (1 / local[1].value)
         lines.append(f"Workers, to local disk, {label(*PORTAL)}: one {rate_text(local[1], 1)}, two "
                      f"{rate_text(local[2], 2)} ({speedup:.2f}× the throughput of one; a worker per core here).")
-    to_s3 = [(p, e) for p, e in timed if p["target"] == "s3"]
-    cost = cost_line(results, env, prices, {(p["chunks"], p["codec"]): e for p, e in to_s3})
+    # "fastest to convert" among the layouts timed alike: on the target and workers where most layouts were timed
+    series = {}
+    for p, e in timed:
+        series.setdefault((p["target"], int(p["workers"])), {})[(p["chunks"], p["codec"])] = e
+    widest = max(series, key=lambda k: (len(series[k]), k[0] == "local", k[1]), default=None)
+    cost = cost_line(results, env, prices, series.get(widest, {}),
+                     f"to {'local disk' if widest and widest[0] == 'local' else 'S3'}")
     if cost:
         lines.append(cost)
     reads = read_cost_line(results, env, prices)
@@ -85,7 +90,7 @@ def conversion_lines(results: ReportResults, env, prices: pricing.Prices | None 
     return lines
 
 
-def cost_line(results: ReportResults, env, prices: pricing.Prices, times: dict) -> str | None:
+def cost_line(results: ReportResults, env, prices: pricing.Prices, times: dict, where: str = "") -> str | None:
     """Per 1000 tomograms: storage a month and the requests of writing them, per layout; cheapest against fastest."""
     rows = []
     for chunks in results.choices("conversion", "chunks"):
@@ -112,7 +117,7 @@ def cost_line(results: ReportResults, env, prices: pricing.Prices, times: dict) 
             text += (f" The cheapest to keep, {label(*cheapest[0])}, is not the fastest to convert, {label(*fastest)}, "
                      f"which costs {fast_storage / cheapest[2] - 1:+.1%} a month to keep")
             if cheapest[0] in timed:
-                text += f" and converts {timed[cheapest[0]].value / timed[fastest].value:.2f}× as fast"
+                text += f" and converts {timed[cheapest[0]].value / timed[fastest].value:.2f}× as fast ({where})"
             text += "."
     return text
 
