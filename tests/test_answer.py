@@ -87,7 +87,7 @@ def test_the_answer_opens_with_its_limits_and_the_run_to_run_precision(results):
     text = answer.render(results)
     head = text.split("| use case |")[0]
     for words in ("**Covers:**", "synthetic phantom", "warm page cache", "moto's S3 API", "**Does not cover:**",
-                  "multiscale", "dask", "**Precision:**", "Between 13 runs"):
+                  "a cluster larger than this machine", "dask", "**Precision:**", "Between 13 runs"):
         assert words in head, words
     cores = "every core" if recommend.measured_sizes(results)[0] == recommend.PORTAL else "one core"
     assert f"read on {cores}" in head and "**Mixed use (" in head

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.once
 
 RESULTS = Path(__file__).parent.parent / "recorded" / "results"
 RAW, _ = raw_results(RESULTS)  # the result files are restated: every timing's result is the suite's statistic
-COMMIT = "5ec4b583"
+COMMIT = "061d104c"
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +131,7 @@ def test_a_sum_adds_the_reads_processes_and_undecided_rows_are_marked(results):
 def test_the_table_names_its_run_and_says_it_in_one_sentence(results):
     answers = recommend.recommend(results, size=recommend.SMALL)
     label, _, short = recommend.table(answers, results).splitlines()[:3]
-    assert label.startswith(f"One asv run: commit {COMMIT}, machine vm (2 cores, AMD EPYC), 2026-12-03; zarr 3.4.2")
+    assert label.startswith(f"One asv run: commit {COMMIT}, machine vm (2 cores, AMD EPYC), 2026-12-06; zarr 3.4.2")
     assert "phantom 128³ float32 (128×128×128, 8.4 MB)" in label and "Mann–Whitney" in label
     assert short.startswith("In short, for phantom 128³ float32 on zarr 3.4.2: chunks 16×128×128 for an XY viewer")
     assert "lossless codec blosc-zstd" in short and "scaleoffset-int8 (fastest write)" in short
@@ -154,7 +154,7 @@ def test_trade_offs_and_releases_are_computed_from_the_same_timings(results):
     releases = answer_notes.releases(results)
     assert [line.split(" against ")[0] for line in releases] == ["zarr 3.1.6", "zarr 3.4.2"]
     for line in releases:
-        assert "against 2.18.7" in line and "geometric mean of 134 timings from 36 benchmark methods" in line
+        assert "against 2.18.7" in line and "geometric mean of 139 timings from 36 benchmark methods" in line
         assert "Benjamini–Hochberg" in line and "±" not in line
         low, high = (float(x) for x in line.split("× [")[1].split("]")[0].split("–"))
         assert low < float(line.split("timings ")[1].split("×")[0]) < high
@@ -271,7 +271,7 @@ def test_plain_chunks_on_format_3_at_portal_size_are_ranked_beside_format_2(tmp_
     assert viewer.other_format.zarr_format == 2 and viewer.other_format.seconds == pytest.approx(
         2 * viewer.best.seconds)
     assert {r.label for r in viewer.ranked} >= {"16×128×128 v2", "16×128×128 v3", "32³ v3", "16×128×128 in 128³ v3"}
-    assert all(len([r for r in a.ranked if r.zarr_format == 3 and "/" not in r.chunks]) == 4
+    assert all(len([r for r in a.ranked if r.zarr_format == 3 and "/" not in r.chunks]) == 5  # 32³, 64³, 128³, 16×128×128, 256³
                for key, a in answers.items() if key != "object-storage")
     assert "object-storage" in answers and all(r.via for r in answers["object-storage"].ranked)
     assert cli.main(["recommend", "--results", str(tmp_path / "results")]) == 0  # the mixed-use line weighs them too

@@ -74,16 +74,16 @@ def test_the_section_writes_the_csv_and_figure_without_a_warning(written):
     assert not [w for w in warnings if w.startswith("no conversion") or w.startswith("no multiscale")]
 
 
-def test_results_without_the_tier_have_no_section_and_no_warning(results, tmp_path):
+def test_results_without_the_tier_say_so_once_and_write_nothing_of_it(results, tmp_path):
     other = ReportResults.load(RESULTS_WITHOUT_CONVERSION)
     assert not conversion.has_results(other) and conversion.rows(other) == []
-    assert "conversion" not in report.SKIPPED and "multiscale" not in report.SKIPPED
+    assert report.SKIPPED["conversion"] == "conversion/" and "multiscale" in report.SKIPPED
 
     def context(r):
         return report_sections.Context(r, r, tmp_path, 150, lambda _: None, None)
 
-    [section] = [s for s in report_sections.SECTIONS if s.module is None and s.needed is not None
-                 and s.needed(context(results)) and not s.needed(context(other))]
+    [section] = [s for s in report_sections.SECTIONS if s.module == "conversion"]
+    assert section.applies(context(results)) and not section.applies(context(other))
     assert [p.relative_to(tmp_path) for p in section.write(context(results))] == [conversion.CSV, conversion.READS_CSV,
                                                                                   conversion.FIGURE]
 

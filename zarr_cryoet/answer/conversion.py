@@ -74,7 +74,8 @@ def conversion_lines(results: ReportResults, env, prices: pricing.Prices | None 
     if {1, 2} <= set(local):
         speedup = (2 / local[2].value) / (1 / local[1].value)
         lines.append(f"Workers, to local disk, {label(*PORTAL)}: one {rate_text(local[1], 1)}, two "
-                     f"{rate_text(local[2], 2)} ({speedup:.2f}× the throughput of one; a worker per core here).")
+                     f"{rate_text(local[2], 2)} ({speedup:.2f}× the throughput of one; a worker per core here); "
+                     f"zarr {env.zarr_version}.")
     # "fastest to convert" among the layouts timed alike: on the target and workers where most layouts were timed
     series = {}
     for p, e in timed:
@@ -105,7 +106,8 @@ def cost_line(results: ReportResults, env, prices: pricing.Prices, times: dict, 
     parts = [f"{label(*key)} ${storage:,.2f} a month ({c['stored_bytes'] / 1e6:.0f} MB, {c['objects']:.0f} objects "
              f"each) + ${writing:,.2f} once ({sum(c['requests'].values()):.0f} requests each, "
              f"{c['peak_bytes'] / 2 ** 20:,.0f} MiB peak per worker)" for key, c, storage, writing in rows]
-    text = (f"Cost per 1000 tomograms on S3 ({prices.citation}; store/s3_prices.json): " + "; ".join(parts) + ".")
+    text = (f"Cost per 1000 tomograms on S3 ({prices.citation}; store/s3_prices.json), zarr {env.zarr_version}: "
+            + "; ".join(parts) + ".")
     cheapest = min(rows, key=lambda r: r[2])  # to keep: a month of storage outlasts the one-off writes
     timed = {k: e for k, e in times.items() if any(r[0] == k for r in rows)}
     if timed:
@@ -142,8 +144,8 @@ def read_cost_line(results: ReportResults, env, prices: pricing.Prices) -> str |
                                                   for req, out, name, n in cells))
     if not parts:
         return None
-    return ("Per 1000 reads from S3 (requests + transfer out of the region, where the reader is outside it): "
-            + "; ".join(parts) + ".")
+    return ("Per 1000 reads from S3 (requests + transfer out of the region, where the reader is outside it), "
+            f"zarr {env.zarr_version}: " + "; ".join(parts) + ".")
 
 
 def multiscale_line(results: ReportResults, env) -> str | None:

@@ -155,11 +155,11 @@ SECTIONS = (
     Section(COLD.module, str(cache_state.COLD_CSV), lambda c: [c.csv(cache_state.table_rows(c.results),
                                                                      cache_state.COLD_CSV)]),
     Section(OBJECT_STORAGE.module, f"{object_storage.READS_CSV.parent}/object_storage*", _object_storage),
-    # the conversion tier (conversion, multiscale): written where it ran, nothing said where it did not (a focused run)
-    Section(None, "", lambda c: [c.csv(conversion.rows(c.results), conversion.CSV),
-                                 c.csv(conversion.read_rows(c.results), conversion.READS_CSV),
-                                 c.png(conversion.build_figure(c.results), conversion.FIGURE)],
-            needed=lambda c: conversion.has_results(c.results)),
+    # the conversion tier and the multiscale viewer (its first views are the figure's third panel)
+    Section(conversion.MODULE, f"{conversion.CSV.parent}/", lambda c: [
+        c.csv(conversion.rows(c.results), conversion.CSV), c.csv(conversion.read_rows(c.results), conversion.READS_CSV),
+        c.png(conversion.build_figure(c.results), conversion.FIGURE)]),
+    Section(conversion.FIRST_VIEW.partition(".")[0], f"the first views in {conversion.CSV}"),  # no output of its own
     Section(LIMITS.module, "the raw-file limit in the figures and CSVs"),  # no output of its own
     Section(None, "", _detectable),
     Section(None, "", _versions),
