@@ -21,7 +21,7 @@ pytestmark = pytest.mark.once
 
 #: the last commit that changed an output on purpose (issue 32: the conversion, cost and multiscale lines, the portal-size
 #: figures, 256³ and format 3 at portal size; issue 31 compared against f1ed20e, the last before the layered package)
-BEFORE = "060aeaf"
+BEFORE = "05b232c"
 
 #: (name, arguments of zarr-cryoet): each command's standard output is compared, and the files it writes under
 #: {out}; together they cover every table and figure of the report, the recommend answers and the counts table
