@@ -144,7 +144,7 @@ def test_an_s3_source_read_whole_is_also_read_in_place_from_its_object_store(tmp
     from tests.test_benchmarks import drive, reload_suite
     from benchmarks import realistic
     from zarr_cryoet.data.phantom import make_phantom
-    from zarr_cryoet.store import stores
+    from zarr_cryoet.store import compat, stores
     from zarr_cryoet.store.compat import S3_ENDPOINT_ENV
     from zarr_cryoet.store.object_storage import BUCKET, S3Endpoint
 
@@ -173,7 +173,9 @@ def test_an_s3_source_read_whole_is_also_read_in_place_from_its_object_store(tmp
             in_place = s3.traffic().requests["GET"]
             assert in_place >= len(realistic.USE_CASE_READS)
             for method in realistic.USE_CASE_READS:  # the candidates: from this machine's disk
-                assert drive(realistic.UseCasesV3, method, cache, (data, "32x32x32")) is None
+                # format 3 needs zarr >= 3: on zarr 2 the class is a skip with its reason
+                assert drive(realistic.UseCasesV3, method, cache, (data, "32x32x32")) == (
+                    None if compat.ZARR_MAJOR >= 3 else "skipped")
                 assert drive(realistic.UseCases, method, cache, (data, realistic.PORTAL_CHUNKS)) is None
             assert s3.traffic().requests["GET"] == in_place
     finally:
