@@ -57,7 +57,16 @@ def should_skip(zarr_version: str, params: dict, name: str = "") -> bool:
             or (name == "lossy.PSNR.track_psnr" and str(params.get("codec")).strip("'") in LOSSLESS)
             or (name.startswith("instructions.") and shutil.which("valgrind") is None)
             or (name.startswith(("object_storage.", "realistic.ObjectStorage.")) and zarr_version.startswith("2.")
-                and str(params.get("client")).strip("'") != "zarr-python+s3fs"))  # zarr 2 reads S3 over s3fs only
+                and str(params.get("client")).strip("'") != "zarr-python+s3fs")  # zarr 2 reads S3 over s3fs only
+            or (name.startswith(("conversion.", "multiscale.")) and conversion_skipped(zarr_version)))
+
+
+def conversion_skipped(zarr_version: str) -> bool:
+    """The conversion and multiscale tiers run where ome-zarr 0.21 is installed: zarr >= 3 on Python >= 3.12."""
+    import matrix
+
+    python = next(py for py, z in matrix.zarr_matrix() if z == zarr_version)
+    return zarr_version.startswith("2.") or tuple(int(n) for n in python.split(".")) < (3, 12)
 
 
 LOSSLESS = ("blosc-zstd", "blosc-zstd-5-bitshuffle", "pcodec")  # the PSNR of an exact copy is infinite: skipped
@@ -135,10 +144,12 @@ def test_every_zarr_version_has_results_for_every_benchmark(asv_run):
                     assert math.isnan(value), f"{where} should be skipped"
                 elif name.startswith("engines.Interop."):
                     assert value == 0, f"{where}: {value} voxels differ"  # every engine reads every other's store
-                elif name.startswith(("lossy.Fidelity.", "lossy.AgainstTruth.")):
-                    assert not math.isnan(value), where  # an error or an FSC loss may be 0 (lossless)
-                elif name.startswith("process_state."):
-                    assert not math.isnan(value) and value >= 0, where  # a pinned read may fault no page
+                elif name.startswith(("lossy.Fidelity.", "lossy.AgainstTruth.", "lossy.HalfMaps.")):
+                    # an error or an FSC loss may be 0 (lossless), a half-map crossing may move either way
+                    assert not math.isnan(value), where
+                elif name.startswith(("process_state.", "conversion.Traffic.")):
+                    # a pinned read may fault no page; a conversion may make no request of a kind
+                    assert not math.isnan(value) and value >= 0, where
                 else:
                     assert not math.isnan(value) and value > 0, where
 
